@@ -1,0 +1,233 @@
+//! Reading and writing table files with polars. Every write goes to a temporary file in
+//! the target folder and is renamed into place when complete, so a crash leaves no half
+//! file behind.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::table::{self, Table};
+
+/// A file format for tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Csv,
+    Parquet,
+}
+
+impl Format {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Parquet => "parquet",
+        }
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "csv" => Ok(Format::Csv),
+            "parquet" => Ok(Format::Parquet),
+            other => Err(format!("unknown format '{other}': expected csv or parquet")),
+        }
+    }
+}
+
+/// Reads a CSV or Parquet file with every column as text (nulls for empty cells), so that
+/// the loader can parse and report each bad cell with its line and column.
+pub fn read_text_frame(path: &Path) -> Result<DataFrame> {
+    let read_err = |e: PolarsError| Error::Read {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let df = if ext == "parquet" {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let df = ParquetReader::new(file).finish().map_err(read_err)?;
+        let cols = df
+            .columns()
+            .iter()
+            .map(|c| c.cast(&DataType::String))
+            .collect::<PolarsResult<Vec<_>>>()
+            .map_err(read_err)?;
+        DataFrame::new(df.height(), cols).map_err(read_err)?
+    } else {
+        CsvReadOptions::default()
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .try_into_reader_with_file_path(Some(path.to_path_buf()))
+            .map_err(read_err)?
+            .finish()
+            .map_err(read_err)?
+    };
+    Ok(df)
+}
+
+/// Converts a [`Table`] into a polars frame with matching types.
+pub fn to_frame(t: &Table) -> PolarsResult<DataFrame> {
+    let cols = t
+        .names
+        .iter()
+        .zip(&t.columns)
+        .map(|(name, c)| to_series(name, c).map(|s| s.into_column()))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    DataFrame::new(t.height(), cols)
+}
+
+fn to_series(name: &str, c: &table::Column) -> PolarsResult<Series> {
+    let name = PlSmallStr::from(name);
+    Ok(match c {
+        table::Column::Str(v) => Series::new(name, v),
+        table::Column::Date(v) => Series::new(name, v).cast(&DataType::Date)?,
+        table::Column::Timestamp(v) => Series::new(name, v).cast(&DataType::Datetime(
+            TimeUnit::Milliseconds,
+            Some(TimeZone::UTC),
+        ))?,
+        table::Column::Int(v) => Series::new(name, v),
+        table::Column::Float(v) => Series::new(name, v),
+        table::Column::Bool(v) => Series::new(name, v),
+    })
+}
+
+/// The temporary sibling of `path` a writer fills before renaming it into place.
+fn temp_path(path: &Path) -> PathBuf {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+    path.with_file_name(format!(".{name}.tmp{}", std::process::id()))
+}
+
+/// Writes `bytes` to `path` atomically (temporary file, then rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = temp_path(path);
+    let res = fs::write(&tmp, bytes).and_then(|_| fs::rename(&tmp, path));
+    if res.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    res.map_err(|e| Error::io(path, e))
+}
+
+/// Writes a whole table as CSV or Parquet, atomically.
+pub fn write_table(path: &Path, t: &Table, format: Format) -> Result<()> {
+    let mut w = TableWriter::create(path, format)?;
+    w.write(t)?;
+    w.finish()
+}
+
+fn write_err(path: &Path, e: impl ToString) -> Error {
+    Error::Write {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+enum Sink {
+    Csv(BufWriter<File>),
+    Parquet(
+        Option<Box<polars::io::parquet::write::BatchedWriter<File>>>,
+        Option<File>,
+    ),
+}
+
+/// A table written in chunks, so that a large table never has to be held in memory.
+/// Nothing appears at `path` until [`TableWriter::finish`] succeeds.
+pub struct TableWriter {
+    path: PathBuf,
+    tmp: PathBuf,
+    sink: Option<Sink>,
+    header_written: bool,
+    rows: usize,
+}
+
+impl TableWriter {
+    pub fn create(path: &Path, format: Format) -> Result<Self> {
+        let tmp = temp_path(path);
+        let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let sink = match format {
+            Format::Csv => Sink::Csv(BufWriter::with_capacity(1 << 20, file)),
+            Format::Parquet => Sink::Parquet(None, Some(file)),
+        };
+        Ok(TableWriter {
+            path: path.to_path_buf(),
+            tmp,
+            sink: Some(sink),
+            header_written: false,
+            rows: 0,
+        })
+    }
+
+    /// Appends the rows of `t` (the first call also fixes the header / schema).
+    pub fn write(&mut self, t: &Table) -> Result<()> {
+        self.rows += t.height();
+        let first = !self.header_written;
+        self.header_written = true;
+        match &mut self.sink {
+            None => Ok(()),
+            Some(Sink::Csv(w)) => {
+                let res = if first { t.write_csv_header(w) } else { Ok(()) }
+                    .and_then(|_| t.write_csv_rows(w));
+                res.map_err(|e| Error::io(&self.tmp, e))
+            }
+            Some(Sink::Parquet(writer, file)) => {
+                let df = to_frame(t).map_err(|e| write_err(&self.path, e))?;
+                if writer.is_none() {
+                    if let Some(f) = file.take() {
+                        let bw = ParquetWriter::new(f)
+                            .with_compression(ParquetCompression::Zstd(None))
+                            .batched(df.schema())
+                            .map_err(|e| write_err(&self.path, e))?;
+                        *writer = Some(Box::new(bw));
+                    }
+                }
+                match writer {
+                    Some(bw) if df.height() > 0 => {
+                        bw.write_batch(&df).map_err(|e| write_err(&self.path, e))
+                    }
+                    _ => Ok(()),
+                }
+            }
+        }
+    }
+
+    /// Number of data rows written so far.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Completes the file and renames it into place.
+    pub fn finish(mut self) -> Result<()> {
+        let res = match self.sink.take() {
+            None => Ok(()),
+            Some(Sink::Csv(mut w)) => w.flush().map_err(|e| Error::io(&self.tmp, e)),
+            Some(Sink::Parquet(Some(bw), _)) => bw
+                .finish()
+                .map(|_| ())
+                .map_err(|e| write_err(&self.path, e)),
+            Some(Sink::Parquet(None, _)) => Err(Error::Write {
+                path: self.path.clone(),
+                message: "no schema: nothing was written".into(),
+            }),
+        };
+        let res = res
+            .and_then(|_| fs::rename(&self.tmp, &self.path).map_err(|e| Error::io(&self.path, e)));
+        if res.is_err() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+        res
+    }
+}
+
+impl Drop for TableWriter {
+    fn drop(&mut self) {
+        // After a successful finish the temporary file is gone; otherwise clean it up.
+        let _ = fs::remove_file(&self.tmp);
+    }
+}

@@ -1,0 +1,20 @@
+//! churnlab: a batch pipeline for B2B SaaS Customer Success teams that predicts which
+//! accounts will churn and says why.
+//!
+//! Data flows one way, one module per stage:
+//! tables ([`load`], contract in [`schema`]) -> retention ([`retention`]) -> ...
+//! The simulator ([`sim`]) writes books whose hidden truth is known, for tests.
+
+pub mod config;
+pub mod dates;
+pub mod error;
+pub mod io;
+pub mod load;
+pub mod retention;
+pub mod rng;
+pub mod schema;
+pub mod sim;
+pub mod summary;
+pub mod table;
+
+pub use error::{Error, Result};

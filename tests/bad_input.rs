@@ -1,0 +1,289 @@
+//! One test per class of bad input: each asserts the file, line, column and message.
+
+use std::fs;
+use std::path::Path;
+
+use churnlab::error::Error;
+use churnlab::io::{self, Format};
+use churnlab::load::{self, Limits};
+use churnlab::table::{Column, Table};
+
+const ACCOUNTS: &str = "account_id,name,segment,created_date\n\
+A1,Acme,enterprise,2023-01-15\n\
+A2,Beta,SMB,2023-06-01\n";
+const CONTRACTS: &str = "account_id,contract_id,start_date,end_date,arr,seats\n\
+A1,C1,2024-01-01,2024-12-31,1000,10\n\
+A2,C2,2024-02-01,2025-01-31,500,5\n";
+
+fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        fs::write(dir.path().join(name), text).unwrap();
+    }
+    dir
+}
+
+fn errors(dir: &Path) -> String {
+    match load::load_book(dir) {
+        Ok(_) => panic!("expected the folder to be rejected"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn with_contracts(contracts: &str) -> String {
+    let d = folder(&[("accounts.csv", ACCOUNTS), ("contracts.csv", contracts)]);
+    errors(d.path())
+}
+
+#[test]
+fn a_valid_minimal_folder_loads_and_names_missing_signals() {
+    let d = folder(&[("accounts.csv", ACCOUNTS), ("contracts.csv", CONTRACTS)]);
+    let book = load::load_book(d.path()).unwrap();
+    assert_eq!(book.rows("accounts"), 2);
+    assert_eq!(book.rows("contracts"), 2);
+    let accounts = book.accounts();
+    assert_eq!(accounts[1].segment, "smb", "categories are normalised");
+    let missing: Vec<&str> = book.missing_signals().iter().map(|m| m.0).collect();
+    assert_eq!(
+        missing,
+        [
+            "usage",
+            "tickets",
+            "nps",
+            "contacts",
+            "invoices",
+            "activities"
+        ]
+    );
+    // Latest event is the 2024-02-01 contract start, so "now" is the day after.
+    assert_eq!(book.as_of().unwrap().to_string(), "2024-02-02");
+}
+
+#[test]
+fn missing_required_file() {
+    let d = folder(&[("accounts.csv", ACCOUNTS)]);
+    let e = errors(d.path());
+    assert!(
+        e.contains("contracts.csv: required table 'contracts' is missing"),
+        "{e}"
+    );
+    assert!(
+        e.contains("expected contracts.csv or contracts.parquet"),
+        "{e}"
+    );
+}
+
+#[test]
+fn missing_folder() {
+    let e = errors(Path::new("/no/such/folder"));
+    assert!(e.contains("/no/such/folder: no such folder"), "{e}");
+}
+
+#[test]
+fn missing_column() {
+    let e = with_contracts(
+        "account_id,contract_id,start_date,end_date,seats\nA1,C1,2024-01-01,2024-12-31,10\n",
+    );
+    assert!(e.contains("contracts.csv: missing required column 'arr' (a number >= 0); the header has: account_id, contract_id, start_date, end_date, seats"), "{e}");
+}
+
+#[test]
+fn wrong_type() {
+    let e = with_contracts(
+        "account_id,contract_id,start_date,end_date,arr,seats\nA1,C1,2024-01-01,2024-12-31,1000,10\nA2,C2,2024-02-01,2025-01-31,lots,5\n",
+    );
+    assert!(
+        e.contains("contracts.csv, line 3, column 'arr': expected a number >= 0, found \"lots\""),
+        "{e}"
+    );
+}
+
+#[test]
+fn unparseable_date() {
+    let e = with_contracts(
+        "account_id,contract_id,start_date,end_date,arr,seats\nA1,C1,01/31/2024,2024-12-31,1000,10\n",
+    );
+    assert!(e.contains("contracts.csv, line 2, column 'start_date': expected an ISO-8601 date such as 2025-03-31, found \"01/31/2024\""), "{e}");
+}
+
+#[test]
+fn duplicate_key() {
+    let accounts = "account_id,name,segment,created_date\nA1,Acme,enterprise,2023-01-15\nA2,Beta,smb,2023-06-01\nA1,Acme again,smb,2023-07-01\n";
+    let d = folder(&[("accounts.csv", accounts), ("contracts.csv", CONTRACTS)]);
+    let e = errors(d.path());
+    assert!(e.contains("accounts.csv, line 4, column 'account_id': duplicate account_id 'A1' (first seen on line 2)"), "{e}");
+}
+
+#[test]
+fn negative_arr() {
+    let e = with_contracts(
+        "account_id,contract_id,start_date,end_date,arr,seats\nA1,C1,2024-01-01,2024-12-31,-5,10\n",
+    );
+    assert!(
+        e.contains(
+            "contracts.csv, line 2, column 'arr': -5 is below the allowed 0; expected a number >= 0"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn end_before_start() {
+    let e = with_contracts(
+        "account_id,contract_id,start_date,end_date,arr,seats\nA1,C1,2024-01-01,2023-12-31,100,10\n",
+    );
+    assert!(
+        e.contains("contracts.csv, line 2, column 'end_date': end_date is before start_date"),
+        "{e}"
+    );
+}
+
+#[test]
+fn rows_for_unknown_accounts() {
+    let e = with_contracts(
+        "account_id,contract_id,start_date,end_date,arr,seats\nA1,C1,2024-01-01,2024-12-31,100,10\nZZZ,C9,2024-01-01,2024-12-31,100,10\n",
+    );
+    assert!(
+        e.contains(
+            "contracts.csv, line 3, column 'account_id': account 'ZZZ' is not in the accounts table"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn empty_table() {
+    let e = with_contracts("account_id,contract_id,start_date,end_date,arr,seats\n");
+    assert!(
+        e.contains("contracts.csv: the table is empty (a header but no rows)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn empty_required_cell() {
+    let e = with_contracts(
+        "account_id,contract_id,start_date,end_date,arr,seats\nA1,C1,2024-01-01,,100,10\n",
+    );
+    assert!(
+        e.contains("contracts.csv, line 2, column 'end_date': is empty; expected an ISO-8601 date"),
+        "{e}"
+    );
+}
+
+#[test]
+fn nps_out_of_range_and_bad_priority_and_closed_before_opened() {
+    let nps = "account_id,date,score\nA1,2024-03-01,11\n";
+    let tickets = "account_id,ticket_id,opened_at,closed_at,priority\nA1,T1,2024-03-01T10:00:00Z,2024-03-01T09:00:00Z,p1\nA1,T2,2024-03-02T10:00:00Z,,blocker\n";
+    let d = folder(&[
+        ("accounts.csv", ACCOUNTS),
+        ("contracts.csv", CONTRACTS),
+        ("nps.csv", nps),
+        ("tickets.csv", tickets),
+    ]);
+    let e = errors(d.path());
+    assert!(e.contains("nps.csv, line 2, column 'score': 11 is above the allowed 10; expected a number from 0 to 10"), "{e}");
+    assert!(
+        e.contains("tickets.csv, line 2, column 'closed_at': closed_at is before opened_at"),
+        "{e}"
+    );
+    assert!(e.contains("tickets.csv, line 3, column 'priority': expected a priority: p1, p2, p3, p4 or urgent, high, normal, low, found \"blocker\""), "{e}");
+    assert!(e.starts_with("the input has 3 problems"), "{e}");
+}
+
+#[test]
+fn many_errors_in_one_file_are_reported_together_up_to_a_limit() {
+    let mut c = String::from("account_id,contract_id,start_date,end_date,arr,seats\n");
+    for i in 0..40 {
+        c.push_str(&format!("A1,C{i},2024-01-01,2024-12-31,-{i},x\n"));
+    }
+    let d = folder(&[("accounts.csv", ACCOUNTS), ("contracts.csv", &c)]);
+    match load::load_book_with(
+        d.path(),
+        Limits {
+            per_file: 25,
+            per_column: 5,
+        },
+    ) {
+        Err(Error::Invalid(p)) => {
+            // 39 negative ARRs (the first is -0, which is allowed) and 40 bad seats.
+            assert_eq!(p.total(), 79);
+            assert_eq!(p.items.len(), 10, "5 listed per column");
+            assert_eq!(p.suppressed, 69);
+            let text = p.to_string();
+            assert!(text.contains("... and 69 more"), "{text}");
+            assert!(
+                text.contains("line 3, column 'arr'") && text.contains("line 2, column 'seats'"),
+                "{text}"
+            );
+        }
+        other => panic!("expected problems, got {other:?}"),
+    }
+}
+
+#[test]
+fn both_csv_and_parquet_is_ambiguous() {
+    let d = folder(&[
+        ("accounts.csv", ACCOUNTS),
+        ("contracts.csv", CONTRACTS),
+        ("nps.csv", "account_id,date,score\nA1,2024-03-01,9\n"),
+        ("nps.parquet", ""),
+    ]);
+    let e = errors(d.path());
+    assert!(e.contains("both nps.csv and nps.parquet are in"), "{e}");
+}
+
+#[test]
+fn parquet_tables_load_and_report_rows() {
+    let d = folder(&[("accounts.csv", ACCOUNTS)]);
+    let contracts = Table::new()
+        .with(
+            "account_id",
+            Column::Str(vec![Some("A1".into()), Some("A2".into())]),
+        )
+        .with(
+            "contract_id",
+            Column::Str(vec![Some("C1".into()), Some("C2".into())]),
+        )
+        .with("start_date", Column::Date(vec![Some(19723), Some(19754)]))
+        .with("end_date", Column::Date(vec![Some(20088), Some(19700)]))
+        .with("arr", Column::Float(vec![Some(1000.0), Some(500.0)]))
+        .with("seats", Column::Int(vec![Some(10), Some(5)]));
+    io::write_table(
+        &d.path().join("contracts.parquet"),
+        &contracts,
+        Format::Parquet,
+    )
+    .unwrap();
+    let e = errors(d.path());
+    assert!(
+        e.contains("contracts.parquet, row 2, column 'end_date': end_date is before start_date"),
+        "{e}"
+    );
+    assert!(
+        !d.path().read_dir().unwrap().any(|f| f
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains(".tmp")),
+        "no temporary files left"
+    );
+}
+
+#[test]
+fn timestamps_with_zones_and_flexible_codes_are_accepted() {
+    let tickets = "account_id,ticket_id,opened_at,closed_at,priority,escalated\n\
+A1,T1,2024-03-01T10:00:00+02:00,2024-03-02 09:00:00,Urgent,yes\n\
+A2,T2,2024-03-02,,P3,0\n";
+    let contacts = "account_id,contact_id,role,start_date,end_date\nA1,P1,Executive Sponsor,2023-01-01,\nA1,P2,billing,2023-01-01,\n";
+    let d = folder(&[
+        ("accounts.csv", ACCOUNTS),
+        ("contracts.csv", CONTRACTS),
+        ("tickets.csv", tickets),
+        ("contacts.csv", contacts),
+    ]);
+    let book = load::load_book(d.path()).unwrap();
+    assert_eq!(book.rows("tickets"), 2);
+    assert_eq!(book.warnings.len(), 1, "{:?}", book.warnings);
+    assert!(book.warnings[0].contains("1 contact role(s)"));
+}
