@@ -1535,6 +1535,32 @@ impl Chunk<'_> {
     }
 }
 
+fn write_chunk(
+    outs: &[AccountOut],
+    writers: &mut [TableWriter],
+    truth_writers: &mut [TableWriter],
+) -> Result<()> {
+    let c = Chunk(outs);
+    let tables = [
+        c.accounts(),
+        c.contracts(),
+        c.usage(),
+        c.tickets(),
+        c.nps(),
+        c.contacts(),
+        c.invoices(),
+        c.activities(),
+    ];
+    for (w, t) in writers.iter_mut().zip(tables.iter()) {
+        w.write(t)?;
+    }
+    let truth = [c.truth_months(), c.truth_accounts(), c.truth_events()];
+    for (w, t) in truth_writers.iter_mut().zip(truth.iter()) {
+        w.write(t)?;
+    }
+    Ok(())
+}
+
 /// Row counts and figures of a finished simulation.
 #[derive(Clone, Debug, Serialize)]
 pub struct SimSummary {
@@ -1597,32 +1623,25 @@ pub fn simulate(
     let mut churned = 0usize;
     let mut done = 0usize;
     let chunk = cfg.chunk.max(1);
-    for lo in (0..cfg.accounts).step_by(chunk) {
+    let simulate_chunk = |lo: usize| -> Vec<AccountOut> {
         let hi = (lo + chunk).min(cfg.accounts);
-        let outs: Vec<AccountOut> = (lo..hi)
+        (lo..hi)
             .into_par_iter()
             .map(|i| simulate_account(cfg, i, n_initial, &csm_counts))
-            .collect();
-        let c = Chunk(&outs);
-        let tables = [
-            c.accounts(),
-            c.contracts(),
-            c.usage(),
-            c.tickets(),
-            c.nps(),
-            c.contacts(),
-            c.invoices(),
-            c.activities(),
-        ];
-        for (w, t) in writers.iter_mut().zip(tables.iter()) {
-            w.write(t)?;
-        }
-        for (w, t) in truth_writers
-            .iter_mut()
-            .zip([c.truth_months(), c.truth_accounts(), c.truth_events()].iter())
-        {
-            w.write(t)?;
-        }
+            .collect()
+    };
+    // Simulate the next chunk while the current one is written.
+    let mut next = Some(simulate_chunk(0));
+    let mut lo = 0;
+    while let Some(outs) = next.take() {
+        let hi = (lo + chunk).min(cfg.accounts);
+        let (following, written) = rayon::join(
+            || (hi < cfg.accounts).then(|| simulate_chunk(hi)),
+            || write_chunk(&outs, &mut writers, &mut truth_writers),
+        );
+        written?;
+        next = following;
+        lo = hi;
         for a in &outs {
             churned += usize::from(a.churn.is_some());
             risk_n += a.truth.len();

@@ -33,7 +33,34 @@ impl Column {
         self.len() == 0
     }
 
-    /// The CSV text of row `i`; empty for a missing value.
+    /// Appends the CSV text of row `i` (escaped; nothing for a missing value).
+    pub fn push_cell(&self, i: usize, out: &mut String) {
+        use std::fmt::Write as _;
+        match self {
+            Column::Str(v) => {
+                if let Some(s) = &v[i] {
+                    if s.contains([',', '"', '\n', '\r']) {
+                        out.push_str(&csv_escape(s));
+                    } else {
+                        out.push_str(s);
+                    }
+                }
+            }
+            Column::Date(v) => {
+                if let Some(d) = v[i] {
+                    push_date(d, out);
+                }
+            }
+            Column::Int(v) => {
+                if let Some(x) = v[i] {
+                    let _ = write!(out, "{x}");
+                }
+            }
+            _ => out.push_str(&csv_escape(&self.cell(i))),
+        }
+    }
+
+    /// The CSV text of row `i`, unescaped; empty for a missing value.
     pub fn cell(&self, i: usize) -> String {
         match self {
             Column::Str(v) => v[i].clone().unwrap_or_default(),
@@ -45,6 +72,27 @@ impl Column {
             Column::Float(v) => v[i].map(format_float).unwrap_or_default(),
             Column::Bool(v) => v[i].map(|b| b.to_string()).unwrap_or_default(),
         }
+    }
+}
+
+/// Appends an epoch-day date as YYYY-MM-DD without going through chrono's formatter.
+fn push_date(days: i32, out: &mut String) {
+    use chrono::Datelike;
+    let d = dates::from_days(days);
+    let (y, m, dd) = (d.year(), d.month(), d.day());
+    if (0..=9999).contains(&y) {
+        let y = y as u32;
+        for digit in [y / 1000, y / 100 % 10, y / 10 % 10, y % 10] {
+            out.push((b'0' + digit as u8) as char);
+        }
+        out.push('-');
+        out.push((b'0' + (m / 10) as u8) as char);
+        out.push((b'0' + (m % 10) as u8) as char);
+        out.push('-');
+        out.push((b'0' + (dd / 10) as u8) as char);
+        out.push((b'0' + (dd % 10) as u8) as char);
+    } else {
+        out.push_str(&d.to_string());
     }
 }
 
@@ -92,21 +140,23 @@ impl Table {
         writeln!(w, "{}", header.join(","))
     }
 
-    /// Writes every row (no header).
+    /// Writes every row (no header), formatting cells straight into one buffer.
     pub fn write_csv_rows<W: Write>(&self, w: &mut W) -> std::io::Result<()> {
-        let mut line = String::new();
+        let mut buf = String::with_capacity(1 << 16);
         for i in 0..self.height() {
-            line.clear();
             for (j, c) in self.columns.iter().enumerate() {
                 if j > 0 {
-                    line.push(',');
+                    buf.push(',');
                 }
-                line.push_str(&csv_escape(&c.cell(i)));
+                c.push_cell(i, &mut buf);
             }
-            line.push('\n');
-            w.write_all(line.as_bytes())?;
+            buf.push('\n');
+            if buf.len() > (1 << 16) - 512 {
+                w.write_all(buf.as_bytes())?;
+                buf.clear();
+            }
         }
-        Ok(())
+        w.write_all(buf.as_bytes())
     }
 }
 
