@@ -13,6 +13,8 @@ pub struct Config {
     /// Seed for everything random (model fits, splits, bootstraps).
     pub seed: u64,
     pub data: DataConfig,
+    pub snapshots: crate::snapshot::SnapshotConfig,
+    pub features: crate::features::FeatureConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -29,6 +31,8 @@ impl Default for Config {
         Config {
             seed: 42,
             data: DataConfig::default(),
+            snapshots: Default::default(),
+            features: Default::default(),
         }
     }
 }
@@ -80,6 +84,13 @@ impl Config {
                     "data.grace_days is {}; expected 0 to 366 days",
                     self.data.grace_days
                 ),
+            });
+        }
+        let s = &self.snapshots;
+        if s.horizon_days < 1 || s.cadence_months < 1 || s.min_tenure_days < 0 || s.warmup_days < 0 {
+            return Err(Error::Config {
+                path: path.to_string(),
+                message: "snapshots: horizon_days and cadence_months must be >= 1, min_tenure_days and warmup_days >= 0".into(),
             });
         }
         Ok(())

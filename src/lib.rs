@@ -2,18 +2,21 @@
 //! accounts will churn and says why.
 //!
 //! Data flows one way, one module per stage:
-//! tables ([`load`], contract in [`schema`]) -> retention ([`retention`]) -> ...
+//! tables ([`load`], contract in [`schema`]) -> snapshots and labels ([`snapshot`]) ->
+//! feature matrix ([`features`]) -> ...; retention metrics ([`retention`]) from contracts.
 //! The simulator ([`sim`]) writes books whose hidden truth is known, for tests.
 
 pub mod config;
 pub mod dates;
 pub mod error;
+pub mod features;
 pub mod io;
 pub mod load;
 pub mod retention;
 pub mod rng;
 pub mod schema;
 pub mod sim;
+pub mod snapshot;
 pub mod summary;
 pub mod table;
 

@@ -674,6 +674,21 @@ impl Book {
             .collect()
     }
 
+    /// Each account's plans by term start date (accounts whose contracts carry a plan).
+    pub fn plans(&self) -> HashMap<u32, Vec<(NaiveDate, String)>> {
+        let mut out: HashMap<u32, Vec<(NaiveDate, String)>> = HashMap::new();
+        let Some(df) = self.frame("contracts") else { return out };
+        let idx: Vec<Option<u32>> =
+            df.column("account_idx").ok().and_then(|c| c.u32().ok().map(|s| s.iter().collect())).unwrap_or_default();
+        let start = day_col(df, "start_date");
+        for (i, plan) in str_col(df, "plan").into_iter().enumerate() {
+            if let (Some(a), Some(d), Some(p)) = (idx.get(i).copied().flatten(), start[i], plan) {
+                out.entry(a).or_default().push((dates::from_days(d), p));
+            }
+        }
+        out
+    }
+
     /// The (min, max) of the dates that record observed events in table `name`.
     pub fn date_range(&self, name: &str) -> Option<(NaiveDate, NaiveDate)> {
         let spec = schema::TABLES.iter().find(|s| s.name == name)?;

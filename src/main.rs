@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use churnlab::config::Config;
 use churnlab::io::{self, Format};
 use churnlab::sim::{self, Grain, SimConfig};
-use churnlab::{load, retention, summary};
+use churnlab::{features, load, retention, summary};
 
 #[derive(Parser)]
 #[command(
@@ -61,6 +61,18 @@ enum Command {
         data: PathBuf,
         /// Output folder for this run's files.
         #[arg(long, default_value = "out")]
+        out: PathBuf,
+        /// The date the data describes as "now" (default: the day after the latest event).
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+    },
+    /// Write the snapshot table: one row per account and snapshot date, with labels and
+    /// every feature of the catalog (Parquet and CSV).
+    Features {
+        #[arg(long)]
+        data: PathBuf,
+        /// Output file; written as FILE.parquet and FILE.csv (any extension is replaced).
+        #[arg(long)]
         out: PathBuf,
         /// The date the data describes as "now" (default: the day after the latest event).
         #[arg(long)]
@@ -224,6 +236,39 @@ fn run(cli: Cli) -> Result<()> {
                 out.join("summary.json").display(),
                 t0.elapsed().as_secs_f64()
             );
+        }
+        Command::Features { data, out, as_of } => {
+            let t0 = Instant::now();
+            log::info!("loading and validating {}", data.display());
+            let book = load::load_book(&data)?;
+            log::info!("loaded in {:.1}s; computing features", t0.elapsed().as_secs_f64());
+            let t1 = Instant::now();
+            let as_of = as_of.or(cfg.data.as_of);
+            let table = features::build(&book, &cfg.snapshots, &cfg.features, cfg.data.grace_days, as_of)?;
+            let labelled = table.rows.iter().filter(|r| r.label.is_some()).count();
+            let positives = table.rows.iter().filter(|r| r.label == Some(true)).count();
+            log::info!(
+                "{} account-snapshots over {} snapshot dates ({} to {}) in {:.1}s: {labelled} labelled ({positives} churned within {} days), {} to score",
+                table.rows.len(),
+                table.snapshot_dates.len(),
+                table.snapshot_dates.first().map(|d| d.to_string()).unwrap_or_default(),
+                table.snapshot_dates.last().map(|d| d.to_string()).unwrap_or_default(),
+                t1.elapsed().as_secs_f64(),
+                table.horizon_days,
+                table.rows.len() - labelled
+            );
+            for (f, why) in &table.unavailable {
+                log::warn!("feature {f} unavailable: {why}");
+            }
+            if let Some(dir) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            }
+            let t = table.to_table();
+            for format in [Format::Parquet, Format::Csv] {
+                let path = out.with_extension(format.extension());
+                io::write_table(&path, &t, format)?;
+                log::info!("wrote {}", path.display());
+            }
         }
         Command::Validate { data } => {
             let book = load::load_book(&data)?;
