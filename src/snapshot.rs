@@ -62,7 +62,7 @@ pub struct SpineRow {
     pub t: NaiveDate,
     /// Churn within the horizon.
     pub label: Option<bool>,
-    /// Churn at the next renewal (the end of the current term).
+    /// Churn at the next renewal (the end of the first term in force on t).
     pub label_next_renewal: Option<bool>,
     pub churn_date: Option<NaiveDate>,
     pub arr: f64,
@@ -93,16 +93,19 @@ pub fn spine(
             if tenure < cfg.min_tenure_days {
                 continue;
             }
-            // Terms covering t; the current term is the one ending first.
-            let covering: Vec<&Term> = hist.terms.iter().filter(|x| x.start <= t && t <= x.end).collect();
-            let (arr, seats) = hist.arr_seats_at(t);
-            let current = covering.iter().min_by_key(|x| x.end).copied();
-            // In a bridged gap no term covers t: the renewal is the gap's next term start.
-            let renewal_date = current.map(|x| x.end).unwrap_or(t);
+            // Contract facts as known before t: terms in force on the day before t (a term
+            // starting on t is dated t and not yet visible). The current term is the one
+            // ending first; in a bridged gap the last one that ended.
+            let before = t - Duration::days(1);
+            let covering: Vec<&Term> = hist.terms.iter().filter(|x| x.start <= before && before <= x.end).collect();
+            let (arr, seats) = hist.arr_seats_at(before);
+            let current = covering.iter().min_by_key(|x| x.end).copied().or_else(|| {
+                hist.terms.iter().filter(|x| x.start >= spell.start && x.end < t).max_by_key(|x| x.end)
+            });
+            let renewal_date = current.map(|x| x.end).unwrap_or(before);
             let term_months = current.map(|x| (x.end - x.start).num_days() as f64 / 30.44).unwrap_or(f64::NAN);
-            let started_before: Vec<&Term> =
-                hist.terms.iter().filter(|x| x.start >= spell.start && x.start <= t).collect();
-            let first_renewal_ahead = started_before.len() <= 1;
+            let started_before = hist.terms.iter().filter(|x| x.start >= spell.start && x.start < t).count();
+            let first_renewal_ahead = started_before <= 1;
             let arr_change_last_renewal = last_renewal_change(hist, spell.start, t);
 
             let churned = spell.ending == Ending::Churned;
@@ -116,7 +119,9 @@ pub fn spine(
             } else {
                 Some(false)
             };
-            let label_next_renewal = if spell.end > renewal_date {
+            // The next renewal: the end of the first term in force on t (labels look ahead).
+            let next_end = hist.terms.iter().filter(|x| x.start <= t && t <= x.end).map(|x| x.end).min().unwrap_or(t);
+            let label_next_renewal = if spell.end > next_end {
                 Some(false)
             } else if churned {
                 Some(true)
@@ -134,7 +139,7 @@ pub fn spine(
                 seats,
                 tenure_days: tenure as f64,
                 renewal_date,
-                days_to_renewal: (renewal_date - t).num_days() as f64,
+                days_to_renewal: (renewal_date - t).num_days().max(0) as f64,
                 first_renewal_ahead,
                 arr_change_last_renewal,
                 term_months,
@@ -147,7 +152,7 @@ pub fn spine(
 /// Relative ARR change at the latest renewal before t inside the spell: ARR on the first
 /// day of the newest term that started before t, against ARR the day before it.
 fn last_renewal_change(hist: &History, spell_start: NaiveDate, t: NaiveDate) -> Option<f64> {
-    let latest = hist.terms.iter().filter(|x| x.start > spell_start && x.start <= t).map(|x| x.start).max()?;
+    let latest = hist.terms.iter().filter(|x| x.start > spell_start && x.start < t).map(|x| x.start).max()?;
     let before = hist.arr_seats_at(latest - Duration::days(1)).0;
     let after = hist.arr_seats_at(latest).0;
     (before > 0.0).then(|| after / before - 1.0)
