@@ -87,7 +87,8 @@ impl Config {
             });
         }
         let s = &self.snapshots;
-        if s.horizon_days < 1 || s.cadence_months < 1 || s.min_tenure_days < 0 || s.warmup_days < 0 {
+        if s.horizon_days < 1 || s.cadence_months < 1 || s.min_tenure_days < 0 || s.warmup_days < 0
+        {
             return Err(Error::Config {
                 path: path.to_string(),
                 message: "snapshots: horizon_days and cadence_months must be >= 1, min_tenure_days and warmup_days >= 0".into(),

@@ -677,9 +677,14 @@ impl Book {
     /// Each account's plans by term start date (accounts whose contracts carry a plan).
     pub fn plans(&self) -> HashMap<u32, Vec<(NaiveDate, String)>> {
         let mut out: HashMap<u32, Vec<(NaiveDate, String)>> = HashMap::new();
-        let Some(df) = self.frame("contracts") else { return out };
-        let idx: Vec<Option<u32>> =
-            df.column("account_idx").ok().and_then(|c| c.u32().ok().map(|s| s.iter().collect())).unwrap_or_default();
+        let Some(df) = self.frame("contracts") else {
+            return out;
+        };
+        let idx: Vec<Option<u32>> = df
+            .column("account_idx")
+            .ok()
+            .and_then(|c| c.u32().ok().map(|s| s.iter().collect()))
+            .unwrap_or_default();
         let start = day_col(df, "start_date");
         for (i, plan) in str_col(df, "plan").into_iter().enumerate() {
             if let (Some(a), Some(d), Some(p)) = (idx.get(i).copied().flatten(), start[i], plan) {

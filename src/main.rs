@@ -78,6 +78,8 @@ enum Command {
         #[arg(long)]
         as_of: Option<NaiveDate>,
     },
+    /// Print the feature catalog (the Markdown of docs/features.md).
+    Catalog,
     /// Check an input folder against the data contract and summarise it.
     Validate {
         #[arg(long)]
@@ -241,18 +243,35 @@ fn run(cli: Cli) -> Result<()> {
             let t0 = Instant::now();
             log::info!("loading and validating {}", data.display());
             let book = load::load_book(&data)?;
-            log::info!("loaded in {:.1}s; computing features", t0.elapsed().as_secs_f64());
+            log::info!(
+                "loaded in {:.1}s; computing features",
+                t0.elapsed().as_secs_f64()
+            );
             let t1 = Instant::now();
             let as_of = as_of.or(cfg.data.as_of);
-            let table = features::build(&book, &cfg.snapshots, &cfg.features, cfg.data.grace_days, as_of)?;
+            let table = features::build(
+                &book,
+                &cfg.snapshots,
+                &cfg.features,
+                cfg.data.grace_days,
+                as_of,
+            )?;
             let labelled = table.rows.iter().filter(|r| r.label.is_some()).count();
             let positives = table.rows.iter().filter(|r| r.label == Some(true)).count();
             log::info!(
                 "{} account-snapshots over {} snapshot dates ({} to {}) in {:.1}s: {labelled} labelled ({positives} churned within {} days), {} to score",
                 table.rows.len(),
                 table.snapshot_dates.len(),
-                table.snapshot_dates.first().map(|d| d.to_string()).unwrap_or_default(),
-                table.snapshot_dates.last().map(|d| d.to_string()).unwrap_or_default(),
+                table
+                    .snapshot_dates
+                    .first()
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
+                table
+                    .snapshot_dates
+                    .last()
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
                 t1.elapsed().as_secs_f64(),
                 table.horizon_days,
                 table.rows.len() - labelled
@@ -261,7 +280,8 @@ fn run(cli: Cli) -> Result<()> {
                 log::warn!("feature {f} unavailable: {why}");
             }
             if let Some(dir) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
             }
             let t = table.to_table();
             for format in [Format::Parquet, Format::Csv] {
@@ -270,6 +290,7 @@ fn run(cli: Cli) -> Result<()> {
                 log::info!("wrote {}", path.display());
             }
         }
+        Command::Catalog => print!("{}", features::catalog_markdown()),
         Command::Validate { data } => {
             let book = load::load_book(&data)?;
             let s = summary::summarize(&book, cfg.data.grace_days, cfg.data.as_of);

@@ -31,7 +31,13 @@ pub struct SnapshotConfig {
 
 impl Default for SnapshotConfig {
     fn default() -> Self {
-        SnapshotConfig { cadence_months: 1, horizon_days: 90, min_tenure_days: 14, start: None, warmup_days: 90 }
+        SnapshotConfig {
+            cadence_months: 1,
+            horizon_days: 90,
+            min_tenure_days: 14,
+            start: None,
+            warmup_days: 90,
+        }
     }
 }
 
@@ -87,8 +93,15 @@ pub fn spine(
     let mut rows = Vec::new();
     for (s, &t) in snapshot_dates.iter().enumerate() {
         for (a, hist) in histories.iter().enumerate() {
-            let Some(spell) = hist.spell_at(t) else { continue };
-            let since = hist.spells.first().map(|f| f.start).unwrap_or(t).min(accounts[a].created);
+            let Some(spell) = hist.spell_at(t) else {
+                continue;
+            };
+            let since = hist
+                .spells
+                .first()
+                .map(|f| f.start)
+                .unwrap_or(t)
+                .min(accounts[a].created);
             let tenure = (t - since).num_days();
             if tenure < cfg.min_tenure_days {
                 continue;
@@ -97,14 +110,27 @@ pub fn spine(
             // starting on t is dated t and not yet visible). The current term is the one
             // ending first; in a bridged gap the last one that ended.
             let before = t - Duration::days(1);
-            let covering: Vec<&Term> = hist.terms.iter().filter(|x| x.start <= before && before <= x.end).collect();
+            let covering: Vec<&Term> = hist
+                .terms
+                .iter()
+                .filter(|x| x.start <= before && before <= x.end)
+                .collect();
             let (arr, seats) = hist.arr_seats_at(before);
             let current = covering.iter().min_by_key(|x| x.end).copied().or_else(|| {
-                hist.terms.iter().filter(|x| x.start >= spell.start && x.end < t).max_by_key(|x| x.end)
+                hist.terms
+                    .iter()
+                    .filter(|x| x.start >= spell.start && x.end < t)
+                    .max_by_key(|x| x.end)
             });
             let renewal_date = current.map(|x| x.end).unwrap_or(before);
-            let term_months = current.map(|x| (x.end - x.start).num_days() as f64 / 30.44).unwrap_or(f64::NAN);
-            let started_before = hist.terms.iter().filter(|x| x.start >= spell.start && x.start < t).count();
+            let term_months = current
+                .map(|x| (x.end - x.start).num_days() as f64 / 30.44)
+                .unwrap_or(f64::NAN);
+            let started_before = hist
+                .terms
+                .iter()
+                .filter(|x| x.start >= spell.start && x.start < t)
+                .count();
             let first_renewal_ahead = started_before <= 1;
             let arr_change_last_renewal = last_renewal_change(hist, spell.start, t);
 
@@ -120,7 +146,13 @@ pub fn spine(
                 Some(false)
             };
             // The next renewal: the end of the first term in force on t (labels look ahead).
-            let next_end = hist.terms.iter().filter(|x| x.start <= t && t <= x.end).map(|x| x.end).min().unwrap_or(t);
+            let next_end = hist
+                .terms
+                .iter()
+                .filter(|x| x.start <= t && t <= x.end)
+                .map(|x| x.end)
+                .min()
+                .unwrap_or(t);
             let label_next_renewal = if spell.end > next_end {
                 Some(false)
             } else if churned {
@@ -134,7 +166,11 @@ pub fn spine(
                 t,
                 label,
                 label_next_renewal,
-                churn_date: if churned && spell.end >= t { Some(spell.end) } else { None },
+                churn_date: if churned && spell.end >= t {
+                    Some(spell.end)
+                } else {
+                    None
+                },
                 arr,
                 seats,
                 tenure_days: tenure as f64,
@@ -152,7 +188,12 @@ pub fn spine(
 /// Relative ARR change at the latest renewal before t inside the spell: ARR on the first
 /// day of the newest term that started before t, against ARR the day before it.
 fn last_renewal_change(hist: &History, spell_start: NaiveDate, t: NaiveDate) -> Option<f64> {
-    let latest = hist.terms.iter().filter(|x| x.start > spell_start && x.start < t).map(|x| x.start).max()?;
+    let latest = hist
+        .terms
+        .iter()
+        .filter(|x| x.start > spell_start && x.start < t)
+        .map(|x| x.start)
+        .max()?;
     let before = hist.arr_seats_at(latest - Duration::days(1)).0;
     let after = hist.arr_seats_at(latest).0;
     (before > 0.0).then(|| after / before - 1.0)
@@ -166,17 +207,38 @@ mod tests {
         dates::parse_date(s).unwrap()
     }
     fn term(start: &str, end: &str, arr: f64) -> Term {
-        Term { account: 0, start: d(start), end: d(end), arr, seats: 10.0 }
+        Term {
+            account: 0,
+            start: d(start),
+            end: d(end),
+            arr,
+            seats: 10.0,
+        }
     }
     fn info() -> AccountInfo {
-        AccountInfo { id: "A".into(), name: "A".into(), segment: "smb".into(), created: d("2024-01-01"), csm: None }
+        AccountInfo {
+            id: "A".into(),
+            name: "A".into(),
+            segment: "smb".into(),
+            created: d("2024-01-01"),
+            csm: None,
+        }
     }
 
     #[test]
     fn snapshot_dates_follow_the_cadence_and_end_at_the_scoring_date() {
         let s = snapshot_dates(d("2025-01-15"), d("2025-05-10"), 1);
         let s: Vec<String> = s.iter().map(|x| x.to_string()).collect();
-        assert_eq!(s, ["2025-02-01", "2025-03-01", "2025-04-01", "2025-05-01", "2025-05-10"]);
+        assert_eq!(
+            s,
+            [
+                "2025-02-01",
+                "2025-03-01",
+                "2025-04-01",
+                "2025-05-01",
+                "2025-05-10"
+            ]
+        );
         assert_eq!(snapshot_dates(d("2025-01-01"), d("2025-07-01"), 3).len(), 3);
     }
 
@@ -184,11 +246,30 @@ mod tests {
     /// of 2025 (last covered day 2025-12-31); data as of 2026-06-01, horizon 90 days.
     #[test]
     fn labels_by_hand() {
-        let terms = vec![term("2024-01-01", "2024-12-31", 100.0), term("2025-01-01", "2025-12-31", 120.0)];
+        let terms = vec![
+            term("2024-01-01", "2024-12-31", 100.0),
+            term("2025-01-01", "2025-12-31", 120.0),
+        ];
         let hist = vec![History::new(terms, 30, d("2026-06-01"))];
-        let dates = [d("2024-01-10"), d("2024-06-01"), d("2024-10-01"), d("2025-10-01"), d("2026-01-01")];
-        let rows = spine(&[info()], &hist, &dates, &SnapshotConfig::default(), d("2026-06-01"));
-        assert_eq!(rows.len(), 3, "2024-01-10 is too young (9 days < 14); 2026-01-01 is after churn");
+        let dates = [
+            d("2024-01-10"),
+            d("2024-06-01"),
+            d("2024-10-01"),
+            d("2025-10-01"),
+            d("2026-01-01"),
+        ];
+        let rows = spine(
+            &[info()],
+            &hist,
+            &dates,
+            &SnapshotConfig::default(),
+            d("2026-06-01"),
+        );
+        assert_eq!(
+            rows.len(),
+            3,
+            "2024-01-10 is too young (9 days < 14); 2026-01-01 is after churn"
+        );
         let by_t = |s: &str| rows.iter().find(|r| r.t == d(s)).unwrap();
         // 2024-10-01 + 90 = 2024-12-30: the renewal at 2024-12-31 is outside; no churn.
         assert_eq!(by_t("2024-10-01").label, Some(false));
@@ -204,17 +285,39 @@ mod tests {
         assert!((by_t("2025-10-01").arr_change_last_renewal.unwrap() - 0.2).abs() < 1e-12);
         assert_eq!(by_t("2025-10-01").arr, 120.0);
         // With a 92-day horizon the churn falls inside.
-        let cfg = SnapshotConfig { horizon_days: 92, ..SnapshotConfig::default() };
+        let cfg = SnapshotConfig {
+            horizon_days: 92,
+            ..SnapshotConfig::default()
+        };
         let rows = spine(&[info()], &hist, &[d("2025-10-01")], &cfg, d("2026-06-01"));
         assert_eq!(rows[0].label, Some(true));
     }
 
     #[test]
     fn unlabelled_when_the_horizon_runs_past_the_data_or_churn_is_pending() {
-        let hist = vec![History::new(vec![term("2024-01-01", "2025-05-20", 100.0)], 30, d("2025-06-01"))];
-        let rows = spine(&[info()], &hist, &[d("2025-03-01"), d("2025-05-01")], &SnapshotConfig::default(), d("2025-06-01"));
-        assert_eq!(rows[0].label, None, "the churn on 2025-05-20 is still inside its grace period");
-        assert_eq!(rows[1].label, None, "2025-05-01 + 90 days runs past the data");
-        assert_eq!(rows[1].label_next_renewal, None, "the term ended 12 days before as-of: pending");
+        let hist = vec![History::new(
+            vec![term("2024-01-01", "2025-05-20", 100.0)],
+            30,
+            d("2025-06-01"),
+        )];
+        let rows = spine(
+            &[info()],
+            &hist,
+            &[d("2025-03-01"), d("2025-05-01")],
+            &SnapshotConfig::default(),
+            d("2025-06-01"),
+        );
+        assert_eq!(
+            rows[0].label, None,
+            "the churn on 2025-05-20 is still inside its grace period"
+        );
+        assert_eq!(
+            rows[1].label, None,
+            "2025-05-01 + 90 days runs past the data"
+        );
+        assert_eq!(
+            rows[1].label_next_renewal, None,
+            "the term ended 12 days before as-of: pending"
+        );
     }
 }

@@ -19,14 +19,22 @@ fn d(s: &str) -> NaiveDate {
 
 /// The fixture book. Every expected value below is computed by hand for t = 2025-03-01.
 const FILES: [(&str, &str); 8] = [
-    ("accounts.csv", "account_id,name,segment,created_date,industry,region,csm\n\
+    (
+        "accounts.csv",
+        "account_id,name,segment,created_date,industry,region,csm\n\
 A1,Acme,enterprise,2024-01-01,software,na,Jo\n\
-A2,Beta,smb,2024-01-01,retail,emea,Jo\n"),
-    ("contracts.csv", "account_id,contract_id,start_date,end_date,arr,seats,plan\n\
+A2,Beta,smb,2024-01-01,retail,emea,Jo\n",
+    ),
+    (
+        "contracts.csv",
+        "account_id,contract_id,start_date,end_date,arr,seats,plan\n\
 A1,C1,2024-01-01,2024-12-31,1200,10,pro\n\
 A1,C2,2025-01-01,2025-12-31,1500,12,pro\n\
-A2,C3,2024-01-01,2025-03-31,500,5,starter\n"),
-    ("usage.csv", "account_id,date,feature,user_id,events\n\
+A2,C3,2024-01-01,2025-03-31,500,5,starter\n",
+    ),
+    (
+        "usage.csv",
+        "account_id,date,feature,user_id,events\n\
 A1,2025-01-15,reports,u1,10\n\
 A1,2025-02-24,reports,u1,1\n\
 A1,2025-02-25,reports,u1,1\n\
@@ -35,23 +43,39 @@ A1,2025-02-27,reports,u1,5\n\
 A1,2025-02-28,reports,u2,3\n\
 A1,2025-02-28,api,u1,2\n\
 A1,2025-03-01,reports,u1,100\n\
-A2,2025-02-10,dashboards,v1,4\n"),
-    ("tickets.csv", "account_id,ticket_id,opened_at,closed_at,priority,csat,escalated\n\
+A2,2025-02-10,dashboards,v1,4\n",
+    ),
+    (
+        "tickets.csv",
+        "account_id,ticket_id,opened_at,closed_at,priority,csat,escalated\n\
 A1,T1,2025-02-20T10:00:00Z,2025-02-21T10:00:00Z,p2,4,false\n\
 A1,T2,2025-02-25T09:00:00Z,,urgent,,true\n\
 A1,T3,2025-01-10T09:00:00Z,,high,,false\n\
-A1,T4,2025-03-01T09:00:00Z,,p1,,true\n"),
-    ("nps.csv", "account_id,date,score\nA1,2024-11-15,9\nA1,2025-02-15,4\nA1,2025-03-01,10\n"),
-    ("contacts.csv", "account_id,contact_id,role,start_date,end_date\n\
+A1,T4,2025-03-01T09:00:00Z,,p1,,true\n",
+    ),
+    (
+        "nps.csv",
+        "account_id,date,score\nA1,2024-11-15,9\nA1,2025-02-15,4\nA1,2025-03-01,10\n",
+    ),
+    (
+        "contacts.csv",
+        "account_id,contact_id,role,start_date,end_date\n\
 A1,P1,executive_sponsor,2024-01-01,2025-02-10\n\
 A1,P2,champion,2024-01-01,\n\
 A1,P3,admin,2024-06-01,\n\
-A1,P4,executive_sponsor,2025-03-01,\n"),
-    ("activities.csv", "account_id,date,type\nA1,2025-01-20,ebr\nA1,2025-02-25,training\n"),
-    ("invoices.csv", "account_id,invoice_id,due_date,amount,paid_date\n\
+A1,P4,executive_sponsor,2025-03-01,\n",
+    ),
+    (
+        "activities.csv",
+        "account_id,date,type\nA1,2025-01-20,ebr\nA1,2025-02-25,training\n",
+    ),
+    (
+        "invoices.csv",
+        "account_id,invoice_id,due_date,amount,paid_date\n\
 A1,I1,2025-01-10,1500,\n\
 A1,I2,2024-12-01,300,2024-12-11\n\
-A1,I3,2025-02-15,200,2025-03-05\n"),
+A1,I3,2025-02-15,200,2025-03-05\n",
+    ),
 ];
 
 fn write(dir: &Path, files: &[(&str, String)]) {
@@ -62,8 +86,13 @@ fn write(dir: &Path, files: &[(&str, String)]) {
 
 fn build(dir: &Path, as_of: &str) -> SnapshotTable {
     let book = load::load_book(dir).unwrap();
-    let snap = SnapshotConfig { start: Some(d("2025-03-01")), ..SnapshotConfig::default() };
-    let feat = FeatureConfig { sticky_features: vec!["api".into()] };
+    let snap = SnapshotConfig {
+        start: Some(d("2025-03-01")),
+        ..SnapshotConfig::default()
+    };
+    let feat = FeatureConfig {
+        sticky_features: vec!["api".into()],
+    };
     features::build(&book, &snap, &feat, 30, Some(d(as_of))).unwrap()
 }
 
@@ -77,7 +106,11 @@ fn fixture() -> (tempfile::TempDir, SnapshotTable) {
 
 fn value(t: &SnapshotTable, account: &str, date: &str, feature: &str) -> Option<f64> {
     let a = t.account_ids.iter().position(|x| x == account).unwrap() as u32;
-    let row = t.rows.iter().position(|r| r.account == a && r.t == d(date)).unwrap();
+    let row = t
+        .rows
+        .iter()
+        .position(|r| r.account == a && r.t == d(date))
+        .unwrap();
     t.feature(feature).unwrap()[row]
 }
 
@@ -85,7 +118,10 @@ fn check(t: &SnapshotTable, account: &str, expected: &[(&str, Option<f64>)]) {
     for (name, want) in expected {
         let got = value(t, account, "2025-03-01", name);
         match (got, want) {
-            (Some(g), Some(w)) => assert!((g - w).abs() < 1e-9, "{account} {name}: got {g}, expected {w}"),
+            (Some(g), Some(w)) => assert!(
+                (g - w).abs() < 1e-9,
+                "{account} {name}: got {g}, expected {w}"
+            ),
             (g, w) => assert_eq!(g, *w, "{account} {name}"),
         }
     }
@@ -118,8 +154,19 @@ fn adoption_features_by_hand() {
             ("minutes_30d", None),
         ],
     );
-    check(&t, "A2", &[("events_30d", Some(4.0)), ("seat_utilisation_30d", Some(0.2)), ("days_since_last_activity", Some(19.0))]);
-    assert_eq!(t.unavailable.get("minutes_30d").map(String::as_str), Some("usage has no minutes column"));
+    check(
+        &t,
+        "A2",
+        &[
+            ("events_30d", Some(4.0)),
+            ("seat_utilisation_30d", Some(0.2)),
+            ("days_since_last_activity", Some(19.0)),
+        ],
+    );
+    assert_eq!(
+        t.unavailable.get("minutes_30d").map(String::as_str),
+        Some("usage has no minutes column")
+    );
     assert_eq!(t.usage_grain, Some(features::UsageGrain::Daily));
 }
 
@@ -143,7 +190,16 @@ fn support_features_by_hand() {
         ],
     );
     // No tickets: counts are zero, averages unknown.
-    check(&t, "A2", &[("tickets_30d", Some(0.0)), ("open_tickets", Some(0.0)), ("avg_resolution_hours_90d", None), ("csat_avg_90d", None)]);
+    check(
+        &t,
+        "A2",
+        &[
+            ("tickets_30d", Some(0.0)),
+            ("open_tickets", Some(0.0)),
+            ("avg_resolution_hours_90d", None),
+            ("csat_avg_90d", None),
+        ],
+    );
 }
 
 #[test]
@@ -161,7 +217,15 @@ fn sentiment_features_by_hand() {
             ("nps_score_180d", Some(0.0)),
         ],
     );
-    check(&t, "A2", &[("nps_last", None), ("nps_detractor", None), ("nps_responses_180d", Some(0.0))]);
+    check(
+        &t,
+        "A2",
+        &[
+            ("nps_last", None),
+            ("nps_detractor", None),
+            ("nps_responses_180d", Some(0.0)),
+        ],
+    );
 }
 
 #[test]
@@ -183,7 +247,14 @@ fn relationship_features_by_hand() {
             ("cs_touches_90d", Some(2.0)),
         ],
     );
-    check(&t, "A2", &[("sponsor_present", Some(0.0)), ("days_since_cs_touch", None)]);
+    check(
+        &t,
+        "A2",
+        &[
+            ("sponsor_present", Some(0.0)),
+            ("days_since_cs_touch", None),
+        ],
+    );
     // A month later the new sponsor is in role.
     assert_eq!(value(&t, "A1", "2025-04-01", "sponsor_present"), Some(1.0));
 }
@@ -209,16 +280,43 @@ fn commercial_features_and_labels_by_hand() {
             ("avg_days_late_365d", Some(74.0 / 3.0)),
         ],
     );
-    check(&t, "A2", &[("days_to_renewal", Some(30.0)), ("first_renewal_ahead", Some(1.0)), ("arr_change_last_renewal", None)]);
+    check(
+        &t,
+        "A2",
+        &[
+            ("days_to_renewal", Some(30.0)),
+            ("first_renewal_ahead", Some(1.0)),
+            ("arr_change_last_renewal", None),
+        ],
+    );
     let label = |acc: &str, date: &str| {
         let a = t.account_ids.iter().position(|x| x == acc).unwrap() as u32;
-        t.rows.iter().find(|r| r.account == a && r.t == d(date)).map(|r| (r.label, r.label_next_renewal))
+        t.rows
+            .iter()
+            .find(|r| r.account == a && r.t == d(date))
+            .map(|r| (r.label, r.label_next_renewal))
     };
-    assert_eq!(label("A1", "2025-03-01"), Some((Some(false), None)), "A1's renewal on 2025-12-31 is after as-of + grace");
-    assert_eq!(label("A2", "2025-03-01"), Some((Some(true), Some(true))), "A2 churns on 2025-03-31");
+    assert_eq!(
+        label("A1", "2025-03-01"),
+        Some((Some(false), None)),
+        "A1's renewal on 2025-12-31 is after as-of + grace"
+    );
+    assert_eq!(
+        label("A2", "2025-03-01"),
+        Some((Some(true), Some(true))),
+        "A2 churns on 2025-03-31"
+    );
     assert_eq!(label("A2", "2025-04-01"), None, "A2 is gone by April");
-    assert_eq!(label("A1", "2025-06-01"), Some((Some(false), None)), "2025-06-01 + 90 days is before as-of");
-    assert_eq!(label("A1", "2025-07-01"), Some((None, None)), "2025-07-01 + 90 days runs past as-of");
+    assert_eq!(
+        label("A1", "2025-06-01"),
+        Some((Some(false), None)),
+        "2025-06-01 + 90 days is before as-of"
+    );
+    assert_eq!(
+        label("A1", "2025-07-01"),
+        Some((None, None)),
+        "2025-07-01 + 90 days runs past as-of"
+    );
     let cats = t.to_table();
     assert!(cats.column("plan").is_some() && cats.column("segment").is_some());
 }
@@ -230,8 +328,14 @@ fn no_feature_sees_the_future() {
     let cut = "2025-05-01";
     let mut files: Vec<(&str, String)> = FILES.iter().map(|(n, t)| (*n, t.to_string())).collect();
     let extra = [
-        ("usage.csv", "A1,2025-05-01,reports,u9,999\nA1,2025-06-15,api,u3,50\nA2,2025-05-02,api,v2,7\n"),
-        ("tickets.csv", "A1,T9,2025-05-01T00:00:00Z,,p1,1,true\nA1,T10,2025-07-01T00:00:00Z,2025-07-02T00:00:00Z,p4,5,false\n"),
+        (
+            "usage.csv",
+            "A1,2025-05-01,reports,u9,999\nA1,2025-06-15,api,u3,50\nA2,2025-05-02,api,v2,7\n",
+        ),
+        (
+            "tickets.csv",
+            "A1,T9,2025-05-01T00:00:00Z,,p1,1,true\nA1,T10,2025-07-01T00:00:00Z,2025-07-02T00:00:00Z,p4,5,false\n",
+        ),
         ("nps.csv", "A1,2025-05-01,0\nA1,2025-06-01,10\n"),
         ("contacts.csv", "A1,P9,champion,2025-05-01,\n"),
         ("activities.csv", "A1,2025-05-01,ebr\nA1,2025-08-01,qbr\n"),
@@ -244,12 +348,19 @@ fn no_feature_sees_the_future() {
     }
     // Also change an existing row dated after the cut: the open ticket T4 gets closed later.
     let t = files.iter_mut().find(|(n, _)| *n == "tickets.csv").unwrap();
-    t.1 = t.1.replace("A1,T3,2025-01-10T09:00:00Z,,high", "A1,T3,2025-01-10T09:00:00Z,2025-05-20T00:00:00Z,high");
+    t.1 = t.1.replace(
+        "A1,T3,2025-01-10T09:00:00Z,,high",
+        "A1,T3,2025-01-10T09:00:00Z,2025-05-20T00:00:00Z,high",
+    );
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), &files);
     let changed = build(dir.path(), "2025-09-01");
     let key = |t: &SnapshotTable| -> HashMap<(u32, NaiveDate), usize> {
-        t.rows.iter().enumerate().map(|(i, r)| ((r.account, r.t), i)).collect()
+        t.rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| ((r.account, r.t), i))
+            .collect()
     };
     let (kb, kc) = (key(&base), key(&changed));
     let mut compared = 0;
@@ -259,34 +370,94 @@ fn no_feature_sees_the_future() {
         }
         let j = kc[&(*acc, *t)];
         for (k, spec) in features::CATALOG.iter().enumerate() {
-            assert_eq!(base.numeric[k][i], changed.numeric[k][j], "{} at {t} moved", spec.name);
+            assert_eq!(
+                base.numeric[k][i], changed.numeric[k][j],
+                "{} at {t} moved",
+                spec.name
+            );
             compared += 1;
         }
     }
     assert!(compared > 100, "{compared}");
     // And the change is visible after the cut, so the test can fail.
     let after = kc[&(0, d("2025-06-01"))];
-    assert_ne!(changed.feature("nps_last").unwrap()[after], base.feature("nps_last").unwrap()[kb[&(0, d("2025-06-01"))]]);
+    assert_ne!(
+        changed.feature("nps_last").unwrap()[after],
+        base.feature("nps_last").unwrap()[kb[&(0, d("2025-06-01"))]]
+    );
 }
 
 /// On the bundled book, every label agrees with the churn date the simulator recorded.
 #[test]
 fn labels_agree_with_the_simulator() {
     let book = load::load_book(&data_dir()).unwrap();
-    let t = features::build(&book, &SnapshotConfig::default(), &FeatureConfig::default(), 30, None).unwrap();
-    let churn: HashMap<String, NaiveDate> = read_rows(&table_path(&data_dir().join("truth"), "accounts"))
-        .into_iter()
-        .filter_map(|r| Some((r["account_id"].clone(), d(&r.get("churn_date")?[..10]))))
-        .collect();
+    let t = features::build(
+        &book,
+        &SnapshotConfig::default(),
+        &FeatureConfig::default(),
+        30,
+        None,
+    )
+    .unwrap();
+    let churn: HashMap<String, NaiveDate> =
+        read_rows(&table_path(&data_dir().join("truth"), "accounts"))
+            .into_iter()
+            .filter_map(|r| Some((r["account_id"].clone(), d(&r.get("churn_date")?[..10]))))
+            .collect();
     let (mut agree, mut labelled, mut positives) = (0, 0, 0);
     for r in &t.rows {
         let Some(label) = r.label else { continue };
         labelled += 1;
         positives += usize::from(label);
-        let truth = churn.get(&t.account_ids[r.account as usize]).is_some_and(|c| *c >= r.t && *c <= r.t + Duration::days(90));
+        let truth = churn
+            .get(&t.account_ids[r.account as usize])
+            .is_some_and(|c| *c >= r.t && *c <= r.t + Duration::days(90));
         agree += usize::from(truth == label);
     }
     println!("{labelled} labelled, {positives} positive, {agree} agree");
     assert!(labelled > 25_000 && positives > 1_000);
     assert_eq!(agree, labelled);
+}
+
+#[test]
+fn docs_features_md_matches_the_catalog() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/features.md");
+    let doc = fs::read_to_string(&path).unwrap();
+    assert!(
+        doc == features::catalog_markdown(),
+        "docs/features.md is stale: run `cargo run -- catalog > docs/features.md`"
+    );
+    for spec in features::CATALOG {
+        assert!(doc.contains(&format!("`{}`", spec.name)));
+    }
+}
+
+/// Without a tickets table, every support feature is missing (not zero) and reported.
+#[test]
+fn a_missing_table_gives_missing_features_not_zeros() {
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<(&str, String)> = FILES
+        .iter()
+        .filter(|(n, _)| *n != "tickets.csv")
+        .map(|(n, t)| (*n, t.to_string()))
+        .collect();
+    write(dir.path(), &files);
+    let t = build(dir.path(), "2025-09-01");
+    for name in [
+        "tickets_30d",
+        "open_tickets",
+        "max_tickets_7d_90d",
+        "csat_avg_90d",
+    ] {
+        assert!(
+            t.feature(name).unwrap().iter().all(Option::is_none),
+            "{name}"
+        );
+        assert_eq!(
+            t.unavailable.get(name).map(String::as_str),
+            Some("no tickets table"),
+            "{name}"
+        );
+    }
+    assert!(t.feature("events_30d").unwrap().iter().all(Option::is_some));
 }
