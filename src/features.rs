@@ -1756,11 +1756,7 @@ fn invoice_features(
     Ok(())
 }
 
-fn categoricals(
-    book: &Book,
-    rows: &[SpineRow],
-    histories: &[retention::History],
-) -> Vec<Vec<Option<String>>> {
+fn categoricals(book: &Book, rows: &[SpineRow]) -> Vec<Vec<Option<String>>> {
     let text = |name: &str| -> Vec<Option<String>> {
         book.frame("accounts")
             .and_then(|df| df.column(name).ok())
