@@ -55,7 +55,7 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// The whole pipeline on a folder of tables (today: validation and retention).
+    /// The whole pipeline on a folder of tables (today: validation, retention, features).
     Run {
         #[arg(long)]
         data: PathBuf,
@@ -231,11 +231,41 @@ fn run(cli: Cli) -> Result<()> {
                 &serde_json::json!({ "summary": s, "retention": report }),
             )?;
             io::write_atomic(&out.join("summary.json"), json.as_bytes())?;
+            log::info!("computing point-in-time features");
+            let table = features::build(
+                &book,
+                &cfg.snapshots,
+                &cfg.features,
+                cfg.data.grace_days,
+                Some(s.as_of),
+            )?;
+            let labelled = table.rows.iter().filter(|r| r.label.is_some()).count();
+            let flat = table.to_table();
+            for format in [Format::Parquet, Format::Csv] {
+                io::write_table(
+                    &out.join(format!("snapshots.{}", format.extension())),
+                    &flat,
+                    format,
+                )?;
+            }
             println!();
             println!(
-                "wrote {} and {} in {:.1}s",
-                path.display(),
-                out.join("summary.json").display(),
+                "Snapshot table: {} account-snapshots over {} dates, {labelled} labelled, {} features ({} unavailable: {})",
+                table.rows.len(),
+                table.snapshot_dates.len(),
+                features::CATALOG.len() + features::CATEGORICALS.len(),
+                table.unavailable.len(),
+                table
+                    .unavailable
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            println!();
+            println!(
+                "wrote {} (retention.csv, summary.json, snapshots.parquet, snapshots.csv) in {:.1}s",
+                out.display(),
                 t0.elapsed().as_secs_f64()
             );
         }
