@@ -1211,6 +1211,14 @@ impl Chunk<'_> {
             .collect()
     }
 
+    /// Like [`Chunk::rows`], with each row's number within its account (for ids).
+    fn numbered<R>(&self, get: impl Fn(&AccountOut) -> &Vec<R>) -> Vec<(usize, usize, &R)> {
+        self.0
+            .iter()
+            .flat_map(|a| get(a).iter().enumerate().map(move |(k, r)| (a.idx, k, r)))
+            .collect()
+    }
+
     fn contracts(&self) -> Table {
         let r = self.rows(|a| &a.contracts);
         Table::new()
@@ -1294,16 +1302,7 @@ impl Chunk<'_> {
     }
 
     fn tickets(&self) -> Table {
-        let r: Vec<(usize, usize, &TicketRow)> = self
-            .0
-            .iter()
-            .flat_map(|a| {
-                a.tickets
-                    .iter()
-                    .enumerate()
-                    .map(move |(k, t)| (a.idx, k, t))
-            })
-            .collect();
+        let r = self.numbered(|a| &a.tickets);
         Table::new()
             .with(
                 "account_id",
@@ -1398,16 +1397,7 @@ impl Chunk<'_> {
     }
 
     fn invoices(&self) -> Table {
-        let r: Vec<(usize, usize, &InvoiceRow)> = self
-            .0
-            .iter()
-            .flat_map(|a| {
-                a.invoices
-                    .iter()
-                    .enumerate()
-                    .map(move |(k, t)| (a.idx, k, t))
-            })
-            .collect();
+        let r = self.numbered(|a| &a.invoices);
         Table::new()
             .with(
                 "account_id",
