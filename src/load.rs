@@ -602,6 +602,14 @@ fn day_col(df: &DataFrame, name: &str) -> Vec<Option<i32>> {
         .unwrap_or_else(|| vec![None; df.height()])
 }
 
+/// The `account_idx` column every validated table other than `accounts` carries.
+fn idx_col(df: &DataFrame) -> Vec<Option<u32>> {
+    df.column("account_idx")
+        .ok()
+        .and_then(|c| c.u32().ok().map(|s| s.iter().collect()))
+        .unwrap_or_default()
+}
+
 fn num_col(df: &DataFrame, name: &str) -> Vec<Option<f64>> {
     df.column(name)
         .ok()
@@ -652,11 +660,7 @@ impl Book {
         let Some(df) = self.frame("contracts") else {
             return Vec::new();
         };
-        let idx: Vec<Option<u32>> = df
-            .column("account_idx")
-            .ok()
-            .and_then(|c| c.u32().ok().map(|s| s.iter().collect()))
-            .unwrap_or_default();
+        let idx = idx_col(df);
         let start = day_col(df, "start_date");
         let end = day_col(df, "end_date");
         let arr = num_col(df, "arr");
@@ -680,11 +684,7 @@ impl Book {
         let Some(df) = self.frame("contracts") else {
             return out;
         };
-        let idx: Vec<Option<u32>> = df
-            .column("account_idx")
-            .ok()
-            .and_then(|c| c.u32().ok().map(|s| s.iter().collect()))
-            .unwrap_or_default();
+        let idx = idx_col(df);
         let start = day_col(df, "start_date");
         for (i, plan) in str_col(df, "plan").into_iter().enumerate() {
             if let (Some(a), Some(d), Some(p)) = (idx.get(i).copied().flatten(), start[i], plan) {
