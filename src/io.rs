@@ -3,7 +3,7 @@
 //! file behind.
 
 use std::fs::{self, File};
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
@@ -42,6 +42,52 @@ impl std::str::FromStr for Format {
 /// Reads a CSV or Parquet file with every column as text (nulls for empty cells), so that
 /// the loader can parse and report each bad cell with its line and column.
 pub fn read_text_frame(path: &Path) -> Result<DataFrame> {
+    let mut parts: Vec<DataFrame> = Vec::new();
+    for_each_text_chunk(path, &mut |df, _| {
+        parts.push(df);
+        Ok(true)
+    })?;
+    let mut it = parts.into_iter();
+    let Some(mut first) = it.next() else {
+        return Err(Error::Read {
+            path: path.to_path_buf(),
+            message: "no data".into(),
+        });
+    };
+    for df in it {
+        first.vstack_mut_owned(df).map_err(|e| Error::Read {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    }
+    Ok(first)
+}
+
+/// About how many bytes of CSV (or rows of Parquet) one text chunk holds. Large tables are
+/// read and parsed chunk by chunk so that only one chunk is ever held as text.
+pub const CSV_CHUNK_BYTES: usize = 64 << 20;
+pub const PARQUET_CHUNK_ROWS: usize = 1 << 20;
+
+/// Reads a CSV or Parquet file in chunks, every column as text (nulls for empty cells),
+/// and hands each chunk to `f` with the index of its first data row. Every chunk has the
+/// file's header, and the first call always happens (with an empty frame if the file has
+/// a header but no rows). `f` returns false to stop early.
+pub fn for_each_text_chunk(
+    path: &Path,
+    f: &mut dyn FnMut(DataFrame, usize) -> Result<bool>,
+) -> Result<()> {
+    for_each_text_chunk_sized(path, CSV_CHUNK_BYTES, PARQUET_CHUNK_ROWS, f)
+}
+
+/// [`for_each_text_chunk`] with explicit chunk sizes (bytes of CSV, rows of Parquet).
+pub fn for_each_text_chunk_sized(
+    path: &Path,
+    csv_chunk_bytes: usize,
+    parquet_chunk_rows: usize,
+    f: &mut dyn FnMut(DataFrame, usize) -> Result<bool>,
+) -> Result<()> {
+    let csv_chunk_bytes = csv_chunk_bytes.max(1);
+    let parquet_chunk_rows = parquet_chunk_rows.max(1);
     let read_err = |e: PolarsError| Error::Read {
         path: path.to_path_buf(),
         message: e.to_string(),
@@ -51,26 +97,125 @@ pub fn read_text_frame(path: &Path) -> Result<DataFrame> {
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let df = if ext == "parquet" {
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let df = ParquetReader::new(file).finish().map_err(read_err)?;
-        let cols = df
-            .columns()
-            .iter()
-            .map(|c| c.cast(&DataType::String))
-            .collect::<PolarsResult<Vec<_>>>()
-            .map_err(read_err)?;
-        DataFrame::new(df.height(), cols).map_err(read_err)?
-    } else {
+    if ext == "parquet" {
+        let open = || File::open(path).map_err(|e| Error::io(path, e));
+        let rows = ParquetReader::new(open()?).num_rows().map_err(read_err)?;
+        let mut offset = 0usize;
+        loop {
+            let len = parquet_chunk_rows.min(rows - offset);
+            let df = ParquetReader::new(open()?)
+                .with_slice(Some((offset, len)))
+                .finish()
+                .map_err(read_err)?;
+            let cols = df
+                .columns()
+                .iter()
+                .map(|c| c.cast(&DataType::String))
+                .collect::<PolarsResult<Vec<_>>>()
+                .map_err(read_err)?;
+            let height = df.height();
+            drop(df);
+            let text = DataFrame::new(height, cols).map_err(read_err)?;
+            if !f(text, offset)? {
+                return Ok(());
+            }
+            offset += height;
+            if height == 0 || offset >= rows {
+                return Ok(());
+            }
+        }
+    }
+    let parse = |bytes: Vec<u8>| -> Result<DataFrame> {
         CsvReadOptions::default()
             .with_has_header(true)
             .with_infer_schema_length(Some(0))
-            .try_into_reader_with_file_path(Some(path.to_path_buf()))
-            .map_err(read_err)?
+            .into_reader_with_file_handle(std::io::Cursor::new(bytes))
             .finish()
-            .map_err(read_err)?
+            .map_err(read_err)
     };
-    Ok(df)
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut buf: Vec<u8> = Vec::new();
+    let mut header: Option<Vec<u8>> = None;
+    let mut offset = 0usize;
+    let mut eof = false;
+    while !eof {
+        // Top the buffer up to one chunk (more if a single row is longer than that).
+        let want = buf.len().max(csv_chunk_bytes) + csv_chunk_bytes / 4 + 1;
+        while buf.len() < want {
+            let before = buf.len();
+            let n = std::io::Read::by_ref(&mut file)
+                .take((want - before) as u64)
+                .read_to_end(&mut buf)
+                .map_err(|e| Error::io(path, e))?;
+            if n == 0 {
+                eof = true;
+                break;
+            }
+        }
+        if header.is_none() {
+            match row_end(&buf, 0) {
+                Some(end) => {
+                    header = Some(buf[..=end].to_vec());
+                    buf.drain(..=end);
+                }
+                None if eof => {
+                    // A header without a newline, or an empty file: let polars judge it.
+                    let df = parse(std::mem::take(&mut buf))?;
+                    f(df, 0)?;
+                    return Ok(());
+                }
+                None => continue,
+            }
+        }
+        let cut = if eof {
+            buf.len()
+        } else {
+            match last_row_end(&buf) {
+                Some(end) => end + 1,
+                None => continue,
+            }
+        };
+        if cut == 0 && offset > 0 {
+            break;
+        }
+        let mut bytes = header.clone().unwrap_or_default();
+        bytes.extend_from_slice(&buf[..cut]);
+        buf.drain(..cut);
+        let df = parse(bytes)?;
+        let height = df.height();
+        if !f(df, offset)? {
+            return Ok(());
+        }
+        offset += height;
+    }
+    Ok(())
+}
+
+/// The index of the first newline at or after `from` that ends a CSV row (outside quotes).
+fn row_end(buf: &[u8], from: usize) -> Option<usize> {
+    let mut quoted = false;
+    for (i, &b) in buf.iter().enumerate().skip(from) {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The index of the last newline in `buf` that ends a CSV row; `buf` starts at a row start.
+fn last_row_end(buf: &[u8]) -> Option<usize> {
+    let mut quoted = false;
+    let mut last = None;
+    for (i, &b) in buf.iter().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => last = Some(i),
+            _ => {}
+        }
+    }
+    last
 }
 
 /// Converts a [`Table`] into a polars frame with matching types.

@@ -20,6 +20,9 @@ use crate::schema::{self, Kind, TableSpec};
 pub struct Limits {
     pub per_file: usize,
     pub per_column: usize,
+    /// Bytes of CSV (rows of Parquet / 64) read and parsed at a time: bounds the memory
+    /// that text takes while a large table loads.
+    pub chunk_bytes: usize,
 }
 
 impl Default for Limits {
@@ -27,6 +30,7 @@ impl Default for Limits {
         Limits {
             per_file: 25,
             per_column: 5,
+            chunk_bytes: io::CSV_CHUNK_BYTES,
         }
     }
 }
@@ -56,6 +60,8 @@ struct Sink<'a> {
     out: &'a mut Problems,
     kept: usize,
     per_column: HashMap<String, usize>,
+    /// Index of the first data row of the chunk being parsed.
+    offset: usize,
 }
 
 impl<'a> Sink<'a> {
@@ -68,10 +74,12 @@ impl<'a> Sink<'a> {
             out,
             kept: 0,
             per_column: HashMap::new(),
+            offset: 0,
         }
     }
 
-    /// The line (CSV, header is line 1) or row (Parquet, 1-based) of data row `i`.
+    /// The line (CSV, header is line 1) or row (Parquet, 1-based) of data row `i` of the
+    /// whole file.
     fn line(&self, i: usize) -> usize {
         if self.parquet { i + 1 } else { i + 2 }
     }
@@ -89,7 +97,7 @@ impl<'a> Sink<'a> {
             return;
         }
         self.kept += 1;
-        let line = row.map(|i| self.line(i));
+        let line = row.map(|i| self.line(self.offset + i));
         self.out.items.push(Problem {
             at: Location {
                 file: self.file.clone(),
@@ -192,23 +200,32 @@ pub fn load_book_with(dir: &Path, limits: Limits) -> Result<Book> {
             .and_then(|n| n.to_str())
             .unwrap_or(spec.name)
             .to_string();
-        let raw = match io::read_text_frame(path) {
-            Ok(df) => df,
-            Err(e) => {
-                problems.items.push(Problem {
-                    at: Location {
-                        file,
-                        line: None,
-                        column: None,
-                    },
-                    message: format!("could not be read: {e}"),
-                });
-                continue;
-            }
-        };
         let mut sink = Sink::new(file, limits, &mut problems);
-        let parsed = parse_table(spec, &raw, ids.as_ref(), &mut sink, &mut warnings);
-        if let Some(frame) = parsed {
+        let mut parser: Option<TableParser> = None;
+        let chunk_rows = (limits.chunk_bytes / 64).max(1);
+        let read = io::for_each_text_chunk_sized(
+            path,
+            limits.chunk_bytes,
+            chunk_rows,
+            &mut |chunk, offset| {
+                let p = match &mut parser {
+                    Some(p) => p,
+                    None => parser.insert(TableParser::new(spec, &chunk, &mut sink)),
+                };
+                if !p.header_ok {
+                    return Ok(false);
+                }
+                sink.offset = offset;
+                p.push(&chunk, ids.as_ref(), &mut sink);
+                Ok(true)
+            },
+        );
+        if let Err(e) = read {
+            sink.file_level(format!("could not be read: {e}"));
+            continue;
+        }
+        let frame = parser.and_then(|p| p.finish(&mut sink, &mut warnings));
+        if let Some(frame) = frame {
             if spec.name == "accounts" {
                 ids = Some(account_index(&frame));
             }
@@ -245,7 +262,7 @@ fn account_index(accounts: &DataFrame) -> HashMap<String, u32> {
 
 /// Parsed values of one column, in the representation the frame will hold.
 enum Parsed {
-    Text(Vec<Option<String>>),
+    Text(StringChunked),
     Days(Vec<Option<i32>>),
     Millis(Vec<Option<i64>>),
     Num(Vec<Option<f64>>),
@@ -265,7 +282,7 @@ impl Parsed {
     fn into_series(self, name: &str) -> PolarsResult<Series> {
         let name = PlSmallStr::from(name);
         Ok(match self {
-            Parsed::Text(v) => Series::new(name, v),
+            Parsed::Text(v) => v.with_name(name).into_series(),
             Parsed::Days(v) => Series::new(name, v).cast(&DataType::Date)?,
             Parsed::Millis(v) => Series::new(name, v).cast(&DataType::Datetime(
                 TimeUnit::Milliseconds,
@@ -283,7 +300,6 @@ fn parse_column(
     sink: &mut Sink,
     unknown_roles: &mut usize,
 ) -> Parsed {
-    let n = values.len();
     let bad = |i: usize, raw: &str, sink: &mut Sink| {
         sink.push(
             Some(i),
@@ -305,17 +321,17 @@ fn parse_column(
         .map(|v| v.map(str::trim).filter(|s| !s.is_empty()));
     match spec.kind {
         Kind::Id | Kind::Text | Kind::Category | Kind::Priority | Kind::Role => {
-            let mut out = Vec::with_capacity(n);
-            for (i, cell) in cells.enumerate() {
-                let v = match cell {
-                    None => {
+            let out: StringChunked = cells
+                .enumerate()
+                .map(|(i, cell)| -> Option<std::borrow::Cow<'_, str>> {
+                    let Some(s) = cell else {
                         missing(i, sink);
-                        None
-                    }
-                    Some(s) => match spec.kind {
-                        Kind::Category => Some(schema::normalize_category(s)),
+                        return None;
+                    };
+                    match spec.kind {
+                        Kind::Category => Some(schema::normalize_category(s).into()),
                         Kind::Priority => match schema::parse_priority(s) {
-                            Some(p) => Some(p.to_string()),
+                            Some(p) => Some(p.into()),
                             None => {
                                 bad(i, s, sink);
                                 None
@@ -327,13 +343,12 @@ fn parse_column(
                                     *unknown_roles += 1;
                                     "other"
                                 })
-                                .to_string(),
+                                .into(),
                         ),
-                        _ => Some(s.to_string()),
-                    },
-                };
-                out.push(v);
-            }
+                        _ => Some(s.into()),
+                    }
+                })
+                .collect();
             Parsed::Text(out)
         }
         Kind::Date => Parsed::Days(
@@ -424,141 +439,213 @@ fn parse_column(
     }
 }
 
-fn parse_table(
-    spec: &TableSpec,
-    raw: &DataFrame,
-    ids: Option<&HashMap<String, u32>>,
-    sink: &mut Sink,
-    warnings: &mut Vec<String>,
-) -> Option<DataFrame> {
-    // Column names: lower snake case by contract; accept any case and surrounding spaces.
-    let mut by_name: HashMap<String, &polars::prelude::Column> = HashMap::new();
-    for c in raw.columns() {
-        let key = schema::normalize_category(c.name());
-        if by_name.insert(key.clone(), c).is_some() {
-            sink.file_level(format!("column '{key}' appears twice in the header"));
+/// Parses one table chunk by chunk into a typed frame. Chunks are parsed as they arrive
+/// and only their typed columns are kept, so a large table is never held whole as text.
+struct TableParser {
+    spec: TableSpec,
+    /// The contract columns the header has, with their names as written in the file.
+    present: Vec<(&'static schema::ColumnSpec, String)>,
+    /// False when the header lacks a required column (no row is parsed then).
+    header_ok: bool,
+    /// Typed chunks per present column, kept while the table has no problem.
+    parts: Vec<Vec<Series>>,
+    idx_parts: Vec<Series>,
+    /// First row of each key value, for the uniqueness check across chunks.
+    keys: HashMap<String, usize>,
+    rows: usize,
+    clean: bool,
+    unknown_roles: usize,
+}
+
+impl TableParser {
+    fn new(spec: &TableSpec, first: &DataFrame, sink: &mut Sink) -> Self {
+        // Column names: lower snake case by contract; accept any case and surrounding spaces.
+        let mut by_name: HashMap<String, String> = HashMap::new();
+        for c in first.columns() {
+            let key = schema::normalize_category(c.name());
+            if by_name.insert(key.clone(), c.name().to_string()).is_some() {
+                sink.file_level(format!("column '{key}' appears twice in the header"));
+            }
+        }
+        let mut header_ok = true;
+        for c in spec.columns.iter().filter(|c| c.required) {
+            if !by_name.contains_key(c.name) {
+                let mut found: Vec<&str> =
+                    first.columns().iter().map(|c| c.name().as_str()).collect();
+                found.truncate(20);
+                sink.file_level(format!(
+                    "missing required column '{}' ({}); the header has: {}",
+                    c.name,
+                    c.kind.expected(),
+                    found.join(", ")
+                ));
+                header_ok = false;
+            }
+        }
+        let present: Vec<_> = spec
+            .columns
+            .iter()
+            .filter_map(|cs| by_name.get(cs.name).map(|raw| (cs, raw.clone())))
+            .collect();
+        TableParser {
+            spec: *spec,
+            parts: vec![Vec::new(); present.len()],
+            present,
+            header_ok,
+            idx_parts: Vec::new(),
+            keys: HashMap::new(),
+            rows: 0,
+            clean: header_ok,
+            unknown_roles: 0,
         }
     }
-    let mut ok = true;
-    for c in spec.columns.iter().filter(|c| c.required) {
-        if !by_name.contains_key(c.name) {
-            let mut found: Vec<&str> = raw.columns().iter().map(|c| c.name().as_str()).collect();
-            found.truncate(20);
-            sink.file_level(format!(
-                "missing required column '{}' ({}); the header has: {}",
-                c.name,
-                c.kind.expected(),
-                found.join(", ")
+
+    /// Parses and checks one chunk; `sink.offset` is the index of its first row.
+    fn push(&mut self, raw: &DataFrame, ids: Option<&HashMap<String, u32>>, sink: &mut Sink) {
+        let spec = self.spec;
+        let offset = sink.offset;
+        self.rows += raw.height();
+        let before = sink.out.total();
+        let mut parsed: Vec<(&'static str, Parsed)> = Vec::new();
+        for (cs, raw_name) in &self.present {
+            let Ok(strings) = raw.column(raw_name).and_then(|c| c.str()) else {
+                sink.file_level(format!("column '{}' could not be read as text", cs.name));
+                self.clean = false;
+                continue;
+            };
+            parsed.push((
+                cs.name,
+                parse_column(cs, strings, sink, &mut self.unknown_roles),
             ));
-            ok = false;
         }
-    }
-    if raw.height() == 0 {
-        sink.file_level(format!(
-            "the table is empty (a header but no rows); remove the file if you have no {} data",
-            spec.name
-        ));
-        return None;
-    }
+        let get = |name: &str| parsed.iter().find(|(n, _)| *n == name).map(|(_, p)| p);
 
-    let before = sink.out.total();
-    let mut unknown_roles = 0usize;
-    let mut parsed: Vec<(&'static str, Parsed)> = Vec::new();
-    for cs in spec.columns {
-        let Some(c) = by_name.get(cs.name) else {
-            continue;
-        };
-        let Ok(strings) = c.str() else {
-            sink.file_level(format!("column '{}' could not be read as text", cs.name));
-            ok = false;
-            continue;
-        };
-        parsed.push((cs.name, parse_column(cs, strings, sink, &mut unknown_roles)));
-    }
-    if unknown_roles > 0 {
-        warnings.push(format!(
-            "{}: {unknown_roles} contact role(s) are not one of executive_sponsor, champion, admin, user; counted as 'other'",
-            sink.file
-        ));
-    }
-    let get = |name: &str| parsed.iter().find(|(n, _)| *n == name).map(|(_, p)| p);
-
-    // Unique key.
-    if let Some(key) = spec.key {
-        if let Some(Parsed::Text(v)) = get(key) {
-            let mut first: HashMap<&str, usize> = HashMap::with_capacity(v.len());
-            for (i, id) in v.iter().enumerate() {
-                if let Some(id) = id {
-                    if let Some(&j) = first.get(id.as_str()) {
+        // Unique key, across chunks.
+        if let Some(key) = spec.key {
+            if let Some(Parsed::Text(v)) = get(key) {
+                for (i, id) in v.iter().enumerate() {
+                    let Some(id) = id else { continue };
+                    if let Some(&j) = self.keys.get(id) {
                         let msg = format!(
                             "duplicate {key} '{id}' (first seen on line {})",
                             sink.line(j)
                         );
                         sink.push(Some(i), Some(key), msg);
                     } else {
-                        first.insert(id, i);
+                        self.keys.insert(id.to_string(), offset + i);
                     }
                 }
             }
         }
-    }
-    // Order of two dates.
-    if let Some(o) = spec.ordered {
-        if let (Some(a), Some(b)) = (get(o.first), get(o.then)) {
-            for i in 0..raw.height() {
-                if let (Some(x), Some(y)) = (a.instant(i), b.instant(i)) {
-                    if y < x {
-                        let msg = format!(
-                            "{} is before {} (the {} must not come first)",
-                            o.then, o.first, o.then
-                        );
-                        sink.push(Some(i), Some(o.then), msg);
+        // Order of two dates.
+        if let Some(o) = spec.ordered {
+            if let (Some(a), Some(b)) = (get(o.first), get(o.then)) {
+                for i in 0..raw.height() {
+                    if let (Some(x), Some(y)) = (a.instant(i), b.instant(i)) {
+                        if y < x {
+                            let msg = format!(
+                                "{} is before {} (the {} must not come first)",
+                                o.then, o.first, o.then
+                            );
+                            sink.push(Some(i), Some(o.then), msg);
+                        }
                     }
                 }
             }
         }
-    }
-    // Referential integrity.
-    let mut account_idx: Vec<Option<u32>> = Vec::new();
-    if spec.name != "accounts" {
-        if let (Some(ids), Some(Parsed::Text(v))) = (ids, get("account_id")) {
-            account_idx.reserve(v.len());
-            for (i, id) in v.iter().enumerate() {
-                let idx = id.as_ref().and_then(|id| ids.get(id.as_str()).copied());
-                if let (Some(id), None) = (id, idx) {
-                    sink.push(
-                        Some(i),
-                        Some("account_id"),
-                        format!("account '{id}' is not in the accounts table"),
-                    );
-                }
-                account_idx.push(idx);
+        // Referential integrity: every other table points into accounts by position.
+        if spec.name != "accounts" {
+            if let (Some(ids), Some(Parsed::Text(v))) = (ids, get("account_id")) {
+                let idx: UInt32Chunked = v
+                    .iter()
+                    .enumerate()
+                    .map(|(i, id)| {
+                        let idx = id.and_then(|id| ids.get(id).copied());
+                        if let (Some(id), None) = (id, idx) {
+                            sink.push(
+                                Some(i),
+                                Some("account_id"),
+                                format!("account '{id}' is not in the accounts table"),
+                            );
+                        }
+                        idx
+                    })
+                    .collect();
+                self.idx_parts
+                    .push(idx.with_name("account_idx".into()).into_series());
+            } else {
+                self.clean = false;
             }
-        } else {
-            ok = false;
+        }
+        if sink.out.total() > before {
+            self.clean = false;
+        }
+        if !self.clean {
+            // Nothing will be built: free what was kept and only go on reporting.
+            self.parts.iter_mut().for_each(Vec::clear);
+            self.idx_parts.clear();
+            return;
+        }
+        for (slot, (name, p)) in self.parts.iter_mut().zip(parsed) {
+            // Other tables are joined to accounts by position; their ids are not kept.
+            if name == "account_id" && spec.name != "accounts" {
+                continue;
+            }
+            match p.into_series(name) {
+                Ok(s) => slot.push(s),
+                Err(e) => {
+                    sink.file_level(format!("internal error building column '{name}': {e}"));
+                    self.clean = false;
+                }
+            }
         }
     }
-    if !ok || sink.out.total() > before {
-        return None;
-    }
-    let mut columns: Vec<polars::prelude::Column> = Vec::new();
-    if !account_idx.is_empty() {
-        columns.push(Series::new("account_idx".into(), account_idx).into_column());
-    }
-    for (name, p) in parsed {
-        match p.into_series(name) {
-            Ok(s) => columns.push(s.into_column()),
+
+    fn finish(self, sink: &mut Sink, warnings: &mut Vec<String>) -> Option<DataFrame> {
+        if self.unknown_roles > 0 {
+            warnings.push(format!(
+                "{}: {} contact role(s) are not one of executive_sponsor, champion, admin, user; counted as 'other'",
+                sink.file, self.unknown_roles
+            ));
+        }
+        if self.header_ok && self.rows == 0 {
+            sink.file_level(format!(
+                "the table is empty (a header but no rows); remove the file if you have no {} data",
+                self.spec.name
+            ));
+            return None;
+        }
+        if !self.clean {
+            return None;
+        }
+        let concat = |parts: Vec<Series>| -> PolarsResult<Option<Series>> {
+            let mut it = parts.into_iter();
+            let Some(mut first) = it.next() else {
+                return Ok(None);
+            };
+            for s in it {
+                first.append_owned(s)?;
+            }
+            Ok(Some(first.rechunk()))
+        };
+        let mut columns: Vec<polars::prelude::Column> = Vec::new();
+        let all = std::iter::once(self.idx_parts).chain(self.parts);
+        for parts in all {
+            match concat(parts) {
+                Ok(Some(s)) => columns.push(s.into_column()),
+                Ok(None) => {}
+                Err(e) => {
+                    sink.file_level(format!("internal error building the table: {e}"));
+                    return None;
+                }
+            }
+        }
+        match DataFrame::new(self.rows, columns) {
+            Ok(df) => Some(df),
             Err(e) => {
-                sink.file_level(format!("internal error building column '{name}': {e}"));
-                return None;
+                sink.file_level(format!("internal error building the table: {e}"));
+                None
             }
-        }
-    }
-    match DataFrame::new(raw.height(), columns) {
-        Ok(df) => Some(df),
-        Err(e) => {
-            sink.file_level(format!("internal error building the table: {e}"));
-            None
         }
     }
 }

@@ -203,6 +203,7 @@ fn many_errors_in_one_file_are_reported_together_up_to_a_limit() {
         Limits {
             per_file: 25,
             per_column: 5,
+            ..Limits::default()
         },
     ) {
         Err(Error::Invalid(p)) => {
@@ -286,4 +287,60 @@ A2,T2,2024-03-02,,P3,0\n";
     assert_eq!(book.rows("tickets"), 2);
     assert_eq!(book.warnings.len(), 1, "{:?}", book.warnings);
     assert!(book.warnings[0].contains("1 contact role(s)"));
+}
+
+/// Large files are read in chunks; line numbers, key checks and quoted fields that span
+/// lines must come out as if the file were read whole.
+#[test]
+fn errors_in_later_chunks_keep_their_true_line_numbers() {
+    let accounts = "account_id,name,segment,created_date\n\
+A1,\"Acme,\nInc\",enterprise,2023-01-15\n\
+A2,Beta,SMB,2023-06-01\n";
+    let mut c = String::from("account_id,contract_id,start_date,end_date,arr,seats\n");
+    for i in 0..300 {
+        let arr = if i == 170 {
+            "lots".to_string()
+        } else {
+            format!("{}", 100 + i)
+        };
+        let id = if i == 250 {
+            "C3".to_string()
+        } else {
+            format!("C{i}")
+        };
+        c.push_str(&format!(
+            "A{},{id},2024-01-01,2024-12-31,{arr},5\n",
+            1 + i % 2
+        ));
+    }
+    let d = folder(&[("accounts.csv", accounts), ("contracts.csv", &c)]);
+    let small = Limits {
+        chunk_bytes: 200,
+        ..Limits::default()
+    };
+    let text = match load::load_book_with(d.path(), small) {
+        Ok(_) => panic!("expected errors"),
+        Err(e) => e.to_string(),
+    };
+    // Data row i sits on line i + 2.
+    assert!(
+        text.contains("contracts.csv, line 172") && text.contains("\"lots\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("contracts.csv, line 252") && text.contains("first seen on line 5"),
+        "{text}"
+    );
+    assert_eq!(text.matches("contracts.csv, line").count(), 2, "{text}");
+    // The quoted name with a comma and a newline survives chunking.
+    let ok = folder(&[("accounts.csv", accounts), ("contracts.csv", CONTRACTS)]);
+    let book = load::load_book_with(ok.path(), small).unwrap();
+    let names = book
+        .frame("accounts")
+        .unwrap()
+        .column("name")
+        .unwrap()
+        .clone();
+    assert_eq!(names.str().unwrap().get(0), Some("Acme,\nInc"));
+    assert_eq!(book.rows("accounts"), 2);
 }

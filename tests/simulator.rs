@@ -113,6 +113,19 @@ fn parquet_and_every_grain_load_through_the_contract() {
             book.as_of(),
             Some(NaiveDate::from_ymd_opt(2025, 3, 1).unwrap())
         );
+        // Reading in small chunks (many per table) gives exactly the same frames.
+        let small = load::Limits {
+            chunk_bytes: 3_000,
+            ..load::Limits::default()
+        };
+        let chunked = load::load_book_with(d.path(), small).unwrap();
+        for (name, t) in &book.tables {
+            let c = &chunked.tables[name].frame;
+            assert!(
+                t.frame.equals_missing(c),
+                "{format:?} {name}: chunked load differs"
+            );
+        }
     }
 }
 
