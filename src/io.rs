@@ -218,6 +218,26 @@ fn last_row_end(buf: &[u8]) -> Option<usize> {
     last
 }
 
+/// Reads a whole CSV or Parquet file as named text columns (None for empty cells), in
+/// file order, for callers that work without polars (the flat modelling mode).
+pub fn read_text_columns(path: &Path) -> Result<(Vec<String>, Vec<Vec<Option<String>>>)> {
+    let df = read_text_frame(path)?;
+    let mut names = Vec::new();
+    let mut cols = Vec::new();
+    for c in df.columns() {
+        names.push(c.name().to_string());
+        let v = match c.str() {
+            Ok(s) => s
+                .iter()
+                .map(|v| v.map(str::trim).filter(|v| !v.is_empty()).map(str::to_string))
+                .collect(),
+            Err(_) => vec![None; df.height()],
+        };
+        cols.push(v);
+    }
+    Ok((names, cols))
+}
+
 /// Converts a [`Table`] into a polars frame with matching types.
 pub fn to_frame(t: &Table) -> PolarsResult<DataFrame> {
     let cols = t

@@ -7,13 +7,16 @@
 //! The simulator ([`sim`]) writes books whose hidden truth is known, for tests.
 
 pub mod config;
+pub mod dataset;
 pub mod dates;
 pub mod error;
 pub mod features;
 pub mod io;
 pub mod load;
+pub mod metrics;
 pub mod retention;
 pub mod rng;
+pub mod prep;
 pub mod schema;
 pub mod sim;
 pub mod snapshot;

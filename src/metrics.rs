@@ -1,0 +1,236 @@
+//! Classification metrics for churn models: ranking (ROC-AUC, PR-AUC), probability quality
+//! (Brier, log loss, reliability and calibration error) and the CS questions "how much
+//! churn, and how much churned ARR, sits in the top 10% / 20% of the list".
+//!
+//! ROC-AUC, PR-AUC (average precision), Brier, log loss and the reliability bins follow
+//! scikit-learn's definitions exactly; `tests/metrics.rs` checks them against values
+//! computed with scikit-learn.
+
+use serde::{Deserialize, Serialize};
+
+/// Rows ordered by descending score; ties keep their input order (stable).
+fn order_desc(p: &[f64]) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..p.len()).collect();
+    idx.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
+    idx
+}
+
+/// Area under the ROC curve, ties scored one half (scikit-learn `roc_auc_score`).
+/// `None` when only one class is present.
+pub fn roc_auc(y: &[f64], p: &[f64]) -> Option<f64> {
+    let idx = order_desc(p);
+    let pos = y.iter().filter(|&&v| v > 0.5).count() as f64;
+    let neg = y.len() as f64 - pos;
+    if pos == 0.0 || neg == 0.0 {
+        return None;
+    }
+    // Walk groups of tied scores; area added by each group is a trapezoid.
+    let (mut tp, mut fp, mut area) = (0.0f64, 0.0f64, 0.0f64);
+    let mut i = 0;
+    while i < idx.len() {
+        let (tp0, fp0) = (tp, fp);
+        let s = p[idx[i]];
+        while i < idx.len() && p[idx[i]] == s {
+            if y[idx[i]] > 0.5 {
+                tp += 1.0;
+            } else {
+                fp += 1.0;
+            }
+            i += 1;
+        }
+        area += (fp - fp0) * (tp + tp0) / 2.0;
+    }
+    Some(area / (pos * neg))
+}
+
+/// Average precision (scikit-learn `average_precision_score`): sum over thresholds of
+/// precision times the increase in recall. `None` without positives.
+pub fn pr_auc(y: &[f64], p: &[f64]) -> Option<f64> {
+    let idx = order_desc(p);
+    let pos = y.iter().filter(|&&v| v > 0.5).count() as f64;
+    if pos == 0.0 {
+        return None;
+    }
+    let (mut tp, mut n, mut ap, mut last_recall) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+    let mut i = 0;
+    while i < idx.len() {
+        let s = p[idx[i]];
+        while i < idx.len() && p[idx[i]] == s {
+            if y[idx[i]] > 0.5 {
+                tp += 1.0;
+            }
+            n += 1.0;
+            i += 1;
+        }
+        let recall = tp / pos;
+        ap += (recall - last_recall) * (tp / n);
+        last_recall = recall;
+    }
+    Some(ap)
+}
+
+/// Mean squared error of the probabilities.
+pub fn brier(y: &[f64], p: &[f64]) -> f64 {
+    let n = y.len().max(1) as f64;
+    y.iter().zip(p).map(|(y, p)| (p - y).powi(2)).sum::<f64>() / n
+}
+
+/// Mean negative log-likelihood, probabilities clipped to [eps, 1 - eps] (float64 eps,
+/// as scikit-learn does).
+pub fn log_loss(y: &[f64], p: &[f64]) -> f64 {
+    let eps = f64::EPSILON;
+    let n = y.len().max(1) as f64;
+    -y.iter()
+        .zip(p)
+        .map(|(y, p)| {
+            let p = p.clamp(eps, 1.0 - eps);
+            y * p.ln() + (1.0 - y) * (1.0 - p).ln()
+        })
+        .sum::<f64>()
+        / n
+}
+
+/// What the top `share` of the list (by score, rounded up to whole rows) holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TopShare {
+    pub share: f64,
+    pub rows: usize,
+    /// Churn rate in the top rows divided by the overall churn rate.
+    pub lift: f64,
+    /// Share of all churners found in the top rows.
+    pub churn_capture: f64,
+    /// Share of all churned ARR found in the top rows (when ARR is known).
+    pub arr_capture: Option<f64>,
+}
+
+pub fn top_share(y: &[f64], p: &[f64], arr: Option<&[f64]>, share: f64) -> TopShare {
+    let idx = order_desc(p);
+    let rows = ((share * y.len() as f64) - 1e-9).ceil().max(0.0) as usize;
+    let rows = rows.min(y.len());
+    let pos: f64 = y.iter().sum();
+    let top_pos: f64 = idx[..rows].iter().map(|&i| y[i]).sum();
+    let rate = pos / y.len().max(1) as f64;
+    let top_rate = if rows > 0 { top_pos / rows as f64 } else { 0.0 };
+    let arr_capture = arr.and_then(|a| {
+        let churned: f64 = y.iter().zip(a).map(|(y, a)| y * a).sum();
+        let top: f64 = idx[..rows].iter().map(|&i| y[i] * a[i]).sum();
+        (churned > 0.0).then(|| top / churned)
+    });
+    TopShare {
+        share,
+        rows,
+        lift: if rate > 0.0 { top_rate / rate } else { 0.0 },
+        churn_capture: if pos > 0.0 { top_pos / pos } else { 0.0 },
+        arr_capture,
+    }
+}
+
+/// One bin of a reliability table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Bin {
+    pub lower: f64,
+    pub upper: f64,
+    pub rows: usize,
+    pub mean_predicted: Option<f64>,
+    pub observed_rate: Option<f64>,
+}
+
+/// Ten equal-width bins of predicted probability (scikit-learn `calibration_curve`'s
+/// uniform strategy: a value on an inner edge belongs to the lower bin), with the expected
+/// calibration error: the row-weighted mean gap between predicted and observed.
+pub fn reliability(y: &[f64], p: &[f64], bins: usize) -> (Vec<Bin>, f64) {
+    let bins = bins.max(1);
+    let step = 1.0 / bins as f64;
+    let edges: Vec<f64> = (0..=bins).map(|i| i as f64 * step).collect();
+    let mut sum_p = vec![0.0; bins];
+    let mut sum_y = vec![0.0; bins];
+    let mut n = vec![0usize; bins];
+    for (&y, &p) in y.iter().zip(p) {
+        let b = edges[1..bins].iter().filter(|&&e| e < p).count();
+        sum_p[b] += p;
+        sum_y[b] += y;
+        n[b] += 1;
+    }
+    let total = y.len().max(1) as f64;
+    let mut ece = 0.0;
+    let table = (0..bins)
+        .map(|b| {
+            let (mp, rate) = if n[b] > 0 {
+                let k = n[b] as f64;
+                ece += k / total * (sum_p[b] / k - sum_y[b] / k).abs();
+                (Some(sum_p[b] / k), Some(sum_y[b] / k))
+            } else {
+                (None, None)
+            };
+            Bin {
+                lower: edges[b],
+                upper: edges[b + 1],
+                rows: n[b],
+                mean_predicted: mp,
+                observed_rate: rate,
+            }
+        })
+        .collect();
+    (table, ece)
+}
+
+/// Every metric for one set of predictions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    pub rows: usize,
+    pub positives: usize,
+    pub churn_rate: f64,
+    pub roc_auc: Option<f64>,
+    pub pr_auc: Option<f64>,
+    pub brier: f64,
+    pub log_loss: f64,
+    pub top_10: TopShare,
+    pub top_20: TopShare,
+    pub calibration_error: f64,
+    pub reliability: Vec<Bin>,
+}
+
+impl Metrics {
+    pub fn compute(y: &[f64], p: &[f64], arr: Option<&[f64]>) -> Metrics {
+        let positives = y.iter().filter(|&&v| v > 0.5).count();
+        let (reliability, calibration_error) = reliability(y, p, 10);
+        Metrics {
+            rows: y.len(),
+            positives,
+            churn_rate: positives as f64 / y.len().max(1) as f64,
+            roc_auc: roc_auc(y, p),
+            pr_auc: pr_auc(y, p),
+            brier: brier(y, p),
+            log_loss: log_loss(y, p),
+            top_10: top_share(y, p, arr, 0.1),
+            top_20: top_share(y, p, arr, 0.2),
+            calibration_error,
+            reliability,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hand-computed: 4 rows, scores 0.9 0.8 0.3 0.1 with labels 1 0 1 0.
+    /// Pairs (pos, neg): (0.9>0.8) (0.9>0.1) (0.3<0.8) (0.3>0.1) -> 3 of 4.
+    /// AP: thresholds 0.9 (P=1, R=.5), 0.8 (P=.5), 0.3 (P=2/3, R=1) -> .5*1 + .5*2/3.
+    #[test]
+    fn small_hand_example() {
+        let y = [1.0, 0.0, 1.0, 0.0];
+        let p = [0.9, 0.8, 0.3, 0.1];
+        assert_eq!(roc_auc(&y, &p), Some(0.75));
+        assert!((pr_auc(&y, &p).unwrap() - (0.5 + 1.0 / 3.0)).abs() < 1e-12);
+        assert!((brier(&y, &p) - (0.01 + 0.64 + 0.49 + 0.01) / 4.0).abs() < 1e-12);
+        // Top 20% of 4 rows rounds up to 1 row: the 0.9 churner. Lift 1 / 0.5 = 2.
+        let arr = [100.0, 50.0, 300.0, 10.0];
+        let t = top_share(&y, &p, Some(&arr), 0.2);
+        assert_eq!(t.rows, 1);
+        assert_eq!(t.lift, 2.0);
+        assert_eq!(t.churn_capture, 0.5);
+        assert_eq!(t.arr_capture, Some(0.25));
+        assert_eq!(roc_auc(&[1.0, 1.0], &[0.2, 0.3]), None);
+    }
+}

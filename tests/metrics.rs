@@ -1,0 +1,34 @@
+//! Metric code against values computed with scikit-learn (tests/fixtures/metrics_sklearn.py).
+
+use churnlab::metrics;
+
+#[test]
+fn metrics_match_scikit_learn() {
+    let text = std::fs::read_to_string("tests/fixtures/metrics_sklearn.json").unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let f = |x: &serde_json::Value| -> Vec<f64> {
+        x.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect()
+    };
+    let cases = v["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 3);
+    for c in cases {
+        let (y, p) = (f(&c["y"]), f(&c["p"]));
+        let close = |a: f64, b: &serde_json::Value, what: &str| {
+            let b = b.as_f64().unwrap();
+            assert!((a - b).abs() < 1e-10, "{what}: churnlab {a} vs sklearn {b}");
+        };
+        close(metrics::roc_auc(&y, &p).unwrap(), &c["roc_auc"], "roc_auc");
+        close(metrics::pr_auc(&y, &p).unwrap(), &c["pr_auc"], "pr_auc");
+        close(metrics::brier(&y, &p), &c["brier"], "brier");
+        close(metrics::log_loss(&y, &p), &c["log_loss"], "log_loss");
+        // calibration_curve lists only the non-empty bins.
+        let (bins, _) = metrics::reliability(&y, &p, 10);
+        let rates: Vec<f64> = bins.iter().filter_map(|b| b.observed_rate).collect();
+        let preds: Vec<f64> = bins.iter().filter_map(|b| b.mean_predicted).collect();
+        let (want_rates, want_preds) = (f(&c["calibration_true"]), f(&c["calibration_pred"]));
+        assert_eq!(rates.len(), want_rates.len());
+        for (a, b) in rates.iter().zip(&want_rates).chain(preds.iter().zip(&want_preds)) {
+            assert!((a - b).abs() < 1e-10, "{a} vs {b}");
+        }
+    }
+}
