@@ -14,12 +14,14 @@ pub mod features;
 pub mod io;
 pub mod load;
 pub mod metrics;
+pub mod model;
 pub mod retention;
 pub mod rng;
 pub mod prep;
 pub mod schema;
 pub mod sim;
 pub mod snapshot;
+pub mod split;
 pub mod summary;
 pub mod table;
 

@@ -1,0 +1,188 @@
+//! Model families behind one interface: [`Params`] says what to fit, [`fit`] fits it on a
+//! design matrix, and the fitted [`Model`] gives log-odds ([`Model::raw`]) and churn
+//! probabilities ([`Model::proba`]). Fitted models serialise whole (serde), preprocessing
+//! lives in [`crate::prep`].
+
+pub mod calibrate;
+pub mod logistic;
+pub mod tree;
+
+use ndarray::ArrayView2;
+use serde::{Deserialize, Serialize};
+
+use crate::rng::sigmoid;
+use logistic::Logistic;
+use tree::{Boost, BoostParams, DecisionTree, Forest};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Family {
+    Logistic,
+    DecisionTree,
+    RandomForest,
+    GradientBoosting,
+}
+
+impl Family {
+    pub const ALL: [Family; 4] = [
+        Family::Logistic,
+        Family::DecisionTree,
+        Family::RandomForest,
+        Family::GradientBoosting,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Logistic => "logistic",
+            Family::DecisionTree => "decision_tree",
+            Family::RandomForest => "random_forest",
+            Family::GradientBoosting => "gradient_boosting",
+        }
+    }
+}
+
+/// One candidate: a family and its hyper-parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "family", rename_all = "snake_case")]
+pub enum Params {
+    Logistic { l2: f64 },
+    DecisionTree { max_depth: usize, min_leaf: f64 },
+    RandomForest { trees: usize, max_depth: usize, min_leaf: f64 },
+    GradientBoosting(BoostParams),
+}
+
+impl Params {
+    pub fn family(&self) -> Family {
+        match self {
+            Params::Logistic { .. } => Family::Logistic,
+            Params::DecisionTree { .. } => Family::DecisionTree,
+            Params::RandomForest { .. } => Family::RandomForest,
+            Params::GradientBoosting(_) => Family::GradientBoosting,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Params::Logistic { l2 } => format!("logistic l2={l2}"),
+            Params::DecisionTree {
+                max_depth,
+                min_leaf,
+            } => format!("decision_tree depth={max_depth} min_leaf={min_leaf}"),
+            Params::RandomForest {
+                trees,
+                max_depth,
+                min_leaf,
+            } => format!("random_forest trees={trees} depth={max_depth} min_leaf={min_leaf}"),
+            Params::GradientBoosting(p) => format!(
+                "gradient_boosting depth={} lr={} max_trees={} l2={} subsample={}",
+                p.max_depth, p.learning_rate, p.max_trees, p.lambda, p.subsample
+            ),
+        }
+    }
+
+    /// The small default grid per family. `rows` scales the smallest leaf.
+    pub fn grid(rows: usize) -> Vec<Params> {
+        let leaf = ((rows as f64) * 0.002).clamp(5.0, 200.0);
+        let mut g = Vec::new();
+        for l2 in [1e-4, 1e-3, 1e-2] {
+            g.push(Params::Logistic { l2 });
+        }
+        for max_depth in [3, 4] {
+            g.push(Params::DecisionTree {
+                max_depth,
+                min_leaf: (leaf * 5.0).max(20.0),
+            });
+        }
+        for max_depth in [8, 14] {
+            g.push(Params::RandomForest {
+                trees: 200,
+                max_depth,
+                min_leaf: leaf,
+            });
+        }
+        for max_depth in [3, 5] {
+            g.push(Params::GradientBoosting(BoostParams {
+                max_trees: 600,
+                max_depth,
+                learning_rate: 0.05,
+                lambda: 1.0,
+                min_leaf: leaf,
+                subsample: 0.8,
+            }));
+        }
+        g
+    }
+}
+
+/// A fitted model of any family.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "family", rename_all = "snake_case")]
+pub enum Model {
+    Logistic(Logistic),
+    DecisionTree(DecisionTree),
+    RandomForest(Forest),
+    GradientBoosting(Boost),
+}
+
+/// Fits `params` on design matrix `x` with labels `y` (0/1) and optional sample weights.
+/// `stop` are rows of `x` held out for early stopping (boosting only; other families
+/// train on them too).
+pub fn fit(
+    params: &Params,
+    x: ArrayView2<f64>,
+    y: &[f64],
+    w: Option<&[f64]>,
+    stop: Option<&[usize]>,
+    seed: u64,
+) -> Model {
+    match params {
+        Params::Logistic { l2 } => Model::Logistic(Logistic::fit(x, y, w, *l2)),
+        Params::DecisionTree {
+            max_depth,
+            min_leaf,
+        } => Model::DecisionTree(DecisionTree::fit(x, y, w, *max_depth, *min_leaf)),
+        Params::RandomForest {
+            trees,
+            max_depth,
+            min_leaf,
+        } => Model::RandomForest(Forest::fit(x, y, w, *trees, *max_depth, *min_leaf, seed)),
+        Params::GradientBoosting(p) => {
+            Model::GradientBoosting(Boost::fit(x, y, w, *p, stop, seed))
+        }
+    }
+}
+
+fn logit(p: f64) -> f64 {
+    let p = p.clamp(1e-6, 1.0 - 1e-6);
+    (p / (1.0 - p)).ln()
+}
+
+impl Model {
+    pub fn family(&self) -> Family {
+        match self {
+            Model::Logistic(_) => Family::Logistic,
+            Model::DecisionTree(_) => Family::DecisionTree,
+            Model::RandomForest(_) => Family::RandomForest,
+            Model::GradientBoosting(_) => Family::GradientBoosting,
+        }
+    }
+
+    /// Uncalibrated churn probability per row.
+    pub fn proba(&self, x: ArrayView2<f64>) -> Vec<f64> {
+        match self {
+            Model::Logistic(m) => m.raw(x).into_iter().map(sigmoid).collect(),
+            Model::DecisionTree(m) => m.proba(x),
+            Model::RandomForest(m) => m.proba(x),
+            Model::GradientBoosting(m) => m.raw(x).into_iter().map(sigmoid).collect(),
+        }
+    }
+
+    /// Log-odds per row (for trees that average probabilities, the log-odds of that).
+    pub fn raw(&self, x: ArrayView2<f64>) -> Vec<f64> {
+        match self {
+            Model::Logistic(m) => m.raw(x),
+            Model::GradientBoosting(m) => m.raw(x),
+            _ => self.proba(x).into_iter().map(logit).collect(),
+        }
+    }
+}
