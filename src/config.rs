@@ -15,6 +15,8 @@ pub struct Config {
     pub data: DataConfig,
     pub snapshots: crate::snapshot::SnapshotConfig,
     pub features: crate::features::FeatureConfig,
+    pub models: crate::train::ModelConfig,
+    pub scoring: crate::score::ScoringConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -33,6 +35,8 @@ impl Default for Config {
             data: DataConfig::default(),
             snapshots: Default::default(),
             features: Default::default(),
+            models: Default::default(),
+            scoring: Default::default(),
         }
     }
 }

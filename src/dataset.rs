@@ -50,7 +50,9 @@ impl Dataset {
     }
 
     pub fn arr_of(&self, rows: &[usize]) -> Option<Vec<f64>> {
-        self.arr.as_ref().map(|a| rows.iter().map(|&i| a[i]).collect())
+        self.arr
+            .as_ref()
+            .map(|a| rows.iter().map(|&i| a[i]).collect())
     }
 
     /// The snapshot table of the feature layer: every catalog feature that is available,
@@ -96,7 +98,17 @@ impl Dataset {
     /// numeric when every non-blank cell is a number (blanks and NA are missing), and
     /// categorical otherwise.
     pub fn from_flat(path: &Path, label: &str, id: Option<&str>) -> Result<Dataset> {
-        let (names, mut cols) = io::read_text_columns(path)?;
+        Self::read_flat(path, Some(label), id)
+    }
+
+    /// A flat table to score: like [`Dataset::from_flat`] without a label (a label
+    /// column, if present, is simply one more column the model does not use).
+    pub fn from_flat_unlabelled(path: &Path, id: Option<&str>) -> Result<Dataset> {
+        Self::read_flat(path, None, id)
+    }
+
+    fn read_flat(path: &Path, label: Option<&str>, id: Option<&str>) -> Result<Dataset> {
+        let (names, cols) = io::read_text_columns(path)?;
         let file = path
             .file_name()
             .and_then(|n| n.to_str())
@@ -114,11 +126,14 @@ impl Dataset {
                 .iter()
                 .position(|n| n.trim().eq_ignore_ascii_case(want.trim()))
         };
-        let Some(li) = find(label) else {
-            return Err(Error::Input(format!(
-                "{file}: no label column '{label}'; the header has: {}",
-                names.join(", ")
-            )));
+        let li = match label {
+            Some(label) => Some(find(label).ok_or_else(|| {
+                Error::Input(format!(
+                    "{file}: no label column '{label}'; the header has: {}",
+                    names.join(", ")
+                ))
+            })?),
+            None => None,
         };
         let ii = match id {
             Some(id) => Some(find(id).ok_or_else(|| {
@@ -129,12 +144,15 @@ impl Dataset {
             })?),
             None => None,
         };
-        let n = cols[li].len();
+        let n = cols.first().map_or(0, Vec::len);
         if n == 0 {
             return Err(Error::Input(format!("{file}: the table has no rows")));
         }
         let mut problems = Problems::default();
         let mut labels = Vec::with_capacity(n);
+        let Some(li) = li else {
+            return Self::features_of(names, cols, None, ii, vec![None; n], &line_of);
+        };
         for (i, cell) in cols[li].iter().enumerate() {
             let v = cell.as_deref().and_then(schema::parse_bool);
             if v.is_none() {
@@ -168,6 +186,18 @@ impl Dataset {
                 names[li], positives
             )));
         }
+        Self::features_of(names, cols, Some(li), ii, labels, &line_of)
+    }
+
+    fn features_of(
+        names: Vec<String>,
+        mut cols: Vec<Vec<Option<String>>>,
+        li: Option<usize>,
+        ii: Option<usize>,
+        labels: Vec<Option<f64>>,
+        line_of: &dyn Fn(usize) -> usize,
+    ) -> Result<Dataset> {
+        let n = labels.len();
         let ids: Vec<String> = match ii {
             Some(k) => cols[k]
                 .iter()
@@ -191,7 +221,7 @@ impl Dataset {
             ..Dataset::default()
         };
         for (k, name) in names.iter().enumerate() {
-            if k == li || Some(k) == ii {
+            if Some(k) == li || Some(k) == ii {
                 continue;
             }
             let col = std::mem::take(&mut cols[k]);

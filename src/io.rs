@@ -220,7 +220,10 @@ fn last_row_end(buf: &[u8]) -> Option<usize> {
 
 /// Reads a whole CSV or Parquet file as named text columns (None for empty cells), in
 /// file order, for callers that work without polars (the flat modelling mode).
-pub fn read_text_columns(path: &Path) -> Result<(Vec<String>, Vec<Vec<Option<String>>>)> {
+/// Column names and their text cells.
+pub type TextColumns = (Vec<String>, Vec<Vec<Option<String>>>);
+
+pub fn read_text_columns(path: &Path) -> Result<TextColumns> {
     let df = read_text_frame(path)?;
     let mut names = Vec::new();
     let mut cols = Vec::new();
@@ -229,7 +232,11 @@ pub fn read_text_columns(path: &Path) -> Result<(Vec<String>, Vec<Vec<Option<Str
         let v = match c.str() {
             Ok(s) => s
                 .iter()
-                .map(|v| v.map(str::trim).filter(|v| !v.is_empty()).map(str::to_string))
+                .map(|v| {
+                    v.map(str::trim)
+                        .filter(|v| !v.is_empty())
+                        .map(str::to_string)
+                })
                 .collect(),
             Err(_) => vec![None; df.height()],
         };

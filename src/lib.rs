@@ -6,6 +6,7 @@
 //! feature matrix ([`features`]) -> ...; retention metrics ([`retention`]) from contracts.
 //! The simulator ([`sim`]) writes books whose hidden truth is known, for tests.
 
+pub mod artifact;
 pub mod config;
 pub mod dataset;
 pub mod dates;
@@ -15,14 +16,16 @@ pub mod io;
 pub mod load;
 pub mod metrics;
 pub mod model;
+pub mod prep;
 pub mod retention;
 pub mod rng;
-pub mod prep;
 pub mod schema;
+pub mod score;
 pub mod sim;
 pub mod snapshot;
 pub mod split;
 pub mod summary;
 pub mod table;
+pub mod train;
 
 pub use error::{Error, Result};

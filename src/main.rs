@@ -12,7 +12,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use churnlab::config::Config;
 use churnlab::io::{self, Format};
 use churnlab::sim::{self, Grain, SimConfig};
-use churnlab::{features, load, retention, summary};
+use churnlab::train::{self, Report, Trained};
+use churnlab::{artifact, dataset, features, load, retention, score, summary};
 
 #[derive(Parser)]
 #[command(
@@ -77,6 +78,66 @@ enum Command {
         /// The date the data describes as "now" (default: the day after the latest event).
         #[arg(long)]
         as_of: Option<NaiveDate>,
+    },
+    /// Train every model family (out of time on a book, or cross-validated on a flat
+    /// table), calibrate, pick a champion and save the model folder.
+    Train {
+        /// A folder of account tables (snapshot features are built from it).
+        #[arg(long, conflicts_with = "table", required_unless_present = "table")]
+        data: Option<PathBuf>,
+        /// A flat feature table (CSV or Parquet): one row per example.
+        #[arg(long, requires = "label")]
+        table: Option<PathBuf>,
+        /// The label column of the flat table (0/1, yes/no, true/false).
+        #[arg(long)]
+        label: Option<String>,
+        /// The id column of the flat table (rows sharing an id stay in one fold).
+        #[arg(long)]
+        id: Option<String>,
+        /// Where model folders go; this run writes MODELS/<run-id>.
+        #[arg(long, default_value = "models")]
+        models: PathBuf,
+        /// The date the data describes as "now" (default: the day after the latest event).
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+    },
+    /// Cross-validate every model family on a flat feature table and print the metrics.
+    Evaluate {
+        #[arg(long)]
+        table: PathBuf,
+        #[arg(long)]
+        label: String,
+        #[arg(long)]
+        id: Option<String>,
+        /// Number of stratified folds.
+        #[arg(long, default_value_t = 5)]
+        cv: usize,
+        /// Also write the full report as JSON here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Score new data with a saved model, without retraining.
+    Score {
+        /// A model folder (models/<run-id>).
+        #[arg(long)]
+        model: PathBuf,
+        /// A folder of account tables: every account active at the as-of date is scored.
+        #[arg(long, conflicts_with = "table", required_unless_present = "table")]
+        data: Option<PathBuf>,
+        /// A flat feature table with the model's feature columns.
+        #[arg(long)]
+        table: Option<PathBuf>,
+        #[arg(long)]
+        id: Option<String>,
+        /// Output folder for scored_accounts.csv and .parquet.
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+        /// The date the data describes as "now" (default: the day after the latest event).
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+        /// Rank by ARR at risk (default) or by probability.
+        #[arg(long, default_value = "arr")]
+        rank_by: String,
     },
     /// Print the feature catalog (the Markdown of docs/features.md).
     Catalog,
@@ -320,6 +381,137 @@ fn run(cli: Cli) -> Result<()> {
                 log::info!("wrote {}", path.display());
             }
         }
+        Command::Train {
+            data,
+            table,
+            label,
+            id,
+            models,
+            as_of,
+        } => {
+            let t0 = Instant::now();
+            let (ds, manifest_base) = match (&data, &table) {
+                (Some(dir), _) => {
+                    let (ds, base) = book_dataset(dir, &cfg, as_of)?;
+                    (ds, base)
+                }
+                (None, Some(path)) => {
+                    let label = label.as_deref().context("--table needs --label")?;
+                    let ds = dataset::Dataset::from_flat(path, label, id.as_deref())?;
+                    for n in &ds.notes {
+                        log::warn!("{n}");
+                    }
+                    let base = ManifestBase {
+                        source: format!("flat table {}", path.display()),
+                        label: label.to_string(),
+                        id: id.clone(),
+                        window: None,
+                        as_of: None,
+                        horizon: cfg.snapshots.horizon_days,
+                        prefix: "flat".into(),
+                    };
+                    (ds, base)
+                }
+                (None, None) => anyhow::bail!("pass --data DIR or --table FILE --label COL"),
+            };
+            let trained = train_logged(&ds, &cfg, cli.quiet)?;
+            print_report(&trained.report);
+            let manifest = manifest(&manifest_base, &trained, &ds, &cfg);
+            let dir = artifact::save(&models, &manifest, &trained, &cfg, &ds)?;
+            println!();
+            println!(
+                "champion: {} ({}); model folder {} written in {:.1}s",
+                trained.report.champion.name(),
+                trained.report.champion_reason,
+                dir.display(),
+                t0.elapsed().as_secs_f64()
+            );
+        }
+        Command::Evaluate {
+            table,
+            label,
+            id,
+            cv,
+            out,
+        } => {
+            let ds = dataset::Dataset::from_flat(&table, &label, id.as_deref())?;
+            for n in &ds.notes {
+                log::warn!("{n}");
+            }
+            let mut c = cfg.clone();
+            c.models.folds = cv;
+            c.models.refit = false;
+            let ds = dataset::Dataset { time: None, ..ds };
+            let trained = train_logged(&ds, &c, cli.quiet)?;
+            print_report(&trained.report);
+            if let Some(path) = out {
+                io::write_atomic(&path, &serde_json::to_vec_pretty(&trained.report)?)?;
+                log::info!("wrote {}", path.display());
+            }
+        }
+        Command::Score {
+            model,
+            data,
+            table,
+            id,
+            out,
+            as_of,
+            rank_by,
+        } => {
+            let m = artifact::load(&model)?;
+            let tiers = cfg.scoring.clone();
+            tiers.validate()?;
+            let rank = match rank_by.as_str() {
+                "arr" | "arr_at_risk" => score::RankBy::ArrAtRisk,
+                "probability" | "p" => score::RankBy::Probability,
+                other => anyhow::bail!("--rank-by {other}: expected arr or probability"),
+            };
+            let mut list = match (&data, &table) {
+                (Some(dir), _) => {
+                    let book = load::load_book(dir)?;
+                    let mcfg = &m.config;
+                    let as_of = as_of.or(cfg.data.as_of).or_else(|| book.as_of());
+                    let t = features::build(
+                        &book,
+                        &mcfg.snapshots,
+                        &mcfg.features,
+                        mcfg.data.grace_days,
+                        as_of,
+                    )?;
+                    let accounts = book.accounts();
+                    let hist = retention::histories(
+                        accounts.len(),
+                        &book.terms(),
+                        mcfg.data.grace_days,
+                        t.as_of,
+                    );
+                    score::score_snapshot(&m, &t, &accounts, &hist, &tiers)?
+                }
+                (None, Some(path)) => {
+                    let ds = dataset::Dataset::from_flat_unlabelled(path, id.as_deref())?;
+                    score::score_flat(&m, &ds, &tiers)?
+                }
+                (None, None) => anyhow::bail!("pass --data DIR or --table FILE"),
+            };
+            list.rank(rank);
+            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            let t = list.to_table();
+            for format in [Format::Csv, Format::Parquet] {
+                io::write_table(
+                    &out.join(format!("scored_accounts.{}", format.extension())),
+                    &t,
+                    format,
+                )?;
+            }
+            print_scored(&list, 15);
+            println!();
+            println!(
+                "scored {} rows with model {}; wrote {}",
+                list.rows.len(),
+                list.model_id,
+                out.join("scored_accounts.csv").display()
+            );
+        }
         Command::Catalog => print!("{}", features::catalog_markdown()),
         Command::Validate { data } => {
             let book = load::load_book(&data)?;
@@ -426,6 +618,200 @@ fn print_retention(r: &retention::Report) {
             summary::money(w.price_downsell_arr),
             pct(w.grr),
             pct(w.nrr)
+        );
+    }
+}
+
+/// What the manifest records about the data a model was trained on.
+struct ManifestBase {
+    source: String,
+    label: String,
+    id: Option<String>,
+    window: Option<(String, String)>,
+    as_of: Option<String>,
+    horizon: i64,
+    prefix: String,
+}
+
+fn book_dataset(
+    dir: &Path,
+    cfg: &Config,
+    as_of: Option<NaiveDate>,
+) -> Result<(dataset::Dataset, ManifestBase)> {
+    log::info!("loading and validating {}", dir.display());
+    let book = load::load_book(dir)?;
+    log::info!("computing point-in-time features");
+    let t = features::build(
+        &book,
+        &cfg.snapshots,
+        &cfg.features,
+        cfg.data.grace_days,
+        as_of.or(cfg.data.as_of),
+    )?;
+    for (f, why) in &t.unavailable {
+        log::warn!("feature {f} unavailable: {why}");
+    }
+    let labelled: Vec<_> = t.rows.iter().filter(|r| r.label.is_some()).collect();
+    let window = labelled
+        .iter()
+        .map(|r| r.t)
+        .min()
+        .zip(labelled.iter().map(|r| r.t).max())
+        .map(|(a, b)| (a.to_string(), b.to_string()));
+    let ds = dataset::Dataset::from_snapshots(&t);
+    Ok((
+        ds,
+        ManifestBase {
+            source: format!("account tables in {}", dir.display()),
+            label: format!("churn within {} days", t.horizon_days),
+            id: Some("account_id".into()),
+            window,
+            as_of: Some(t.as_of.to_string()),
+            horizon: t.horizon_days,
+            prefix: format!("churn-{}", t.as_of),
+        },
+    ))
+}
+
+fn train_logged(ds: &dataset::Dataset, cfg: &Config, quiet: bool) -> Result<Trained> {
+    let grid = churnlab::model::Params::grid(ds.labelled().len());
+    let pb = bar(grid.len() as u64, "training", quiet);
+    let progress = |msg: &str| {
+        if msg.starts_with("fitted") {
+            pb.inc(1);
+        }
+        pb.println(format!("[churnlab] {msg}"));
+    };
+    let trained = train::train(
+        ds,
+        &cfg.models,
+        cfg.snapshots.horizon_days,
+        cfg.seed,
+        &progress,
+    )?;
+    pb.finish_and_clear();
+    Ok(trained)
+}
+
+fn manifest(
+    b: &ManifestBase,
+    trained: &Trained,
+    ds: &dataset::Dataset,
+    cfg: &Config,
+) -> artifact::Manifest {
+    artifact::Manifest {
+        run_id: artifact::run_id(&b.prefix, &trained.report),
+        churnlab_version: env!("CARGO_PKG_VERSION").to_string(),
+        champion: trained.report.champion,
+        families: trained.pipelines.keys().copied().collect(),
+        source: b.source.clone(),
+        label: b.label.clone(),
+        id_column: b.id.clone(),
+        numeric_features: ds.numeric_names.clone(),
+        categorical_features: ds.categorical_names.clone(),
+        horizon_days: b.horizon,
+        seed: cfg.seed,
+        data_window: b.window.clone(),
+        as_of: b.as_of.clone(),
+    }
+}
+
+fn opt(x: Option<f64>) -> String {
+    x.map(|v| format!("{v:.4}")).unwrap_or("-".into())
+}
+
+fn print_report(r: &Report) {
+    println!();
+    match &r.split {
+        Some(s) => println!(
+            "Out-of-time validation: fit {} rows ({} to {}), validation {} ({} to {}), test {} ({} to {}); gaps of {} days",
+            s.fit_rows,
+            s.fit_dates.0,
+            s.fit_dates.1,
+            s.valid_rows,
+            s.valid_dates.0,
+            s.valid_dates.1,
+            s.test_rows,
+            s.test_dates.0,
+            s.test_dates.1,
+            s.gap_days
+        ),
+        None => println!(
+            "{}-fold stratified cross-validation over {} rows ({} churned)",
+            r.folds.unwrap_or(0),
+            r.rows_labelled,
+            r.positives
+        ),
+    }
+    let cv = r.split.is_none();
+    println!();
+    println!(
+        "  {:<18} {:>13} {:>8} {:>8} {:>8} {:>9} {:>10} {:>10} {:>10}  chosen parameters",
+        "model",
+        if cv { "ROC-AUC folds" } else { "ROC-AUC" },
+        "PR-AUC",
+        "Brier",
+        "logloss",
+        "lift@10%",
+        "capt@20%",
+        "ARRcap@20",
+        "calib",
+    );
+    for f in &r.families {
+        let t = &f.test;
+        let auc = match f.fold_roc_auc {
+            Some((m, sd)) => format!("{m:.4}±{sd:.3}"),
+            None => opt(t.roc_auc),
+        };
+        println!(
+            "  {:<18} {:>13} {:>8} {:>8.4} {:>8.4} {:>9.2} {:>9.1}% {:>10} {:>10}  {}",
+            f.family.name(),
+            auc,
+            opt(t.pr_auc),
+            t.brier,
+            t.log_loss,
+            t.top_10.lift,
+            100.0 * t.top_20.churn_capture,
+            t.top_20
+                .arr_capture
+                .map(|v| format!("{:.1}%", 100.0 * v))
+                .unwrap_or("-".into()),
+            f.calibration,
+            f.description
+        );
+    }
+    println!();
+    println!("  champion: {} ({})", r.champion.name(), r.champion_reason);
+}
+
+fn print_scored(list: &score::ScoredList, top: usize) {
+    println!(
+        "  {:>4} {:<12} {:<26} {:<12} {:>10} {:>8} {:<7} {:>11} {:>7}",
+        "rank", "account", "name", "segment", "ARR", "p(churn)", "tier", "ARR at risk", "renews"
+    );
+    for (k, s) in list.rows.iter().take(top).enumerate() {
+        let name: String = s
+            .name
+            .clone()
+            .unwrap_or_default()
+            .chars()
+            .take(26)
+            .collect();
+        println!(
+            "  {:>4} {:<12} {:<26} {:<12} {:>10} {:>8} {:<7} {:>11} {:>7}",
+            k + 1,
+            s.account_id,
+            name,
+            s.segment.clone().unwrap_or_default(),
+            s.arr.map(summary::money).unwrap_or_default(),
+            s.churn_probability
+                .map(|p| format!("{:.1}%", 100.0 * p))
+                .unwrap_or("-".into()),
+            s.risk_tier.unwrap_or("-"),
+            s.arr_at_risk.map(summary::money).unwrap_or_default(),
+            s.days_to_renewal
+                .map(|d| format!("{d:.0}d"))
+                .unwrap_or_default()
         );
     }
 }

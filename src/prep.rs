@@ -133,9 +133,7 @@ impl Preprocessor {
                 Transform::Identity
             };
             let med = median(&mut present);
-            let values = rows
-                .iter()
-                .map(|&i| transform.apply(col[i].unwrap_or(med)));
+            let values = rows.iter().map(|&i| transform.apply(col[i].unwrap_or(med)));
             let (mean, std) = mean_std(values);
             let value_column = std > 1e-12;
             if value_column {
@@ -231,7 +229,10 @@ impl Preprocessor {
         for s in &self.numeric {
             if !ds.numeric_names.contains(&s.name) {
                 if ds.categorical_names.contains(&s.name) {
-                    wrong.push(format!("'{}' holds text; the model expects numbers", s.name));
+                    wrong.push(format!(
+                        "'{}' holds text; the model expects numbers",
+                        s.name
+                    ));
                 } else {
                     wrong.push(format!("'{}' (numeric) is missing", s.name));
                 }

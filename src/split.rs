@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::dataset::Dataset;
 use crate::dates;
@@ -49,14 +49,20 @@ pub fn stratified_group_folds(ds: &Dataset, k: usize, seed: u64) -> Vec<Option<u
 }
 
 /// An out-of-time split of the labelled rows of a snapshot table.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct OutOfTime {
     /// Rows the candidates are fitted on.
+    #[serde(skip)]
     pub fit: Vec<usize>,
     /// Rows used to choose hyper-parameters, calibrate and pick the champion.
+    #[serde(skip)]
     pub valid: Vec<usize>,
     /// Rows only used to report metrics.
+    #[serde(skip)]
     pub test: Vec<usize>,
+    pub fit_rows: usize,
+    pub valid_rows: usize,
+    pub test_rows: usize,
     pub fit_dates: (String, String),
     pub valid_dates: (String, String),
     pub test_dates: (String, String),
@@ -94,12 +100,19 @@ pub fn out_of_time(ds: &Dataset, horizon_days: i64, test_share: f64) -> Option<O
         fit: Vec::new(),
         valid: Vec::new(),
         test: Vec::new(),
+        fit_rows: 0,
+        valid_rows: 0,
+        test_rows: 0,
         fit_dates: (String::new(), String::new()),
         valid_dates: (String::new(), String::new()),
         test_dates: (String::new(), String::new()),
         gap_days: horizon_days,
     };
-    let (mut fr, mut vr, mut tr) = ((i32::MAX, i32::MIN), (i32::MAX, i32::MIN), (i32::MAX, i32::MIN));
+    let (mut fr, mut vr, mut tr) = (
+        (i32::MAX, i32::MIN),
+        (i32::MAX, i32::MIN),
+        (i32::MAX, i32::MIN),
+    );
     let widen = |r: &mut (i32, i32), d: i32| {
         r.0 = r.0.min(d);
         r.1 = r.1.max(d);
@@ -120,6 +133,7 @@ pub fn out_of_time(ds: &Dataset, horizon_days: i64, test_share: f64) -> Option<O
     if s.fit.is_empty() || s.valid.is_empty() || s.test.is_empty() {
         return None;
     }
+    (s.fit_rows, s.valid_rows, s.test_rows) = (s.fit.len(), s.valid.len(), s.test.len());
     let show = |r: (i32, i32)| {
         (
             dates::from_days(r.0).to_string(),

@@ -7,7 +7,11 @@ fn metrics_match_scikit_learn() {
     let text = std::fs::read_to_string("tests/fixtures/metrics_sklearn.json").unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     let f = |x: &serde_json::Value| -> Vec<f64> {
-        x.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect()
+        x.as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect()
     };
     let cases = v["cases"].as_array().unwrap();
     assert_eq!(cases.len(), 3);
@@ -27,7 +31,11 @@ fn metrics_match_scikit_learn() {
         let preds: Vec<f64> = bins.iter().filter_map(|b| b.mean_predicted).collect();
         let (want_rates, want_preds) = (f(&c["calibration_true"]), f(&c["calibration_pred"]));
         assert_eq!(rates.len(), want_rates.len());
-        for (a, b) in rates.iter().zip(&want_rates).chain(preds.iter().zip(&want_preds)) {
+        for (a, b) in rates
+            .iter()
+            .zip(&want_rates)
+            .chain(preds.iter().zip(&want_preds))
+        {
             assert!((a - b).abs() < 1e-10, "{a} vs {b}");
         }
     }

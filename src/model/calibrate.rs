@@ -13,8 +13,14 @@ use crate::rng::sigmoid;
 pub enum Calibrator {
     /// No change.
     None,
-    Platt { slope: f64, intercept: f64 },
-    Isotonic { x: Vec<f64>, y: Vec<f64> },
+    Platt {
+        slope: f64,
+        intercept: f64,
+    },
+    Isotonic {
+        x: Vec<f64>,
+        y: Vec<f64>,
+    },
 }
 
 fn logit(p: f64) -> f64 {

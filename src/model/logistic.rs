@@ -22,12 +22,24 @@ pub struct Logistic {
 /// Rows per block when accumulating the Hessian (bounds the scratch memory).
 const BLOCK: usize = 4096;
 
-fn objective(x: ArrayView2<f64>, y: &[f64], w: &[f64], sw: f64, b0: f64, b: &[f64], l2: f64) -> f64 {
+fn objective(
+    x: ArrayView2<f64>,
+    y: &[f64],
+    w: &[f64],
+    sw: f64,
+    b0: f64,
+    b: &[f64],
+    l2: f64,
+) -> f64 {
     let mut loss = 0.0;
     for (i, row) in x.outer_iter().enumerate() {
         let z = b0 + row.iter().zip(b).map(|(a, c)| a * c).sum::<f64>();
         // log(1 + e^z) - y z, computed stably.
-        let softplus = if z > 0.0 { z + (-z).exp().ln_1p() } else { z.exp().ln_1p() };
+        let softplus = if z > 0.0 {
+            z + (-z).exp().ln_1p()
+        } else {
+            z.exp().ln_1p()
+        };
         loss += w[i] * (softplus - y[i] * z);
     }
     loss / sw + 0.5 * l2 * b.iter().map(|c| c * c).sum::<f64>()

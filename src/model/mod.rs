@@ -45,9 +45,18 @@ impl Family {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "family", rename_all = "snake_case")]
 pub enum Params {
-    Logistic { l2: f64 },
-    DecisionTree { max_depth: usize, min_leaf: f64 },
-    RandomForest { trees: usize, max_depth: usize, min_leaf: f64 },
+    Logistic {
+        l2: f64,
+    },
+    DecisionTree {
+        max_depth: usize,
+        min_leaf: f64,
+    },
+    RandomForest {
+        trees: usize,
+        max_depth: usize,
+        min_leaf: f64,
+    },
     GradientBoosting(BoostParams),
 }
 
@@ -82,7 +91,7 @@ impl Params {
 
     /// The small default grid per family. `rows` scales the smallest leaf.
     pub fn grid(rows: usize) -> Vec<Params> {
-        let leaf = ((rows as f64) * 0.002).clamp(5.0, 200.0);
+        let leaf = ((rows as f64) * 0.002).clamp(5.0, 200.0).round();
         let mut g = Vec::new();
         for l2 in [1e-4, 1e-3, 1e-2] {
             g.push(Params::Logistic { l2 });
@@ -90,7 +99,7 @@ impl Params {
         for max_depth in [3, 4] {
             g.push(Params::DecisionTree {
                 max_depth,
-                min_leaf: (leaf * 5.0).max(20.0),
+                min_leaf: (leaf * 5.0).max(20.0).round(),
             });
         }
         for max_depth in [8, 14] {
@@ -146,9 +155,7 @@ pub fn fit(
             max_depth,
             min_leaf,
         } => Model::RandomForest(Forest::fit(x, y, w, *trees, *max_depth, *min_leaf, seed)),
-        Params::GradientBoosting(p) => {
-            Model::GradientBoosting(Boost::fit(x, y, w, *p, stop, seed))
-        }
+        Params::GradientBoosting(p) => Model::GradientBoosting(Boost::fit(x, y, w, *p, stop, seed)),
     }
 }
 

@@ -434,7 +434,8 @@ impl Forest {
                 }
                 let wc: Vec<f64> = w.iter().zip(&count).map(|(w, c)| w * c).collect();
                 let a: Vec<f64> = y.iter().zip(&wc).map(|(y, w)| y * w).collect();
-                let mut rows: Vec<u32> = (0..n as u32).filter(|&i| count[i as usize] > 0.0).collect();
+                let mut rows: Vec<u32> =
+                    (0..n as u32).filter(|&i| count[i as usize] > 0.0).collect();
                 let params = GrowParams {
                     max_depth,
                     min_leaf,
@@ -442,7 +443,16 @@ impl Forest {
                     lambda: 0.0,
                     mtry: Some(mtry),
                 };
-                grow_tree(&bins, &edges, &a, &wc, &wc, &mut rows, params, rng.next_u64())
+                grow_tree(
+                    &bins,
+                    &edges,
+                    &a,
+                    &wc,
+                    &wc,
+                    &mut rows,
+                    params,
+                    rng.next_u64(),
+                )
             })
             .collect();
         Forest {
@@ -507,7 +517,11 @@ impl Boost {
         }
         let train: Vec<u32> = (0..n as u32).filter(|&i| !held[i as usize]).collect();
         let sw: f64 = train.iter().map(|&i| w[i as usize]).sum::<f64>().max(1e-12);
-        let ybar = (train.iter().map(|&i| w[i as usize] * y[i as usize]).sum::<f64>() / sw)
+        let ybar = (train
+            .iter()
+            .map(|&i| w[i as usize] * y[i as usize])
+            .sum::<f64>()
+            / sw)
             .clamp(1e-6, 1.0 - 1e-6);
         let base = (ybar / (1.0 - ybar)).ln();
         let edges = Bins::fit(x, MAX_BINS);
@@ -522,7 +536,11 @@ impl Boost {
                 .iter()
                 .map(|&i| {
                     let z = raw[i];
-                    let sp = if z > 0.0 { z + (-z).exp().ln_1p() } else { z.exp().ln_1p() };
+                    let sp = if z > 0.0 {
+                        z + (-z).exp().ln_1p()
+                    } else {
+                        z.exp().ln_1p()
+                    };
                     w[i] * (sp - y[i] * z)
                 })
                 .sum()
@@ -543,7 +561,11 @@ impl Boost {
                 b[i] = w[i] * (pi * (1.0 - pi)).max(1e-6);
             }
             let mut rows: Vec<u32> = if p.subsample < 1.0 {
-                train.iter().copied().filter(|_| rng.f64() < p.subsample).collect()
+                train
+                    .iter()
+                    .copied()
+                    .filter(|_| rng.f64() < p.subsample)
+                    .collect()
             } else {
                 train.clone()
             };

@@ -1,0 +1,236 @@
+//! Scoring with a saved model: the current snapshot of a book (every account active at the
+//! as-of date) or every row of a flat table, ranked, with risk tiers and ARR at risk.
+
+use serde::{Deserialize, Serialize};
+
+use crate::artifact::ModelDir;
+use crate::dataset::Dataset;
+use crate::dates;
+use crate::error::{Error, Result};
+use crate::features::SnapshotTable;
+use crate::load::AccountInfo;
+use crate::retention::History;
+use crate::table::{Column, Table};
+
+/// Probability cut-offs of the risk tiers.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScoringConfig {
+    /// At or above: "high".
+    pub high: f64,
+    /// At or above (and below `high`): "medium"; below: "low".
+    pub medium: f64,
+}
+
+impl Default for ScoringConfig {
+    fn default() -> Self {
+        ScoringConfig {
+            high: 0.25,
+            medium: 0.10,
+        }
+    }
+}
+
+impl ScoringConfig {
+    pub fn validate(&self) -> Result<()> {
+        if !(0.0 < self.medium && self.medium < self.high && self.high <= 1.0) {
+            return Err(Error::Input(format!(
+                "scoring tiers must satisfy 0 < medium < high <= 1 (got medium {}, high {})",
+                self.medium, self.high
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn tier(&self, p: f64) -> &'static str {
+        if p >= self.high {
+            "high"
+        } else if p >= self.medium {
+            "medium"
+        } else {
+            "low"
+        }
+    }
+}
+
+/// One scored account (or row).
+#[derive(Clone, Debug, Serialize)]
+pub struct Scored {
+    pub account_id: String,
+    pub name: Option<String>,
+    pub segment: Option<String>,
+    pub csm: Option<String>,
+    pub arr: Option<f64>,
+    pub renewal_date: Option<String>,
+    pub days_to_renewal: Option<f64>,
+    pub churn_probability: Option<f64>,
+    pub risk_tier: Option<&'static str>,
+    pub arr_at_risk: Option<f64>,
+    /// Why the account could not be scored.
+    pub reason: Option<String>,
+}
+
+/// A ranked list of scored rows.
+#[derive(Clone, Debug, Serialize)]
+pub struct ScoredList {
+    pub model_id: String,
+    pub as_of: Option<String>,
+    pub rows: Vec<Scored>,
+}
+
+/// How the list is ordered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RankBy {
+    ArrAtRisk,
+    Probability,
+}
+
+impl ScoredList {
+    pub fn rank(&mut self, by: RankBy) {
+        let key = |s: &Scored| match by {
+            RankBy::ArrAtRisk => s.arr_at_risk.or(s.churn_probability),
+            RankBy::Probability => s.churn_probability,
+        };
+        self.rows.sort_by(|a, b| {
+            let (x, y) = (key(a), key(b));
+            // Scored rows first, highest key first; ties by id.
+            y.map(|v| (1, v))
+                .partial_cmp(&x.map(|v| (1, v)))
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then_with(|| a.account_id.cmp(&b.account_id))
+        });
+    }
+
+    pub fn to_table(&self) -> Table {
+        let r = &self.rows;
+        let s = |f: &dyn Fn(&Scored) -> Option<String>| Column::Str(r.iter().map(f).collect());
+        let n = |f: &dyn Fn(&Scored) -> Option<f64>| Column::Float(r.iter().map(f).collect());
+        Table::new()
+            .with(
+                "rank",
+                Column::Int((1..=r.len() as i64).map(Some).collect()),
+            )
+            .with("account_id", s(&|x| Some(x.account_id.clone())))
+            .with("name", s(&|x| x.name.clone()))
+            .with("segment", s(&|x| x.segment.clone()))
+            .with("csm", s(&|x| x.csm.clone()))
+            .with("arr", n(&|x| x.arr))
+            .with("renewal_date", s(&|x| x.renewal_date.clone()))
+            .with("days_to_renewal", n(&|x| x.days_to_renewal))
+            .with("churn_probability", n(&|x| x.churn_probability))
+            .with("risk_tier", s(&|x| x.risk_tier.map(str::to_string)))
+            .with("arr_at_risk", n(&|x| x.arr_at_risk))
+            .with("model_id", s(&|_| Some(self.model_id.clone())))
+            .with("not_scored_reason", s(&|x| x.reason.clone()))
+    }
+}
+
+/// Scores every account active at the table's as-of date with the model's champion.
+pub fn score_snapshot(
+    model: &ModelDir,
+    table: &SnapshotTable,
+    accounts: &[AccountInfo],
+    histories: &[History],
+    tiers: &ScoringConfig,
+) -> Result<ScoredList> {
+    let ds = Dataset::from_snapshots(table);
+    let pipe = model.champion()?;
+    pipe.prep.check_schema(&ds).map_err(|e| {
+        Error::Input(format!(
+            "model {}: {e}. The model was trained on tables this data lacks; retrain it on this data or add the tables",
+            model.manifest.run_id
+        ))
+    })?;
+    let rows: Vec<usize> = (0..table.rows.len())
+        .filter(|&i| table.rows[i].t == table.as_of)
+        .collect();
+    let p = pipe.predict(&ds, &rows)?;
+    let mut out = Vec::new();
+    let mut scored = vec![false; accounts.len()];
+    for (k, &i) in rows.iter().enumerate() {
+        let r = &table.rows[i];
+        let a = &accounts[r.account as usize];
+        scored[r.account as usize] = true;
+        let prob = p[k];
+        out.push(Scored {
+            account_id: a.id.clone(),
+            name: Some(a.name.clone()),
+            segment: Some(a.segment.clone()),
+            csm: a.csm.clone(),
+            arr: Some(r.arr),
+            renewal_date: Some(r.renewal_date.to_string()),
+            days_to_renewal: Some(r.days_to_renewal),
+            churn_probability: Some(prob),
+            risk_tier: Some(tiers.tier(prob)),
+            arr_at_risk: Some(prob * r.arr),
+            reason: None,
+        });
+    }
+    // Accounts with a live contract at as-of that the spine left out (tenure too short).
+    for (k, a) in accounts.iter().enumerate() {
+        if scored[k] {
+            continue;
+        }
+        let live = histories
+            .get(k)
+            .is_some_and(|h| h.spell_at(table.as_of).is_some());
+        if live {
+            let why =
+                "too new to score: tenure at the scoring date is under snapshots.min_tenure_days"
+                    .to_string();
+            out.push(Scored {
+                account_id: a.id.clone(),
+                name: Some(a.name.clone()),
+                segment: Some(a.segment.clone()),
+                csm: a.csm.clone(),
+                arr: None,
+                renewal_date: None,
+                days_to_renewal: None,
+                churn_probability: None,
+                risk_tier: None,
+                arr_at_risk: None,
+                reason: Some(why),
+            });
+        }
+    }
+    Ok(ScoredList {
+        model_id: model.manifest.run_id.clone(),
+        as_of: Some(table.as_of.to_string()),
+        rows: out,
+    })
+}
+
+/// Scores every row of a flat table with the model's champion.
+pub fn score_flat(model: &ModelDir, ds: &Dataset, tiers: &ScoringConfig) -> Result<ScoredList> {
+    let pipe = model.champion()?;
+    pipe.prep
+        .check_schema(ds)
+        .map_err(|e| Error::Input(format!("model {}: {e}", model.manifest.run_id)))?;
+    let rows: Vec<usize> = (0..ds.rows()).collect();
+    let p = pipe.predict(ds, &rows)?;
+    Ok(ScoredList {
+        model_id: model.manifest.run_id.clone(),
+        as_of: None,
+        rows: rows
+            .iter()
+            .map(|&i| Scored {
+                account_id: ds.ids[i].clone(),
+                name: None,
+                segment: None,
+                csm: None,
+                arr: ds.arr.as_ref().map(|a| a[i]),
+                renewal_date: None,
+                days_to_renewal: None,
+                churn_probability: Some(p[i]),
+                risk_tier: Some(tiers.tier(p[i])),
+                arr_at_risk: ds.arr.as_ref().map(|a| a[i] * p[i]),
+                reason: None,
+            })
+            .collect(),
+    })
+}
+
+/// Days from the as-of date, for display.
+pub fn days_between(a: chrono::NaiveDate, b: chrono::NaiveDate) -> i64 {
+    i64::from(dates::to_days(b)) - i64::from(dates::to_days(a))
+}
