@@ -214,6 +214,9 @@ fn condition(prep: &Preprocessor, feature: usize, threshold: f64, left: bool) ->
         return format!("column {feature}");
     };
     match &c.kind {
+        ColumnKind::Value if prep.is_flag(feature) => {
+            format!("{} is {}", c.source, if left { "no" } else { "yes" })
+        }
         ColumnKind::Value => {
             let v = prep.original_value(feature, threshold).unwrap_or(threshold);
             format!(

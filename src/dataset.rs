@@ -55,6 +55,24 @@ impl Dataset {
             .map(|a| rows.iter().map(|&i| a[i]).collect())
     }
 
+    /// Removes feature columns by name (case-insensitive); returns the names not found.
+    pub fn drop_columns(&mut self, names: &[String]) -> Vec<String> {
+        let mut missing = Vec::new();
+        for name in names {
+            let hit = |n: &String| n.eq_ignore_ascii_case(name.trim());
+            if let Some(k) = self.numeric_names.iter().position(hit) {
+                self.numeric_names.remove(k);
+                self.numeric.remove(k);
+            } else if let Some(k) = self.categorical_names.iter().position(hit) {
+                self.categorical_names.remove(k);
+                self.categorical.remove(k);
+            } else {
+                missing.push(name.clone());
+            }
+        }
+        missing
+    }
+
     /// The snapshot table of the feature layer: every catalog feature that is available,
     /// and the four categoricals.
     pub fn from_snapshots(t: &SnapshotTable) -> Dataset {
@@ -153,9 +171,12 @@ impl Dataset {
         let Some(li) = li else {
             return Self::features_of(names, cols, None, ii, vec![None; n], &line_of);
         };
+        let mut blank = 0usize;
         for (i, cell) in cols[li].iter().enumerate() {
             let v = cell.as_deref().and_then(schema::parse_bool);
-            if v.is_none() {
+            if cell.is_none() {
+                blank += 1;
+            } else if v.is_none() {
                 if problems.items.len() < 10 {
                     problems.items.push(Problem {
                         at: Location {
@@ -180,13 +201,20 @@ impl Dataset {
             return Err(Error::Invalid(problems));
         }
         let positives = labels.iter().flatten().filter(|&&v| v > 0.5).count();
-        if positives == 0 || positives == n {
+        let labelled = n - blank;
+        if positives == 0 || positives == labelled {
             return Err(Error::Input(format!(
-                "{file}: column '{}' has a single class ({} of {n} rows are 1); a model needs churned and retained rows",
+                "{file}: column '{}' has a single class ({} of {labelled} labelled rows are 1); a model needs churned and retained rows",
                 names[li], positives
             )));
         }
-        Self::features_of(names, cols, Some(li), ii, labels, &line_of)
+        let mut ds = Self::features_of(names, cols, Some(li), ii, labels, &line_of)?;
+        if blank > 0 {
+            ds.notes.push(format!(
+                "{blank} rows have an empty label and are not used for training"
+            ));
+        }
+        Ok(ds)
     }
 
     fn features_of(

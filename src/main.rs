@@ -94,6 +94,9 @@ enum Command {
         /// The id column of the flat table (rows sharing an id stay in one fold).
         #[arg(long)]
         id: Option<String>,
+        /// Columns of the flat table that are not features (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        exclude: Vec<String>,
         /// Where model folders go; this run writes MODELS/<run-id>.
         #[arg(long, default_value = "models")]
         models: PathBuf,
@@ -109,6 +112,9 @@ enum Command {
         label: String,
         #[arg(long)]
         id: Option<String>,
+        /// Columns that are not features (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        exclude: Vec<String>,
         /// Number of stratified folds.
         #[arg(long, default_value_t = 5)]
         cv: usize,
@@ -386,6 +392,7 @@ fn run(cli: Cli) -> Result<()> {
             table,
             label,
             id,
+            exclude,
             models,
             as_of,
         } => {
@@ -397,10 +404,7 @@ fn run(cli: Cli) -> Result<()> {
                 }
                 (None, Some(path)) => {
                     let label = label.as_deref().context("--table needs --label")?;
-                    let ds = dataset::Dataset::from_flat(path, label, id.as_deref())?;
-                    for n in &ds.notes {
-                        log::warn!("{n}");
-                    }
+                    let ds = flat_dataset(path, label, id.as_deref(), &exclude)?;
                     let base = ManifestBase {
                         source: format!("flat table {}", path.display()),
                         label: label.to_string(),
@@ -431,13 +435,11 @@ fn run(cli: Cli) -> Result<()> {
             table,
             label,
             id,
+            exclude,
             cv,
             out,
         } => {
-            let ds = dataset::Dataset::from_flat(&table, &label, id.as_deref())?;
-            for n in &ds.notes {
-                log::warn!("{n}");
-            }
+            let ds = flat_dataset(&table, &label, id.as_deref(), &exclude)?;
             let mut c = cfg.clone();
             c.models.folds = cv;
             c.models.refit = false;
@@ -814,4 +816,33 @@ fn print_scored(list: &score::ScoredList, top: usize) {
                 .unwrap_or_default()
         );
     }
+}
+
+fn flat_dataset(
+    path: &Path,
+    label: &str,
+    id: Option<&str>,
+    exclude: &[String],
+) -> Result<dataset::Dataset> {
+    let mut ds = dataset::Dataset::from_flat(path, label, id)?;
+    let missing = ds.drop_columns(exclude);
+    if !missing.is_empty() {
+        anyhow::bail!(
+            "{}: --exclude names columns the table does not have: {}",
+            path.display(),
+            missing.join(", ")
+        );
+    }
+    for n in &ds.notes {
+        log::warn!("{n}");
+    }
+    log::info!(
+        "{}: {} rows ({} labelled), {} numeric and {} categorical features",
+        path.display(),
+        ds.rows(),
+        ds.labelled().len(),
+        ds.numeric_names.len(),
+        ds.categorical_names.len()
+    );
+    Ok(ds)
 }

@@ -44,6 +44,9 @@ pub struct NumericStep {
     /// Whether the value column is kept (false when it is constant in training).
     pub value_column: bool,
     pub missing_indicator: bool,
+    /// Every training value is 0 or 1 (a flag).
+    #[serde(default)]
+    pub binary: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -127,6 +130,7 @@ impl Preprocessor {
                 0.0
             };
             let min = present.iter().copied().fold(f64::INFINITY, f64::min);
+            let binary = present.iter().all(|&v| v == 0.0 || v == 1.0);
             let transform = if min >= 0.0 && skew > SKEW_LIMIT {
                 Transform::Asinh
             } else {
@@ -159,6 +163,7 @@ impl Preprocessor {
                     std: if value_column { std } else { 1.0 },
                     value_column,
                     missing_indicator: any_missing,
+                    binary,
                 });
             }
         }
@@ -386,5 +391,15 @@ mod tests {
         assert_eq!(x.row(1).to_vec(), vec![0.0, 1.0, 0.0, 0.0]);
         assert_eq!(x.row(2).to_vec()[1..], [0.0, 0.0, 1.0]);
         assert!((p.original_value(0, x[[0, 0]]).unwrap() - 1.0).abs() < 1e-12);
+    }
+}
+
+impl Preprocessor {
+    /// Whether design column `j` is the value of a 0/1 flag.
+    pub fn is_flag(&self, j: usize) -> bool {
+        self.columns.get(j).is_some_and(|c| {
+            c.kind == ColumnKind::Value
+                && self.numeric.iter().any(|s| s.name == c.source && s.binary)
+        })
     }
 }
