@@ -329,6 +329,16 @@ impl Preprocessor {
     }
 }
 
+impl Preprocessor {
+    /// Whether design column `j` is the value of a 0/1 flag.
+    pub fn is_flag(&self, j: usize) -> bool {
+        self.columns.get(j).is_some_and(|c| {
+            c.kind == ColumnKind::Value
+                && self.numeric.iter().any(|s| s.name == c.source && s.binary)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -391,15 +401,5 @@ mod tests {
         assert_eq!(x.row(1).to_vec(), vec![0.0, 1.0, 0.0, 0.0]);
         assert_eq!(x.row(2).to_vec()[1..], [0.0, 0.0, 1.0]);
         assert!((p.original_value(0, x[[0, 0]]).unwrap() - 1.0).abs() < 1e-12);
-    }
-}
-
-impl Preprocessor {
-    /// Whether design column `j` is the value of a 0/1 flag.
-    pub fn is_flag(&self, j: usize) -> bool {
-        self.columns.get(j).is_some_and(|c| {
-            c.kind == ColumnKind::Value
-                && self.numeric.iter().any(|s| s.name == c.source && s.binary)
-        })
     }
 }
