@@ -145,6 +145,25 @@ enum Command {
         #[arg(long, default_value = "arr")]
         rank_by: String,
     },
+    /// Benchmark: fit each model family once on a flat table with fixed parameters,
+    /// timing each fit, and export the design matrix for benches/compare_fit.py.
+    #[command(hide = true)]
+    BenchFit {
+        #[arg(long)]
+        table: PathBuf,
+        #[arg(long)]
+        label: String,
+        #[arg(long)]
+        id: Option<String>,
+        #[arg(long, value_delimiter = ',')]
+        exclude: Vec<String>,
+        /// Where to write the design matrix and labels (Parquet).
+        #[arg(long)]
+        matrix: Option<PathBuf>,
+        /// Where to write the timings (JSON).
+        #[arg(long)]
+        json: PathBuf,
+    },
     /// Print the feature catalog (the Markdown of docs/features.md).
     Catalog,
     /// Check an input folder against the data contract and summarise it.
@@ -513,6 +532,68 @@ fn run(cli: Cli) -> Result<()> {
                 list.model_id,
                 out.join("scored_accounts.csv").display()
             );
+        }
+        Command::BenchFit {
+            table,
+            label,
+            id,
+            exclude,
+            matrix,
+            json,
+        } => {
+            let t0 = Instant::now();
+            let ds = flat_dataset(&table, &label, id.as_deref(), &exclude)?;
+            let read_s = t0.elapsed().as_secs_f64();
+            let rows = ds.labelled();
+            let y = ds.labels(&rows);
+            let t1 = Instant::now();
+            let prep = churnlab::prep::Preprocessor::fit(&ds, &rows);
+            let x = prep.transform(&ds, &rows)?;
+            let prep_s = t1.elapsed().as_secs_f64();
+            log::info!(
+                "design matrix {} x {} in {prep_s:.1}s",
+                x.nrows(),
+                x.ncols()
+            );
+            if let Some(path) = &matrix {
+                let mut t = churnlab::table::Table::new();
+                for (j, c) in prep.columns.iter().enumerate() {
+                    t = t.with(
+                        &format!("x{j}_{}", c.name),
+                        churnlab::table::Column::Float(x.column(j).iter().map(|v| Some(*v)).collect()),
+                    );
+                }
+                t = t.with(
+                    "label",
+                    churnlab::table::Column::Float(y.iter().map(|v| Some(*v)).collect()),
+                );
+                io::write_table(path, &t, Format::Parquet)?;
+                log::info!("wrote {}", path.display());
+            }
+            let mut fits = Vec::new();
+            for params in churnlab::model::Params::benchmark() {
+                let t = Instant::now();
+                let m = churnlab::model::fit(&params, x.view(), &y, None, None, cfg.seed);
+                let secs = t.elapsed().as_secs_f64();
+                let p = m.proba(x.view());
+                let auc = churnlab::metrics::roc_auc(&y, &p);
+                log::info!("{}: {secs:.1}s (training ROC-AUC {:.4})", params.describe(), auc.unwrap_or(f64::NAN));
+                fits.push(serde_json::json!({
+                    "family": params.family().name(),
+                    "params": params,
+                    "seconds": secs,
+                    "train_roc_auc": auc,
+                }));
+            }
+            let out = serde_json::json!({
+                "rows": x.nrows(),
+                "columns": x.ncols(),
+                "threads": rayon::current_num_threads(),
+                "read_seconds": read_s,
+                "prep_seconds": prep_s,
+                "fits": fits,
+            });
+            io::write_atomic(&json, &serde_json::to_vec_pretty(&out)?)?;
         }
         Command::Catalog => print!("{}", features::catalog_markdown()),
         Command::Validate { data } => {

@@ -89,6 +89,31 @@ impl Params {
         }
     }
 
+    /// One fixed configuration per family, for speed benchmarks against other libraries
+    /// (benches/compare_fit.py fits the same settings there). No early stopping.
+    pub fn benchmark() -> Vec<Params> {
+        vec![
+            Params::Logistic { l2: 1e-3 },
+            Params::DecisionTree {
+                max_depth: 4,
+                min_leaf: 100.0,
+            },
+            Params::RandomForest {
+                trees: 100,
+                max_depth: 10,
+                min_leaf: 50.0,
+            },
+            Params::GradientBoosting(BoostParams {
+                max_trees: 200,
+                max_depth: 5,
+                learning_rate: 0.1,
+                lambda: 1.0,
+                min_leaf: 50.0,
+                subsample: 1.0,
+            }),
+        ]
+    }
+
     /// The small default grid per family. `rows` scales the smallest leaf.
     pub fn grid(rows: usize) -> Vec<Params> {
         let leaf = ((rows as f64) * 0.002).clamp(5.0, 200.0).round();

@@ -169,9 +169,8 @@ struct Grower<'a> {
     edges: &'a Bins,
     offsets: Vec<usize>,
     total_bins: usize,
-    a: &'a [f64],
-    b: &'a [f64],
-    c: &'a [f64],
+    /// Per row (a, b, cover), packed so a histogram update reads one cache line.
+    abc: Vec<[f64; 3]>,
     params: GrowParams,
     rng: Rng,
     nodes: Vec<Node>,
@@ -180,15 +179,30 @@ struct Grower<'a> {
 impl Grower<'_> {
     fn histogram(&self, rows: &[u32]) -> Vec<[f64; 3]> {
         let mut h = vec![[0.0; 3]; self.total_bins];
-        for (f, col) in self.bins.iter().enumerate() {
-            let hf = &mut h[self.offsets[f]..self.offsets[f + 1]];
+        // One slice of the histogram per column; columns are filled in parallel when the
+        // node is large (each column's sums are computed in row order, so the result does
+        // not depend on the thread count).
+        let mut slices: Vec<&mut [[f64; 3]]> = Vec::with_capacity(self.bins.len());
+        let mut rest: &mut [[f64; 3]] = &mut h;
+        for f in 0..self.bins.len() {
+            let (head, tail) = rest.split_at_mut(self.offsets[f + 1] - self.offsets[f]);
+            slices.push(head);
+            rest = tail;
+        }
+        let fill = |(hf, col): (&mut &mut [[f64; 3]], &Vec<u8>)| {
             for &r in rows {
                 let r = r as usize;
                 let cell = &mut hf[col[r] as usize];
-                cell[0] += self.a[r];
-                cell[1] += self.b[r];
-                cell[2] += self.c[r];
+                let v = &self.abc[r];
+                cell[0] += v[0];
+                cell[1] += v[1];
+                cell[2] += v[2];
             }
+        };
+        if rows.len() >= 4_096 {
+            slices.par_iter_mut().zip(self.bins.par_iter()).for_each(fill);
+        } else {
+            slices.iter_mut().zip(self.bins.iter()).for_each(fill);
         }
         h
     }
@@ -256,14 +270,14 @@ impl Grower<'_> {
             return id;
         };
         // Partition rows: bin <= k to the front.
+        // Stable partition: rows stay in ascending order on each side, so histogram
+        // passes read memory in order.
         let col = &self.bins[f];
-        let mut split = 0;
-        for i in 0..rows.len() {
-            if (col[rows[i] as usize] as usize) <= k {
-                rows.swap(i, split);
-                split += 1;
-            }
-        }
+        let (mut left, mut right): (Vec<u32>, Vec<u32>) =
+            rows.iter().partition(|&&r| (col[r as usize] as usize) <= k);
+        let split = left.len();
+        left.append(&mut right);
+        rows.copy_from_slice(&left);
         if split == 0 || split == rows.len() {
             return id;
         }
@@ -319,9 +333,12 @@ pub fn grow_tree(
         edges,
         offsets,
         total_bins,
-        a,
-        b,
-        c,
+        abc: a
+            .iter()
+            .zip(b)
+            .zip(c)
+            .map(|((&a, &b), &c)| [a, b, c])
+            .collect(),
         params,
         rng: Rng::new(seed),
         nodes: Vec::new(),
