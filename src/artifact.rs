@@ -395,6 +395,25 @@ pub fn model_card(m: &Manifest, trained: &Trained, ds: &Dataset) -> String {
         );
     }
     let _ = writeln!(s);
+    if r.split.is_some() {
+        let _ = writeln!(
+            s,
+            "Grouped by account: test ROC-AUC on accounts with no row in the fit period (accounts the model never saw):\n"
+        );
+        for f in &r.families {
+            if let Some(u) = &f.test_unseen_accounts {
+                let _ = writeln!(
+                    s,
+                    "- {}: {} over {} rows ({} churned)",
+                    f.family.name(),
+                    num(u.roc_auc),
+                    u.rows,
+                    u.positives
+                );
+            }
+        }
+        let _ = writeln!(s);
+    }
     if let Some(p) = trained.pipelines.get(&Family::Logistic) {
         let _ = writeln!(
             s,

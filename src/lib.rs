@@ -11,6 +11,7 @@ pub mod config;
 pub mod dataset;
 pub mod dates;
 pub mod error;
+pub mod explain;
 pub mod features;
 pub mod io;
 pub mod load;

@@ -560,7 +560,9 @@ fn run(cli: Cli) -> Result<()> {
                 for (j, c) in prep.columns.iter().enumerate() {
                     t = t.with(
                         &format!("x{j}_{}", c.name),
-                        churnlab::table::Column::Float(x.column(j).iter().map(|v| Some(*v)).collect()),
+                        churnlab::table::Column::Float(
+                            x.column(j).iter().map(|v| Some(*v)).collect(),
+                        ),
                     );
                 }
                 t = t.with(
@@ -577,7 +579,11 @@ fn run(cli: Cli) -> Result<()> {
                 let secs = t.elapsed().as_secs_f64();
                 let p = m.proba(x.view());
                 let auc = churnlab::metrics::roc_auc(&y, &p);
-                log::info!("{}: {secs:.1}s (training ROC-AUC {:.4})", params.describe(), auc.unwrap_or(f64::NAN));
+                log::info!(
+                    "{}: {secs:.1}s (training ROC-AUC {:.4})",
+                    params.describe(),
+                    auc.unwrap_or(f64::NAN)
+                );
                 fits.push(serde_json::json!({
                     "family": params.family().name(),
                     "params": params,

@@ -71,6 +71,9 @@ pub struct FamilyResult {
     pub selection: Metrics,
     /// Metrics on the reported rows (the test period; out of fold for cross-validation).
     pub test: Metrics,
+    /// Out of time only: test metrics on accounts with no row in the fit period (the
+    /// grouped-by-account view: how the model does on accounts it never saw).
+    pub test_unseen_accounts: Option<Metrics>,
     pub fold_roc_auc: Option<(f64, f64)>,
     pub final_fit_seconds: f64,
 }
@@ -385,6 +388,13 @@ pub fn train(
     let y_test = ds.labels(&test_rows);
     let arr_sel = ds.arr_of(&sel_rows);
     let arr_test = ds.arr_of(&test_rows);
+    // Test rows whose account has no fit row (out of time only).
+    let unseen: Option<Vec<usize>> = oot.as_ref().map(|s| {
+        let seen: std::collections::HashSet<u32> = s.fit.iter().map(|&i| ds.group[i]).collect();
+        (0..test_rows.len())
+            .filter(|&k| !seen.contains(&ds.group[test_rows[k]]))
+            .collect()
+    });
     let candidates: Vec<CandidateResult> = grid
         .iter()
         .enumerate()
@@ -432,6 +442,14 @@ pub fn train(
                 calibration_brier: briers,
                 selection: Metrics::compute(&y_sel, &ps, arr_sel.as_deref()),
                 test: Metrics::compute(&y_test, &pt, arr_test.as_deref()),
+                test_unseen_accounts: unseen.as_ref().filter(|u| !u.is_empty()).map(|u| {
+                    let pick = |v: &[f64]| u.iter().map(|&k| v[k]).collect::<Vec<f64>>();
+                    Metrics::compute(
+                        &pick(&y_test),
+                        &pick(&pt),
+                        arr_test.as_deref().map(pick).as_deref(),
+                    )
+                }),
                 fold_roc_auc: candidates[k].fold_roc_auc,
                 final_fit_seconds: 0.0,
             },

@@ -200,7 +200,10 @@ impl Grower<'_> {
             }
         };
         if rows.len() >= 4_096 {
-            slices.par_iter_mut().zip(self.bins.par_iter()).for_each(fill);
+            slices
+                .par_iter_mut()
+                .zip(self.bins.par_iter())
+                .for_each(fill);
         } else {
             slices.iter_mut().zip(self.bins.iter()).for_each(fill);
         }
