@@ -427,7 +427,9 @@ pub fn model_card(m: &Manifest, trained: &Trained, ds: &Dataset) -> String {
     let _ = writeln!(s, "## Known limits");
     let _ = writeln!(
         s,
-        "- Trained on {} rows; accounts unlike these (new segments, plans or regions) get the model's average treatment of unseen levels.",
+        "- Trained on {} labelled rows of {} ({} rows in all, unlabelled ones included); accounts unlike these (new segments, plans or regions) get the model's average treatment of unseen levels.",
+        r.rows_labelled,
+        m.source,
         ds.rows()
     );
     let _ = writeln!(

@@ -136,10 +136,12 @@ pub fn score_snapshot(
     let ds = Dataset::from_snapshots(table);
     let pipe = model.champion()?;
     pipe.prep.check_schema(&ds).map_err(|e| {
-        Error::Input(format!(
-            "model {}: {e}. The model was trained on tables this data lacks; retrain it on this data or add the tables",
-            model.manifest.run_id
-        ))
+        let hint = if model.manifest.source.starts_with("flat") {
+            "This model was trained on a flat table; score one like it with --table FILE"
+        } else {
+            "The model was trained on tables this data lacks; retrain it on this data or add the tables"
+        };
+        Error::Input(format!("model {}: {e}. {hint}", model.manifest.run_id))
     })?;
     let rows: Vec<usize> = (0..table.rows.len())
         .filter(|&i| table.rows[i].t == table.as_of)

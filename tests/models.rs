@@ -48,11 +48,7 @@ fn quiet(_: &str) {}
 /// on this table with 5-fold CV (shared/data/README.md).
 #[test]
 fn flat_mode_reaches_the_accuracy_bar_on_saas_churn() {
-    let path = std::path::Path::new("../shared/data/saas_churn.csv");
-    if !path.exists() {
-        eprintln!("skipped: {} not present", path.display());
-        return;
-    }
+    let path = std::path::Path::new("tests/fixtures/saas_churn.csv");
     let ds = Dataset::from_flat(path, "churned", None).unwrap();
     assert_eq!(ds.rows(), 2000);
     assert_eq!(ds.labelled().len(), 2000);
@@ -87,10 +83,7 @@ fn flat_mode_reaches_the_accuracy_bar_on_saas_churn() {
 
 #[test]
 fn training_is_identical_whatever_the_thread_count() {
-    let path = std::path::Path::new("../shared/data/saas_churn.csv");
-    if !path.exists() {
-        return;
-    }
+    let path = std::path::Path::new("tests/fixtures/saas_churn.csv");
     let ds = Dataset::from_flat(path, "churned", None).unwrap();
     let cfg = ModelConfig {
         folds: 3,
