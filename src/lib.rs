@@ -10,6 +10,7 @@ pub mod artifact;
 pub mod config;
 pub mod dataset;
 pub mod dates;
+pub mod drivers;
 pub mod error;
 pub mod explain;
 pub mod features;

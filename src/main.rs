@@ -56,16 +56,22 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// The whole pipeline on a folder of tables (today: validation, retention, features).
+    /// The whole pipeline on a folder of tables: validation, retention, features,
+    /// training, calibration, scoring of the current snapshot and explanations.
     Run {
         #[arg(long)]
         data: PathBuf,
         /// Output folder for this run's files.
         #[arg(long, default_value = "out")]
         out: PathBuf,
+        /// Where the model folder goes (MODELS/<run-id>).
+        #[arg(long, default_value = "models")]
+        models: PathBuf,
         /// The date the data describes as "now" (default: the day after the latest event).
         #[arg(long)]
         as_of: Option<NaiveDate>,
+        #[command(flatten)]
+        list: ListArgs,
     },
     /// Write the snapshot table: one row per account and snapshot date, with labels and
     /// every feature of the catalog (Parquet and CSV).
@@ -141,9 +147,8 @@ enum Command {
         /// The date the data describes as "now" (default: the day after the latest event).
         #[arg(long)]
         as_of: Option<NaiveDate>,
-        /// Rank by ARR at risk (default) or by probability.
-        #[arg(long, default_value = "arr")]
-        rank_by: String,
+        #[command(flatten)]
+        list: ListArgs,
     },
     /// Benchmark: fit each model family once on a flat table with fixed parameters,
     /// timing each fit, and export the design matrix for benches/compare_fit.py.
@@ -185,6 +190,26 @@ enum Command {
         #[arg(long)]
         as_of: Option<NaiveDate>,
     },
+}
+
+/// How the ranked at-risk list is ordered and filtered.
+#[derive(clap::Args, Clone, Debug)]
+struct ListArgs {
+    /// Rank by ARR at risk (arr, the default) or by churn probability (probability).
+    #[arg(long, default_value = "arr")]
+    rank_by: String,
+    /// Only accounts of this segment.
+    #[arg(long)]
+    segment: Option<String>,
+    /// Only accounts owned by this CSM.
+    #[arg(long)]
+    csm: Option<String>,
+    /// Only accounts renewing within this many days.
+    #[arg(long)]
+    renewing_within: Option<f64>,
+    /// Rows of the list to print.
+    #[arg(long, default_value_t = 15)]
+    top: usize,
 }
 
 struct Logger {
@@ -295,8 +320,15 @@ fn run(cli: Cli) -> Result<()> {
                 out.join("truth").display()
             );
         }
-        Command::Run { data, out, as_of } => {
+        Command::Run {
+            data,
+            out,
+            models,
+            as_of,
+            list: largs,
+        } => {
             let t0 = Instant::now();
+            cfg.scoring.validate()?;
             log::info!("loading and validating {}", data.display());
             let book = load::load_book(&data)?;
             let as_of = as_of.or(cfg.data.as_of);
@@ -311,8 +343,7 @@ fn run(cli: Cli) -> Result<()> {
             );
             print_retention(&report);
             std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-            let path = out.join("retention.csv");
-            io::write_table(&path, &report.to_table(), Format::Csv)?;
+            io::write_table(&out.join("retention.csv"), &report.to_table(), Format::Csv)?;
             let json = serde_json::to_string_pretty(
                 &serde_json::json!({ "summary": s, "retention": report }),
             )?;
@@ -325,7 +356,9 @@ fn run(cli: Cli) -> Result<()> {
                 cfg.data.grace_days,
                 Some(s.as_of),
             )?;
-            let labelled = table.rows.iter().filter(|r| r.label.is_some()).count();
+            for (f, why) in &table.unavailable {
+                log::warn!("feature {f} unavailable: {why}");
+            }
             let flat = table.to_table();
             for format in [Format::Parquet, Format::Csv] {
                 io::write_table(
@@ -334,23 +367,60 @@ fn run(cli: Cli) -> Result<()> {
                     format,
                 )?;
             }
-            println!();
-            println!(
-                "Snapshot table: {} account-snapshots over {} dates, {labelled} labelled, {} features ({} unavailable: {})",
+            let labelled: Vec<_> = table.rows.iter().filter(|r| r.label.is_some()).collect();
+            log::info!(
+                "snapshot table: {} account-snapshots over {} dates, {} labelled",
                 table.rows.len(),
                 table.snapshot_dates.len(),
-                features::CATALOG.len() + features::CATEGORICALS.len(),
-                table.unavailable.len(),
-                table
-                    .unavailable
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                labelled.len()
             );
+            let window = labelled
+                .iter()
+                .map(|r| r.t)
+                .min()
+                .zip(labelled.iter().map(|r| r.t).max())
+                .map(|(a, b)| (a.to_string(), b.to_string()));
+            let ds = dataset::Dataset::from_snapshots(&table);
+            let trained = train_logged(&ds, &cfg, cli.quiet)?;
+            print_report(&trained.report);
+            let base = ManifestBase {
+                source: format!("account tables in {}", data.display()),
+                label: format!("churn within {} days", table.horizon_days),
+                id: Some("account_id".into()),
+                window,
+                as_of: Some(table.as_of.to_string()),
+                horizon: table.horizon_days,
+                prefix: format!("churn-{}", table.as_of),
+            };
+            let manifest = manifest(&base, &trained, &ds, &cfg);
+            let dir = artifact::save(&models, &manifest, &trained, &cfg, &ds)?;
+            io::write_atomic(
+                &out.join("metrics.json"),
+                &serde_json::to_vec_pretty(&trained.report)?,
+            )?;
+            // Score with the model as saved, exactly as `churnlab score` would.
+            let m = artifact::load(&dir)?;
+            let accounts = book.accounts();
+            let hist = retention::histories(
+                accounts.len(),
+                &book.terms(),
+                cfg.data.grace_days,
+                table.as_of,
+            );
+            log::info!(
+                "scoring and explaining the accounts active on {}",
+                table.as_of
+            );
+            let list = score::score_snapshot(&m, &table, &accounts, &hist, &cfg.scoring)?;
             println!();
             println!(
-                "wrote {} (retention.csv, summary.json, snapshots.parquet, snapshots.csv) in {:.1}s",
+                "model folder: {} (champion {})",
+                dir.display(),
+                m.manifest.champion.name()
+            );
+            write_list(list, &out, &largs)?;
+            println!(
+                "also wrote retention.csv, summary.json, snapshots.parquet/.csv and metrics.json in {} ({:.1}s in all)",
                 out.display(),
                 t0.elapsed().as_secs_f64()
             );
@@ -477,17 +547,12 @@ fn run(cli: Cli) -> Result<()> {
             id,
             out,
             as_of,
-            rank_by,
+            list: largs,
         } => {
             let m = artifact::load(&model)?;
             let tiers = cfg.scoring.clone();
             tiers.validate()?;
-            let rank = match rank_by.as_str() {
-                "arr" | "arr_at_risk" => score::RankBy::ArrAtRisk,
-                "probability" | "p" => score::RankBy::Probability,
-                other => anyhow::bail!("--rank-by {other}: expected arr or probability"),
-            };
-            let mut list = match (&data, &table) {
+            let list = match (&data, &table) {
                 (Some(dir), _) => {
                     let book = load::load_book(dir)?;
                     let mcfg = &m.config;
@@ -514,24 +579,7 @@ fn run(cli: Cli) -> Result<()> {
                 }
                 (None, None) => anyhow::bail!("pass --data DIR or --table FILE"),
             };
-            list.rank(rank);
-            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-            let t = list.to_table();
-            for format in [Format::Csv, Format::Parquet] {
-                io::write_table(
-                    &out.join(format!("scored_accounts.{}", format.extension())),
-                    &t,
-                    format,
-                )?;
-            }
-            print_scored(&list, 15);
-            println!();
-            println!(
-                "scored {} rows with model {}; wrote {}",
-                list.rows.len(),
-                list.model_id,
-                out.join("scored_accounts.csv").display()
-            );
+            write_list(list, &out, &largs)?;
         }
         Command::BenchFit {
             table,
@@ -902,6 +950,11 @@ fn print_scored(list: &score::ScoredList, top: usize) {
                 .map(|d| format!("{d:.0}d"))
                 .unwrap_or_default()
         );
+        if let Some(e) = &s.explanation {
+            for d in e.top(3) {
+                println!("         - {}", d.sentence);
+            }
+        }
     }
 }
 
@@ -932,4 +985,59 @@ fn flat_dataset(
         ds.categorical_names.len()
     );
     Ok(ds)
+}
+
+/// Ranks, filters, writes and prints the scored list (scored_accounts.csv / .parquet and
+/// drivers.csv in `out`).
+fn write_list(mut list: score::ScoredList, out: &Path, a: &ListArgs) -> Result<()> {
+    let rank = match a.rank_by.as_str() {
+        "arr" | "arr_at_risk" => score::RankBy::ArrAtRisk,
+        "probability" | "p" => score::RankBy::Probability,
+        other => anyhow::bail!("--rank-by {other}: expected arr or probability"),
+    };
+    let before = list.rows.len();
+    list.filter(&score::Filter {
+        segment: a.segment.clone(),
+        csm: a.csm.clone(),
+        renewing_within: a.renewing_within,
+    });
+    if list.rows.len() < before {
+        log::info!("filters keep {} of {before} accounts", list.rows.len());
+    }
+    list.rank(rank);
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let t = list.to_table();
+    for format in [Format::Csv, Format::Parquet] {
+        io::write_table(
+            &out.join(format!("scored_accounts.{}", format.extension())),
+            &t,
+            format,
+        )?;
+    }
+    io::write_table(&out.join("drivers.csv"), &list.drivers_table(), Format::Csv)?;
+    println!();
+    println!(
+        "At-risk accounts{} (ranked by {}):",
+        list.as_of
+            .as_ref()
+            .map(|d| format!(" on {d}"))
+            .unwrap_or_default(),
+        if rank == score::RankBy::ArrAtRisk {
+            "ARR at risk"
+        } else {
+            "churn probability"
+        }
+    );
+    print_scored(&list, a.top);
+    let unscored = list.rows.iter().filter(|s| s.reason.is_some()).count();
+    println!();
+    println!(
+        "{} accounts ({} could not be scored; reasons in the file). Wrote {}, {} and {}",
+        list.rows.len(),
+        unscored,
+        out.join("scored_accounts.csv").display(),
+        out.join("scored_accounts.parquet").display(),
+        out.join("drivers.csv").display()
+    );
+    Ok(())
 }

@@ -80,6 +80,10 @@ pub struct Preprocessor {
     pub numeric: Vec<NumericStep>,
     pub categorical: Vec<CategoricalStep>,
     pub columns: Vec<DesignColumn>,
+    /// Mean of each design column over the training rows: the reference account of
+    /// linear explanations.
+    #[serde(default)]
+    pub column_means: Vec<f64>,
 }
 
 /// Most levels a categorical keeps, and the fewest rows a level needs for its own column.
@@ -207,11 +211,20 @@ impl Preprocessor {
                 missing_indicator,
             });
         }
-        Preprocessor {
+        let mut p = Preprocessor {
             numeric,
             categorical,
             columns,
+            column_means: Vec::new(),
+        };
+        if let Ok(x) = p.transform(ds, rows) {
+            p.column_means = x
+                .columns()
+                .into_iter()
+                .map(|c| c.mean().unwrap_or(0.0))
+                .collect();
         }
+        p
     }
 
     /// The features a table must have for this preprocessor, by name.

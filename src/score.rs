@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::artifact::ModelDir;
 use crate::dataset::Dataset;
 use crate::dates;
+use crate::drivers::{Explanation, Typical, explain_rows};
 use crate::error::{Error, Result};
 use crate::features::SnapshotTable;
 use crate::load::AccountInfo;
@@ -68,6 +69,34 @@ pub struct Scored {
     pub arr_at_risk: Option<f64>,
     /// Why the account could not be scored.
     pub reason: Option<String>,
+    /// Why the model scores it so (champion's contributions, top drivers).
+    #[serde(skip)]
+    pub explanation: Option<Explanation>,
+}
+
+/// Which rows of the ranked list to keep.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub segment: Option<String>,
+    pub csm: Option<String>,
+    /// Only accounts whose renewal is at most this many days away.
+    pub renewing_within: Option<f64>,
+}
+
+impl Filter {
+    fn keep(&self, s: &Scored) -> bool {
+        let eq = |want: &Option<String>, have: &Option<String>| {
+            want.as_ref().is_none_or(|w| {
+                have.as_ref()
+                    .is_some_and(|h| h.trim().eq_ignore_ascii_case(w.trim()))
+            })
+        };
+        eq(&self.segment, &s.segment)
+            && eq(&self.csm, &s.csm)
+            && self
+                .renewing_within
+                .is_none_or(|d| s.days_to_renewal.is_some_and(|x| x <= d))
+    }
 }
 
 /// A ranked list of scored rows.
@@ -86,6 +115,10 @@ pub enum RankBy {
 }
 
 impl ScoredList {
+    pub fn filter(&mut self, f: &Filter) {
+        self.rows.retain(|s| f.keep(s));
+    }
+
     pub fn rank(&mut self, by: RankBy) {
         let key = |s: &Scored| match by {
             RankBy::ArrAtRisk => s.arr_at_risk.or(s.churn_probability),
@@ -120,9 +153,68 @@ impl ScoredList {
             .with("churn_probability", n(&|x| x.churn_probability))
             .with("risk_tier", s(&|x| x.risk_tier.map(str::to_string)))
             .with("arr_at_risk", n(&|x| x.arr_at_risk))
+            .with("driver_1", s(&|x| driver(x, 0)))
+            .with("driver_2", s(&|x| driver(x, 1)))
+            .with("driver_3", s(&|x| driver(x, 2)))
+            .with("risk_adoption", n(&|x| component(x, "adoption")))
+            .with("risk_support", n(&|x| component(x, "support")))
+            .with("risk_sentiment", n(&|x| component(x, "sentiment")))
+            .with("risk_relationship", n(&|x| component(x, "relationship")))
+            .with("risk_commercial", n(&|x| component(x, "commercial")))
             .with("model_id", s(&|_| Some(self.model_id.clone())))
             .with("not_scored_reason", s(&|x| x.reason.clone()))
     }
+
+    /// Long form: every scored account x its top risk-raising and protective drivers.
+    pub fn drivers_table(&self) -> Table {
+        let mut rank = Vec::new();
+        let mut id = Vec::new();
+        let mut kind = Vec::new();
+        let mut feature = Vec::new();
+        let mut value = Vec::new();
+        let mut typical = Vec::new();
+        let mut contribution = Vec::new();
+        let mut comp = Vec::new();
+        let mut text = Vec::new();
+        for (k, s) in self.rows.iter().enumerate() {
+            let Some(e) = &s.explanation else { continue };
+            for (what, list) in [("raises risk", &e.risers), ("lowers risk", &e.protectors)] {
+                for d in list {
+                    rank.push(Some(k as i64 + 1));
+                    id.push(Some(s.account_id.clone()));
+                    kind.push(Some(what.to_string()));
+                    feature.push(Some(d.feature.clone()));
+                    value.push(d.value.map(|v| format!("{v}")).or(d.level.clone()));
+                    typical.push(d.typical);
+                    contribution.push(Some(d.contribution));
+                    comp.push(Some(d.component.clone()));
+                    text.push(Some(d.sentence.clone()));
+                }
+            }
+        }
+        Table::new()
+            .with("rank", Column::Int(rank))
+            .with("account_id", Column::Str(id))
+            .with("direction", Column::Str(kind))
+            .with("feature", Column::Str(feature))
+            .with("value", Column::Str(value))
+            .with("typical", Column::Float(typical))
+            .with("contribution_log_odds", Column::Float(contribution))
+            .with("component", Column::Str(comp))
+            .with("sentence", Column::Str(text))
+    }
+}
+
+fn driver(s: &Scored, k: usize) -> Option<String> {
+    s.explanation
+        .as_ref()
+        .and_then(|e| e.top(3).get(k).map(|d| d.sentence.clone()))
+}
+
+fn component(s: &Scored, c: &str) -> Option<f64> {
+    s.explanation
+        .as_ref()
+        .map(|e| e.components.get(c).copied().unwrap_or(0.0))
 }
 
 /// Scores every account active at the table's as-of date with the model's champion.
@@ -147,6 +239,8 @@ pub fn score_snapshot(
         .filter(|&i| table.rows[i].t == table.as_of)
         .collect();
     let p = pipe.predict(&ds, &rows)?;
+    let typical = Typical::new(&ds, &rows);
+    let mut explanations = explain_rows(pipe, &ds, &rows, &typical, 3)?.into_iter();
     let mut out = Vec::new();
     let mut scored = vec![false; accounts.len()];
     for (k, &i) in rows.iter().enumerate() {
@@ -166,6 +260,7 @@ pub fn score_snapshot(
             risk_tier: Some(tiers.tier(prob)),
             arr_at_risk: Some(prob * r.arr),
             reason: None,
+            explanation: explanations.next(),
         });
     }
     // Accounts with a live contract at as-of that the spine left out (tenure too short).
@@ -192,6 +287,7 @@ pub fn score_snapshot(
                 risk_tier: None,
                 arr_at_risk: None,
                 reason: Some(why),
+                explanation: None,
             });
         }
     }
@@ -210,6 +306,8 @@ pub fn score_flat(model: &ModelDir, ds: &Dataset, tiers: &ScoringConfig) -> Resu
         .map_err(|e| Error::Input(format!("model {}: {e}", model.manifest.run_id)))?;
     let rows: Vec<usize> = (0..ds.rows()).collect();
     let p = pipe.predict(ds, &rows)?;
+    let typical = Typical::new(ds, &rows);
+    let explanations = explain_rows(pipe, ds, &rows, &typical, 3)?;
     Ok(ScoredList {
         model_id: model.manifest.run_id.clone(),
         as_of: None,
@@ -227,6 +325,7 @@ pub fn score_flat(model: &ModelDir, ds: &Dataset, tiers: &ScoringConfig) -> Resu
                 risk_tier: Some(tiers.tier(p[i])),
                 arr_at_risk: ds.arr.as_ref().map(|a| a[i] * p[i]),
                 reason: None,
+                explanation: explanations.get(i).cloned(),
             })
             .collect(),
     })
