@@ -1,0 +1,136 @@
+//! Explanations against the simulator's truth: the health components the model leans on
+//! follow the true driver weights, and accounts hit by an injected problem show it among
+//! their top three risk drivers.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{Duration, NaiveDate};
+use churnlab::config::Config;
+use churnlab::dataset::Dataset;
+use churnlab::drivers::{Typical, explain_rows};
+use churnlab::{features, load, train};
+use common::{data_dir, read_rows, table_path};
+
+/// Contract timing: when the renewal falls. In the simulator churn can only happen at a
+/// renewal, so these features say *when* risk can land, not *why*; the truth's
+/// commercial driver is the customer's financial distress. They are left out when the
+/// components are compared with the true weights.
+const TIMING: [&str; 4] = [
+    "days_to_renewal",
+    "monthly_term",
+    "first_renewal_ahead",
+    "tenure_days",
+];
+
+#[test]
+fn explanations_recover_the_simulators_truth() {
+    let dir = data_dir();
+    let cfg = Config::default();
+    let book = load::load_book(&dir).unwrap();
+    let table = features::build(&book, &cfg.snapshots, &cfg.features, 30, None).unwrap();
+    let ds = Dataset::from_snapshots(&table);
+    let quiet = |_: &str| {};
+    let t = train::train(&ds, &cfg.models, 90, cfg.seed, &quiet).unwrap();
+    let pipe = &t.pipelines[&t.report.champion];
+
+    // Rows: every account at the last twelve snapshot dates.
+    let dates: Vec<NaiveDate> = table
+        .snapshot_dates
+        .iter()
+        .rev()
+        .take(12)
+        .copied()
+        .collect();
+    let rows: Vec<usize> = (0..table.rows.len())
+        .filter(|&i| dates.contains(&table.rows[i].t))
+        .collect();
+    let typical = Typical::new(&ds, &rows);
+    let ex = explain_rows(pipe, &ds, &rows, &typical, 3).unwrap();
+
+    // 1. Components by mean absolute contribution (timing features aside).
+    let mut by_comp: BTreeMap<String, f64> = BTreeMap::new();
+    let x = pipe.prep.transform(&ds, &rows).unwrap();
+    let contrib = churnlab::explain::contributions(&pipe.model, x.view(), &pipe.prep.column_means);
+    for c in &contrib {
+        let mut per: BTreeMap<&str, f64> = BTreeMap::new();
+        for (f, v) in churnlab::explain::by_feature(&pipe.prep, &c.values) {
+            if TIMING.contains(&f.as_str()) {
+                continue;
+            }
+            *per.entry(churnlab::drivers::component_of(&f))
+                .or_insert(0.0) += v;
+        }
+        for (k, v) in per {
+            *by_comp.entry(k.to_string()).or_insert(0.0) += v.abs() / contrib.len() as f64;
+        }
+    }
+    let mut order: Vec<(String, f64)> = by_comp.into_iter().collect();
+    order.sort_by(|a, b| b.1.total_cmp(&a.1));
+    println!("mean |contribution| by component: {order:?}");
+    let weights: Vec<(String, f64)> = read_rows(&dir.join("truth/driver_weights.csv"))
+        .into_iter()
+        .map(|r| (r["component"].clone(), r["weight"].parse().unwrap()))
+        .collect();
+    let mut truth = weights.clone();
+    truth.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let got: Vec<&str> = order.iter().map(|(c, _)| c.as_str()).collect();
+    let want: Vec<&str> = truth.iter().map(|(c, _)| c.as_str()).collect();
+    println!("model order {got:?}, true order {want:?}");
+    // Holds today: the two heaviest true drivers lead, in order. Known gap (issue 6
+    // note): support ranks last because the simulator's support pain decays within weeks,
+    // so at a snapshot it hardly predicts churn 90 days on (Spearman 0.01 with the label).
+    assert_eq!(got[..2], want[..2]);
+
+    // 2. Injected problems in the 90 days before t show among the top three risers.
+    let events = read_rows(&table_path(&dir.join("truth"), "events"));
+    let mut by_account: HashMap<&str, Vec<(NaiveDate, &str)>> = HashMap::new();
+    for e in &events {
+        let d = NaiveDate::parse_from_str(&e["date"], "%Y-%m-%d").unwrap();
+        by_account
+            .entry(e["account_id"].as_str())
+            .or_default()
+            .push((d, e["event"].as_str()));
+    }
+    let component_of_event = |e: &str| match e {
+        "sponsor_left" => Some("relationship"),
+        "usage_collapse" => Some("adoption"),
+        "ticket_storm" => Some("support"),
+        _ => None,
+    };
+    let mut hits: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for (k, &i) in rows.iter().enumerate() {
+        let t_i = table.rows[i].t;
+        let Some(evs) = by_account.get(ds.ids[i].as_str()) else {
+            continue;
+        };
+        for &(d, ev) in evs {
+            let Some(comp) = component_of_event(ev) else {
+                continue;
+            };
+            if d >= t_i || d < t_i - Duration::days(90) {
+                continue;
+            }
+            let top: Vec<&str> = ex[k].risers.iter().map(|d| d.component.as_str()).collect();
+            let slot = hits.entry(ev).or_insert((0, 0));
+            slot.1 += 1;
+            if top.contains(&comp) {
+                slot.0 += 1;
+            }
+        }
+    }
+    for (ev, (hit, n)) in &hits {
+        let share = *hit as f64 / *n as f64;
+        println!(
+            "{ev}: {hit} of {n} in the top three risk drivers ({:.0}%)",
+            100.0 * share
+        );
+    }
+    // Holds today for sponsor departures. Ticket storms do not reach 80% (see above).
+    let (hit, n) = hits["sponsor_left"];
+    assert!(
+        n >= 20 && hit as f64 >= 0.8 * n as f64,
+        "sponsor_left {hit} of {n}"
+    );
+}
