@@ -574,8 +574,19 @@ fn run(cli: Cli) -> Result<()> {
                     score::score_snapshot(&m, &t, &accounts, &hist, &tiers)?
                 }
                 (None, Some(path)) => {
+                    let t = Instant::now();
+                    log::info!("reading {}", path.display());
                     let ds = dataset::Dataset::from_flat_unlabelled(path, id.as_deref())?;
-                    score::score_flat(&m, &ds, &tiers)?
+                    log::info!(
+                        "read {} rows in {:.1}s; scoring and explaining with {}",
+                        ds.rows(),
+                        t.elapsed().as_secs_f64(),
+                        m.manifest.run_id
+                    );
+                    let t = Instant::now();
+                    let list = score::score_flat(&m, &ds, &tiers)?;
+                    log::info!("scored and explained in {:.1}s", t.elapsed().as_secs_f64());
+                    list
                 }
                 (None, None) => anyhow::bail!("pass --data DIR or --table FILE"),
             };

@@ -304,30 +304,54 @@ pub fn score_flat(model: &ModelDir, ds: &Dataset, tiers: &ScoringConfig) -> Resu
     pipe.prep
         .check_schema(ds)
         .map_err(|e| Error::Input(format!("model {}: {e}", model.manifest.run_id)))?;
-    let rows: Vec<usize> = (0..ds.rows()).collect();
-    let p = pipe.predict(ds, &rows)?;
-    let typical = Typical::new(ds, &rows);
-    let explanations = explain_rows(pipe, ds, &rows, &typical, 3)?;
+    let all: Vec<usize> = (0..ds.rows()).collect();
+    let typical = Typical::new(ds, &all);
+    // Columns the list shows when the table has them (a snapshot export has all four).
+    let num = |name: &str| {
+        ds.numeric_names
+            .iter()
+            .position(|n| n == name)
+            .map(|k| &ds.numeric[k])
+    };
+    let text = |name: &str| {
+        ds.categorical_names
+            .iter()
+            .position(|n| n == name)
+            .map(|k| &ds.categorical[k])
+    };
+    let arr = ds
+        .arr
+        .as_ref()
+        .map(|a| a.iter().map(|&v| Some(v)).collect::<Vec<_>>());
+    let arr = arr.as_ref().or(num("arr"));
+    let (renewal, segment, csm) = (num("days_to_renewal"), text("segment"), text("csm"));
+    let mut out = Vec::with_capacity(all.len());
+    // In blocks, so the design matrix and the per-row work stay small.
+    for block in all.chunks(50_000) {
+        let p = pipe.predict(ds, block)?;
+        let ex = explain_rows(pipe, ds, block, &typical, 3)?;
+        for ((&i, prob), e) in block.iter().zip(p).zip(ex) {
+            let a = arr.and_then(|c| c[i]);
+            out.push(Scored {
+                account_id: ds.ids[i].clone(),
+                name: None,
+                segment: segment.and_then(|c| c[i].clone()),
+                csm: csm.and_then(|c| c[i].clone()),
+                arr: a,
+                renewal_date: None,
+                days_to_renewal: renewal.and_then(|c| c[i]),
+                churn_probability: Some(prob),
+                risk_tier: Some(tiers.tier(prob)),
+                arr_at_risk: a.map(|a| a * prob),
+                reason: None,
+                explanation: Some(e),
+            });
+        }
+    }
     Ok(ScoredList {
         model_id: model.manifest.run_id.clone(),
         as_of: None,
-        rows: rows
-            .iter()
-            .map(|&i| Scored {
-                account_id: ds.ids[i].clone(),
-                name: None,
-                segment: None,
-                csm: None,
-                arr: ds.arr.as_ref().map(|a| a[i]),
-                renewal_date: None,
-                days_to_renewal: None,
-                churn_probability: Some(p[i]),
-                risk_tier: Some(tiers.tier(p[i])),
-                arr_at_risk: ds.arr.as_ref().map(|a| a[i] * p[i]),
-                reason: None,
-                explanation: explanations.get(i).cloned(),
-            })
-            .collect(),
+        rows: out,
     })
 }
 
