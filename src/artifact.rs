@@ -71,6 +71,7 @@ fn fnv(bytes: &[u8]) -> u64 {
 /// A run id that depends only on the inputs and results: the same data, config and seed
 /// give the same id.
 pub fn run_id(prefix: &str, report: &Report) -> String {
+    // Timings are not serialised, so this depends only on the inputs.
     let text = serde_json::to_string(report).unwrap_or_default();
     format!("{prefix}-{:08x}", fnv(text.as_bytes()) as u32)
 }

@@ -112,15 +112,8 @@ enum Command {
     },
     /// Cross-validate every model family on a flat feature table and print the metrics.
     Evaluate {
-        #[arg(long)]
-        table: PathBuf,
-        #[arg(long)]
-        label: String,
-        #[arg(long)]
-        id: Option<String>,
-        /// Columns that are not features (comma-separated).
-        #[arg(long, value_delimiter = ',')]
-        exclude: Vec<String>,
+        #[command(flatten)]
+        flat: FlatArgs,
         /// Number of stratified folds.
         #[arg(long, default_value_t = 5)]
         cv: usize,
@@ -154,14 +147,8 @@ enum Command {
     /// timing each fit, and export the design matrix for benches/compare_fit.py.
     #[command(hide = true)]
     BenchFit {
-        #[arg(long)]
-        table: PathBuf,
-        #[arg(long)]
-        label: String,
-        #[arg(long)]
-        id: Option<String>,
-        #[arg(long, value_delimiter = ',')]
-        exclude: Vec<String>,
+        #[command(flatten)]
+        flat: FlatArgs,
         /// Where to write the design matrix and labels (Parquet).
         #[arg(long)]
         matrix: Option<PathBuf>,
@@ -190,6 +177,23 @@ enum Command {
         #[arg(long)]
         as_of: Option<NaiveDate>,
     },
+}
+
+/// A flat feature table and how to read it.
+#[derive(clap::Args, Clone, Debug)]
+struct FlatArgs {
+    /// A flat feature table (CSV or Parquet): one row per example.
+    #[arg(long)]
+    table: PathBuf,
+    /// The label column (0/1, yes/no, true/false; blank: unlabelled).
+    #[arg(long)]
+    label: String,
+    /// The id column (rows sharing an id stay in one fold).
+    #[arg(long)]
+    id: Option<String>,
+    /// Columns that are not features (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    exclude: Vec<String>,
 }
 
 /// How the ranked at-risk list is ordered and filtered.
@@ -367,31 +371,16 @@ fn run(cli: Cli) -> Result<()> {
                     format,
                 )?;
             }
-            let labelled: Vec<_> = table.rows.iter().filter(|r| r.label.is_some()).collect();
             log::info!(
                 "snapshot table: {} account-snapshots over {} dates, {} labelled",
                 table.rows.len(),
                 table.snapshot_dates.len(),
-                labelled.len()
+                table.rows.iter().filter(|r| r.label.is_some()).count()
             );
-            let window = labelled
-                .iter()
-                .map(|r| r.t)
-                .min()
-                .zip(labelled.iter().map(|r| r.t).max())
-                .map(|(a, b)| (a.to_string(), b.to_string()));
             let ds = dataset::Dataset::from_snapshots(&table);
             let trained = train_logged(&ds, &cfg, cli.quiet)?;
             print_report(&trained.report);
-            let base = ManifestBase {
-                source: format!("account tables in {}", data.display()),
-                label: format!("churn within {} days", table.horizon_days),
-                id: Some("account_id".into()),
-                window,
-                as_of: Some(table.as_of.to_string()),
-                horizon: table.horizon_days,
-                prefix: format!("churn-{}", table.as_of),
-            };
+            let base = book_manifest_base(&data, &table);
             let manifest = manifest(&base, &trained, &ds, &cfg);
             let dir = artifact::save(&models, &manifest, &trained, &cfg, &ds)?;
             io::write_atomic(
@@ -520,15 +509,8 @@ fn run(cli: Cli) -> Result<()> {
                 t0.elapsed().as_secs_f64()
             );
         }
-        Command::Evaluate {
-            table,
-            label,
-            id,
-            exclude,
-            cv,
-            out,
-        } => {
-            let ds = flat_dataset(&table, &label, id.as_deref(), &exclude)?;
+        Command::Evaluate { flat, cv, out } => {
+            let ds = flat_dataset(&flat.table, &flat.label, flat.id.as_deref(), &flat.exclude)?;
             let mut c = cfg.clone();
             c.models.folds = cv;
             c.models.refit = false;
@@ -592,16 +574,9 @@ fn run(cli: Cli) -> Result<()> {
             };
             write_list(list, &out, &largs)?;
         }
-        Command::BenchFit {
-            table,
-            label,
-            id,
-            exclude,
-            matrix,
-            json,
-        } => {
+        Command::BenchFit { flat, matrix, json } => {
             let t0 = Instant::now();
-            let ds = flat_dataset(&table, &label, id.as_deref(), &exclude)?;
+            let ds = flat_dataset(&flat.table, &flat.label, flat.id.as_deref(), &flat.exclude)?;
             let read_s = t0.elapsed().as_secs_f64();
             let rows = ds.labelled();
             let y = ds.labels(&rows);
@@ -799,6 +774,14 @@ fn book_dataset(
     for (f, why) in &t.unavailable {
         log::warn!("feature {f} unavailable: {why}");
     }
+    Ok((
+        dataset::Dataset::from_snapshots(&t),
+        book_manifest_base(dir, &t),
+    ))
+}
+
+/// What the manifest says about a book's snapshot table.
+fn book_manifest_base(dir: &Path, t: &features::SnapshotTable) -> ManifestBase {
     let labelled: Vec<_> = t.rows.iter().filter(|r| r.label.is_some()).collect();
     let window = labelled
         .iter()
@@ -806,19 +789,15 @@ fn book_dataset(
         .min()
         .zip(labelled.iter().map(|r| r.t).max())
         .map(|(a, b)| (a.to_string(), b.to_string()));
-    let ds = dataset::Dataset::from_snapshots(&t);
-    Ok((
-        ds,
-        ManifestBase {
-            source: format!("account tables in {}", dir.display()),
-            label: format!("churn within {} days", t.horizon_days),
-            id: Some("account_id".into()),
-            window,
-            as_of: Some(t.as_of.to_string()),
-            horizon: t.horizon_days,
-            prefix: format!("churn-{}", t.as_of),
-        },
-    ))
+    ManifestBase {
+        source: format!("account tables in {}", dir.display()),
+        label: format!("churn within {} days", t.horizon_days),
+        id: Some("account_id".into()),
+        window,
+        as_of: Some(t.as_of.to_string()),
+        horizon: t.horizon_days,
+        prefix: format!("churn-{}", t.as_of),
+    }
 }
 
 fn train_logged(ds: &dataset::Dataset, cfg: &Config, quiet: bool) -> Result<Trained> {

@@ -55,6 +55,8 @@ pub struct CandidateResult {
     pub selection_log_loss: f64,
     /// Mean and standard deviation of per-fold ROC-AUC (cross-validation only).
     pub fold_roc_auc: Option<(f64, f64)>,
+    /// Wall time of the fit (logged, not saved: saved outputs must not vary run to run).
+    #[serde(default, skip_serializing)]
     pub fit_seconds: f64,
 }
 
@@ -75,6 +77,8 @@ pub struct FamilyResult {
     /// grouped-by-account view: how the model does on accounts it never saw).
     pub test_unseen_accounts: Option<Metrics>,
     pub fold_roc_auc: Option<(f64, f64)>,
+    /// Wall time of the final refit (not saved, as above).
+    #[serde(default, skip_serializing)]
     pub final_fit_seconds: f64,
 }
 
