@@ -346,8 +346,9 @@ pub fn explain_rows(
                     // No sentence for a feature missing for this account.
                     let Some(v) = ds.numeric[kx][i] else { continue };
                     let t = typical.get(&feature, segment);
+                    // The sentence is written below, for the drivers kept.
                     drivers.push(Driver {
-                        sentence: sentence(&feature, v, t, contribution, sponsor_days),
+                        sentence: String::new(),
                         component: component_of(&feature).to_string(),
                         feature,
                         value: Some(v),
@@ -375,19 +376,17 @@ pub fn explain_rows(
                     });
                 }
             }
-            let mut risers: Vec<Driver> = drivers
-                .iter()
-                .filter(|d| d.contribution > 0.0)
-                .cloned()
-                .collect();
+            let (mut risers, mut protectors): (Vec<Driver>, Vec<Driver>) =
+                drivers.into_iter().partition(|d| d.contribution > 0.0);
             risers.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
             risers.truncate(k);
-            let mut protectors: Vec<Driver> = drivers
-                .into_iter()
-                .filter(|d| d.contribution < 0.0)
-                .collect();
             protectors.sort_by(|a, b| a.contribution.total_cmp(&b.contribution));
             protectors.truncate(k);
+            for d in risers.iter_mut().chain(protectors.iter_mut()) {
+                if let Some(v) = d.value {
+                    d.sentence = sentence(&d.feature, v, d.typical, d.contribution, sponsor_days);
+                }
+            }
             Explanation {
                 base: c.base,
                 raw: raw[r],
