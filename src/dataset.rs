@@ -55,6 +55,18 @@ impl Dataset {
             .map(|a| rows.iter().map(|&i| a[i]).collect())
     }
 
+    /// A numeric feature's values by name.
+    pub fn numeric_col(&self, name: &str) -> Option<&[Option<f64>]> {
+        let k = self.numeric_names.iter().position(|n| n == name)?;
+        Some(&self.numeric[k])
+    }
+
+    /// A categorical feature's values by name.
+    pub fn categorical_col(&self, name: &str) -> Option<&[Option<String>]> {
+        let k = self.categorical_names.iter().position(|n| n == name)?;
+        Some(&self.categorical[k])
+    }
+
     /// Removes feature columns by name (case-insensitive); returns the names not found.
     pub fn drop_columns(&mut self, names: &[String]) -> Vec<String> {
         let mut missing = Vec::new();

@@ -247,11 +247,7 @@ pub struct Typical {
 
 impl Typical {
     pub fn new(ds: &Dataset, rows: &[usize]) -> Typical {
-        let seg = ds
-            .categorical_names
-            .iter()
-            .position(|n| n == "segment")
-            .map(|k| &ds.categorical[k]);
+        let seg = ds.categorical_col("segment");
         let mut overall = HashMap::new();
         let mut by_segment = HashMap::new();
         for (name, col) in ds.numeric_names.iter().zip(&ds.numeric) {
@@ -300,11 +296,7 @@ pub fn explain_rows(
     let x = pipe.prep.transform(ds, rows)?;
     let reference = pipe.prep.column_means.clone();
     let raw = pipe.model.raw(x.view());
-    let seg = ds
-        .categorical_names
-        .iter()
-        .position(|n| n == "segment")
-        .map(|k| &ds.categorical[k]);
+    let seg = ds.categorical_col("segment");
     let num_idx: HashMap<&str, usize> = ds
         .numeric_names
         .iter()

@@ -294,6 +294,16 @@ pub fn write_table(path: &Path, t: &Table, format: Format) -> Result<()> {
     w.finish()
 }
 
+/// Writes a table as `<stem>.parquet` and `<stem>.csv` (any extension of `stem` is
+/// replaced); returns the two paths.
+pub fn write_parquet_and_csv(stem: &Path, t: &Table) -> Result<[PathBuf; 2]> {
+    let paths = [Format::Parquet, Format::Csv].map(|f| stem.with_extension(f.extension()));
+    for (path, format) in paths.iter().zip([Format::Parquet, Format::Csv]) {
+        write_table(path, t, format)?;
+    }
+    Ok(paths)
+}
+
 fn write_err(path: &Path, e: impl ToString) -> Error {
     Error::Write {
         path: path.to_path_buf(),

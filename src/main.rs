@@ -363,14 +363,7 @@ fn run(cli: Cli) -> Result<()> {
             for (f, why) in &table.unavailable {
                 log::warn!("feature {f} unavailable: {why}");
             }
-            let flat = table.to_table();
-            for format in [Format::Parquet, Format::Csv] {
-                io::write_table(
-                    &out.join(format!("snapshots.{}", format.extension())),
-                    &flat,
-                    format,
-                )?;
-            }
+            io::write_parquet_and_csv(&out.join("snapshots"), &table.to_table())?;
             log::info!(
                 "snapshot table: {} account-snapshots over {} dates, {} labelled",
                 table.rows.len(),
@@ -458,10 +451,7 @@ fn run(cli: Cli) -> Result<()> {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("creating {}", dir.display()))?;
             }
-            let t = table.to_table();
-            for format in [Format::Parquet, Format::Csv] {
-                let path = out.with_extension(format.extension());
-                io::write_table(&path, &t, format)?;
+            for path in io::write_parquet_and_csv(&out, &table.to_table())? {
                 log::info!("wrote {}", path.display());
             }
         }
@@ -996,14 +986,7 @@ fn write_list(mut list: score::ScoredList, out: &Path, a: &ListArgs) -> Result<(
     }
     list.rank(rank);
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let t = list.to_table();
-    for format in [Format::Csv, Format::Parquet] {
-        io::write_table(
-            &out.join(format!("scored_accounts.{}", format.extension())),
-            &t,
-            format,
-        )?;
-    }
+    io::write_parquet_and_csv(&out.join("scored_accounts"), &list.to_table())?;
     io::write_table(&out.join("drivers.csv"), &list.drivers_table(), Format::Csv)?;
     println!();
     println!(

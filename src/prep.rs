@@ -277,8 +277,7 @@ impl Preprocessor {
         let mut x = Array2::<f64>::zeros((rows.len(), self.columns.len()));
         let mut j = 0;
         for s in &self.numeric {
-            let k = ds.numeric_names.iter().position(|n| *n == s.name);
-            let col = k.map(|k| &ds.numeric[k]);
+            let col = ds.numeric_col(&s.name);
             for (r, &i) in rows.iter().enumerate() {
                 let v = col.and_then(|c| c[i]);
                 if s.value_column {
@@ -292,17 +291,9 @@ impl Preprocessor {
             j += usize::from(s.value_column) + usize::from(s.missing_indicator);
         }
         for s in &self.categorical {
-            let text = ds
-                .categorical_names
-                .iter()
-                .position(|n| *n == s.name)
-                .map(|k| &ds.categorical[k]);
+            let text = ds.categorical_col(&s.name);
             // A categorical read back as numbers (e.g. all levels numeric in new data).
-            let nums = ds
-                .numeric_names
-                .iter()
-                .position(|n| *n == s.name)
-                .map(|k| &ds.numeric[k]);
+            let nums = ds.numeric_col(&s.name);
             let index: HashMap<&str, usize> = s
                 .levels
                 .iter()

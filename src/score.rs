@@ -307,24 +307,16 @@ pub fn score_flat(model: &ModelDir, ds: &Dataset, tiers: &ScoringConfig) -> Resu
     let all: Vec<usize> = (0..ds.rows()).collect();
     let typical = Typical::new(ds, &all);
     // Columns the list shows when the table has them (a snapshot export has all four).
-    let num = |name: &str| {
-        ds.numeric_names
-            .iter()
-            .position(|n| n == name)
-            .map(|k| &ds.numeric[k])
-    };
-    let text = |name: &str| {
-        ds.categorical_names
-            .iter()
-            .position(|n| n == name)
-            .map(|k| &ds.categorical[k])
-    };
     let arr = ds
         .arr
         .as_ref()
         .map(|a| a.iter().map(|&v| Some(v)).collect::<Vec<_>>());
-    let arr = arr.as_ref().or(num("arr"));
-    let (renewal, segment, csm) = (num("days_to_renewal"), text("segment"), text("csm"));
+    let arr = arr.as_deref().or(ds.numeric_col("arr"));
+    let (renewal, segment, csm) = (
+        ds.numeric_col("days_to_renewal"),
+        ds.categorical_col("segment"),
+        ds.categorical_col("csm"),
+    );
     let mut out = Vec::with_capacity(all.len());
     // In blocks, so the design matrix and the per-row work stay small.
     for block in all.chunks(50_000) {
