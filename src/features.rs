@@ -763,6 +763,28 @@ fn fill(df: &DataFrame, s: usize, index: &Index, values: &mut Values) -> Result<
     Ok(())
 }
 
+/// Aggregates, per account, the rows of `frame` that pass `keep` and copies the results
+/// into the spine rows of snapshot `s`: the step every windowed feature family shares.
+fn fill_aggregates(
+    frame: &DataFrame,
+    keep: Option<Expr>,
+    aggs: Vec<Expr>,
+    s: usize,
+    index: &Index,
+    values: &mut Values,
+) -> Result<()> {
+    let mut lf = frame.clone().lazy();
+    if let Some(keep) = keep {
+        lf = lf.filter(keep);
+    }
+    let df = lf
+        .group_by([col("account_idx")])
+        .agg(aggs)
+        .collect()
+        .map_err(pe)?;
+    fill(&df, s, index, values)
+}
+
 fn day_col(name: &str) -> Expr {
     col(name).cast(DataType::Int32)
 }
@@ -1244,14 +1266,14 @@ fn usage_features(
                     .alias("active_days_30d"),
             );
         }
-        let w = u
-            .clone()
-            .lazy()
-            .filter(in_window("day", t - 90, t))
-            .group_by([col("account_idx")])
-            .agg(aggs);
-        let df = w.collect().map_err(pe)?;
-        fill(&df, s, index, values)?;
+        fill_aggregates(
+            &u,
+            Some(in_window("day", t - 90, t)),
+            aggs,
+            s,
+            index,
+            values,
+        )?;
         // n_unique counts an empty filtered group as 0 only when present; the absent-zero
         // rule covers accounts without rows. Breadth needs the features seen before t.
         let offered = u
@@ -1270,25 +1292,18 @@ fn usage_features(
             .map_err(pe)?
             .get(0)
             .unwrap_or(0.0);
-        let last = u
-            .clone()
-            .lazy()
-            .filter(col("day").lt(lit(t)))
-            .group_by([col("account_idx")])
-            .agg([(lit(t) - col("day").max()).alias("days_since_last_activity")])
-            .collect()
-            .map_err(pe)?;
-        fill(&last, s, index, values)?;
+        fill_aggregates(
+            &u,
+            Some(col("day").lt(lit(t))),
+            vec![(lit(t) - col("day").max()).alias("days_since_last_activity")],
+            s,
+            index,
+            values,
+        )?;
         if let Some(ud) = &user_days {
-            let d = ud
-                .clone()
-                .lazy()
-                .filter(in_window("day", t - 30, t))
-                .group_by([col("account_idx")])
-                .agg([len().alias("user_days_30d")])
-                .collect()
-                .map_err(pe)?;
-            fill(&d, s, index, values)?;
+            let keep = Some(in_window("day", t - 30, t));
+            let aggs = vec![len().alias("user_days_30d")];
+            fill_aggregates(ud, keep, aggs, s, index, values)?;
         }
         for a in 0..index.row_of[s].len() {
             if let Some(row) = index.row_of[s][a] {
@@ -1510,15 +1525,7 @@ fn ticket_features(
                     .alias("csat_avg_90d"),
             );
         }
-        let df = tk
-            .clone()
-            .lazy()
-            .filter(col("opened").lt(lit(t)))
-            .group_by([col("account_idx")])
-            .agg(aggs)
-            .collect()
-            .map_err(pe)?;
-        fill(&df, s, index, values)?;
+        fill_aggregates(&tk, Some(col("opened").lt(lit(t))), aggs, s, index, values)?;
         // Spike: most tickets opened in any 7-day span within the last 90 days.
         for (a, row) in index.row_of[s].iter().enumerate() {
             let Some(row) = row else { continue };
@@ -1573,31 +1580,24 @@ fn nps_features(
     for (s, t) in snapshot_dates.iter().enumerate() {
         let t = dates::to_days(*t) as i64;
         let recent = col("day").gt_eq(lit(t - 180));
-        let df = n
-            .clone()
-            .lazy()
-            .filter(col("day").lt(lit(t)))
-            .group_by([col("account_idx")])
-            .agg([
-                col("score").last().alias("nps_last"),
-                col("score").shift(lit(1)).last().alias("nps_prev"),
-                (lit(t) - col("day").max()).alias("days_since_nps"),
-                col("score")
-                    .filter(recent.clone())
-                    .count()
-                    .alias("nps_responses_180d"),
-                col("score")
-                    .filter(recent.clone().and(col("score").gt_eq(lit(9.0))))
-                    .count()
-                    .alias("promoters_180d"),
-                col("score")
-                    .filter(recent.and(col("score").lt_eq(lit(6.0))))
-                    .count()
-                    .alias("detractors_180d"),
-            ])
-            .collect()
-            .map_err(pe)?;
-        fill(&df, s, index, values)?;
+        let aggs = vec![
+            col("score").last().alias("nps_last"),
+            col("score").shift(lit(1)).last().alias("nps_prev"),
+            (lit(t) - col("day").max()).alias("days_since_nps"),
+            col("score")
+                .filter(recent.clone())
+                .count()
+                .alias("nps_responses_180d"),
+            col("score")
+                .filter(recent.clone().and(col("score").gt_eq(lit(9.0))))
+                .count()
+                .alias("promoters_180d"),
+            col("score")
+                .filter(recent.and(col("score").lt_eq(lit(6.0))))
+                .count()
+                .alias("detractors_180d"),
+        ];
+        fill_aggregates(&n, Some(col("day").lt(lit(t))), aggs, s, index, values)?;
     }
     Ok(())
 }
@@ -1628,38 +1628,32 @@ fn contact_features(
         let sponsor = col("role").eq(lit("executive_sponsor"));
         let champion = col("role").eq(lit("champion"));
         let left = in_window("end", t - 90, t);
-        let df = c
-            .clone()
-            .lazy()
-            .group_by([col("account_idx")])
-            .agg([
-                col("role")
-                    .filter(active.clone().and(sponsor.clone()))
-                    .count()
-                    .gt(lit(0))
-                    .alias("sponsor_present"),
-                col("role")
-                    .filter(active.clone().and(champion.clone()))
-                    .count()
-                    .gt(lit(0))
-                    .alias("champion_present"),
-                col("role")
-                    .filter(left.clone().and(sponsor.clone()))
-                    .count()
-                    .gt(lit(0))
-                    .alias("sponsor_left_90d"),
-                col("role")
-                    .filter(left.and(champion))
-                    .count()
-                    .gt(lit(0))
-                    .alias("champion_left_90d"),
-                (lit(t) - col("end").filter(sponsor.and(col("end").lt(lit(t)))).max())
-                    .alias("days_since_sponsor_left"),
-                col("role").filter(active).count().alias("active_contacts"),
-            ])
-            .collect()
-            .map_err(pe)?;
-        fill(&df, s, index, values)?;
+        let aggs = vec![
+            col("role")
+                .filter(active.clone().and(sponsor.clone()))
+                .count()
+                .gt(lit(0))
+                .alias("sponsor_present"),
+            col("role")
+                .filter(active.clone().and(champion.clone()))
+                .count()
+                .gt(lit(0))
+                .alias("champion_present"),
+            col("role")
+                .filter(left.clone().and(sponsor.clone()))
+                .count()
+                .gt(lit(0))
+                .alias("sponsor_left_90d"),
+            col("role")
+                .filter(left.and(champion))
+                .count()
+                .gt(lit(0))
+                .alias("champion_left_90d"),
+            (lit(t) - col("end").filter(sponsor.and(col("end").lt(lit(t)))).max())
+                .alias("days_since_sponsor_left"),
+            col("role").filter(active).count().alias("active_contacts"),
+        ];
+        fill_aggregates(&c, None, aggs, s, index, values)?;
     }
     Ok(())
 }
@@ -1685,22 +1679,15 @@ fn activity_features(
         let exec = col("type")
             .eq(lit("ebr"))
             .or(col("type").eq(lit("exec_outreach")));
-        let df = a
-            .clone()
-            .lazy()
-            .filter(col("day").lt(lit(t)))
-            .group_by([col("account_idx")])
-            .agg([
-                (lit(t) - col("day").max()).alias("days_since_cs_touch"),
-                (lit(t) - col("day").filter(exec).max()).alias("days_since_exec_touch"),
-                col("day")
-                    .filter(col("day").gt_eq(lit(t - 90)))
-                    .count()
-                    .alias("cs_touches_90d"),
-            ])
-            .collect()
-            .map_err(pe)?;
-        fill(&df, s, index, values)?;
+        let aggs = vec![
+            (lit(t) - col("day").max()).alias("days_since_cs_touch"),
+            (lit(t) - col("day").filter(exec).max()).alias("days_since_exec_touch"),
+            col("day")
+                .filter(col("day").gt_eq(lit(t - 90)))
+                .count()
+                .alias("cs_touches_90d"),
+        ];
+        fill_aggregates(&a, Some(col("day").lt(lit(t))), aggs, s, index, values)?;
     }
     Ok(())
 }
@@ -1729,29 +1716,22 @@ fn invoice_features(
         let settled = when(unpaid_at_t)
             .then(lit(t))
             .otherwise(col("paid").cast(DataType::Int64));
-        let df = v
-            .clone()
-            .lazy()
-            .filter(col("due").lt(lit(t)))
-            .group_by([col("account_idx")])
-            .agg([
-                col("due")
-                    .filter(overdue.clone())
-                    .count()
-                    .alias("overdue_invoices_30d"),
-                col("amount")
-                    .filter(overdue)
-                    .sum()
-                    .alias("overdue_amount_30d"),
-                (settled - col("due").cast(DataType::Int64))
-                    .cast(DataType::Float64)
-                    .filter(col("due").gt_eq(lit(t - 365)))
-                    .mean()
-                    .alias("avg_days_late_365d"),
-            ])
-            .collect()
-            .map_err(pe)?;
-        fill(&df, s, index, values)?;
+        let aggs = vec![
+            col("due")
+                .filter(overdue.clone())
+                .count()
+                .alias("overdue_invoices_30d"),
+            col("amount")
+                .filter(overdue)
+                .sum()
+                .alias("overdue_amount_30d"),
+            (settled - col("due").cast(DataType::Int64))
+                .cast(DataType::Float64)
+                .filter(col("due").gt_eq(lit(t - 365)))
+                .mean()
+                .alias("avg_days_late_365d"),
+        ];
+        fill_aggregates(&v, Some(col("due").lt(lit(t))), aggs, s, index, values)?;
     }
     Ok(())
 }
