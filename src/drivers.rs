@@ -5,11 +5,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use ndarray::ArrayView2;
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::dataset::Dataset;
-use crate::error::Result;
 use crate::explain;
 use crate::features::{self, Component};
 use crate::summary::money;
@@ -286,16 +286,18 @@ impl Typical {
 }
 
 /// Explains `rows` of `ds` with a fitted pipeline: `k` risers and `k` protectors each.
+/// `x` is the rows' design matrix (`pipe.prep.transform(ds, rows)`), which the caller
+/// also scores, so it is built once.
 pub fn explain_rows(
     pipe: &Pipeline,
     ds: &Dataset,
     rows: &[usize],
+    x: ArrayView2<f64>,
     typical: &Typical,
     k: usize,
-) -> Result<Vec<Explanation>> {
-    let x = pipe.prep.transform(ds, rows)?;
+) -> Vec<Explanation> {
     let reference = pipe.prep.column_means.clone();
-    let raw = pipe.model.raw(x.view());
+    let raw = pipe.model.raw(x);
     let seg = ds.categorical_col("segment");
     let num_idx: HashMap<&str, usize> = ds
         .numeric_names
@@ -309,7 +311,7 @@ pub fn explain_rows(
         .enumerate()
         .map(|(k, n)| (n.as_str(), k))
         .collect();
-    let out = (0..rows.len())
+    (0..rows.len())
         .into_par_iter()
         .map(|r| {
             let i = rows[r];
@@ -387,8 +389,7 @@ pub fn explain_rows(
                 protectors,
             }
         })
-        .collect();
-    Ok(out)
+        .collect()
 }
 
 #[cfg(test)]

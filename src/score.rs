@@ -238,9 +238,10 @@ pub fn score_snapshot(
     let rows: Vec<usize> = (0..table.rows.len())
         .filter(|&i| table.rows[i].t == table.as_of)
         .collect();
-    let p = pipe.predict(&ds, &rows)?;
+    let x = pipe.prep.transform(&ds, &rows)?;
+    let p = pipe.proba(x.view());
     let typical = Typical::new(&ds, &rows);
-    let mut explanations = explain_rows(pipe, &ds, &rows, &typical, 3)?.into_iter();
+    let mut explanations = explain_rows(pipe, &ds, &rows, x.view(), &typical, 3).into_iter();
     let mut out = Vec::new();
     let mut scored = vec![false; accounts.len()];
     for (k, &i) in rows.iter().enumerate() {
@@ -320,8 +321,9 @@ pub fn score_flat(model: &ModelDir, ds: &Dataset, tiers: &ScoringConfig) -> Resu
     let mut out = Vec::with_capacity(all.len());
     // In blocks, so the design matrix and the per-row work stay small.
     for block in all.chunks(50_000) {
-        let p = pipe.predict(ds, block)?;
-        let ex = explain_rows(pipe, ds, block, &typical, 3)?;
+        let x = pipe.prep.transform(ds, block)?;
+        let p = pipe.proba(x.view());
+        let ex = explain_rows(pipe, ds, block, x.view(), &typical, 3);
         for ((&i, prob), e) in block.iter().zip(p).zip(ex) {
             let a = arr.and_then(|c| c[i]);
             out.push(Scored {

@@ -36,12 +36,16 @@ impl Pipeline {
     /// Calibrated churn probabilities for `rows` of `ds`.
     pub fn predict(&self, ds: &Dataset, rows: &[usize]) -> Result<Vec<f64>> {
         let x = self.prep.transform(ds, rows)?;
-        Ok(self
-            .model
-            .proba(x.view())
+        Ok(self.proba(x.view()))
+    }
+
+    /// Calibrated churn probabilities for a design matrix made by `self.prep`.
+    pub fn proba(&self, x: ndarray::ArrayView2<f64>) -> Vec<f64> {
+        self.model
+            .proba(x)
             .into_iter()
             .map(|p| self.calibrator.apply(p))
-            .collect())
+            .collect()
     }
 }
 

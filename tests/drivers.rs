@@ -47,11 +47,11 @@ fn explanations_recover_the_simulators_truth() {
         .filter(|&i| dates.contains(&table.rows[i].t))
         .collect();
     let typical = Typical::new(&ds, &rows);
-    let ex = explain_rows(pipe, &ds, &rows, &typical, 3).unwrap();
+    let x = pipe.prep.transform(&ds, &rows).unwrap();
+    let ex = explain_rows(pipe, &ds, &rows, x.view(), &typical, 3);
 
     // 1. Components by mean absolute contribution (timing features aside).
     let mut by_comp: BTreeMap<String, f64> = BTreeMap::new();
-    let x = pipe.prep.transform(&ds, &rows).unwrap();
     let contrib = churnlab::explain::contributions(&pipe.model, x.view(), &pipe.prep.column_means);
     for c in &contrib {
         let mut per: BTreeMap<&str, f64> = BTreeMap::new();
