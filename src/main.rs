@@ -571,8 +571,7 @@ fn run(cli: Cli) -> Result<()> {
             let rows = ds.labelled();
             let y = ds.labels(&rows);
             let t1 = Instant::now();
-            let prep = churnlab::prep::Preprocessor::fit(&ds, &rows);
-            let x = prep.transform(&ds, &rows)?;
+            let (prep, x) = churnlab::prep::Preprocessor::fit_transform(&ds, &rows)?;
             let prep_s = t1.elapsed().as_secs_f64();
             log::info!(
                 "design matrix {} x {} in {prep_s:.1}s",

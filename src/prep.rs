@@ -119,6 +119,31 @@ fn mean_std(v: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
 impl Preprocessor {
     /// Learns every step from the given rows of `ds`.
     pub fn fit(ds: &Dataset, rows: &[usize]) -> Preprocessor {
+        let mut p = Self::fit_steps(ds, rows);
+        if let Ok(x) = p.transform(ds, rows) {
+            p.set_means(&x);
+        }
+        p
+    }
+
+    /// [`Preprocessor::fit`] that also returns the design matrix of the same rows, which
+    /// fitting builds anyway (for the column means).
+    pub fn fit_transform(ds: &Dataset, rows: &[usize]) -> Result<(Preprocessor, Array2<f64>)> {
+        let mut p = Self::fit_steps(ds, rows);
+        let x = p.transform(ds, rows)?;
+        p.set_means(&x);
+        Ok((p, x))
+    }
+
+    fn set_means(&mut self, x: &Array2<f64>) {
+        self.column_means = x
+            .columns()
+            .into_iter()
+            .map(|c| c.mean().unwrap_or(0.0))
+            .collect();
+    }
+
+    fn fit_steps(ds: &Dataset, rows: &[usize]) -> Preprocessor {
         let mut numeric = Vec::new();
         let mut columns = Vec::new();
         for (name, col) in ds.numeric_names.iter().zip(&ds.numeric) {
@@ -211,20 +236,12 @@ impl Preprocessor {
                 missing_indicator,
             });
         }
-        let mut p = Preprocessor {
+        Preprocessor {
             numeric,
             categorical,
             columns,
             column_means: Vec::new(),
-        };
-        if let Ok(x) = p.transform(ds, rows) {
-            p.column_means = x
-                .columns()
-                .into_iter()
-                .map(|c| c.mean().unwrap_or(0.0))
-                .collect();
         }
-        p
     }
 
     /// The features a table must have for this preprocessor, by name.

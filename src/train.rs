@@ -300,8 +300,7 @@ pub fn train(
                 s.test_dates.0,
                 s.test_dates.1
             ));
-            let prep = Preprocessor::fit(ds, &s.fit);
-            let xf = prep.transform(ds, &s.fit)?;
+            let (prep, xf) = Preprocessor::fit_transform(ds, &s.fit)?;
             let xv = prep.transform(ds, &s.valid)?;
             let xt = prep.transform(ds, &s.test)?;
             let out: Vec<(Vec<f64>, Vec<f64>, f64)> = grid
@@ -345,8 +344,7 @@ pub fn train(
                 if te.is_empty() {
                     continue;
                 }
-                let prep = Preprocessor::fit(ds, &tr);
-                let xtr = prep.transform(ds, &tr)?;
+                let (prep, xtr) = Preprocessor::fit_transform(ds, &tr)?;
                 let xte = prep.transform(ds, &te)?;
                 let yte = ds.labels(&te);
                 let out: Vec<(Vec<f64>, f64)> = grid
@@ -470,8 +468,7 @@ pub fn train(
     // Final pipelines: each family's chosen parameters refitted on all labelled rows.
     let (prep, finals): (Preprocessor, Vec<(Model, f64)>) = if cfg.refit {
         progress("refitting each family's chosen model on all labelled rows");
-        let prep = Preprocessor::fit(ds, &labelled);
-        let x = prep.transform(ds, &labelled)?;
+        let (prep, x) = Preprocessor::fit_transform(ds, &labelled)?;
         let finals = families
             .par_iter()
             .map(|(k, _, f)| fit_one(&f.params, ds, &labelled, &x, candidate_seed(seed, 900 + k)))
