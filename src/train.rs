@@ -466,36 +466,34 @@ pub fn train(
     }
 
     // Final pipelines: each family's chosen parameters refitted on all labelled rows.
-    let (prep, finals): (Preprocessor, Vec<(Model, f64)>) = if cfg.refit {
+    let mut finals = if cfg.refit {
         progress("refitting each family's chosen model on all labelled rows");
         let (prep, x) = Preprocessor::fit_transform(ds, &labelled)?;
-        let finals = families
+        let models: Vec<(Model, f64)> = families
             .par_iter()
             .map(|(k, _, f)| fit_one(&f.params, ds, &labelled, &x, candidate_seed(seed, 900 + k)))
             .collect();
-        (prep, finals)
+        Some((prep, models.into_iter()))
     } else {
-        (Preprocessor::fit(ds, &[]), Vec::new())
+        None
     };
-    let refit = cfg.refit;
     let mut pipelines = BTreeMap::new();
-    let mut results = Vec::new();
-    let mut finals = finals.into_iter();
+    let mut results = Vec::with_capacity(families.len());
     for (_, cal, mut f) in families {
-        let Some((m, secs)) = finals.next().filter(|_| refit) else {
-            results.push(f);
-            continue;
-        };
-        f.final_fit_seconds = secs;
-        pipelines.insert(
-            f.family,
-            Pipeline {
-                params: f.params.clone(),
-                prep: prep.clone(),
-                model: m,
-                calibrator: cal,
-            },
-        );
+        if let Some((prep, models)) = &mut finals {
+            if let Some((model, secs)) = models.next() {
+                f.final_fit_seconds = secs;
+                pipelines.insert(
+                    f.family,
+                    Pipeline {
+                        params: f.params.clone(),
+                        prep: prep.clone(),
+                        model,
+                        calibrator: cal,
+                    },
+                );
+            }
+        }
         results.push(f);
     }
     let (champion, reason) = pick_champion(&results);
