@@ -93,6 +93,7 @@ pub fn label(feature: &str) -> String {
         "days_since_last_activity" => "Days since last product activity",
         "tickets_30d" => "Support tickets (30 days)",
         "tickets_90d" => "Support tickets (90 days)",
+        "tickets_per_10_seats_90d" => "Tickets per 10 seats (90 days)",
         "tickets_change_30d" => "Change in tickets vs the previous 30 days",
         "high_priority_tickets_30d" => "P1/P2 tickets (30 days)",
         "open_tickets" => "Open tickets",

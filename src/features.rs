@@ -239,6 +239,15 @@ pub const CATALOG: &[FeatureSpec] = &[
         "Tickets opened in the 90 days before t.",
     ),
     f(
+        "tickets_per_10_seats_90d",
+        Support,
+        "tickets, contracts",
+        "90d",
+        "tickets",
+        Missing,
+        "Tickets opened in the 90 days before t per 10 contracted seats (missing without seats): the ticket load relative to the account's size.",
+    ),
+    f(
         "tickets_change_30d",
         Support,
         "tickets",
@@ -984,6 +993,13 @@ fn derive_ratios(rows: &[SpineRow], v: &mut Values, unavailable: &BTreeMap<Strin
                     v.set("dau_mau_30d", i, if u > 0.0 { dau } else { None });
                 }
             }
+        }
+        if let Some(n) = v.get("tickets_90d", i) {
+            v.set(
+                "tickets_per_10_seats_90d",
+                i,
+                (r.seats > 0.0).then(|| 10.0 * n / r.seats),
+            );
         }
         if let (Some(a), Some(b)) = (v.get("tickets_30d", i), v.get("tickets_prev_30d", i)) {
             v.set("tickets_change_30d", i, Some(a - b));

@@ -92,8 +92,8 @@ pub const DRIVER_WEIGHTS: [(&str, f64, &str); 5] = [
     ),
     (
         "support",
-        0.60,
-        "(pain - 0.25) / 0.36; pain jumps with incidents (ticket storms) and decays 45% a month",
+        0.70,
+        "(pain - 0.30) / 0.45; pain jumps with incidents (ticket storms), decays 20% a month and multiplies the ticket rate",
     ),
     (
         "sentiment",
@@ -405,7 +405,7 @@ impl State {
         [
             (0.59 - self.adoption) / 0.22,
             (self.relationship(t) - 0.36) / 0.45,
-            (self.pain - 0.25) / 0.36,
+            (self.pain - 0.30) / 0.45,
             -(self.sentiment + 0.07) / 1.16,
             (self.distress - 0.23) / 0.315,
         ]
@@ -842,8 +842,8 @@ fn simulate_account(
         .clamp(0.02, 0.98);
         st.adoption =
             (st.adoption + ramp * (target - st.adoption) + rng.gauss(0.0, 0.03)).clamp(0.02, 0.98);
-        st.pain = (st.pain * 0.55
-            + 0.07
+        st.pain = (st.pain * 0.8
+            + 0.03
             + if storm { rng.uniform(1.5, 2.5) } else { 0.0 }
             + rng.gauss(0.0, 0.03))
         .max(0.0);
@@ -980,8 +980,9 @@ fn simulate_account(
             }
 
             // Tickets.
-            let lambda =
-                0.25 + 0.035 * (n_users as f64).powf(0.75) + 1.2 * (st.pain - 0.3).max(0.0);
+            // Pain multiplies the account's usual ticket rate (which grows with its size),
+            // so it shows as tickets per seat rather than as a raw count.
+            let lambda = (0.25 + 0.035 * (n_users as f64).powf(0.75)) * (0.6 + 1.6 * st.pain);
             let mut spans: Vec<(u64, bool)> = vec![(rng.poisson(lambda), false)];
             if storm {
                 spans.push((rng.poisson(4.0 + 2.0 * seg_size), true));

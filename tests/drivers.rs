@@ -13,15 +13,18 @@ use churnlab::drivers::{Typical, explain_rows};
 use churnlab::{features, load, train};
 use common::{data_dir, read_rows, table_path};
 
-/// Contract timing: when the renewal falls. In the simulator churn can only happen at a
-/// renewal, so these features say *when* risk can land, not *why*; the truth's
-/// commercial driver is the customer's financial distress. They are left out when the
-/// components are compared with the true weights.
-const TIMING: [&str; 4] = [
+/// The truth's renewal log-odds is a baseline (the segment's base rate, the term, whether
+/// it is the first renewal) plus the weighted latent drivers. The features that carry the
+/// baseline say *when* and *for whom* risk is high, not *why*, so they are left out when
+/// the components are compared with the true driver weights: contract timing, the term,
+/// tenure and the segment (filed under commercial in the catalog, but not the truth's
+/// commercial driver, which is the customer's financial distress).
+const BASELINE: [&str; 5] = [
     "days_to_renewal",
     "monthly_term",
     "first_renewal_ahead",
     "tenure_days",
+    "segment",
 ];
 
 #[test]
@@ -50,15 +53,17 @@ fn explanations_recover_the_simulators_truth() {
     let x = pipe.prep.transform(&ds, &rows).unwrap();
     let ex = explain_rows(pipe, &ds, &rows, x.view(), &typical, 3);
 
-    // 1. Components by mean absolute contribution (timing features aside).
+    // 1. Components by mean absolute contribution (baseline features aside).
     let mut by_comp: BTreeMap<String, f64> = BTreeMap::new();
+    let mut by_feat: BTreeMap<String, f64> = BTreeMap::new();
     let contrib = churnlab::explain::contributions(&pipe.model, x.view(), &pipe.prep.column_means);
     for c in &contrib {
         let mut per: BTreeMap<&str, f64> = BTreeMap::new();
         for (f, v) in churnlab::explain::by_feature(&pipe.prep, &c.values) {
-            if TIMING.contains(&f.as_str()) {
+            if BASELINE.contains(&f.as_str()) {
                 continue;
             }
+            *by_feat.entry(f.clone()).or_insert(0.0) += v.abs() / contrib.len() as f64;
             *per.entry(churnlab::drivers::component_of(&f))
                 .or_insert(0.0) += v;
         }
@@ -66,6 +71,13 @@ fn explanations_recover_the_simulators_truth() {
             *by_comp.entry(k.to_string()).or_insert(0.0) += v.abs() / contrib.len() as f64;
         }
     }
+    let mut feats: Vec<(String, f64)> = by_feat.into_iter().collect();
+    feats.sort_by(|a, b| b.1.total_cmp(&a.1));
+    println!(
+        "champion {:?}; strongest features: {:?}",
+        t.report.champion,
+        &feats[..12]
+    );
     let mut order: Vec<(String, f64)> = by_comp.into_iter().collect();
     order.sort_by(|a, b| b.1.total_cmp(&a.1));
     println!("mean |contribution| by component: {order:?}");
@@ -78,10 +90,20 @@ fn explanations_recover_the_simulators_truth() {
     let got: Vec<&str> = order.iter().map(|(c, _)| c.as_str()).collect();
     let want: Vec<&str> = truth.iter().map(|(c, _)| c.as_str()).collect();
     println!("model order {got:?}, true order {want:?}");
-    // Holds today: the two heaviest true drivers lead, in order. Known gap (issue 6
-    // note): support ranks last because the simulator's support pain decays within weeks,
-    // so at a snapshot it hardly predicts churn 90 days on (Spearman 0.01 with the label).
-    assert_eq!(got[..2], want[..2]);
+    // The three heaviest true drivers lead, in order; the two lightest (sentiment 0.45,
+    // commercial 0.30) trail them. Their relative order is not asserted: the catalog's
+    // commercial component also holds account size (seats, ARR per seat) and the ARR
+    // change at the last renewal, which in any book (ours included) carry adoption and
+    // segment information, so the model credits commercial with more than the truth's
+    // financial distress (issue 6 note).
+    assert_eq!(
+        got[..3],
+        want[..3],
+        "components by mean |contribution|: {order:?}"
+    );
+    let mut tail: Vec<&str> = got[3..].to_vec();
+    tail.sort_unstable();
+    assert_eq!(tail, ["commercial", "sentiment"]);
 
     // 2. Injected problems in the 90 days before t show among the top three risers.
     let events = read_rows(&table_path(&dir.join("truth"), "events"));
@@ -127,10 +149,11 @@ fn explanations_recover_the_simulators_truth() {
             100.0 * share
         );
     }
-    // Holds today for sponsor departures. Ticket storms do not reach 80% (see above).
-    let (hit, n) = hits["sponsor_left"];
-    assert!(
-        n >= 20 && hit as f64 >= 0.8 * n as f64,
-        "sponsor_left {hit} of {n}"
-    );
+    for ev in ["sponsor_left", "usage_collapse", "ticket_storm"] {
+        let (hit, n) = hits.get(ev).copied().unwrap_or((0, 0));
+        assert!(
+            n >= 20 && hit as f64 >= 0.8 * n as f64,
+            "{ev}: {hit} of {n} in the top three"
+        );
+    }
 }
