@@ -17,6 +17,9 @@ pub struct Config {
     pub features: crate::features::FeatureConfig,
     pub models: crate::train::ModelConfig,
     pub scoring: crate::score::ScoringConfig,
+    /// The CS team's health score (see [`crate::health`]); none by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<crate::health::HealthConfig>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -37,6 +40,7 @@ impl Default for Config {
             features: Default::default(),
             models: Default::default(),
             scoring: Default::default(),
+            health: None,
         }
     }
 }
@@ -71,7 +75,7 @@ impl Config {
                 message: format!("line {line}, column {col}: {}", e.message()),
             }
         })?;
-        cfg.check(path)?;
+        cfg.check(path, text)?;
         Ok(cfg)
     }
 
@@ -80,7 +84,7 @@ impl Config {
         Self::from_toml(&text, &path.display().to_string())
     }
 
-    fn check(&self, path: &str) -> Result<()> {
+    fn check(&self, path: &str, text: &str) -> Result<()> {
         if !(0..=366).contains(&self.data.grace_days) {
             return Err(Error::Config {
                 path: path.to_string(),
@@ -97,6 +101,9 @@ impl Config {
                 path: path.to_string(),
                 message: "snapshots: horizon_days and cadence_months must be >= 1, min_tenure_days and warmup_days >= 0".into(),
             });
+        }
+        if let Some(h) = &self.health {
+            h.check(path, text)?;
         }
         Ok(())
     }

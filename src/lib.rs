@@ -14,6 +14,7 @@ pub mod drivers;
 pub mod error;
 pub mod explain;
 pub mod features;
+pub mod health;
 pub mod io;
 pub mod load;
 pub mod metrics;

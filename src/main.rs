@@ -13,7 +13,7 @@ use churnlab::config::Config;
 use churnlab::io::{self, Format};
 use churnlab::sim::{self, Grain, SimConfig};
 use churnlab::train::{self, Report, Trained};
-use churnlab::{artifact, dataset, features, load, retention, score, summary};
+use churnlab::{artifact, dataset, features, health, load, retention, score, summary};
 
 #[derive(Parser)]
 #[command(
@@ -72,6 +72,22 @@ enum Command {
         as_of: Option<NaiveDate>,
         #[command(flatten)]
         list: ListArgs,
+    },
+    /// Validate the team's health score ([health] in the config) against churn: its
+    /// out-of-time ROC-AUC next to the model's, churn by tier, each component and
+    /// measure, tier stability, fitted weights and a recommended configuration.
+    Health {
+        #[arg(long)]
+        data: PathBuf,
+        /// Output folder for the report files.
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+        /// The date the data describes as "now" (default: the day after the latest event).
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+        /// Skip training the model (its ROC-AUC is then not reported).
+        #[arg(long)]
+        no_model: bool,
     },
     /// Write the snapshot table: one row per account and snapshot date, with labels and
     /// every feature of the catalog (Parquet and CSV).
@@ -275,15 +291,72 @@ fn main() -> ExitCode {
     }
 }
 
-fn load_config(path: Option<&Path>) -> Result<Config> {
-    Ok(match path {
-        Some(p) => Config::load(p)?,
-        None => Config::default(),
-    })
+/// The config file: `--config`, else `DATA/churnlab.toml` when the command reads a data
+/// folder that has one, else the built-in defaults.
+/// Rows of the scoring snapshot (the as-of date).
+fn scoring_rows(table: &features::SnapshotTable) -> Vec<usize> {
+    (0..table.rows.len())
+        .filter(|&i| table.rows[i].t == table.as_of)
+        .collect()
+}
+
+/// The health validation's files in `out`.
+fn write_health(
+    v: &health::validate::Validation,
+    ds: &dataset::Dataset,
+    table: &features::SnapshotTable,
+    out: &Path,
+) -> Result<()> {
+    io::write_atomic(
+        &out.join("health_report.json"),
+        &serde_json::to_vec_pretty(&v.report)?,
+    )?;
+    io::write_table(&out.join("health_auc.csv"), &v.auc_table(), Format::Csv)?;
+    io::write_table(&out.join("health_tiers.csv"), &v.tiers_table(), Format::Csv)?;
+    io::write_table(
+        &out.join("health_components.csv"),
+        &v.parts_table(),
+        Format::Csv,
+    )?;
+    let dates: Vec<String> = table.rows.iter().map(|r| r.t.to_string()).collect();
+    io::write_parquet_and_csv(
+        &out.join("health_scores"),
+        &health::validate::scores_table(ds, &v.scores, &dates),
+    )?;
+    io::write_atomic(
+        &out.join("recommended_health.toml"),
+        v.recommended_toml.as_bytes(),
+    )?;
+    Ok(())
+}
+
+fn load_config(path: Option<&Path>, data: Option<&Path>) -> Result<Config> {
+    if let Some(p) = path {
+        return Ok(Config::load(p)?);
+    }
+    if let Some(p) = data
+        .map(|d| d.join("churnlab.toml"))
+        .filter(|p| p.is_file())
+    {
+        log::info!("using the configuration in {}", p.display());
+        return Ok(Config::load(&p)?);
+    }
+    Ok(Config::default())
+}
+
+impl Command {
+    /// The data folder of the commands that read one.
+    fn data_dir(&self) -> Option<&Path> {
+        match self {
+            Command::Run { data, .. } | Command::Health { data, .. } => Some(data),
+            Command::Score { data, .. } => data.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let cfg = load_config(cli.config.as_deref())?;
+    let cfg = load_config(cli.config.as_deref(), cli.command.data_dir())?;
     match cli.command {
         Command::Simulate {
             accounts,
@@ -393,7 +466,21 @@ fn run(cli: Cli) -> Result<()> {
                 "scoring and explaining the accounts active on {}",
                 table.as_of
             );
-            let list = score::score_snapshot(&m, &table, &accounts, &hist, &cfg.scoring)?;
+            let mut list = score::score_snapshot(&m, &table, &accounts, &hist, &cfg.scoring)?;
+            if let Some(h) = &cfg.health {
+                log::info!("validating the health score");
+                let v = health::validate::validate(
+                    h,
+                    &ds,
+                    Some(&trained),
+                    table.horizon_days,
+                    cfg.models.test_share,
+                )?;
+                write_health(&v, &ds, &table, &out)?;
+                println!();
+                print!("{}", v.report_brief());
+                list.attach_health(h, &ds, &scoring_rows(&table));
+            }
             println!();
             println!(
                 "model folder: {} (champion {})",
@@ -403,6 +490,52 @@ fn run(cli: Cli) -> Result<()> {
             write_list(list, &out, &largs)?;
             println!(
                 "also wrote retention.csv, summary.json, snapshots.parquet/.csv and metrics.json in {} ({:.1}s in all)",
+                out.display(),
+                t0.elapsed().as_secs_f64()
+            );
+        }
+        Command::Health {
+            data,
+            out,
+            as_of,
+            no_model,
+        } => {
+            let t0 = Instant::now();
+            let Some(h) = &cfg.health else {
+                anyhow::bail!(
+                    "no health score configured: add a [health] section to the config (--config FILE, or {}/churnlab.toml); see the README",
+                    data.display()
+                );
+            };
+            log::info!("loading and validating {}", data.display());
+            let book = load::load_book(&data)?;
+            let as_of = as_of.or(cfg.data.as_of);
+            let table = features::build(
+                &book,
+                &cfg.snapshots,
+                &cfg.features,
+                cfg.data.grace_days,
+                as_of,
+            )?;
+            let ds = dataset::Dataset::from_snapshots(&table);
+            let trained = if no_model {
+                None
+            } else {
+                Some(train_logged(&ds, &cfg, cli.quiet)?)
+            };
+            let v = health::validate::validate(
+                h,
+                &ds,
+                trained.as_ref(),
+                table.horizon_days,
+                cfg.models.test_share,
+            )?;
+            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            write_health(&v, &ds, &table, &out)?;
+            println!();
+            print!("{}", v.summary());
+            println!(
+                "\nwrote health_report.json, health_auc.csv, health_tiers.csv, health_components.csv, health_scores.parquet/.csv and recommended_health.toml in {} ({:.1}s)",
                 out.display(),
                 t0.elapsed().as_secs_f64()
             );
@@ -543,7 +676,12 @@ fn run(cli: Cli) -> Result<()> {
                         mcfg.data.grace_days,
                         t.as_of,
                     );
-                    score::score_snapshot(&m, &t, &accounts, &hist, &tiers)?
+                    let mut list = score::score_snapshot(&m, &t, &accounts, &hist, &tiers)?;
+                    if let Some(h) = cfg.health.as_ref().or(m.config.health.as_ref()) {
+                        let ds = dataset::Dataset::from_snapshots(&t);
+                        list.attach_health(h, &ds, &scoring_rows(&t));
+                    }
+                    list
                 }
                 (None, Some(path)) => {
                     let t = Instant::now();
@@ -556,7 +694,11 @@ fn run(cli: Cli) -> Result<()> {
                         m.manifest.run_id
                     );
                     let t = Instant::now();
-                    let list = score::score_flat(&m, &ds, &tiers)?;
+                    let mut list = score::score_flat(&m, &ds, &tiers)?;
+                    if let Some(h) = cfg.health.as_ref().or(m.config.health.as_ref()) {
+                        let rows: Vec<usize> = (0..ds.rows()).collect();
+                        list.attach_health(h, &ds, &rows);
+                    }
                     log::info!("scored and explained in {:.1}s", t.elapsed().as_secs_f64());
                     list
                 }

@@ -15,6 +15,20 @@ fn order_desc(p: &[f64]) -> Vec<usize> {
     idx
 }
 
+/// Wilson score 95% interval for `k` successes in `n` trials; `(0, 1)` when `n` is 0.
+pub fn wilson(k: usize, n: usize) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    let (k, n) = (k as f64, n as f64);
+    let z = 1.959_963_984_540_054;
+    let p = k / n;
+    let z2 = z * z;
+    let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
+    let half = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / (1.0 + z2 / n);
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
 /// Area under the ROC curve, ties scored one half (scikit-learn `roc_auc_score`).
 /// `None` when only one class is present.
 pub fn roc_auc(y: &[f64], p: &[f64]) -> Option<f64> {

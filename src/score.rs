@@ -1,6 +1,8 @@
 //! Scoring with a saved model: the current snapshot of a book (every account active at the
 //! as-of date) or every row of a flat table, ranked, with risk tiers and ARR at risk.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::artifact::ModelDir;
@@ -9,6 +11,7 @@ use crate::dates;
 use crate::drivers::{Explanation, Typical, explain_rows};
 use crate::error::{Error, Result};
 use crate::features::SnapshotTable;
+use crate::health::{HealthConfig, HealthRow};
 use crate::load::AccountInfo;
 use crate::retention::History;
 use crate::table::{Column, Table};
@@ -72,6 +75,9 @@ pub struct Scored {
     /// Why the model scores it so (champion's contributions, top drivers).
     #[serde(skip)]
     pub explanation: Option<Explanation>,
+    /// The team's health score, when one is configured.
+    #[serde(skip)]
+    pub health: Option<HealthRow>,
 }
 
 /// Which rows of the ranked list to keep.
@@ -105,6 +111,8 @@ pub struct ScoredList {
     pub model_id: String,
     pub as_of: Option<String>,
     pub rows: Vec<Scored>,
+    /// Component names of the attached health score (empty without one).
+    pub health_components: Vec<String>,
 }
 
 /// How the list is ordered.
@@ -115,6 +123,23 @@ pub enum RankBy {
 }
 
 impl ScoredList {
+    /// Computes the configured health score for each listed account from its row among
+    /// `rows` of `ds` (the scoring snapshot), and keeps it beside the probability.
+    pub fn attach_health(&mut self, health: &HealthConfig, ds: &Dataset, rows: &[usize]) {
+        let scores = health.score(ds, rows);
+        let by_id: HashMap<&str, usize> = rows
+            .iter()
+            .enumerate()
+            .map(|(k, &i)| (ds.ids[i].as_str(), k))
+            .collect();
+        for s in &mut self.rows {
+            if let Some(&k) = by_id.get(s.account_id.as_str()) {
+                s.health = Some(scores.rows[k].clone());
+            }
+        }
+        self.health_components = scores.components;
+    }
+
     pub fn filter(&mut self, f: &Filter) {
         self.rows.retain(|s| f.keep(s));
     }
@@ -138,7 +163,7 @@ impl ScoredList {
         let r = &self.rows;
         let s = |f: &dyn Fn(&Scored) -> Option<String>| Column::Str(r.iter().map(f).collect());
         let n = |f: &dyn Fn(&Scored) -> Option<f64>| Column::Float(r.iter().map(f).collect());
-        Table::new()
+        let mut t = Table::new()
             .with(
                 "rank",
                 Column::Int((1..=r.len() as i64).map(Some).collect()),
@@ -153,6 +178,19 @@ impl ScoredList {
             .with("churn_probability", n(&|x| x.churn_probability))
             .with("risk_tier", s(&|x| x.risk_tier.map(str::to_string)))
             .with("arr_at_risk", n(&|x| x.arr_at_risk))
+            .with(
+                "health_score",
+                n(&|x| x.health.as_ref().and_then(|h| h.score)),
+            )
+            .with(
+                "health_tier",
+                s(&|x| {
+                    x.health
+                        .as_ref()
+                        .and_then(|h| h.tier)
+                        .map(|t| t.as_str().to_string())
+                }),
+            )
             .with("driver_1", s(&|x| driver(x, 0)))
             .with("driver_2", s(&|x| driver(x, 1)))
             .with("driver_3", s(&|x| driver(x, 2)))
@@ -160,8 +198,14 @@ impl ScoredList {
             .with("risk_support", n(&|x| component(x, "support")))
             .with("risk_sentiment", n(&|x| component(x, "sentiment")))
             .with("risk_relationship", n(&|x| component(x, "relationship")))
-            .with("risk_commercial", n(&|x| component(x, "commercial")))
-            .with("model_id", s(&|_| Some(self.model_id.clone())))
+            .with("risk_commercial", n(&|x| component(x, "commercial")));
+        for (k, name) in self.health_components.iter().enumerate() {
+            t = t.with(
+                &format!("health_{name}"),
+                n(&|x| x.health.as_ref().and_then(|h| h.components[k])),
+            );
+        }
+        t.with("model_id", s(&|_| Some(self.model_id.clone())))
             .with("not_scored_reason", s(&|x| x.reason.clone()))
     }
 
@@ -262,6 +306,7 @@ pub fn score_snapshot(
             arr_at_risk: Some(prob * r.arr),
             reason: None,
             explanation: explanations.next(),
+            health: None,
         });
     }
     // Accounts with a live contract at as-of that the spine left out (tenure too short).
@@ -289,6 +334,7 @@ pub fn score_snapshot(
                 arr_at_risk: None,
                 reason: Some(why),
                 explanation: None,
+                health: None,
             });
         }
     }
@@ -296,6 +342,7 @@ pub fn score_snapshot(
         model_id: model.manifest.run_id.clone(),
         as_of: Some(table.as_of.to_string()),
         rows: out,
+        health_components: Vec::new(),
     })
 }
 
@@ -339,6 +386,7 @@ pub fn score_flat(model: &ModelDir, ds: &Dataset, tiers: &ScoringConfig) -> Resu
                 arr_at_risk: a.map(|a| a * prob),
                 reason: None,
                 explanation: Some(e),
+                health: None,
             });
         }
     }
@@ -346,6 +394,7 @@ pub fn score_flat(model: &ModelDir, ds: &Dataset, tiers: &ScoringConfig) -> Resu
         model_id: model.manifest.run_id.clone(),
         as_of: None,
         rows: out,
+        health_components: Vec::new(),
     })
 }
 

@@ -129,6 +129,10 @@ impl Default for ModelConfig {
 pub struct Trained {
     pub report: Report,
     pub pipelines: BTreeMap<Family, Pipeline>,
+    /// The reported rows (test period, or every labelled row out of fold) and each
+    /// family's calibrated probabilities on them, from models that did not see them.
+    pub test_rows: Vec<usize>,
+    pub test_proba: BTreeMap<Family, Vec<f64>>,
 }
 
 /// Rows (positions in `rows`) held out for early stopping: about 15% of groups.
@@ -416,6 +420,7 @@ pub fn train(
 
     // Best candidate per family: highest selection ROC-AUC (mean fold AUC for CV).
     let mut families = Vec::new();
+    let mut test_proba = BTreeMap::new();
     for fam in Family::ALL {
         let best = candidates
             .iter()
@@ -437,6 +442,7 @@ pub fn train(
         let (cal, briers) = choose_calibration(ds, &sel_rows, &sel_preds[k], &y_sel);
         let ps: Vec<f64> = sel_preds[k].iter().map(|&v| cal.apply(v)).collect();
         let pt: Vec<f64> = test_preds[k].iter().map(|&v| cal.apply(v)).collect();
+        test_proba.insert(fam, pt.clone());
         families.push((
             k,
             cal,
@@ -518,5 +524,7 @@ pub fn train(
             champion_reason: reason,
         },
         pipelines,
+        test_rows,
+        test_proba,
     })
 }

@@ -159,6 +159,107 @@ impl Logistic {
         }
     }
 
+    /// Like [`Logistic::fit`] (unit weights) with every coefficient constrained to be
+    /// non-negative (the intercept is free): projected Newton. Each step solves the Newton
+    /// system on the free coefficients (positive ones, and those at zero whose gradient
+    /// points inward), projects the step onto the constraint and halves it until the
+    /// objective falls. Used to fit health-score weights, which must stay positive.
+    pub fn fit_nonnegative(x: ArrayView2<f64>, y: &[f64], l2: f64) -> Logistic {
+        let (n, p) = x.dim();
+        let w = vec![1.0; n];
+        let sw = (n as f64).max(f64::MIN_POSITIVE);
+        let ybar = (y.iter().sum::<f64>() / sw).clamp(1e-6, 1.0 - 1e-6);
+        let mut b0 = (ybar / (1.0 - ybar)).ln();
+        let mut b = vec![0.0; p];
+        let l2 = l2.max(1e-10);
+        let mut obj = objective(x, y, &w, sw, b0, &b, l2);
+        let mut iterations = 0;
+        let d = p + 1;
+        for _ in 0..200 {
+            iterations += 1;
+            let mut g = vec![0.0; d];
+            let mut h = vec![0.0; d * d];
+            let mut xi = vec![0.0; d];
+            for (i, row) in x.outer_iter().enumerate() {
+                xi[0] = 1.0;
+                for (j, v) in row.iter().enumerate() {
+                    xi[j + 1] = *v;
+                }
+                let z = b0 + row.iter().zip(&b).map(|(a, c)| a * c).sum::<f64>();
+                let pi = sigmoid(z);
+                let r = (pi - y[i]) / sw;
+                let hw = pi * (1.0 - pi) / sw;
+                for j in 0..d {
+                    g[j] += r * xi[j];
+                    for k in 0..=j {
+                        h[j * d + k] += hw * xi[j] * xi[k];
+                    }
+                }
+            }
+            for j in 0..d {
+                for k in 0..j {
+                    h[k * d + j] = h[j * d + k];
+                }
+            }
+            for j in 0..p {
+                g[j + 1] += l2 * b[j];
+                h[(j + 1) * d + j + 1] += l2;
+            }
+            h[0] += 1e-12;
+            let free: Vec<usize> = (0..d)
+                .filter(|&k| k == 0 || b[k - 1] > 0.0 || g[k] < 0.0)
+                .collect();
+            let f = free.len();
+            let hf: Vec<f64> = free
+                .iter()
+                .flat_map(|&j| free.iter().map(move |&k| (j, k)))
+                .map(|(j, k)| h[j * d + k])
+                .collect();
+            let gf: Vec<f64> = free.iter().map(|&j| g[j]).collect();
+            let Some(step) = solve_spd(&hf, &gf, f) else {
+                break;
+            };
+            let mut t = 1.0;
+            let mut moved = 0.0f64;
+            let mut improved = false;
+            for _ in 0..40 {
+                let mut nb0 = b0;
+                let mut nb = b.clone();
+                for (&j, s) in free.iter().zip(&step) {
+                    if j == 0 {
+                        nb0 = b0 - t * s;
+                    } else {
+                        nb[j - 1] = (b[j - 1] - t * s).max(0.0);
+                    }
+                }
+                let nobj = objective(x, y, &w, sw, nb0, &nb, l2);
+                if nobj <= obj + 1e-15 {
+                    moved = (nb0 - b0).abs().max(
+                        nb.iter()
+                            .zip(&b)
+                            .map(|(a, c)| (a - c).abs())
+                            .fold(0.0, f64::max),
+                    );
+                    improved = obj - nobj > 1e-14 * obj.abs().max(1.0);
+                    b0 = nb0;
+                    b = nb;
+                    obj = nobj;
+                    break;
+                }
+                t *= 0.5;
+            }
+            if !improved || moved < 1e-10 {
+                break;
+            }
+        }
+        Logistic {
+            l2,
+            intercept: b0,
+            coef: b,
+            iterations,
+        }
+    }
+
     /// Log-odds of churn for each row.
     pub fn raw(&self, x: ArrayView2<f64>) -> Vec<f64> {
         x.dot(&ndarray::ArrayView1::from(&self.coef[..]))
