@@ -6,6 +6,7 @@
 //! feature matrix ([`features`]) -> ...; retention metrics ([`retention`]) from contracts.
 //! The simulator ([`sim`]) writes books whose hidden truth is known, for tests.
 
+pub mod analysis;
 pub mod artifact;
 pub mod config;
 pub mod dataset;

@@ -13,7 +13,7 @@ use churnlab::config::Config;
 use churnlab::io::{self, Format};
 use churnlab::sim::{self, Grain, SimConfig};
 use churnlab::train::{self, Report, Trained};
-use churnlab::{artifact, dataset, features, health, load, retention, score, summary};
+use churnlab::{analysis, artifact, dataset, features, health, load, retention, score, summary};
 
 #[derive(Parser)]
 #[command(
@@ -88,6 +88,17 @@ enum Command {
         /// Skip training the model (its ROC-AUC is then not reported).
         #[arg(long)]
         no_model: bool,
+    },
+    /// Cohort retention and metric cohorts, account clusters and the propensity analysis
+    /// of CS plays, run concurrently; json and csv per analysis.
+    Analyze {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+        /// The date the data describes as "now" (default: the day after the latest event).
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
     },
     /// Write the snapshot table: one row per account and snapshot date, with labels and
     /// every feature of the catalog (Parquet and CSV).
@@ -293,6 +304,74 @@ fn main() -> ExitCode {
 
 /// The config file: `--config`, else `DATA/churnlab.toml` when the command reads a data
 /// folder that has one, else the built-in defaults.
+/// A readable summary of the analyses.
+fn print_analyses(a: &analysis::Analyses) {
+    println!();
+    println!("Retention by signup cohort (logo retention / NRR at 12 months, all segments):");
+    for p in a
+        .curves
+        .iter()
+        .filter(|p| p.segment == "all" && p.age_months == 12 && p.accounts >= 20)
+    {
+        println!(
+            "  {:<8} {:>5} accounts  logo {:>5.1}%  GRR {:>5.1}%  NRR {:>5.1}%",
+            p.cohort,
+            p.accounts,
+            100.0 * p.logo_retention,
+            100.0 * p.grr.unwrap_or(f64::NAN),
+            100.0 * p.nrr.unwrap_or(f64::NAN)
+        );
+    }
+    match &a.clusters {
+        Ok(c) => {
+            println!(
+                "\nAccount clusters at {} (k = {} by silhouette; mean adjusted Rand index across seeds {:.2}):",
+                c.snapshot_date, c.k, c.stability_mean_ari
+            );
+            for k in &c.clusters {
+                println!(
+                    "  {}. {:<55} {:>5} accounts  {:>14}  churn {:>5.1}%",
+                    k.id,
+                    k.name,
+                    k.accounts,
+                    churnlab::summary::money(k.arr),
+                    100.0 * k.churn_rate
+                );
+            }
+        }
+        Err(e) => println!("\nclusters: not computed: {e}"),
+    }
+    match &a.propensity {
+        Ok(p) => {
+            println!("\nDo CS plays reduce churn? (effect on the treated, churn within the horizon; 95% bootstrap CI)");
+            println!(
+                "  {:<14} {:>7} {:>9} {:>24} {:>24} {:>9}",
+                "play", "treated", "naive", "matched", "weighted", "max SMD"
+            );
+            for e in &p.effects {
+                println!(
+                    "  {:<14} {:>7} {:>+8.1}pp {:>+6.1}pp [{:>+5.1}, {:>+5.1}] {:>+6.1}pp [{:>+5.1}, {:>+5.1}] {:>4.2}->{:.2}",
+                    e.treatment,
+                    e.treated,
+                    100.0 * e.naive_difference,
+                    100.0 * e.att_matched,
+                    100.0 * e.att_matched_ci.0,
+                    100.0 * e.att_matched_ci.1,
+                    100.0 * e.att_weighted,
+                    100.0 * e.att_weighted_ci.0,
+                    100.0 * e.att_weighted_ci.1,
+                    e.max_abs_smd_before,
+                    e.max_abs_smd_matched
+                );
+            }
+            for s in &p.skipped {
+                println!("  skipped {s}");
+            }
+        }
+        Err(e) => println!("\npropensity: not computed: {e}"),
+    }
+}
+
 /// Rows of the scoring snapshot (the as-of date).
 fn scoring_rows(table: &features::SnapshotTable) -> Vec<usize> {
     (0..table.rows.len())
@@ -348,7 +427,9 @@ impl Command {
     /// The data folder of the commands that read one.
     fn data_dir(&self) -> Option<&Path> {
         match self {
-            Command::Run { data, .. } | Command::Health { data, .. } => Some(data),
+            Command::Run { data, .. }
+            | Command::Health { data, .. }
+            | Command::Analyze { data, .. } => Some(data),
             Command::Score { data, .. } => data.as_deref(),
             _ => None,
         }
@@ -444,8 +525,32 @@ fn run(cli: Cli) -> Result<()> {
                 table.rows.iter().filter(|r| r.label.is_some()).count()
             );
             let ds = dataset::Dataset::from_snapshots(&table);
-            let trained = train_logged(&ds, &cfg, cli.quiet)?;
+            let accounts = book.accounts();
+            let hist = retention::histories(
+                accounts.len(),
+                &book.terms(),
+                cfg.data.grace_days,
+                table.as_of,
+            );
+            let plays = features::play_flags(&book, &table, table.horizon_days)?;
+            let inputs = analysis::Inputs {
+                ds: &ds,
+                accounts: &accounts,
+                histories: &hist,
+                as_of: table.as_of,
+                plays: &plays,
+                seed: cfg.seed,
+            };
+            log::info!("training the models while the cohort, cluster and propensity analyses run");
+            let (trained, analyses) = rayon::join(
+                || train_logged(&ds, &cfg, cli.quiet),
+                || analysis::run_all(&inputs),
+            );
+            let trained = trained?;
             print_report(&trained.report);
+            let files = analyses.write(&out)?;
+            print_analyses(&analyses);
+            log::info!("analyses written: {}", files.join(", "));
             let base = book_manifest_base(&data, &table);
             let manifest = manifest(&base, &trained, &ds, &cfg);
             let dir = artifact::save(&models, &manifest, &trained, &cfg, &ds)?;
@@ -455,13 +560,6 @@ fn run(cli: Cli) -> Result<()> {
             )?;
             // Score with the model as saved, exactly as `churnlab score` would.
             let m = artifact::load(&dir)?;
-            let accounts = book.accounts();
-            let hist = retention::histories(
-                accounts.len(),
-                &book.terms(),
-                cfg.data.grace_days,
-                table.as_of,
-            );
             log::info!(
                 "scoring and explaining the accounts active on {}",
                 table.as_of
@@ -489,7 +587,7 @@ fn run(cli: Cli) -> Result<()> {
             );
             write_list(list, &out, &largs)?;
             println!(
-                "also wrote retention.csv, summary.json, snapshots.parquet/.csv and metrics.json in {} ({:.1}s in all)",
+                "also wrote retention.csv, summary.json, snapshots.parquet/.csv, metrics.json and the cohort, cluster and propensity analyses in {} ({:.1}s in all)",
                 out.display(),
                 t0.elapsed().as_secs_f64()
             );
@@ -536,6 +634,52 @@ fn run(cli: Cli) -> Result<()> {
             print!("{}", v.summary());
             println!(
                 "\nwrote health_report.json, health_auc.csv, health_tiers.csv, health_components.csv, health_scores.parquet/.csv and recommended_health.toml in {} ({:.1}s)",
+                out.display(),
+                t0.elapsed().as_secs_f64()
+            );
+        }
+        Command::Analyze { data, out, as_of } => {
+            let t0 = Instant::now();
+            log::info!("loading and validating {}", data.display());
+            let book = load::load_book(&data)?;
+            let as_of = as_of.or(cfg.data.as_of);
+            let table = features::build(
+                &book,
+                &cfg.snapshots,
+                &cfg.features,
+                cfg.data.grace_days,
+                as_of,
+            )?;
+            let ds = dataset::Dataset::from_snapshots(&table);
+            let accounts = book.accounts();
+            let hist = retention::histories(
+                accounts.len(),
+                &book.terms(),
+                cfg.data.grace_days,
+                table.as_of,
+            );
+            let plays = features::play_flags(&book, &table, table.horizon_days)?;
+            log::info!("running the cohort, cluster and propensity analyses");
+            let a = analysis::run_all(&analysis::Inputs {
+                ds: &ds,
+                accounts: &accounts,
+                histories: &hist,
+                as_of: table.as_of,
+                plays: &plays,
+                seed: cfg.seed,
+            });
+            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            let files = a.write(&out)?;
+            print_analyses(&a);
+            log::info!(
+                "cohorts {:.1}s, clusters {:.1}s, propensity {:.1}s (concurrently)",
+                a.seconds[0],
+                a.seconds[1],
+                a.seconds[2]
+            );
+            println!(
+                "\nwrote {} in {} ({:.1}s)",
+                files.join(", "),
                 out.display(),
                 t0.elapsed().as_secs_f64()
             );

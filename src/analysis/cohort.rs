@@ -1,0 +1,236 @@
+//! Cohort analysis: retention curves by signup cohort and segment, and metric cohorts
+//! (churn rate by decile or level of each feature).
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::dataset::Dataset;
+use crate::dates::{add_months, quarter_start};
+use crate::load::AccountInfo;
+use crate::metrics::wilson;
+use crate::retention::History;
+use crate::table::{Column, Table};
+
+/// Ages (months since the first contract start) at which retention is read.
+pub const AGES: [i32; 5] = [3, 6, 12, 18, 24];
+
+/// One point of a retention curve.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct CurvePoint {
+    /// "2025Q1", or "all".
+    pub cohort: String,
+    /// A segment, or "all".
+    pub segment: String,
+    pub age_months: i32,
+    /// Accounts of the cohort old enough at the as-of date to be observed at this age.
+    pub accounts: usize,
+    pub retained: usize,
+    pub logo_retention: f64,
+    /// Sum over accounts of min(ARR at age, starting ARR) / starting ARR.
+    pub grr: Option<f64>,
+    /// ARR at age (expansion included) / starting ARR.
+    pub nrr: Option<f64>,
+}
+
+fn quarter_name(d: NaiveDate) -> String {
+    let q = quarter_start(d);
+    format!("{}Q{}", chrono::Datelike::year(&q), chrono::Datelike::month(&q).div_ceil(3))
+}
+
+/// Retention curves: every (cohort, segment) pair, each cohort over all segments, each
+/// segment over all cohorts, and the whole book. An account enters at the start of its
+/// first contract; it is observed at age `a` only when that date is on or before `as_of`.
+pub fn retention_curves(
+    accounts: &[AccountInfo],
+    histories: &[History],
+    as_of: NaiveDate,
+) -> Vec<CurvePoint> {
+    // (cohort, segment) -> per age: accounts, retained, start ARR, min ARR, ARR.
+    type Acc = [(usize, usize, f64, f64, f64); AGES.len()];
+    let mut acc: BTreeMap<(String, String), Acc> = BTreeMap::new();
+    for (k, h) in histories.iter().enumerate() {
+        let Some(start) = h.terms.iter().map(|t| t.start).min() else {
+            continue;
+        };
+        let seg = accounts
+            .get(k)
+            .map(|a| a.segment.clone())
+            .unwrap_or_default();
+        let cohort = quarter_name(start);
+        let arr0 = h.arr_seats_at(start).0;
+        for key in [
+            (cohort.clone(), seg.clone()),
+            (cohort.clone(), "all".to_string()),
+            ("all".to_string(), seg.clone()),
+            ("all".to_string(), "all".to_string()),
+        ] {
+            let slot = acc.entry(key).or_insert([(0, 0, 0.0, 0.0, 0.0); AGES.len()]);
+            for (j, &age) in AGES.iter().enumerate() {
+                let d = add_months(start, age);
+                if d > as_of {
+                    continue;
+                }
+                let alive = h.spell_at(d).is_some();
+                let arr = if alive { h.arr_seats_at(d).0 } else { 0.0 };
+                let s = &mut slot[j];
+                s.0 += 1;
+                s.1 += usize::from(alive);
+                s.2 += arr0;
+                s.3 += arr.min(arr0);
+                s.4 += arr;
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for ((cohort, segment), ages) in acc {
+        for (j, &age) in AGES.iter().enumerate() {
+            let (n, r, a0, amin, a) = ages[j];
+            if n == 0 {
+                continue;
+            }
+            out.push(CurvePoint {
+                cohort: cohort.clone(),
+                segment: segment.clone(),
+                age_months: age,
+                accounts: n,
+                retained: r,
+                logo_retention: r as f64 / n as f64,
+                grr: (a0 > 0.0).then(|| amin / a0),
+                nrr: (a0 > 0.0).then(|| a / a0),
+            });
+        }
+    }
+    out
+}
+
+/// Churn within the horizon for one bin of one feature.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct MetricBin {
+    pub feature: String,
+    pub component: String,
+    /// 1-10 for deciles; the level's position for categories; 0 for "missing".
+    pub bin: usize,
+    /// "[0.12, 0.34]" for deciles, the level for categories, "missing".
+    pub range: String,
+    pub rows: usize,
+    pub accounts: usize,
+    pub churned: usize,
+    pub churn_rate: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+}
+
+/// For each feature, churn rate by decile (numeric; equal-count bins over the labelled
+/// snapshots, ties kept together) or by level (categorical), plus a "missing" bin.
+pub fn metric_cohorts(ds: &Dataset) -> Vec<MetricBin> {
+    let rows = ds.labelled();
+    let mut out = Vec::new();
+    let mk = |feature: &str, bin: usize, range: String, members: &[usize]| {
+        let churned = members
+            .iter()
+            .filter(|&&i| ds.label[i].is_some_and(|l| l > 0.5))
+            .count();
+        let mut accts: Vec<u32> = members.iter().map(|&i| ds.group[i]).collect();
+        accts.sort_unstable();
+        accts.dedup();
+        let (lo, hi) = wilson(churned, members.len());
+        MetricBin {
+            feature: feature.to_string(),
+            component: crate::drivers::component_of(feature).to_string(),
+            bin,
+            range,
+            rows: members.len(),
+            accounts: accts.len(),
+            churned,
+            churn_rate: churned as f64 / members.len().max(1) as f64,
+            ci_low: lo,
+            ci_high: hi,
+        }
+    };
+    for (name, col) in ds.numeric_names.iter().zip(&ds.numeric) {
+        let mut present: Vec<(f64, usize)> = rows
+            .iter()
+            .filter_map(|&i| col[i].filter(|v| v.is_finite()).map(|v| (v, i)))
+            .collect();
+        let missing: Vec<usize> = rows
+            .iter()
+            .copied()
+            .filter(|&i| col[i].is_none_or(|v| !v.is_finite()))
+            .collect();
+        present.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let n = present.len();
+        let mut start = 0;
+        let mut bin = 0;
+        while start < n {
+            bin += 1;
+            // Bin end at the next decile boundary, extended over ties.
+            let mut end = ((bin * n) / 10).max(start + 1).min(n);
+            while end < n && present[end].0 == present[end - 1].0 {
+                end += 1;
+            }
+            let members: Vec<usize> = present[start..end].iter().map(|p| p.1).collect();
+            let range = format!("[{}, {}]", fmt(present[start].0), fmt(present[end - 1].0));
+            out.push(mk(name, bin, range, &members));
+            start = end;
+            if bin >= 10 {
+                break;
+            }
+        }
+        if !missing.is_empty() {
+            out.push(mk(name, 0, "missing".into(), &missing));
+        }
+    }
+    for (name, col) in ds.categorical_names.iter().zip(&ds.categorical) {
+        let mut levels: BTreeMap<Option<&str>, Vec<usize>> = BTreeMap::new();
+        for &i in &rows {
+            levels.entry(col[i].as_deref()).or_default().push(i);
+        }
+        for (k, (level, members)) in levels.into_iter().enumerate() {
+            let (bin, range) = match level {
+                Some(l) => (k + 1, l.to_string()),
+                None => (0, "missing".to_string()),
+            };
+            out.push(mk(name, bin, range, &members));
+        }
+    }
+    out
+}
+
+fn fmt(x: f64) -> String {
+    if x == x.trunc() && x.abs() < 1e12 {
+        format!("{x:.0}")
+    } else {
+        format!("{:.4}", x)
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+    }
+}
+
+pub fn curves_table(c: &[CurvePoint]) -> Table {
+    Table::new()
+        .with("cohort", Column::Str(c.iter().map(|p| Some(p.cohort.clone())).collect()))
+        .with("segment", Column::Str(c.iter().map(|p| Some(p.segment.clone())).collect()))
+        .with("age_months", Column::Int(c.iter().map(|p| Some(i64::from(p.age_months))).collect()))
+        .with("accounts", Column::Int(c.iter().map(|p| Some(p.accounts as i64)).collect()))
+        .with("retained", Column::Int(c.iter().map(|p| Some(p.retained as i64)).collect()))
+        .with("logo_retention", Column::Float(c.iter().map(|p| Some(p.logo_retention)).collect()))
+        .with("grr", Column::Float(c.iter().map(|p| p.grr).collect()))
+        .with("nrr", Column::Float(c.iter().map(|p| p.nrr).collect()))
+}
+
+pub fn bins_table(b: &[MetricBin]) -> Table {
+    Table::new()
+        .with("feature", Column::Str(b.iter().map(|x| Some(x.feature.clone())).collect()))
+        .with("component", Column::Str(b.iter().map(|x| Some(x.component.clone())).collect()))
+        .with("bin", Column::Int(b.iter().map(|x| Some(x.bin as i64)).collect()))
+        .with("range", Column::Str(b.iter().map(|x| Some(x.range.clone())).collect()))
+        .with("rows", Column::Int(b.iter().map(|x| Some(x.rows as i64)).collect()))
+        .with("accounts", Column::Int(b.iter().map(|x| Some(x.accounts as i64)).collect()))
+        .with("churned", Column::Int(b.iter().map(|x| Some(x.churned as i64)).collect()))
+        .with("churn_rate", Column::Float(b.iter().map(|x| Some(x.churn_rate)).collect()))
+        .with("ci_low", Column::Float(b.iter().map(|x| Some(x.ci_low)).collect()))
+        .with("ci_high", Column::Float(b.iter().map(|x| Some(x.ci_high)).collect()))
+}

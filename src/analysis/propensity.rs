@@ -1,0 +1,413 @@
+//! Propensity analysis: do CS plays reduce churn? For each activity type as a treatment
+//! (a play in the window before the snapshot), a logistic propensity model of who gets
+//! treated from the features at t, then
+//! - 1:1 nearest-neighbour matching on the logit of the propensity, with replacement,
+//!   within a caliper of 0.2 standard deviations (Austin 2011);
+//! - inverse-propensity weighting for the effect on the treated (controls weighted
+//!   e / (1 - e));
+//! - balance (standardised mean differences before and after), overlap diagnostics;
+//! - the effect on churn within the horizon among the treated (ATT), with a bootstrap
+//!   95% interval that resamples accounts, next to the naive treated-minus-untreated
+//!   difference.
+//!
+//! Covariates are every feature except those built from the activities table itself
+//! (they are the treatment, or follow from it).
+
+use ndarray::{Array2, Axis};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::dataset::Dataset;
+use crate::error::Result;
+use crate::features::{self, PlayFlags};
+use crate::model::logistic::Logistic;
+use crate::prep::Preprocessor;
+use crate::rng::{Rng, sigmoid};
+use crate::table::{Column, Table};
+
+#[derive(Clone, Debug)]
+pub struct PropensityConfig {
+    /// Caliper in standard deviations of the logit of the propensity.
+    pub caliper_sd: f64,
+    pub bootstrap: usize,
+    /// Treatments with fewer treated rows are skipped.
+    pub min_treated: usize,
+    pub l2: f64,
+}
+
+impl Default for PropensityConfig {
+    fn default() -> Self {
+        PropensityConfig {
+            caliper_sd: 0.2,
+            bootstrap: 200,
+            min_treated: 30,
+            l2: 1e-3,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Balance {
+    pub covariate: String,
+    pub smd_before: f64,
+    pub smd_matched: f64,
+    pub smd_weighted: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Overlap {
+    /// Propensity quantiles (5%, 25%, 50%, 75%, 95%) among treated and untreated.
+    pub treated_quantiles: [f64; 5],
+    pub control_quantiles: [f64; 5],
+    /// Treated rows with no untreated row within the caliper (left out of matching).
+    pub treated_unmatched: usize,
+    /// Treated rows whose propensity lies above every untreated row's.
+    pub treated_off_support: usize,
+    /// Largest IPW weight's share of the untreated weights' sum.
+    pub max_weight_share: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Effect {
+    pub treatment: String,
+    pub window_days: i64,
+    pub treated: usize,
+    pub untreated: usize,
+    pub treated_churn_rate: f64,
+    pub untreated_churn_rate: f64,
+    /// Treated minus untreated churn rate, no adjustment.
+    pub naive_difference: f64,
+    pub att_matched: f64,
+    pub att_matched_ci: (f64, f64),
+    pub att_weighted: f64,
+    pub att_weighted_ci: (f64, f64),
+    pub propensity_roc_auc: Option<f64>,
+    pub max_abs_smd_before: f64,
+    pub max_abs_smd_matched: f64,
+    pub max_abs_smd_weighted: f64,
+    pub overlap: Overlap,
+    pub balance: Vec<Balance>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PropensityReport {
+    pub outcome: String,
+    pub method: String,
+    pub effects: Vec<Effect>,
+    pub skipped: Vec<String>,
+}
+
+/// Analyses every play type in `plays` on the labelled rows of `ds` (the snapshot
+/// dataset `plays` was computed for).
+pub fn analyse(
+    ds: &Dataset,
+    plays: &PlayFlags,
+    cfg: &PropensityConfig,
+    seed: u64,
+) -> Result<PropensityReport> {
+    let rows = ds.labelled();
+    // Covariates: everything not derived from the activities table.
+    let mut cov = ds.clone();
+    let activity_features: Vec<String> = features::CATALOG
+        .iter()
+        .filter(|s| s.source.starts_with("activities"))
+        .map(|s| s.name.to_string())
+        .collect();
+    cov.drop_columns(&activity_features);
+    let (prep, x) = Preprocessor::fit_transform(&cov, &rows)?;
+    drop(cov);
+    let names: Vec<String> = prep.columns.iter().map(|c| c.name.clone()).collect();
+    let y: Vec<f64> = ds.labels(&rows);
+    let groups: Vec<u32> = rows.iter().map(|&i| ds.group[i]).collect();
+    let mut effects = Vec::new();
+    let mut skipped = Vec::new();
+    for (k, name) in plays.types.iter().enumerate() {
+        let t: Vec<bool> = rows.iter().map(|&i| plays.treated[k][i]).collect();
+        let nt = t.iter().filter(|&&v| v).count();
+        if nt < cfg.min_treated || rows.len() - nt < cfg.min_treated {
+            skipped.push(format!(
+                "{name}: {nt} treated rows (at least {} needed)",
+                cfg.min_treated
+            ));
+            continue;
+        }
+        effects.push(one(
+            name,
+            plays.window_days,
+            &x,
+            &names,
+            &y,
+            &t,
+            &groups,
+            cfg,
+            seed ^ (k as u64 + 1),
+        ));
+    }
+    Ok(PropensityReport {
+        outcome: format!(
+            "churn within the horizon after the snapshot; treated = the play in the {} days before it",
+            plays.window_days
+        ),
+        method: format!(
+            "logistic propensity on {} covariates; 1:1 nearest-neighbour matching on the logit with replacement, caliper {} SD; IPW with untreated weights e/(1-e); {} bootstrap resamples of accounts (propensity held fixed)",
+            names.len(),
+            cfg.caliper_sd,
+            cfg.bootstrap
+        ),
+        effects,
+        skipped,
+    })
+}
+
+/// Matching: for each treated row (by position), its matched untreated row, if any.
+fn match_rows(logit: &[f64], t: &[bool], caliper: f64) -> Vec<Option<usize>> {
+    let mut controls: Vec<(f64, usize)> = (0..t.len())
+        .filter(|&i| !t[i])
+        .map(|i| (logit[i], i))
+        .collect();
+    controls.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    (0..t.len())
+        .map(|i| {
+            if !t[i] {
+                return None;
+            }
+            let v = logit[i];
+            let pos = controls.partition_point(|c| c.0 < v);
+            let mut best: Option<(f64, usize)> = None;
+            for j in [pos.wrapping_sub(1), pos] {
+                if let Some(&(c, idx)) = controls.get(j) {
+                    let d = (c - v).abs();
+                    if d <= caliper && best.is_none_or(|b| d < b.0) {
+                        best = Some((d, idx));
+                    }
+                }
+            }
+            best.map(|b| b.1)
+        })
+        .collect()
+}
+
+/// ATT by matching and by weighting on the rows `sample` (positions, with repeats).
+fn estimates(sample: &[usize], y: &[f64], t: &[bool], e: &[f64], logit: &[f64], caliper: f64) -> (f64, f64) {
+    let ts: Vec<bool> = sample.iter().map(|&i| t[i]).collect();
+    let ls: Vec<f64> = sample.iter().map(|&i| logit[i]).collect();
+    let m = match_rows(&ls, &ts, caliper);
+    let (mut sum, mut n) = (0.0, 0.0);
+    for (k, mm) in m.iter().enumerate() {
+        if let Some(c) = mm {
+            sum += y[sample[k]] - y[sample[*c]];
+            n += 1.0;
+        }
+    }
+    let att_m = if n > 0.0 { sum / n } else { f64::NAN };
+    let (mut yt, mut nt, mut yc, mut wc) = (0.0, 0.0, 0.0, 0.0);
+    for &i in sample {
+        if t[i] {
+            yt += y[i];
+            nt += 1.0;
+        } else {
+            let w = e[i] / (1.0 - e[i]);
+            yc += w * y[i];
+            wc += w;
+        }
+    }
+    let att_w = if nt > 0.0 && wc > 0.0 {
+        yt / nt - yc / wc
+    } else {
+        f64::NAN
+    };
+    (att_m, att_w)
+}
+
+fn quantiles(mut v: Vec<f64>) -> [f64; 5] {
+    v.sort_by(f64::total_cmp);
+    let q = |p: f64| {
+        if v.is_empty() {
+            f64::NAN
+        } else {
+            v[((v.len() - 1) as f64 * p).round() as usize]
+        }
+    };
+    [q(0.05), q(0.25), q(0.5), q(0.75), q(0.95)]
+}
+
+fn percentile_ci(mut v: Vec<f64>) -> (f64, f64) {
+    v.retain(|x| x.is_finite());
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let at = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
+    (at(0.025), at(0.975))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn one(
+    name: &str,
+    window_days: i64,
+    x: &Array2<f64>,
+    names: &[String],
+    y: &[f64],
+    t: &[bool],
+    groups: &[u32],
+    cfg: &PropensityConfig,
+    seed: u64,
+) -> Effect {
+    let n = y.len();
+    let tf: Vec<f64> = t.iter().map(|&v| f64::from(u8::from(v))).collect();
+    let model = Logistic::fit(x.view(), &tf, None, cfg.l2);
+    let logit = model.raw(x.view());
+    let e: Vec<f64> = logit.iter().map(|&z| sigmoid(z).clamp(1e-6, 1.0 - 1e-6)).collect();
+    let mean = logit.iter().sum::<f64>() / n as f64;
+    let sd = (logit.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
+    let caliper = cfg.caliper_sd * sd;
+    let all: Vec<usize> = (0..n).collect();
+    let (att_m, att_w) = estimates(&all, y, t, &e, &logit, caliper);
+    let matches = match_rows(&logit, t, caliper);
+
+    // Naive difference.
+    let (mut yt, mut nt, mut yc, mut nc) = (0.0, 0.0, 0.0, 0.0);
+    for i in 0..n {
+        if t[i] {
+            yt += y[i];
+            nt += 1.0;
+        } else {
+            yc += y[i];
+            nc += 1.0;
+        }
+    }
+
+    // Balance: standardised mean differences per covariate.
+    let mut balance = Vec::new();
+    let wc: Vec<f64> = (0..n).map(|i| if t[i] { 0.0 } else { e[i] / (1.0 - e[i]) }).collect();
+    let swc: f64 = wc.iter().sum();
+    for (j, cname) in names.iter().enumerate() {
+        let col = x.index_axis(Axis(1), j);
+        let (mut st, mut sst, mut sc, mut ssc) = (0.0, 0.0, 0.0, 0.0);
+        let (mut mt_sum, mut mc_sum, mut mn) = (0.0, 0.0, 0.0);
+        let mut wsum = 0.0;
+        for i in 0..n {
+            let v = col[i];
+            if t[i] {
+                st += v;
+                sst += v * v;
+                if let Some(c) = matches[i] {
+                    mt_sum += v;
+                    mc_sum += col[c];
+                    mn += 1.0;
+                }
+            } else {
+                sc += v;
+                ssc += v * v;
+                wsum += wc[i] * v;
+            }
+        }
+        let (mt, mc) = (st / nt, sc / nc);
+        let vt = (sst / nt - mt * mt).max(0.0);
+        let vc = (ssc / nc - mc * mc).max(0.0);
+        let pooled = ((vt + vc) / 2.0).sqrt();
+        let smd = |d: f64| if pooled > 0.0 { d / pooled } else { 0.0 };
+        balance.push(Balance {
+            covariate: cname.clone(),
+            smd_before: smd(mt - mc),
+            smd_matched: if mn > 0.0 { smd((mt_sum - mc_sum) / mn) } else { f64::NAN },
+            smd_weighted: if swc > 0.0 { smd(mt - wsum / swc) } else { f64::NAN },
+        });
+    }
+    let max_abs = |f: &dyn Fn(&Balance) -> f64| {
+        balance.iter().map(|b| f(b).abs()).filter(|v| v.is_finite()).fold(0.0, f64::max)
+    };
+
+    // Overlap.
+    let max_control = (0..n).filter(|&i| !t[i]).map(|i| e[i]).fold(0.0, f64::max);
+    let overlap = Overlap {
+        treated_quantiles: quantiles((0..n).filter(|&i| t[i]).map(|i| e[i]).collect()),
+        control_quantiles: quantiles((0..n).filter(|&i| !t[i]).map(|i| e[i]).collect()),
+        treated_unmatched: (0..n).filter(|&i| t[i] && matches[i].is_none()).count(),
+        treated_off_support: (0..n).filter(|&i| t[i] && e[i] > max_control).count(),
+        max_weight_share: if swc > 0.0 {
+            wc.iter().copied().fold(0.0, f64::max) / swc
+        } else {
+            0.0
+        },
+    };
+
+    // Bootstrap over accounts (the propensity model held fixed).
+    let mut by_group: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
+    for (i, &g) in groups.iter().enumerate() {
+        by_group.entry(g).or_default().push(i);
+    }
+    let clusters: Vec<&Vec<usize>> = by_group.values().collect();
+    let boots: Vec<(f64, f64)> = (0..cfg.bootstrap)
+        .into_par_iter()
+        .map(|b| {
+            let mut r = Rng::stream(seed, b as u64);
+            let mut sample = Vec::with_capacity(n);
+            for _ in 0..clusters.len() {
+                let c = clusters[r.below(clusters.len() as u64) as usize];
+                sample.extend_from_slice(c);
+            }
+            estimates(&sample, y, t, &e, &logit, caliper)
+        })
+        .collect();
+    let ci_m = percentile_ci(boots.iter().map(|b| b.0).collect());
+    let ci_w = percentile_ci(boots.iter().map(|b| b.1).collect());
+
+    Effect {
+        treatment: name.to_string(),
+        window_days,
+        treated: nt as usize,
+        untreated: nc as usize,
+        treated_churn_rate: yt / nt,
+        untreated_churn_rate: yc / nc,
+        naive_difference: yt / nt - yc / nc,
+        att_matched: att_m,
+        att_matched_ci: ci_m,
+        att_weighted: att_w,
+        att_weighted_ci: ci_w,
+        propensity_roc_auc: crate::metrics::roc_auc(&tf, &e),
+        max_abs_smd_before: max_abs(&|b| b.smd_before),
+        max_abs_smd_matched: max_abs(&|b| b.smd_matched),
+        max_abs_smd_weighted: max_abs(&|b| b.smd_weighted),
+        overlap,
+        balance,
+    }
+}
+
+impl PropensityReport {
+    pub fn effects_table(&self) -> Table {
+        let e = &self.effects;
+        let f = |g: &dyn Fn(&Effect) -> f64| Column::Float(e.iter().map(|x| Some(g(x))).collect());
+        Table::new()
+            .with("treatment", Column::Str(e.iter().map(|x| Some(x.treatment.clone())).collect()))
+            .with("treated", Column::Int(e.iter().map(|x| Some(x.treated as i64)).collect()))
+            .with("untreated", Column::Int(e.iter().map(|x| Some(x.untreated as i64)).collect()))
+            .with("treated_churn_rate", f(&|x| x.treated_churn_rate))
+            .with("untreated_churn_rate", f(&|x| x.untreated_churn_rate))
+            .with("naive_difference", f(&|x| x.naive_difference))
+            .with("att_matched", f(&|x| x.att_matched))
+            .with("att_matched_ci_low", f(&|x| x.att_matched_ci.0))
+            .with("att_matched_ci_high", f(&|x| x.att_matched_ci.1))
+            .with("att_weighted", f(&|x| x.att_weighted))
+            .with("att_weighted_ci_low", f(&|x| x.att_weighted_ci.0))
+            .with("att_weighted_ci_high", f(&|x| x.att_weighted_ci.1))
+            .with("max_abs_smd_before", f(&|x| x.max_abs_smd_before))
+            .with("max_abs_smd_matched", f(&|x| x.max_abs_smd_matched))
+            .with("max_abs_smd_weighted", f(&|x| x.max_abs_smd_weighted))
+            .with("treated_unmatched", Column::Int(e.iter().map(|x| Some(x.overlap.treated_unmatched as i64)).collect()))
+    }
+
+    pub fn balance_table(&self) -> Table {
+        let rows: Vec<(&str, &Balance)> = self
+            .effects
+            .iter()
+            .flat_map(|e| e.balance.iter().map(move |b| (e.treatment.as_str(), b)))
+            .collect();
+        Table::new()
+            .with("treatment", Column::Str(rows.iter().map(|r| Some(r.0.to_string())).collect()))
+            .with("covariate", Column::Str(rows.iter().map(|r| Some(r.1.covariate.clone())).collect()))
+            .with("smd_before", Column::Float(rows.iter().map(|r| Some(r.1.smd_before)).collect()))
+            .with("smd_matched", Column::Float(rows.iter().map(|r| Some(r.1.smd_matched)).collect()))
+            .with("smd_weighted", Column::Float(rows.iter().map(|r| Some(r.1.smd_weighted)).collect()))
+    }
+}
