@@ -1818,7 +1818,12 @@ pub fn play_flags(book: &Book, table: &SnapshotTable, window_days: i64) -> Resul
         ])
         .collect()
         .map_err(pe)?;
-    let acc = a.column("account_idx").map_err(pe)?.u32().map_err(pe)?.clone();
+    let acc = a
+        .column("account_idx")
+        .map_err(pe)?
+        .u32()
+        .map_err(pe)?
+        .clone();
     let day = a.column("day").map_err(pe)?.i32().map_err(pe)?.clone();
     let ty = a.column("type").map_err(pe)?.str().map_err(pe)?.clone();
     let mut by_account: HashMap<u32, Vec<(i32, usize)>> = HashMap::new();

@@ -307,12 +307,20 @@ fn main() -> ExitCode {
 /// A readable summary of the analyses.
 fn print_analyses(a: &analysis::Analyses) {
     println!();
-    println!("Retention by signup cohort (logo retention / NRR at 12 months, all segments):");
-    for p in a
+    println!("Retention by signup cohort at 12 months of age (all segments):");
+    let hidden = a
         .curves
         .iter()
-        .filter(|p| p.segment == "all" && p.age_months == 12 && p.accounts >= 20)
-    {
+        .filter(|p| p.segment == "all" && p.age_months == 12 && p.survivors_only)
+        .count();
+    if hidden > 0 {
+        println!(
+            "  ({hidden} cohorts that began before the first churn in the data hold survivors only; they are flagged in cohort_retention.csv and left out here)"
+        );
+    }
+    for p in a.curves.iter().filter(|p| {
+        p.segment == "all" && p.age_months == 12 && p.accounts >= 20 && !p.survivors_only
+    }) {
         println!(
             "  {:<8} {:>5} accounts  logo {:>5.1}%  GRR {:>5.1}%  NRR {:>5.1}%",
             p.cohort,
@@ -343,7 +351,9 @@ fn print_analyses(a: &analysis::Analyses) {
     }
     match &a.propensity {
         Ok(p) => {
-            println!("\nDo CS plays reduce churn? (effect on the treated, churn within the horizon; 95% bootstrap CI)");
+            println!(
+                "\nDo CS plays reduce churn? (effect on the treated, churn within the horizon; 95% bootstrap CI)"
+            );
             println!(
                 "  {:<14} {:>7} {:>9} {:>24} {:>24} {:>9}",
                 "play", "treated", "naive", "matched", "weighted", "max SMD"

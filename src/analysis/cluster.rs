@@ -91,11 +91,18 @@ pub fn clusters(ds: &Dataset, cfg: &ClusterConfig, seed: u64) -> Result<ClusterR
         .map(|&i| time[i])
         .max()
         .ok_or_else(|| Error::Input("cluster analysis needs labelled snapshots".into()))?;
-    let rows: Vec<usize> = ds.labelled().into_iter().filter(|&i| time[i] == last).collect();
+    let rows: Vec<usize> = ds
+        .labelled()
+        .into_iter()
+        .filter(|&i| time[i] == last)
+        .collect();
     let feats: Vec<(&str, &str)> = FEATURES
         .iter()
         .copied()
-        .filter(|(f, _)| ds.numeric_col(f).is_some_and(|c| rows.iter().any(|&i| c[i].is_some())))
+        .filter(|(f, _)| {
+            ds.numeric_col(f)
+                .is_some_and(|c| rows.iter().any(|&i| c[i].is_some()))
+        })
         .collect();
     if feats.len() < 2 || rows.len() < 4 * cfg.k_max {
         return Err(Error::Input(format!(
@@ -113,7 +120,10 @@ pub fn clusters(ds: &Dataset, cfg: &ClusterConfig, seed: u64) -> Result<ClusterR
     let mut x = Array2::<f64>::zeros((n, p));
     for (j, (f, _)) in feats.iter().enumerate() {
         let col = ds.numeric_col(f).unwrap_or(&[]);
-        let mut present: Vec<f64> = rows.iter().filter_map(|&i| col.get(i).copied().flatten()).collect();
+        let mut present: Vec<f64> = rows
+            .iter()
+            .filter_map(|&i| col.get(i).copied().flatten())
+            .collect();
         present.sort_by(f64::total_cmp);
         let median = present.get(present.len() / 2).copied().unwrap_or(0.0);
         let vals: Vec<f64> = rows
@@ -186,7 +196,12 @@ pub fn clusters(ds: &Dataset, cfg: &ClusterConfig, seed: u64) -> Result<ClusterR
         let centroid: Vec<(String, f64)> = feats
             .iter()
             .enumerate()
-            .map(|(j, (f, _))| (f.to_string(), members.iter().map(|&i| orig[[i, j]]).sum::<f64>() / m))
+            .map(|(j, (f, _))| {
+                (
+                    f.to_string(),
+                    members.iter().map(|&i| orig[[i, j]]).sum::<f64>() / m,
+                )
+            })
             .collect();
         let z: Vec<f64> = (0..p)
             .map(|j| members.iter().map(|&i| x[[i, j]]).sum::<f64>() / m)
@@ -199,7 +214,11 @@ pub fn clusters(ds: &Dataset, cfg: &ClusterConfig, seed: u64) -> Result<ClusterR
             churned,
             churn_rate: churned as f64 / m,
             centroid,
-            centroid_z: feats.iter().zip(&z).map(|((f, _), v)| (f.to_string(), *v)).collect(),
+            centroid_z: feats
+                .iter()
+                .zip(&z)
+                .map(|((f, _), v)| (f.to_string(), *v))
+                .collect(),
         });
     }
     Ok(ClusterReport {
@@ -320,14 +339,35 @@ impl ClusterReport {
     pub fn to_table(&self) -> Table {
         let c = &self.clusters;
         let mut t = Table::new()
-            .with("cluster", Column::Int(c.iter().map(|x| Some(x.id as i64)).collect()))
-            .with("name", Column::Str(c.iter().map(|x| Some(x.name.clone())).collect()))
-            .with("accounts", Column::Int(c.iter().map(|x| Some(x.accounts as i64)).collect()))
-            .with("arr", Column::Float(c.iter().map(|x| Some(x.arr)).collect()))
-            .with("churned", Column::Int(c.iter().map(|x| Some(x.churned as i64)).collect()))
-            .with("churn_rate", Column::Float(c.iter().map(|x| Some(x.churn_rate)).collect()));
+            .with(
+                "cluster",
+                Column::Int(c.iter().map(|x| Some(x.id as i64)).collect()),
+            )
+            .with(
+                "name",
+                Column::Str(c.iter().map(|x| Some(x.name.clone())).collect()),
+            )
+            .with(
+                "accounts",
+                Column::Int(c.iter().map(|x| Some(x.accounts as i64)).collect()),
+            )
+            .with(
+                "arr",
+                Column::Float(c.iter().map(|x| Some(x.arr)).collect()),
+            )
+            .with(
+                "churned",
+                Column::Int(c.iter().map(|x| Some(x.churned as i64)).collect()),
+            )
+            .with(
+                "churn_rate",
+                Column::Float(c.iter().map(|x| Some(x.churn_rate)).collect()),
+            );
         for (j, f) in self.features.iter().enumerate() {
-            t = t.with(f, Column::Float(c.iter().map(|x| Some(x.centroid[j].1)).collect()));
+            t = t.with(
+                f,
+                Column::Float(c.iter().map(|x| Some(x.centroid[j].1)).collect()),
+            );
         }
         t
     }

@@ -10,7 +10,7 @@ use crate::dataset::Dataset;
 use crate::dates::{add_months, quarter_start};
 use crate::load::AccountInfo;
 use crate::metrics::wilson;
-use crate::retention::History;
+use crate::retention::{Ending, History};
 use crate::table::{Column, Table};
 
 /// Ages (months since the first contract start) at which retention is read.
@@ -32,16 +32,26 @@ pub struct CurvePoint {
     pub grr: Option<f64>,
     /// ARR at age (expansion included) / starting ARR.
     pub nrr: Option<f64>,
+    /// The cohort began before the first churn the data shows: accounts of it that
+    /// churned earlier are missing, so its curve holds survivors only. Such cohorts are
+    /// left out of the "all" cohort.
+    pub survivors_only: bool,
 }
 
 fn quarter_name(d: NaiveDate) -> String {
     let q = quarter_start(d);
-    format!("{}Q{}", chrono::Datelike::year(&q), chrono::Datelike::month(&q).div_ceil(3))
+    format!(
+        "{}Q{}",
+        chrono::Datelike::year(&q),
+        chrono::Datelike::month(&q).div_ceil(3)
+    )
 }
 
 /// Retention curves: every (cohort, segment) pair, each cohort over all segments, each
 /// segment over all cohorts, and the whole book. An account enters at the start of its
 /// first contract; it is observed at age `a` only when that date is on or before `as_of`.
+/// Cohorts that began before the earliest churn in the data are flagged
+/// `survivors_only` (a book usually starts with the customers live at its start).
 pub fn retention_curves(
     accounts: &[AccountInfo],
     histories: &[History],
@@ -50,23 +60,37 @@ pub fn retention_curves(
     // (cohort, segment) -> per age: accounts, retained, start ARR, min ARR, ARR.
     type Acc = [(usize, usize, f64, f64, f64); AGES.len()];
     let mut acc: BTreeMap<(String, String), Acc> = BTreeMap::new();
+    let first_churn = histories
+        .iter()
+        .flat_map(|h| h.spells.iter())
+        .filter(|s| s.ending == Ending::Churned)
+        .map(|s| s.end)
+        .min();
+    let truncated = |start: NaiveDate| first_churn.is_none_or(|c| start < c);
+    let mut truncated_cohorts = std::collections::BTreeSet::new();
     for (k, h) in histories.iter().enumerate() {
         let Some(start) = h.terms.iter().map(|t| t.start).min() else {
             continue;
         };
+        let survivors = truncated(quarter_start(start));
+        if survivors {
+            truncated_cohorts.insert(quarter_name(start));
+        }
         let seg = accounts
             .get(k)
             .map(|a| a.segment.clone())
             .unwrap_or_default();
         let cohort = quarter_name(start);
         let arr0 = h.arr_seats_at(start).0;
-        for key in [
-            (cohort.clone(), seg.clone()),
-            (cohort.clone(), "all".to_string()),
-            ("all".to_string(), seg.clone()),
-            ("all".to_string(), "all".to_string()),
-        ] {
-            let slot = acc.entry(key).or_insert([(0, 0, 0.0, 0.0, 0.0); AGES.len()]);
+        let mut keys = vec![(cohort.clone(), seg.clone()), (cohort.clone(), "all".to_string())];
+        if !survivors {
+            keys.push(("all".to_string(), seg.clone()));
+            keys.push(("all".to_string(), "all".to_string()));
+        }
+        for key in keys {
+            let slot = acc
+                .entry(key)
+                .or_insert([(0, 0, 0.0, 0.0, 0.0); AGES.len()]);
             for (j, &age) in AGES.iter().enumerate() {
                 let d = add_months(start, age);
                 if d > as_of {
@@ -99,6 +123,7 @@ pub fn retention_curves(
                 logo_retention: r as f64 / n as f64,
                 grr: (a0 > 0.0).then(|| amin / a0),
                 nrr: (a0 > 0.0).then(|| a / a0),
+                survivors_only: truncated_cohorts.contains(&cohort),
             });
         }
     }
@@ -165,8 +190,13 @@ pub fn metric_cohorts(ds: &Dataset) -> Vec<MetricBin> {
         let mut bin = 0;
         while start < n {
             bin += 1;
-            // Bin end at the next decile boundary, extended over ties.
-            let mut end = ((bin * n) / 10).max(start + 1).min(n);
+            // End at the first decile boundary past `start`, extended over ties (a tie
+            // spanning boundaries makes one bin, so there may be fewer than ten).
+            let mut b = 1;
+            while b < 10 && b * n / 10 <= start {
+                b += 1;
+            }
+            let mut end = (b * n / 10).clamp(start + 1, n);
             while end < n && present[end].0 == present[end - 1].0 {
                 end += 1;
             }
@@ -174,9 +204,6 @@ pub fn metric_cohorts(ds: &Dataset) -> Vec<MetricBin> {
             let range = format!("[{}, {}]", fmt(present[start].0), fmt(present[end - 1].0));
             out.push(mk(name, bin, range, &members));
             start = end;
-            if bin >= 10 {
-                break;
-            }
         }
         if !missing.is_empty() {
             out.push(mk(name, 0, "missing".into(), &missing));
@@ -211,26 +238,78 @@ fn fmt(x: f64) -> String {
 
 pub fn curves_table(c: &[CurvePoint]) -> Table {
     Table::new()
-        .with("cohort", Column::Str(c.iter().map(|p| Some(p.cohort.clone())).collect()))
-        .with("segment", Column::Str(c.iter().map(|p| Some(p.segment.clone())).collect()))
-        .with("age_months", Column::Int(c.iter().map(|p| Some(i64::from(p.age_months))).collect()))
-        .with("accounts", Column::Int(c.iter().map(|p| Some(p.accounts as i64)).collect()))
-        .with("retained", Column::Int(c.iter().map(|p| Some(p.retained as i64)).collect()))
-        .with("logo_retention", Column::Float(c.iter().map(|p| Some(p.logo_retention)).collect()))
+        .with(
+            "cohort",
+            Column::Str(c.iter().map(|p| Some(p.cohort.clone())).collect()),
+        )
+        .with(
+            "segment",
+            Column::Str(c.iter().map(|p| Some(p.segment.clone())).collect()),
+        )
+        .with(
+            "age_months",
+            Column::Int(c.iter().map(|p| Some(i64::from(p.age_months))).collect()),
+        )
+        .with(
+            "accounts",
+            Column::Int(c.iter().map(|p| Some(p.accounts as i64)).collect()),
+        )
+        .with(
+            "retained",
+            Column::Int(c.iter().map(|p| Some(p.retained as i64)).collect()),
+        )
+        .with(
+            "logo_retention",
+            Column::Float(c.iter().map(|p| Some(p.logo_retention)).collect()),
+        )
         .with("grr", Column::Float(c.iter().map(|p| p.grr).collect()))
         .with("nrr", Column::Float(c.iter().map(|p| p.nrr).collect()))
+        .with(
+            "survivors_only",
+            Column::Bool(c.iter().map(|p| Some(p.survivors_only)).collect()),
+        )
 }
 
 pub fn bins_table(b: &[MetricBin]) -> Table {
     Table::new()
-        .with("feature", Column::Str(b.iter().map(|x| Some(x.feature.clone())).collect()))
-        .with("component", Column::Str(b.iter().map(|x| Some(x.component.clone())).collect()))
-        .with("bin", Column::Int(b.iter().map(|x| Some(x.bin as i64)).collect()))
-        .with("range", Column::Str(b.iter().map(|x| Some(x.range.clone())).collect()))
-        .with("rows", Column::Int(b.iter().map(|x| Some(x.rows as i64)).collect()))
-        .with("accounts", Column::Int(b.iter().map(|x| Some(x.accounts as i64)).collect()))
-        .with("churned", Column::Int(b.iter().map(|x| Some(x.churned as i64)).collect()))
-        .with("churn_rate", Column::Float(b.iter().map(|x| Some(x.churn_rate)).collect()))
-        .with("ci_low", Column::Float(b.iter().map(|x| Some(x.ci_low)).collect()))
-        .with("ci_high", Column::Float(b.iter().map(|x| Some(x.ci_high)).collect()))
+        .with(
+            "feature",
+            Column::Str(b.iter().map(|x| Some(x.feature.clone())).collect()),
+        )
+        .with(
+            "component",
+            Column::Str(b.iter().map(|x| Some(x.component.clone())).collect()),
+        )
+        .with(
+            "bin",
+            Column::Int(b.iter().map(|x| Some(x.bin as i64)).collect()),
+        )
+        .with(
+            "range",
+            Column::Str(b.iter().map(|x| Some(x.range.clone())).collect()),
+        )
+        .with(
+            "rows",
+            Column::Int(b.iter().map(|x| Some(x.rows as i64)).collect()),
+        )
+        .with(
+            "accounts",
+            Column::Int(b.iter().map(|x| Some(x.accounts as i64)).collect()),
+        )
+        .with(
+            "churned",
+            Column::Int(b.iter().map(|x| Some(x.churned as i64)).collect()),
+        )
+        .with(
+            "churn_rate",
+            Column::Float(b.iter().map(|x| Some(x.churn_rate)).collect()),
+        )
+        .with(
+            "ci_low",
+            Column::Float(b.iter().map(|x| Some(x.ci_low)).collect()),
+        )
+        .with(
+            "ci_high",
+            Column::Float(b.iter().map(|x| Some(x.ci_high)).collect()),
+        )
 }

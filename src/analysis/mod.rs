@@ -61,11 +61,7 @@ pub fn run_all(inp: &Inputs) -> Analyses {
         || {
             rayon::join(
                 || timed(|| cluster::clusters(inp.ds, &Default::default(), inp.seed)),
-                || {
-                    timed(|| {
-                        propensity::analyse(inp.ds, inp.plays, &Default::default(), inp.seed)
-                    })
-                },
+                || timed(|| propensity::analyse(inp.ds, inp.plays, &Default::default(), inp.seed)),
             )
         },
     );
@@ -100,8 +96,16 @@ impl Analyses {
                 metric_cohorts: &self.metric_bins,
             },
         )?];
-        io::write_table(&out.join("cohort_retention.csv"), &cohort::curves_table(&self.curves), Format::Csv)?;
-        io::write_table(&out.join("metric_cohorts.csv"), &cohort::bins_table(&self.metric_bins), Format::Csv)?;
+        io::write_table(
+            &out.join("cohort_retention.csv"),
+            &cohort::curves_table(&self.curves),
+            Format::Csv,
+        )?;
+        io::write_table(
+            &out.join("metric_cohorts.csv"),
+            &cohort::bins_table(&self.metric_bins),
+            Format::Csv,
+        )?;
         files.push("cohort_retention.csv".into());
         files.push("metric_cohorts.csv".into());
         match &self.clusters {
@@ -116,7 +120,11 @@ impl Analyses {
             Ok(p) => {
                 files.push(json("propensity.json", p)?);
                 io::write_table(&out.join("propensity.csv"), &p.effects_table(), Format::Csv)?;
-                io::write_table(&out.join("propensity_balance.csv"), &p.balance_table(), Format::Csv)?;
+                io::write_table(
+                    &out.join("propensity_balance.csv"),
+                    &p.balance_table(),
+                    Format::Csv,
+                )?;
                 files.push("propensity.csv".into());
                 files.push("propensity_balance.csv".into());
             }
