@@ -552,11 +552,22 @@ fn run(cli: Cli) -> Result<()> {
                 seed: cfg.seed,
             };
             log::info!("training the models while the cohort, cluster and propensity analyses run");
-            let (trained, analyses) = rayon::join(
-                || train_logged(&ds, &cfg, cli.quiet),
+            let t_features = t0.elapsed().as_secs_f64();
+            let ((trained, t_train), analyses) = rayon::join(
+                || {
+                    let t = Instant::now();
+                    (train_logged(&ds, &cfg, cli.quiet), t.elapsed().as_secs_f64())
+                },
                 || analysis::run_all(&inputs),
             );
             let trained = trained?;
+            log::info!(
+                "up to the snapshot table {t_features:.1}s; then concurrently: training {t_train:.1}s, cohorts {:.1}s, clusters {:.1}s, propensity {:.1}s; wall {:.1}s since the start",
+                analyses.seconds[0],
+                analyses.seconds[1],
+                analyses.seconds[2],
+                t0.elapsed().as_secs_f64()
+            );
             print_report(&trained.report);
             let files = analyses.write(&out)?;
             print_analyses(&analyses);
