@@ -556,7 +556,10 @@ fn run(cli: Cli) -> Result<()> {
             let ((trained, t_train), analyses) = rayon::join(
                 || {
                     let t = Instant::now();
-                    (train_logged(&ds, &cfg, cli.quiet), t.elapsed().as_secs_f64())
+                    (
+                        train_logged(&ds, &cfg, cli.quiet),
+                        t.elapsed().as_secs_f64(),
+                    )
                 },
                 || analysis::run_all(&inputs),
             );

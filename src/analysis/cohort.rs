@@ -82,7 +82,10 @@ pub fn retention_curves(
             .unwrap_or_default();
         let cohort = quarter_name(start);
         let arr0 = h.arr_seats_at(start).0;
-        let mut keys = vec![(cohort.clone(), seg.clone()), (cohort.clone(), "all".to_string())];
+        let mut keys = vec![
+            (cohort.clone(), seg.clone()),
+            (cohort.clone(), "all".to_string()),
+        ];
         if !survivors {
             keys.push(("all".to_string(), seg.clone()));
             keys.push(("all".to_string(), "all".to_string()));
