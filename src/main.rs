@@ -304,6 +304,45 @@ fn main() -> ExitCode {
 
 /// The config file: `--config`, else `DATA/churnlab.toml` when the command reads a data
 /// folder that has one, else the built-in defaults.
+/// Loads and validates a book, then builds its snapshot table.
+fn book_and_table(
+    data: &Path,
+    cfg: &Config,
+    as_of: Option<NaiveDate>,
+) -> Result<(load::Book, features::SnapshotTable)> {
+    log::info!("loading and validating {}", data.display());
+    let book = load::load_book(data)?;
+    let table = features::build(
+        &book,
+        &cfg.snapshots,
+        &cfg.features,
+        cfg.data.grace_days,
+        as_of.or(cfg.data.as_of),
+    )?;
+    Ok((book, table))
+}
+
+/// What the analyses need besides the dataset: accounts, contract histories, plays.
+fn analysis_context(
+    book: &load::Book,
+    table: &features::SnapshotTable,
+    cfg: &Config,
+) -> Result<(
+    Vec<load::AccountInfo>,
+    Vec<retention::History>,
+    features::PlayFlags,
+)> {
+    let accounts = book.accounts();
+    let hist = retention::histories(
+        accounts.len(),
+        &book.terms(),
+        cfg.data.grace_days,
+        table.as_of,
+    );
+    let plays = features::play_flags(book, table, table.horizon_days)?;
+    Ok((accounts, hist, plays))
+}
+
 /// A readable summary of the analyses.
 fn print_analyses(a: &analysis::Analyses) {
     println!();
@@ -535,14 +574,7 @@ fn run(cli: Cli) -> Result<()> {
                 table.rows.iter().filter(|r| r.label.is_some()).count()
             );
             let ds = dataset::Dataset::from_snapshots(&table);
-            let accounts = book.accounts();
-            let hist = retention::histories(
-                accounts.len(),
-                &book.terms(),
-                cfg.data.grace_days,
-                table.as_of,
-            );
-            let plays = features::play_flags(&book, &table, table.horizon_days)?;
+            let (accounts, hist, plays) = analysis_context(&book, &table, &cfg)?;
             let inputs = analysis::Inputs {
                 ds: &ds,
                 accounts: &accounts,
@@ -629,16 +661,7 @@ fn run(cli: Cli) -> Result<()> {
                     data.display()
                 );
             };
-            log::info!("loading and validating {}", data.display());
-            let book = load::load_book(&data)?;
-            let as_of = as_of.or(cfg.data.as_of);
-            let table = features::build(
-                &book,
-                &cfg.snapshots,
-                &cfg.features,
-                cfg.data.grace_days,
-                as_of,
-            )?;
+            let (_, table) = book_and_table(&data, &cfg, as_of)?;
             let ds = dataset::Dataset::from_snapshots(&table);
             let trained = if no_model {
                 None
@@ -664,25 +687,9 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Analyze { data, out, as_of } => {
             let t0 = Instant::now();
-            log::info!("loading and validating {}", data.display());
-            let book = load::load_book(&data)?;
-            let as_of = as_of.or(cfg.data.as_of);
-            let table = features::build(
-                &book,
-                &cfg.snapshots,
-                &cfg.features,
-                cfg.data.grace_days,
-                as_of,
-            )?;
+            let (book, table) = book_and_table(&data, &cfg, as_of)?;
             let ds = dataset::Dataset::from_snapshots(&table);
-            let accounts = book.accounts();
-            let hist = retention::histories(
-                accounts.len(),
-                &book.terms(),
-                cfg.data.grace_days,
-                table.as_of,
-            );
-            let plays = features::play_flags(&book, &table, table.horizon_days)?;
+            let (accounts, hist, plays) = analysis_context(&book, &table, &cfg)?;
             log::info!("running the cohort, cluster and propensity analyses");
             let a = analysis::run_all(&analysis::Inputs {
                 ds: &ds,
