@@ -116,6 +116,50 @@ fn mean_std(v: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
     (m, var.sqrt())
 }
 
+impl NumericStep {
+    /// Learns one numeric column's imputation (median), transform (arcsinh when
+    /// non-negative and skewed) and scaling from `rows`; `None` when no row has a value.
+    pub fn fit(name: &str, col: &[Option<f64>], rows: &[usize]) -> Option<NumericStep> {
+        let mut present: Vec<f64> = rows.iter().filter_map(|&i| col[i]).collect();
+        if present.is_empty() {
+            return None;
+        }
+        let any_missing = present.len() < rows.len();
+        let (m0, s0) = mean_std(present.iter().copied());
+        let skew = if s0 > 0.0 {
+            present.iter().map(|x| ((x - m0) / s0).powi(3)).sum::<f64>() / present.len() as f64
+        } else {
+            0.0
+        };
+        let min = present.iter().copied().fold(f64::INFINITY, f64::min);
+        let binary = present.iter().all(|&v| v == 0.0 || v == 1.0);
+        let transform = if min >= 0.0 && skew > SKEW_LIMIT {
+            Transform::Asinh
+        } else {
+            Transform::Identity
+        };
+        let med = median(&mut present);
+        let values = rows.iter().map(|&i| transform.apply(col[i].unwrap_or(med)));
+        let (mean, std) = mean_std(values);
+        let value_column = std > 1e-12;
+        Some(NumericStep {
+            name: name.to_string(),
+            median: med,
+            transform,
+            mean,
+            std: if value_column { std } else { 1.0 },
+            value_column,
+            missing_indicator: any_missing,
+            binary,
+        })
+    }
+
+    /// The standardised value of `v` (a missing value at the median).
+    pub fn standardise(&self, v: Option<f64>) -> f64 {
+        (self.transform.apply(v.unwrap_or(self.median)) - self.mean) / self.std
+    }
+}
+
 impl Preprocessor {
     /// Learns every step from the given rows of `ds`.
     pub fn fit(ds: &Dataset, rows: &[usize]) -> Preprocessor {
@@ -147,53 +191,25 @@ impl Preprocessor {
         let mut numeric = Vec::new();
         let mut columns = Vec::new();
         for (name, col) in ds.numeric_names.iter().zip(&ds.numeric) {
-            let mut present: Vec<f64> = rows.iter().filter_map(|&i| col[i]).collect();
-            if present.is_empty() {
+            let Some(step) = NumericStep::fit(name, col, rows) else {
                 continue;
-            }
-            let any_missing = present.len() < rows.len();
-            let (m0, s0) = mean_std(present.iter().copied());
-            let skew = if s0 > 0.0 {
-                present.iter().map(|x| ((x - m0) / s0).powi(3)).sum::<f64>() / present.len() as f64
-            } else {
-                0.0
             };
-            let min = present.iter().copied().fold(f64::INFINITY, f64::min);
-            let binary = present.iter().all(|&v| v == 0.0 || v == 1.0);
-            let transform = if min >= 0.0 && skew > SKEW_LIMIT {
-                Transform::Asinh
-            } else {
-                Transform::Identity
-            };
-            let med = median(&mut present);
-            let values = rows.iter().map(|&i| transform.apply(col[i].unwrap_or(med)));
-            let (mean, std) = mean_std(values);
-            let value_column = std > 1e-12;
-            if value_column {
+            if step.value_column {
                 columns.push(DesignColumn {
                     name: name.clone(),
                     source: name.clone(),
                     kind: ColumnKind::Value,
                 });
             }
-            if any_missing {
+            if step.missing_indicator {
                 columns.push(DesignColumn {
                     name: format!("{name} (missing)"),
                     source: name.clone(),
                     kind: ColumnKind::Missing,
                 });
             }
-            if value_column || any_missing {
-                numeric.push(NumericStep {
-                    name: name.clone(),
-                    median: med,
-                    transform,
-                    mean,
-                    std: if value_column { std } else { 1.0 },
-                    value_column,
-                    missing_indicator: any_missing,
-                    binary,
-                });
+            if step.value_column || step.missing_indicator {
+                numeric.push(step);
             }
         }
         let mut categorical = Vec::new();
@@ -298,8 +314,7 @@ impl Preprocessor {
             for (r, &i) in rows.iter().enumerate() {
                 let v = col.and_then(|c| c[i]);
                 if s.value_column {
-                    let t = s.transform.apply(v.unwrap_or(s.median));
-                    x[[r, j]] = (t - s.mean) / s.std;
+                    x[[r, j]] = s.standardise(v);
                 }
                 if s.missing_indicator {
                     x[[r, j + usize::from(s.value_column)]] = f64::from(u8::from(v.is_none()));

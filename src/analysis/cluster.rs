@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
+use crate::prep::NumericStep;
 use crate::rng::Rng;
 use crate::table::{Column, Table};
 
@@ -112,42 +113,24 @@ pub fn clusters(ds: &Dataset, cfg: &ClusterConfig, seed: u64) -> Result<ClusterR
             rows.len()
         )));
     }
-    // Original values (median-imputed), then asinh for skewed non-negative features, then
-    // z-scores.
+    // The model's numeric preprocessing, fitted on these accounts: median imputation,
+    // arcsinh for skewed non-negative features, z-scores.
     let n = rows.len();
     let p = feats.len();
     let mut orig = Array2::<f64>::zeros((n, p));
     let mut x = Array2::<f64>::zeros((n, p));
     for (j, (f, _)) in feats.iter().enumerate() {
         let col = ds.numeric_col(f).unwrap_or(&[]);
-        let mut present: Vec<f64> = rows
-            .iter()
-            .filter_map(|&i| col.get(i).copied().flatten())
-            .collect();
-        present.sort_by(f64::total_cmp);
-        let median = present.get(present.len() / 2).copied().unwrap_or(0.0);
-        let vals: Vec<f64> = rows
-            .iter()
-            .map(|&i| col.get(i).copied().flatten().unwrap_or(median))
-            .collect();
-        let mean = vals.iter().sum::<f64>() / n as f64;
-        let sd = (vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
-        let skew = if sd > 0.0 {
-            vals.iter().map(|v| ((v - mean) / sd).powi(3)).sum::<f64>() / n as f64
-        } else {
-            0.0
+        let Some(step) = NumericStep::fit(f, col, &rows) else {
+            continue;
         };
-        let min = vals.iter().copied().fold(f64::INFINITY, f64::min);
-        let tr: Vec<f64> = if skew > 2.0 && min >= 0.0 {
-            vals.iter().map(|v| v.asinh()).collect()
-        } else {
-            vals.clone()
-        };
-        let tm = tr.iter().sum::<f64>() / n as f64;
-        let ts = (tr.iter().map(|v| (v - tm).powi(2)).sum::<f64>() / n as f64).sqrt();
-        for k in 0..n {
-            orig[[k, j]] = vals[k];
-            x[[k, j]] = if ts > 0.0 { (tr[k] - tm) / ts } else { 0.0 };
+        for (k, &i) in rows.iter().enumerate() {
+            orig[[k, j]] = col[i].unwrap_or(step.median);
+            x[[k, j]] = if step.value_column {
+                step.standardise(col[i])
+            } else {
+                0.0
+            };
         }
     }
     // Silhouette sample.
