@@ -1674,14 +1674,9 @@ fn contact_features(
     Ok(())
 }
 
-fn activity_features(
-    acts: &DataFrame,
-    snapshot_dates: &[NaiveDate],
-    index: &Index,
-    values: &mut Values,
-) -> Result<()> {
-    let a = acts
-        .clone()
+/// The activities table as (account_idx, day, type), days since the epoch.
+fn activity_days(acts: &DataFrame) -> Result<DataFrame> {
+    acts.clone()
         .lazy()
         .select([
             col("account_idx"),
@@ -1689,7 +1684,16 @@ fn activity_features(
             col("type"),
         ])
         .collect()
-        .map_err(pe)?;
+        .map_err(pe)
+}
+
+fn activity_features(
+    acts: &DataFrame,
+    snapshot_dates: &[NaiveDate],
+    index: &Index,
+    values: &mut Values,
+) -> Result<()> {
+    let a = activity_days(acts)?;
     for (s, t) in snapshot_dates.iter().enumerate() {
         let t = dates::to_days(*t) as i64;
         let exec = col("type")
@@ -1808,16 +1812,7 @@ pub fn play_flags(book: &Book, table: &SnapshotTable, window_days: i64) -> Resul
     let Some(acts) = book.frame("activities") else {
         return Ok(out);
     };
-    let a = acts
-        .clone()
-        .lazy()
-        .select([
-            col("account_idx"),
-            day_col("date").alias("day"),
-            col("type"),
-        ])
-        .collect()
-        .map_err(pe)?;
+    let a = activity_days(acts)?;
     let acc = a
         .column("account_idx")
         .map_err(pe)?
