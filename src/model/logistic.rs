@@ -45,6 +45,56 @@ fn objective(
     loss / sw + 0.5 * l2 * b.iter().map(|c| c * c).sum::<f64>()
 }
 
+/// Gradient and Hessian of [`objective`] at `(b0, b)` over the augmented design
+/// `[1, x]` (row-major, (p + 1) x (p + 1)), accumulated in blocks of rows.
+fn grad_hess(
+    x: ArrayView2<f64>,
+    y: &[f64],
+    w: &[f64],
+    sw: f64,
+    b0: f64,
+    b: &[f64],
+    l2: f64,
+) -> (Vec<f64>, Vec<f64>) {
+    let (n, p) = x.dim();
+    let d = p + 1;
+    let mut g = vec![0.0; d];
+    let mut h = vec![0.0; d * d];
+    for start in (0..n).step_by(BLOCK) {
+        let end = (start + BLOCK).min(n);
+        let xb = x.slice(s![start..end, ..]);
+        let z = xb.dot(&ndarray::ArrayView1::from(b));
+        let mut hw = ndarray::Array1::<f64>::zeros(end - start);
+        for (k, i) in (start..end).enumerate() {
+            let pi = sigmoid(b0 + z[k]);
+            let r = w[i] * (pi - y[i]) / sw;
+            g[0] += r;
+            for (j, v) in xb.row(k).iter().enumerate() {
+                g[j + 1] += r * v;
+            }
+            hw[k] = w[i] * pi * (1.0 - pi) / sw;
+        }
+        // x' diag(hw) x, plus the intercept row and column.
+        let xw = &xb * &hw.view().insert_axis(Axis(1));
+        let xtx = xw.t().dot(&xb);
+        let colsum = xw.sum_axis(Axis(0));
+        h[0] += hw.sum();
+        for j in 0..p {
+            h[j + 1] += colsum[j];
+            h[(j + 1) * d] += colsum[j];
+            for k in 0..p {
+                h[(j + 1) * d + k + 1] += xtx[[j, k]];
+            }
+        }
+    }
+    for j in 0..p {
+        g[j + 1] += l2 * b[j];
+        h[(j + 1) * d + j + 1] += l2;
+    }
+    h[0] += 1e-12;
+    (g, h)
+}
+
 /// Solves `a x = g` for a symmetric positive definite `a` (row-major, n x n) by Cholesky.
 fn solve_spd(a: &[f64], g: &[f64], n: usize) -> Option<Vec<f64>> {
     let mut l = vec![0.0; n * n];
@@ -92,41 +142,7 @@ impl Logistic {
         let d = p + 1;
         for _ in 0..100 {
             iterations += 1;
-            // Gradient and Hessian over the augmented design [1, x].
-            let mut g = vec![0.0; d];
-            let mut h = vec![0.0; d * d];
-            for start in (0..n).step_by(BLOCK) {
-                let end = (start + BLOCK).min(n);
-                let xb = x.slice(s![start..end, ..]);
-                let z = xb.dot(&ndarray::ArrayView1::from(&b[..]));
-                let mut hw = ndarray::Array1::<f64>::zeros(end - start);
-                for (k, i) in (start..end).enumerate() {
-                    let pi = sigmoid(b0 + z[k]);
-                    let r = w[i] * (pi - y[i]) / sw;
-                    g[0] += r;
-                    for (j, v) in xb.row(k).iter().enumerate() {
-                        g[j + 1] += r * v;
-                    }
-                    hw[k] = w[i] * pi * (1.0 - pi) / sw;
-                }
-                // x' diag(hw) x, plus the intercept row and column.
-                let xw = &xb * &hw.view().insert_axis(Axis(1));
-                let xtx = xw.t().dot(&xb);
-                let colsum = xw.sum_axis(Axis(0));
-                h[0] += hw.sum();
-                for j in 0..p {
-                    h[j + 1] += colsum[j];
-                    h[(j + 1) * d] += colsum[j];
-                    for k in 0..p {
-                        h[(j + 1) * d + k + 1] += xtx[[j, k]];
-                    }
-                }
-            }
-            for j in 0..p {
-                g[j + 1] += l2 * b[j];
-                h[(j + 1) * d + j + 1] += l2;
-            }
-            h[0] += 1e-12;
+            let (g, h) = grad_hess(x, y, w, sw, b0, &b, l2);
             let Some(step) = solve_spd(&h, &g, d) else {
                 break;
             };
@@ -177,35 +193,7 @@ impl Logistic {
         let d = p + 1;
         for _ in 0..200 {
             iterations += 1;
-            let mut g = vec![0.0; d];
-            let mut h = vec![0.0; d * d];
-            let mut xi = vec![0.0; d];
-            for (i, row) in x.outer_iter().enumerate() {
-                xi[0] = 1.0;
-                for (j, v) in row.iter().enumerate() {
-                    xi[j + 1] = *v;
-                }
-                let z = b0 + row.iter().zip(&b).map(|(a, c)| a * c).sum::<f64>();
-                let pi = sigmoid(z);
-                let r = (pi - y[i]) / sw;
-                let hw = pi * (1.0 - pi) / sw;
-                for j in 0..d {
-                    g[j] += r * xi[j];
-                    for k in 0..=j {
-                        h[j * d + k] += hw * xi[j] * xi[k];
-                    }
-                }
-            }
-            for j in 0..d {
-                for k in 0..j {
-                    h[k * d + j] = h[j * d + k];
-                }
-            }
-            for j in 0..p {
-                g[j + 1] += l2 * b[j];
-                h[(j + 1) * d + j + 1] += l2;
-            }
-            h[0] += 1e-12;
+            let (g, h) = grad_hess(x, y, &w, sw, b0, &b, l2);
             let free: Vec<usize> = (0..d)
                 .filter(|&k| k == 0 || b[k - 1] > 0.0 || g[k] < 0.0)
                 .collect();
