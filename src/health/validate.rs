@@ -585,6 +585,11 @@ fn parts(
     (comps, measures)
 }
 
+/// A ROC-AUC to three decimals, or "n/a".
+fn auc_text(x: Option<f64>) -> String {
+    x.map_or("n/a".to_string(), |v| format!("{v:.3}"))
+}
+
 fn pct(x: Option<f64>) -> String {
     x.map_or("n/a".to_string(), |v| format!("{:.1}%", 100.0 * v))
 }
@@ -626,7 +631,7 @@ fn write_components(s: &mut String, prefix: &str, comps: &[Spanned<ComponentSpec
 /// The fitted score as a `[health]` section, ready to hand back to the CS platform.
 pub fn recommended_toml(cfg: &HealthConfig, fitted: &HealthConfig, r: &HealthReport) -> String {
     let mut s = String::new();
-    let f = |x: Option<f64>| x.map_or("n/a".to_string(), |v| format!("{v:.3}"));
+    let f = auc_text;
     let _ = writeln!(
         s,
         "# Health score weights fitted by churnlab on the renewal history {} to {} ({} snapshots).",
@@ -817,7 +822,7 @@ impl Validation {
     /// Three lines for `churnlab run`.
     pub fn report_brief(&self) -> String {
         let r = &self.report;
-        let f = |x: Option<f64>| x.map_or("n/a".to_string(), |v| format!("{v:.3}"));
+        let f = auc_text;
         format!(
             "Health score: out-of-time ROC-AUC {} as configured, {} with fitted weights, {} for the model.\n\
              Churn by configured tier {} (red {}, yellow {}, green {}); {:.1}% of consecutive snapshots change tier.\n\
@@ -840,7 +845,7 @@ impl Validation {
     /// A readable summary for the terminal.
     pub fn summary(&self) -> String {
         let r = &self.report;
-        let f = |x: Option<f64>| x.map_or("n/a".to_string(), |v| format!("{v:.3}"));
+        let f = auc_text;
         let mut s = String::new();
         let _ = writeln!(
             s,
