@@ -651,6 +651,13 @@ pub struct SnapshotTable {
 }
 
 impl SnapshotTable {
+    /// Rows of the scoring snapshot: every account active on the as-of date.
+    pub fn scoring_rows(&self) -> Vec<usize> {
+        (0..self.rows.len())
+            .filter(|&i| self.rows[i].t == self.as_of)
+            .collect()
+    }
+
     pub fn feature(&self, name: &str) -> Option<&[Option<f64>]> {
         CATALOG
             .iter()

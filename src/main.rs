@@ -421,13 +421,6 @@ fn print_analyses(a: &analysis::Analyses) {
     }
 }
 
-/// Rows of the scoring snapshot (the as-of date).
-fn scoring_rows(table: &features::SnapshotTable) -> Vec<usize> {
-    (0..table.rows.len())
-        .filter(|&i| table.rows[i].t == table.as_of)
-        .collect()
-}
-
 /// The health validation's files in `out`.
 fn write_health(
     v: &health::validate::Validation,
@@ -633,7 +626,7 @@ fn run(cli: Cli) -> Result<()> {
                 write_health(&v, &ds, &table, &out)?;
                 println!();
                 print!("{}", v.report_brief());
-                list.attach_health(h, &ds, &scoring_rows(&table));
+                list.attach_health(h, &ds, &table.scoring_rows());
             }
             println!();
             println!(
@@ -854,7 +847,7 @@ fn run(cli: Cli) -> Result<()> {
                     let mut list = score::score_snapshot(&m, &t, &accounts, &hist, &tiers)?;
                     if let Some(h) = cfg.health.as_ref().or(m.config.health.as_ref()) {
                         let ds = dataset::Dataset::from_snapshots(&t);
-                        list.attach_health(h, &ds, &scoring_rows(&t));
+                        list.attach_health(h, &ds, &t.scoring_rows());
                     }
                     list
                 }

@@ -279,9 +279,7 @@ pub fn score_snapshot(
         };
         Error::Input(format!("model {}: {e}. {hint}", model.manifest.run_id))
     })?;
-    let rows: Vec<usize> = (0..table.rows.len())
-        .filter(|&i| table.rows[i].t == table.as_of)
-        .collect();
+    let rows = table.scoring_rows();
     let x = pipe.prep.transform(&ds, &rows)?;
     let p = pipe.proba(x.view());
     let typical = Typical::new(&ds, &rows);

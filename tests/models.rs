@@ -259,9 +259,7 @@ fn book_workflow_train_save_score_and_oracle() {
     let hist = retention::histories(accounts.len(), &book.terms(), 30, table.as_of);
     let list =
         score::score_snapshot(&m, &table, &accounts, &hist, &ScoringConfig::default()).unwrap();
-    let current: Vec<usize> = (0..table.rows.len())
-        .filter(|&i| table.rows[i].t == table.as_of)
-        .collect();
+    let current = table.scoring_rows();
     let direct = t.pipelines[&r.champion].predict(&ds, &current).unwrap();
     let by_id: HashMap<&str, f64> = list
         .rows
