@@ -86,17 +86,13 @@ pub fn clusters(ds: &Dataset, cfg: &ClusterConfig, seed: u64) -> Result<ClusterR
         .time
         .as_ref()
         .ok_or_else(|| Error::Input("cluster analysis needs snapshot dates".into()))?;
-    let last = ds
-        .labelled()
+    let labelled = ds.labelled();
+    let last = labelled
         .iter()
         .map(|&i| time[i])
         .max()
         .ok_or_else(|| Error::Input("cluster analysis needs labelled snapshots".into()))?;
-    let rows: Vec<usize> = ds
-        .labelled()
-        .into_iter()
-        .filter(|&i| time[i] == last)
-        .collect();
+    let rows: Vec<usize> = labelled.into_iter().filter(|&i| time[i] == last).collect();
     let feats: Vec<(&str, &str)> = FEATURES
         .iter()
         .copied()

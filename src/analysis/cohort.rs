@@ -90,18 +90,25 @@ pub fn retention_curves(
             keys.push(("all".to_string(), seg.clone()));
             keys.push(("all".to_string(), "all".to_string()));
         }
+        // The account at each age it is observed at: (alive, ARR), read once.
+        let seen: Vec<Option<(bool, f64)>> = AGES
+            .iter()
+            .map(|&age| {
+                let d = add_months(start, age);
+                (d <= as_of).then(|| {
+                    let alive = h.spell_at(d).is_some();
+                    (alive, if alive { h.arr_seats_at(d).0 } else { 0.0 })
+                })
+            })
+            .collect();
         for key in keys {
             let slot = acc
                 .entry(key)
                 .or_insert([(0, 0, 0.0, 0.0, 0.0); AGES.len()]);
-            for (j, &age) in AGES.iter().enumerate() {
-                let d = add_months(start, age);
-                if d > as_of {
+            for (s, seen) in slot.iter_mut().zip(&seen) {
+                let Some((alive, arr)) = *seen else {
                     continue;
-                }
-                let alive = h.spell_at(d).is_some();
-                let arr = if alive { h.arr_seats_at(d).0 } else { 0.0 };
-                let s = &mut slot[j];
+                };
                 s.0 += 1;
                 s.1 += usize::from(alive);
                 s.2 += arr0;
