@@ -636,7 +636,12 @@ fn run(cli: Cli) -> Result<()> {
             );
             write_list(list, &out, &largs)?;
             println!(
-                "also wrote retention.csv, summary.json, snapshots.parquet/.csv, metrics.json and the cohort, cluster and propensity analyses in {} ({:.1}s in all)",
+                "also wrote retention.csv, summary.json, snapshots.parquet/.csv, metrics.json, the cohort, cluster and propensity analyses{} in {} ({:.1}s in all)",
+                if cfg.health.is_some() {
+                    " and the health-score validation (health_*, recommended_health.toml)"
+                } else {
+                    ""
+                },
                 out.display(),
                 t0.elapsed().as_secs_f64()
             );
