@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use criterion::{Criterion, criterion_group};
 
-use churnlab::io::Format;
+use churnlab::input::io::Format;
 use churnlab::sim::{self, Grain, SimConfig};
 
 fn peak_rss_mb() -> f64 {

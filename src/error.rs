@@ -21,8 +21,14 @@ pub enum Error {
     Invalid(#[from] Problems),
     #[error("config {path}: {message}")]
     Config { path: String, message: String },
+    /// Input that is well formed but cannot serve the job (a single-class label, a
+    /// model whose schema the data lacks, too few rows to cluster).
     #[error("{0}")]
     Input(String),
+    /// A failure inside churnlab or a library it uses (polars, serialisation), not
+    /// caused by the input: a bug to report.
+    #[error("internal error (please report it): {0}")]
+    Internal(String),
 }
 
 impl Error {

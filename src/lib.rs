@@ -1,35 +1,59 @@
 //! churnlab: a batch pipeline for B2B SaaS Customer Success teams that predicts which
 //! accounts will churn and says why.
 //!
-//! Data flows one way, one module per stage:
-//! tables ([`load`], contract in [`schema`]) -> snapshots and labels ([`snapshot`]) ->
-//! feature matrix ([`features`]) -> ...; retention metrics ([`retention`]) from contracts.
-//! The simulator ([`sim`]) writes books whose hidden truth is known, for tests.
+//! Data flows one way, one folder per stage:
+//!
+//! ```text
+//! input     tables -> validated frames        (schema, io, load, table)
+//! book      frames -> histories, snapshots     (retention, snapshot, summary)
+//! features  snapshots -> feature matrix        (catalog, one file per table, dataset)
+//! model     matrix -> fitted models            (prep, logistic, tree, calibrate)
+//! train     models -> validated champion       (split, metrics, train, artifact)
+//! explain   models -> contributions, drivers   (treeshap, drivers)
+//! score     champion -> ranked at-risk list
+//! health    the CS team's health score, validated against churn
+//! analysis  cohorts, clusters, propensity of CS plays
+//! output    writers and text renderings of every result
+//! ```
+//!
+//! [`workflow`] runs these stages for each job (run, train, score, health, analyze,
+//! retention, validate) from one [`config::Config`], checked once before any work.
+//! [`common`] holds the vocabulary every stage shares, [`config`] the checked
+//! configuration, [`error`] the error type; the simulator ([`sim`]) writes books whose
+//! hidden truth is known, for tests.
 
-pub mod analysis;
-pub mod artifact;
+pub mod common;
 pub mod config;
-pub mod dataset;
-pub mod dates;
-pub mod drivers;
 pub mod error;
-pub mod explain;
+
+pub mod input;
+
+pub mod book;
+
 pub mod features;
-pub mod health;
-pub mod io;
-pub mod load;
-pub mod metrics;
+
 pub mod model;
-pub mod prep;
-pub mod retention;
-pub mod rng;
-pub mod schema;
-pub mod score;
-pub mod sim;
-pub mod snapshot;
-pub mod split;
-pub mod summary;
-pub mod table;
+
 pub mod train;
 
+pub mod explain;
+
+pub mod score;
+
+pub mod health;
+
+pub mod analysis;
+
+pub mod output;
+
+pub mod workflow;
+
+pub mod sim;
+
+pub use config::{Config, RawConfig};
 pub use error::{Error, Result};
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -8,11 +8,12 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use churnlab::analysis::{self, cluster, cohort};
+use churnlab::book::retention::History;
 use churnlab::config::Config;
-use churnlab::dataset::Dataset;
-use churnlab::load::{AccountInfo, Term};
-use churnlab::retention::History;
-use churnlab::{features, load, retention};
+use churnlab::features;
+use churnlab::features::dataset::Dataset;
+use churnlab::input::load::{AccountInfo, Term};
+use churnlab::workflow::BookContext;
 use common::{data_dir, read_rows};
 use ndarray::{Array1, array};
 
@@ -175,15 +176,13 @@ struct Book {
 
 fn default_book() -> Book {
     let cfg = Config::default();
-    let book = load::load_book(&data_dir()).unwrap();
-    let table = features::build(&book, &cfg.snapshots, &cfg.features, 30, None).unwrap();
-    let accounts = book.accounts();
-    let hist = retention::histories(accounts.len(), &book.terms(), 30, table.as_of);
-    let plays = features::play_flags(&book, &table, table.horizon_days).unwrap();
+    let ctx = BookContext::open(&data_dir(), 30, None).unwrap();
+    let table = ctx.snapshot_table(cfg.snapshots(), cfg.features()).unwrap();
+    let plays = features::play_flags(&ctx.book, &table, table.horizon_days).unwrap();
     Book {
         ds: Dataset::from_snapshots(&table),
-        accounts,
-        hist,
+        accounts: ctx.accounts,
+        hist: ctx.histories,
         plays,
         as_of: table.as_of,
     }
@@ -205,7 +204,7 @@ fn run_with_threads(b: &Book, threads: usize) -> String {
         })
     });
     let dir = tempfile::tempdir().unwrap();
-    let files = a.write(dir.path()).unwrap();
+    let files = churnlab::output::analysis::write(&a, dir.path()).unwrap();
     files
         .iter()
         .map(|f| std::fs::read_to_string(dir.path().join(f)).unwrap())

@@ -4,9 +4,9 @@ use std::fs;
 use std::path::Path;
 
 use churnlab::error::Error;
-use churnlab::io::{self, Format};
-use churnlab::load::{self, Limits};
-use churnlab::table::{Column, Table};
+use churnlab::input::io::{self, Format};
+use churnlab::input::load::{self, Limits};
+use churnlab::input::table::{Column, Table};
 
 const ACCOUNTS: &str = "account_id,name,segment,created_date\n\
 A1,Acme,enterprise,2023-01-15\n\

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use churnlab::io;
+use churnlab::input::io;
 
 pub type Rows = Vec<HashMap<String, String>>;
 

@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Duration, NaiveDate};
 use churnlab::config::Config;
-use churnlab::dataset::Dataset;
-use churnlab::drivers::{Typical, explain_rows};
-use churnlab::{features, load, train};
+use churnlab::explain::drivers::{Typical, explain_rows};
+use churnlab::features::dataset::Dataset;
+use churnlab::workflow::{self, BookContext};
 use common::{data_dir, read_rows, table_path};
 
 /// The truth's renewal log-odds is a baseline (the segment's base rate, the term, whether
@@ -31,11 +31,10 @@ const BASELINE: [&str; 5] = [
 fn explanations_recover_the_simulators_truth() {
     let dir = data_dir();
     let cfg = Config::default();
-    let book = load::load_book(&dir).unwrap();
-    let table = features::build(&book, &cfg.snapshots, &cfg.features, 30, None).unwrap();
+    let ctx = BookContext::open(&dir, cfg.data().grace_days, None).unwrap();
+    let table = ctx.snapshot_table(cfg.snapshots(), cfg.features()).unwrap();
     let ds = Dataset::from_snapshots(&table);
-    let quiet = |_: &str| {};
-    let t = train::train(&ds, &cfg.models, 90, cfg.seed, &quiet).unwrap();
+    let t = workflow::train::train_dataset(&ds, &cfg, &workflow::no_progress).unwrap();
     let pipe = &t.pipelines[&t.report.champion];
 
     // Rows: every account at the last twelve snapshot dates.
@@ -64,7 +63,7 @@ fn explanations_recover_the_simulators_truth() {
                 continue;
             }
             *by_feat.entry(f.clone()).or_insert(0.0) += v.abs() / contrib.len() as f64;
-            *per.entry(churnlab::drivers::component_of(&f))
+            *per.entry(churnlab::explain::drivers::component_of(&f))
                 .or_insert(0.0) += v;
         }
         for (k, v) in per {

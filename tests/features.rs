@@ -8,9 +8,9 @@ use std::fs;
 use std::path::Path;
 
 use chrono::{Duration, NaiveDate};
-use churnlab::features::{self, FeatureConfig, SnapshotTable};
-use churnlab::load;
-use churnlab::snapshot::SnapshotConfig;
+use churnlab::config::{FeatureConfig, SnapshotConfig};
+use churnlab::features::{self, SnapshotTable};
+use churnlab::workflow::BookContext;
 use common::*;
 
 fn d(s: &str) -> NaiveDate {
@@ -85,7 +85,7 @@ fn write(dir: &Path, files: &[(&str, String)]) {
 }
 
 fn build(dir: &Path, as_of: &str) -> SnapshotTable {
-    let book = load::load_book(dir).unwrap();
+    let ctx = BookContext::open(dir, 30, Some(d(as_of))).unwrap();
     let snap = SnapshotConfig {
         start: Some(d("2025-03-01")),
         ..SnapshotConfig::default()
@@ -93,7 +93,7 @@ fn build(dir: &Path, as_of: &str) -> SnapshotTable {
     let feat = FeatureConfig {
         sticky_features: vec!["api".into()],
     };
-    features::build(&book, &snap, &feat, 30, Some(d(as_of))).unwrap()
+    ctx.snapshot_table(&snap, &feat).unwrap()
 }
 
 fn fixture() -> (tempfile::TempDir, SnapshotTable) {
@@ -390,15 +390,10 @@ fn no_feature_sees_the_future() {
 /// On the bundled book, every label agrees with the churn date the simulator recorded.
 #[test]
 fn labels_agree_with_the_simulator() {
-    let book = load::load_book(&data_dir()).unwrap();
-    let t = features::build(
-        &book,
-        &SnapshotConfig::default(),
-        &FeatureConfig::default(),
-        30,
-        None,
-    )
-    .unwrap();
+    let t = BookContext::open(&data_dir(), 30, None)
+        .unwrap()
+        .snapshot_table(&SnapshotConfig::default(), &FeatureConfig::default())
+        .unwrap();
     let churn: HashMap<String, NaiveDate> =
         read_rows(&table_path(&data_dir().join("truth"), "accounts"))
             .into_iter()

@@ -5,12 +5,12 @@
 mod common;
 
 use churnlab::config::Config;
-use churnlab::dataset::Dataset;
+use churnlab::features::dataset::Dataset;
 use churnlab::health::Tier;
 use churnlab::health::validate::{recommend_tiers, validate};
-use churnlab::metrics::wilson;
 use churnlab::model::logistic::Logistic;
-use churnlab::{features, load};
+use churnlab::train::metrics::wilson;
+use churnlab::workflow::BookContext;
 use common::data_dir;
 use ndarray::Array2;
 
@@ -117,7 +117,11 @@ fn config_errors_name_the_line_and_the_problem() {
 /// Three accounts scored by hand.
 #[test]
 fn the_score_redistributes_missing_measures_and_uses_profiles() {
-    let cfg = Config::from_toml(GOOD, "h.toml").unwrap().health.unwrap();
+    let cfg = Config::from_toml(GOOD, "h.toml")
+        .unwrap()
+        .health()
+        .unwrap()
+        .clone();
     let ds = Dataset {
         ids: vec!["a".into(), "b".into(), "c".into()],
         numeric_names: vec![
@@ -309,11 +313,11 @@ value_at_100 = 0
 #[test]
 fn fitted_weights_beat_a_wrong_configuration_and_follow_the_truth() {
     let cfg = Config::from_toml(WRONG, "wrong.toml").unwrap();
-    let h = cfg.health.clone().unwrap();
-    let book = load::load_book(&data_dir()).unwrap();
-    let table = features::build(&book, &cfg.snapshots, &cfg.features, 30, None).unwrap();
+    let h = cfg.health().unwrap().clone();
+    let ctx = BookContext::open(&data_dir(), 30, None).unwrap();
+    let table = ctx.snapshot_table(cfg.snapshots(), cfg.features()).unwrap();
     let ds = Dataset::from_snapshots(&table);
-    let v = validate(&h, &ds, None, table.horizon_days, cfg.models.test_share).unwrap();
+    let v = validate(&h, &ds, None, table.horizon_days, cfg.models().test_share).unwrap();
     println!("{}", v.summary());
     println!("{}", v.recommended_toml);
     let r = &v.report;
@@ -339,7 +343,7 @@ fn fitted_weights_beat_a_wrong_configuration_and_follow_the_truth() {
     assert_eq!(order[4], "commercial", "{fitted:?}");
     // The recommended file is a valid configuration with the fitted weights.
     let back = Config::from_toml(&v.recommended_toml, "recommended.toml").unwrap();
-    let h2 = back.health.unwrap();
+    let h2 = back.health().unwrap();
     assert_eq!(h2.components.len(), v.fitted.components.len());
     let again = h2.score(&ds, &(0..ds.rows()).collect::<Vec<_>>());
     let same = again

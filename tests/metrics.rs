@@ -1,6 +1,6 @@
 //! Metric code against values computed with scikit-learn (tests/fixtures/metrics_sklearn.py).
 
-use churnlab::metrics;
+use churnlab::train::metrics;
 
 #[test]
 fn metrics_match_scikit_learn() {

@@ -6,17 +6,14 @@ mod common;
 use std::collections::HashMap;
 use std::fs;
 
-use churnlab::artifact;
-use churnlab::config::Config;
-use churnlab::dataset::Dataset;
-use churnlab::features;
-use churnlab::load;
-use churnlab::metrics;
+use churnlab::config::{Config, ModelConfig};
+use churnlab::features::dataset::Dataset;
 use churnlab::model::logistic::Logistic;
 use churnlab::model::{Family, Params};
-use churnlab::retention;
-use churnlab::score::{self, ScoringConfig};
-use churnlab::train::{self, ModelConfig};
+use churnlab::score::ListOptions;
+use churnlab::train::{self, metrics};
+use churnlab::workflow::score::ScoreSource;
+use churnlab::workflow::{self, train::TrainSource};
 use common::{data_dir, read_rows, table_path};
 
 fn floats(v: &serde_json::Value) -> Vec<f64> {
@@ -42,7 +39,7 @@ fn logistic_matches_scikit_learn_with_weights_and_l2() {
     assert!((m.intercept - b0).abs() < 1e-6, "{} vs {b0}", m.intercept);
 }
 
-fn quiet(_: &str) {}
+fn quiet(_: train::Progress<'_>) {}
 
 /// The accuracy bar of the flat mode: scikit-learn and LightGBM reach 0.929-0.930 ROC-AUC
 /// on this table with 5-fold CV (shared/data/README.md).
@@ -166,17 +163,13 @@ fn flat_tables_with_text_numbers_blanks_and_word_labels() {
 fn book_workflow_train_save_score_and_oracle() {
     let dir = data_dir();
     let cfg = Config::default();
-    let book = load::load_book(&dir).unwrap();
-    let table = features::build(
-        &book,
-        &cfg.snapshots,
-        &cfg.features,
-        cfg.data.grace_days,
-        None,
-    )
-    .unwrap();
-    let ds = Dataset::from_snapshots(&table);
-    let t = train::train(&ds, &cfg.models, 90, cfg.seed, &quiet).unwrap();
+    let models = tempfile::tempdir().unwrap();
+    let source = TrainSource::Book {
+        dir: dir.clone(),
+        as_of: None,
+    };
+    let out = workflow::train::train(&source, models.path(), &cfg, &workflow::no_progress).unwrap();
+    let (t, ds) = (&out.trained, &out.dataset);
     let r = &t.report;
     assert_eq!(r.scheme, "out_of_time");
     let split = r.split.as_ref().unwrap();
@@ -200,7 +193,7 @@ fn book_workflow_train_save_score_and_oracle() {
         .collect();
     let (mut p, mut y) = (Vec::new(), Vec::new());
     for &i in &split.test {
-        let day = churnlab::dates::from_days(time[i]).to_string();
+        let day = churnlab::common::dates::from_days(time[i]).to_string();
         if let Some(&q) = oracle.get(&(ds.ids[i].clone(), day)) {
             p.push(q);
             y.push(ds.label[i].unwrap());
@@ -227,24 +220,8 @@ fn book_workflow_train_save_score_and_oracle() {
     );
     assert!(champion.test.top_20.churn_capture > 0.6);
 
-    // Save, reload, score the current snapshot.
-    let models = tempfile::tempdir().unwrap();
-    let manifest = artifact::Manifest {
-        run_id: "test-run".into(),
-        churnlab_version: "test".into(),
-        champion: r.champion,
-        families: t.pipelines.keys().copied().collect(),
-        source: "data".into(),
-        label: "churn within 90 days".into(),
-        id_column: None,
-        numeric_features: ds.numeric_names.clone(),
-        categorical_features: ds.categorical_names.clone(),
-        horizon_days: 90,
-        seed: cfg.seed,
-        data_window: None,
-        as_of: Some(table.as_of.to_string()),
-    };
-    let path = artifact::save(models.path(), &manifest, &t, &cfg, &ds).unwrap();
+    // The saved folder, reloaded, scores the current snapshot as the fitted model does.
+    let path = &out.model_dir;
     for f in [
         "MODEL_CARD.md",
         "metrics.json",
@@ -254,13 +231,14 @@ fn book_workflow_train_save_score_and_oracle() {
     ] {
         assert!(path.join(f).is_file(), "{f}");
     }
-    let m = artifact::load(&path).unwrap();
-    let accounts = book.accounts();
-    let hist = retention::histories(accounts.len(), &book.terms(), 30, table.as_of);
-    let list =
-        score::score_snapshot(&m, &table, &accounts, &hist, &ScoringConfig::default()).unwrap();
-    let current = table.scoring_rows();
-    let direct = t.pipelines[&r.champion].predict(&ds, &current).unwrap();
+    let book = ScoreSource::Book {
+        dir: dir.clone(),
+        as_of: None,
+    };
+    let list = workflow::score::score(path, &book, &cfg, &ListOptions::default()).unwrap();
+    let last = *time.iter().max().unwrap();
+    let current: Vec<usize> = (0..ds.rows()).filter(|&i| time[i] == last).collect();
+    let direct = t.pipelines[&r.champion].predict(ds, &current).unwrap();
     let by_id: HashMap<&str, f64> = list
         .rows
         .iter()
@@ -285,9 +263,11 @@ fn book_workflow_train_save_score_and_oracle() {
             fs::copy(e.path(), lean.path().join(&name)).unwrap();
         }
     }
-    let lean_book = load::load_book(lean.path()).unwrap();
-    let lean_table = features::build(&lean_book, &cfg.snapshots, &cfg.features, 30, None).unwrap();
-    let err = score::score_snapshot(&m, &lean_table, &accounts, &hist, &ScoringConfig::default())
+    let lean_book = ScoreSource::Book {
+        dir: lean.path().to_path_buf(),
+        as_of: None,
+    };
+    let err = workflow::score::score(path, &lean_book, &cfg, &ListOptions::default())
         .err()
         .unwrap()
         .to_string();

@@ -8,9 +8,11 @@ use std::fs;
 use std::path::Path;
 
 use chrono::{Duration, NaiveDate};
-use churnlab::io::Format;
+use churnlab::book::retention;
+use churnlab::input::io::Format;
+use churnlab::input::load;
 use churnlab::sim::{self, Grain, SimConfig};
-use churnlab::{load, retention};
+use churnlab::workflow::BookContext;
 use common::*;
 
 fn all_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
@@ -172,9 +174,8 @@ fn usage_grains_describe_the_same_activity() {
 /// annual logo churn 8-25% with smb > mid_market > enterprise, GRR 80-95%, NRR 95-120%.
 #[test]
 fn default_book_has_realistic_retention() {
-    let book = load::load_book(&data_dir()).unwrap();
-    let as_of = book.as_of().unwrap();
-    let r = retention::report(&book.accounts(), &book.terms(), 30, as_of);
+    let ctx = BookContext::open(&data_dir(), 30, None).unwrap();
+    let r = retention::report(&ctx.accounts, &ctx.terms, &ctx.histories, 30, ctx.as_of);
     let all = r.trailing("all").unwrap();
     let (smb, mid, ent) = (
         r.trailing("smb").unwrap(),

@@ -11,11 +11,11 @@ use rand_xoshiro::Xoshiro256Plus;
 use rand_xoshiro::rand_core::SeedableRng;
 use serde::Serialize;
 
-use crate::dataset::Dataset;
+use crate::common::rng::Rng;
 use crate::error::{Error, Result};
-use crate::prep::NumericStep;
-use crate::rng::Rng;
-use crate::table::{Column, Table};
+use crate::features::dataset::Dataset;
+use crate::input::table::{Column, Table};
+use crate::model::prep::NumericStep;
 
 /// Behavioural features used when present, with the words a cluster name uses.
 pub const FEATURES: [(&str, &str); 10] = [
@@ -201,7 +201,7 @@ pub fn clusters(ds: &Dataset, cfg: &ClusterConfig, seed: u64) -> Result<ClusterR
         });
     }
     Ok(ClusterReport {
-        snapshot_date: crate::dates::from_days(last).to_string(),
+        snapshot_date: crate::common::dates::from_days(last).to_string(),
         features: feats.iter().map(|f| f.0.to_string()).collect(),
         rule: format!(
             "k from {} to {} with the highest mean silhouette (on up to {} accounts); k-means++ with 10 restarts, seeded",
@@ -222,7 +222,7 @@ fn kmeans(x: &Array2<f64>, k: usize, seed: u64) -> Result<Array1<usize>> {
         .max_n_iterations(300)
         .tolerance(1e-6)
         .fit(&data)
-        .map_err(|e| Error::Input(format!("k-means: {e}")))?;
+        .map_err(|e| Error::Internal(format!("k-means: {e}")))?;
     Ok(model.predict(x))
 }
 

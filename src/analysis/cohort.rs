@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::dataset::Dataset;
-use crate::dates::{add_months, quarter_start};
-use crate::load::AccountInfo;
-use crate::metrics::wilson;
-use crate::retention::{Ending, History};
-use crate::table::{Column, Table};
+use crate::book::retention::{Ending, History};
+use crate::common::dates::{add_months, quarter_start};
+use crate::features::dataset::Dataset;
+use crate::input::load::AccountInfo;
+use crate::input::table::{Column, Table};
+use crate::train::metrics::wilson;
 
 /// Ages (months since the first contract start) at which retention is read.
 pub const AGES: [i32; 5] = [3, 6, 12, 18, 24];
@@ -173,7 +173,7 @@ pub fn metric_cohorts(ds: &Dataset) -> Vec<MetricBin> {
         let (lo, hi) = wilson(churned, members.len());
         MetricBin {
             feature: feature.to_string(),
-            component: crate::drivers::component_of(feature).to_string(),
+            component: crate::explain::drivers::component_of(feature).to_string(),
             bin,
             range,
             rows: members.len(),

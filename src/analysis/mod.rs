@@ -8,25 +8,21 @@ pub mod cluster;
 pub mod cohort;
 pub mod propensity;
 
-use std::path::Path;
-
-use chrono::NaiveDate;
-use serde::Serialize;
-
-use crate::dataset::Dataset;
+use crate::book::retention::History;
 use crate::error::Result;
 use crate::features::PlayFlags;
-use crate::io::{self, Format};
-use crate::load::AccountInfo;
-use crate::retention::History;
+use crate::features::dataset::Dataset;
+use crate::input::load::AccountInfo;
+use chrono::NaiveDate;
 
 /// Everything `churnlab analyze` produces.
 pub struct Analyses {
     pub curves: Vec<cohort::CurvePoint>,
     pub metric_bins: Vec<cohort::MetricBin>,
-    /// An error message when the book cannot be clustered.
-    pub clusters: std::result::Result<cluster::ClusterReport, String>,
-    pub propensity: std::result::Result<propensity::PropensityReport, String>,
+    /// Why the book cannot be clustered, when it cannot.
+    pub clusters: Result<cluster::ClusterReport>,
+    /// Why the plays cannot be analysed, when they cannot.
+    pub propensity: Result<propensity::PropensityReport>,
     /// Seconds each analysis took (not written to the outputs).
     pub seconds: [f64; 3],
 }
@@ -68,83 +64,8 @@ pub fn run_all(inp: &Inputs) -> Analyses {
     Analyses {
         curves: cohorts.0,
         metric_bins: cohorts.1,
-        clusters: clusters.map_err(|e| e.to_string()),
-        propensity: prop.map_err(|e| e.to_string()),
+        clusters,
+        propensity: prop,
         seconds: [t0, t1, t2],
-    }
-}
-
-#[derive(Serialize)]
-struct Cohorts<'a> {
-    ages_months: &'a [i32],
-    retention_curves: &'a [cohort::CurvePoint],
-    metric_cohorts: &'a [cohort::MetricBin],
-}
-
-impl Analyses {
-    /// Writes each analysis as json and csv into `out`; returns the file names.
-    pub fn write(&self, out: &Path) -> Result<Vec<String>> {
-        let json = |name: &str, v: &dyn erased::Json| -> Result<String> {
-            io::write_atomic(&out.join(name), v.to_json()?.as_bytes())?;
-            Ok(name.to_string())
-        };
-        let mut files = vec![json(
-            "cohorts.json",
-            &Cohorts {
-                ages_months: &cohort::AGES,
-                retention_curves: &self.curves,
-                metric_cohorts: &self.metric_bins,
-            },
-        )?];
-        io::write_table(
-            &out.join("cohort_retention.csv"),
-            &cohort::curves_table(&self.curves),
-            Format::Csv,
-        )?;
-        io::write_table(
-            &out.join("metric_cohorts.csv"),
-            &cohort::bins_table(&self.metric_bins),
-            Format::Csv,
-        )?;
-        files.push("cohort_retention.csv".into());
-        files.push("metric_cohorts.csv".into());
-        match &self.clusters {
-            Ok(c) => {
-                files.push(json("clusters.json", c)?);
-                io::write_table(&out.join("clusters.csv"), &c.to_table(), Format::Csv)?;
-                files.push("clusters.csv".into());
-            }
-            Err(e) => files.push(json("clusters.json", &serde_json::json!({ "error": e }))?),
-        }
-        match &self.propensity {
-            Ok(p) => {
-                files.push(json("propensity.json", p)?);
-                io::write_table(&out.join("propensity.csv"), &p.effects_table(), Format::Csv)?;
-                io::write_table(
-                    &out.join("propensity_balance.csv"),
-                    &p.balance_table(),
-                    Format::Csv,
-                )?;
-                files.push("propensity.csv".into());
-                files.push("propensity_balance.csv".into());
-            }
-            Err(e) => files.push(json("propensity.json", &serde_json::json!({ "error": e }))?),
-        }
-        Ok(files)
-    }
-}
-
-mod erased {
-    use crate::error::{Error, Result};
-
-    /// Serialises any `Serialize` value as pretty JSON (object-safe).
-    pub trait Json {
-        fn to_json(&self) -> Result<String>;
-    }
-
-    impl<T: serde::Serialize> Json for T {
-        fn to_json(&self) -> Result<String> {
-            serde_json::to_string_pretty(self).map_err(|e| Error::Input(format!("json: {e}")))
-        }
     }
 }

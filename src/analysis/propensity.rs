@@ -17,15 +17,16 @@ use ndarray::{Array2, Axis};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::dataset::Dataset;
+use crate::common::math::sigmoid;
+use crate::common::rng::Rng;
 use crate::error::Result;
+use crate::features::dataset::Dataset;
 use crate::features::{self, PlayFlags};
+use crate::input::table::{Column, Table};
 use crate::model::logistic::Logistic;
+use crate::model::prep::Preprocessor;
 use crate::model::tree::BoostParams;
 use crate::model::{self, Params};
-use crate::prep::Preprocessor;
-use crate::rng::{Rng, sigmoid};
-use crate::table::{Column, Table};
 
 #[derive(Clone, Debug)]
 pub struct PropensityConfig {
@@ -416,7 +417,7 @@ fn one(
         att_matched_ci: ci_m,
         att_weighted: att_w,
         att_weighted_ci: ci_w,
-        propensity_roc_auc: crate::metrics::roc_auc(&tf, &e),
+        propensity_roc_auc: crate::train::metrics::roc_auc(&tf, &e),
         max_abs_smd_before: max_abs(&|b| b.smd_before),
         max_abs_smd_matched: max_abs(&|b| b.smd_matched),
         max_abs_smd_weighted: max_abs(&|b| b.smd_weighted),

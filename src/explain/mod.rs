@@ -11,12 +11,14 @@
 //!   The scaling keeps each feature's share and sign; it is the usual way to report
 //!   probability-space SHAP values on the log-odds scale.
 
+pub mod drivers;
 pub mod treeshap;
 
 use ndarray::ArrayView2;
 
+use crate::common::math::logit;
 use crate::model::Model;
-use crate::prep::Preprocessor;
+use crate::model::prep::Preprocessor;
 
 /// Contributions for one row.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,11 +27,6 @@ pub struct RowContributions {
     pub base: f64,
     /// One value per design column, in log-odds.
     pub values: Vec<f64>,
-}
-
-fn logit(p: f64) -> f64 {
-    let p = p.clamp(1e-6, 1.0 - 1e-6);
-    (p / (1.0 - p)).ln()
 }
 
 /// Moves probability-space contributions to log-odds, keeping their shares.
@@ -124,9 +121,9 @@ pub fn by_feature(prep: &Preprocessor, values: &[f64]) -> Vec<(String, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::rng::Rng;
     use crate::model::tree::BoostParams;
     use crate::model::{self, Params};
-    use crate::rng::Rng;
     use ndarray::Array2;
 
     #[test]
@@ -137,7 +134,7 @@ mod tests {
         let y: Vec<f64> = (0..n)
             .map(|i| {
                 let z = x[[i, 0]] - 0.7 * x[[i, 1]] + 0.4 * x[[i, 2]] * x[[i, 3]] - 1.0;
-                f64::from(u8::from(rng.bernoulli(crate::rng::sigmoid(z))))
+                f64::from(u8::from(rng.bernoulli(crate::common::math::sigmoid(z))))
             })
             .collect();
         let reference: Vec<f64> = (0..p).map(|j| x.column(j).mean().unwrap_or(0.0)).collect();

@@ -134,8 +134,8 @@ pub fn expected_value(tree: &Tree) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::rng::Rng;
     use crate::model::tree::{DecisionTree, Node};
-    use crate::rng::Rng;
     use ndarray::Array2;
 
     /// E[f(x) | x_S] with the tree's covers: follow x on features in S, average the
@@ -188,7 +188,7 @@ mod tests {
         let y: Vec<f64> = (0..n)
             .map(|i| {
                 let z = 1.5 * x[[i, 0]] - x[[i, 1]] * x[[i, 2]] + 0.5 * x[[i, 0]].powi(2);
-                f64::from(u8::from(rng.bernoulli(crate::rng::sigmoid(z))))
+                f64::from(u8::from(rng.bernoulli(crate::common::math::sigmoid(z))))
             })
             .collect();
         let t = DecisionTree::fit(x.view(), &y, None, 5, 5.0).tree;

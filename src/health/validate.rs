@@ -19,13 +19,13 @@ use serde::Serialize;
 use toml::Spanned;
 
 use super::{ComponentSpec, HealthConfig, HealthScores, Measure, Tier, Tiers, component_score};
-use crate::dataset::Dataset;
 use crate::error::{Error, Result};
-use crate::metrics::{roc_auc, wilson};
+use crate::features::dataset::Dataset;
+use crate::input::table::{Column, Table};
 use crate::model::logistic::Logistic;
-use crate::split;
-use crate::table::{Column, Table};
 use crate::train::Trained;
+use crate::train::metrics::{roc_auc, wilson};
+use crate::train::split;
 
 /// L2 penalty of the weight fit (on shortfalls in 0..1): small, only for stability.
 const L2: f64 = 1e-4;

@@ -6,7 +6,7 @@ use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use super::logistic::Logistic;
-use crate::rng::sigmoid;
+use crate::common::math::{logit, sigmoid};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "method", rename_all = "lowercase")]
@@ -21,11 +21,6 @@ pub enum Calibrator {
         x: Vec<f64>,
         y: Vec<f64>,
     },
-}
-
-fn logit(p: f64) -> f64 {
-    let p = p.clamp(1e-9, 1.0 - 1e-9);
-    (p / (1.0 - p)).ln()
 }
 
 impl Calibrator {
@@ -136,7 +131,7 @@ mod tests {
     #[test]
     fn platt_recovers_a_known_distortion() {
         // True p = sigmoid(2 * logit(s) - 1); large sample with y ~ Bernoulli(p).
-        let mut rng = crate::rng::Rng::new(3);
+        let mut rng = crate::common::rng::Rng::new(3);
         let s: Vec<f64> = (0..20_000).map(|_| rng.uniform(0.02, 0.98)).collect();
         let y: Vec<f64> = s
             .iter()

@@ -9,7 +9,7 @@
 use ndarray::{ArrayView2, Axis, s};
 use serde::{Deserialize, Serialize};
 
-use crate::rng::sigmoid;
+use crate::common::math::sigmoid;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Logistic {

@@ -1,45 +1,20 @@
 //! Model families behind one interface: [`Params`] says what to fit, [`fit`] fits it on a
 //! design matrix, and the fitted [`Model`] gives log-odds ([`Model::raw`]) and churn
 //! probabilities ([`Model::proba`]). Fitted models serialise whole (serde), preprocessing
-//! lives in [`crate::prep`].
+//! lives in [`crate::model::prep`].
 
 pub mod calibrate;
 pub mod logistic;
+pub mod prep;
 pub mod tree;
 
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
-use crate::rng::sigmoid;
+use crate::common::math::{logit, sigmoid};
+pub use crate::common::vocab::Family;
 use logistic::Logistic;
 use tree::{Boost, BoostParams, DecisionTree, Forest};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Family {
-    Logistic,
-    DecisionTree,
-    RandomForest,
-    GradientBoosting,
-}
-
-impl Family {
-    pub const ALL: [Family; 4] = [
-        Family::Logistic,
-        Family::DecisionTree,
-        Family::RandomForest,
-        Family::GradientBoosting,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Family::Logistic => "logistic",
-            Family::DecisionTree => "decision_tree",
-            Family::RandomForest => "random_forest",
-            Family::GradientBoosting => "gradient_boosting",
-        }
-    }
-}
 
 /// One candidate: a family and its hyper-parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -182,11 +157,6 @@ pub fn fit(
         } => Model::RandomForest(Forest::fit(x, y, w, *trees, *max_depth, *min_leaf, seed)),
         Params::GradientBoosting(p) => Model::GradientBoosting(Boost::fit(x, y, w, *p, stop, seed)),
     }
-}
-
-fn logit(p: f64) -> f64 {
-    let p = p.clamp(1e-6, 1.0 - 1e-6);
-    (p / (1.0 - p)).ln()
 }
 
 impl Model {

@@ -16,7 +16,8 @@ use ndarray::ArrayView2;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::rng::{Rng, sigmoid};
+use crate::common::math::sigmoid;
+use crate::common::rng::Rng;
 
 pub const MAX_BINS: usize = 255;
 

@@ -1,0 +1,293 @@
+//! The command line's flags, turned into the library's checked types before any work.
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use churnlab::input::io::Format;
+use churnlab::score::{Filter, ListOptions, RankBy};
+use churnlab::sim::Grain;
+use churnlab::workflow::train::FlatTable;
+
+#[derive(Parser)]
+#[command(
+    name = "churnlab",
+    version,
+    about = "Churn modelling for B2B SaaS Customer Success teams"
+)]
+pub struct Cli {
+    /// More logging (-v: steps, -vv: details).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// A TOML configuration file (default: DATA/churnlab.toml when the data folder has
+    /// one, else the built-in defaults).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Write a simulated customer book (every input table) with its hidden truth.
+    Simulate {
+        #[arg(long, default_value_t = 2000)]
+        accounts: usize,
+        #[arg(long, default_value_t = 24)]
+        months: u32,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// First simulated month (YYYY-MM-DD, a month start).
+        #[arg(long, default_value = "2024-11-01")]
+        start: NaiveDate,
+        /// Usage rows per user and feature: daily, weekly or monthly.
+        #[arg(long, default_value = "monthly")]
+        grain: Grain,
+        #[arg(long, default_value = "csv")]
+        format: Format,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// The whole pipeline on a folder of tables: validation, retention, features,
+    /// training, calibration, scoring of the current snapshot and explanations.
+    Run {
+        #[command(flatten)]
+        book: BookArgs,
+        /// Output folder for this run's files.
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+        /// Where the model folder goes (MODELS/<run-id>).
+        #[arg(long, default_value = "models")]
+        models: PathBuf,
+        #[command(flatten)]
+        list: ListArgs,
+    },
+    /// Validate the team's health score ([health] in the config) against churn: its
+    /// out-of-time ROC-AUC next to the model's, churn by tier, each component and
+    /// measure, tier stability, fitted weights and a recommended configuration.
+    Health {
+        #[command(flatten)]
+        book: BookArgs,
+        /// Output folder for the report files.
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+        /// Skip training the model (its ROC-AUC is then not reported).
+        #[arg(long)]
+        no_model: bool,
+    },
+    /// Cohort retention and metric cohorts, account clusters and the propensity analysis
+    /// of CS plays, run concurrently; json and csv per analysis.
+    Analyze {
+        #[command(flatten)]
+        book: BookArgs,
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+    },
+    /// Write the snapshot table: one row per account and snapshot date, with labels and
+    /// every feature of the catalog (Parquet and CSV).
+    Features {
+        #[command(flatten)]
+        book: BookArgs,
+        /// Output file; written as FILE.parquet and FILE.csv (any extension is replaced).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Train every model family (out of time on a book, or cross-validated on a flat
+    /// table), calibrate, pick a champion and save the model folder.
+    Train {
+        /// A folder of account tables (snapshot features are built from it).
+        #[arg(long, conflicts_with = "table", required_unless_present = "table")]
+        data: Option<PathBuf>,
+        #[command(flatten)]
+        flat: OptFlatArgs,
+        /// Where model folders go; this run writes MODELS/<run-id>.
+        #[arg(long, default_value = "models")]
+        models: PathBuf,
+        /// The date the data describes as "now" (default: the day after the latest event).
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+    },
+    /// Cross-validate every model family on a flat feature table and print the metrics.
+    Evaluate {
+        #[command(flatten)]
+        flat: FlatArgs,
+        /// Number of stratified folds.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(2..=100))]
+        cv: u16,
+        /// Also write the full report as JSON here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Score new data with a saved model, without retraining.
+    Score {
+        /// A model folder (models/<run-id>).
+        #[arg(long)]
+        model: PathBuf,
+        /// A folder of account tables: every account active at the as-of date is scored.
+        #[arg(long, conflicts_with = "table", required_unless_present = "table")]
+        data: Option<PathBuf>,
+        /// A flat feature table with the model's feature columns.
+        #[arg(long)]
+        table: Option<PathBuf>,
+        /// The id column of the flat table.
+        #[arg(long)]
+        id: Option<String>,
+        /// Output folder for scored_accounts.csv and .parquet.
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+        /// The date the data describes as "now" (default: the day after the latest event).
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+        #[command(flatten)]
+        list: ListArgs,
+    },
+    /// Benchmark: fit each model family once on a flat table with fixed parameters,
+    /// timing each fit, and export the design matrix for benches/compare_fit.py.
+    #[command(hide = true)]
+    BenchFit {
+        #[command(flatten)]
+        flat: FlatArgs,
+        /// Where to write the design matrix and labels (Parquet).
+        #[arg(long)]
+        matrix: Option<PathBuf>,
+        /// Where to write the timings (JSON).
+        #[arg(long)]
+        json: PathBuf,
+    },
+    /// Print the feature catalog (the Markdown of docs/features.md).
+    Catalog,
+    /// Check an input folder against the data contract and summarise it.
+    Validate {
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Logo churn, revenue churn, GRR and NRR by month, quarter and segment.
+    Retention {
+        #[command(flatten)]
+        book: BookArgs,
+        /// Folder for retention.csv (default: print only).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Override the config's grace period (days).
+        #[arg(long, value_parser = clap::value_parser!(i64).range(0..=366))]
+        grace_days: Option<i64>,
+    },
+}
+
+/// A folder of account tables and its as-of date.
+#[derive(clap::Args, Clone, Debug)]
+pub struct BookArgs {
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The date the data describes as "now" (default: the day after the latest event).
+    #[arg(long)]
+    pub as_of: Option<NaiveDate>,
+}
+
+/// A flat feature table and how to read it.
+#[derive(clap::Args, Clone, Debug)]
+pub struct FlatArgs {
+    /// A flat feature table (CSV or Parquet): one row per example.
+    #[arg(long)]
+    pub table: PathBuf,
+    /// The label column (0/1, yes/no, true/false; blank: unlabelled).
+    #[arg(long)]
+    pub label: String,
+    /// The id column (rows sharing an id stay in one fold).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Columns that are not features (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub exclude: Vec<String>,
+}
+
+/// The same, optional (train takes a book or a flat table).
+#[derive(clap::Args, Clone, Debug)]
+pub struct OptFlatArgs {
+    /// A flat feature table (CSV or Parquet): one row per example.
+    #[arg(long, requires = "label")]
+    pub table: Option<PathBuf>,
+    /// The label column of the flat table (0/1, yes/no, true/false).
+    #[arg(long)]
+    pub label: Option<String>,
+    /// The id column of the flat table (rows sharing an id stay in one fold).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Columns of the flat table that are not features (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub exclude: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum RankArg {
+    /// ARR at risk (probability x ARR).
+    #[value(alias = "arr_at_risk")]
+    Arr,
+    /// Churn probability.
+    #[value(alias = "p")]
+    Probability,
+}
+
+/// How the ranked at-risk list is ordered and filtered.
+#[derive(clap::Args, Clone, Debug)]
+pub struct ListArgs {
+    /// Rank by ARR at risk or by churn probability.
+    #[arg(long, value_enum, default_value = "arr")]
+    pub rank_by: RankArg,
+    /// Only accounts of this segment.
+    #[arg(long)]
+    pub segment: Option<String>,
+    /// Only accounts owned by this CSM.
+    #[arg(long)]
+    pub csm: Option<String>,
+    /// Only accounts renewing within this many days.
+    #[arg(long)]
+    pub renewing_within: Option<f64>,
+    /// Rows of the list to print.
+    #[arg(long, default_value_t = 15)]
+    pub top: usize,
+}
+
+impl From<FlatArgs> for FlatTable {
+    fn from(f: FlatArgs) -> Self {
+        FlatTable {
+            path: f.table,
+            label: f.label,
+            id: f.id,
+            exclude: f.exclude,
+        }
+    }
+}
+
+impl ListArgs {
+    pub fn options(&self) -> ListOptions {
+        ListOptions {
+            rank_by: match self.rank_by {
+                RankArg::Arr => RankBy::ArrAtRisk,
+                RankArg::Probability => RankBy::Probability,
+            },
+            filter: Filter {
+                segment: self.segment.clone(),
+                csm: self.csm.clone(),
+                renewing_within: self.renewing_within,
+            },
+        }
+    }
+}
+
+impl Command {
+    /// The data folder of the commands that read one (for DATA/churnlab.toml).
+    pub fn data_dir(&self) -> Option<&Path> {
+        match self {
+            Command::Run { book, .. }
+            | Command::Health { book, .. }
+            | Command::Analyze { book, .. } => Some(&book.data),
+            Command::Score { data, .. } => data.as_deref(),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! The summary `churnlab validate` prints: tables, rows, dates, live accounts, gaps.
+
+use std::fmt;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::book::retention::{Ending, History};
+use crate::common::fmt::money;
+use crate::input::load::{AccountInfo, Book};
+use crate::input::schema;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TableLine {
+    pub table: String,
+    pub file: String,
+    pub rows: usize,
+    pub first: Option<NaiveDate>,
+    pub last: Option<NaiveDate>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub dir: String,
+    pub tables: Vec<TableLine>,
+    pub as_of: NaiveDate,
+    pub accounts: usize,
+    pub active_accounts: usize,
+    pub active_arr: f64,
+    pub churned_accounts: usize,
+    pub pending_accounts: usize,
+    pub segments: Vec<(String, usize)>,
+    pub missing: Vec<(String, String)>,
+    pub warnings: Vec<String>,
+}
+
+/// What `validate` prints: the tables, the as-of date and the accounts' states then,
+/// from the book's contract histories as of `as_of`.
+pub fn summarize(
+    book: &Book,
+    accounts: &[AccountInfo],
+    hist: &[History],
+    as_of: NaiveDate,
+) -> Summary {
+    let mut active = 0;
+    let mut arr = 0.0;
+    let mut churned = 0;
+    let mut pending = 0;
+    let mut segs: std::collections::BTreeMap<String, usize> = Default::default();
+    for (i, h) in hist.iter().enumerate() {
+        match h.spells.last().map(|s| s.ending) {
+            Some(Ending::Active) => {
+                active += 1;
+                arr += h.arr_seats_at(as_of).0;
+                *segs.entry(accounts[i].segment.clone()).or_default() += 1;
+            }
+            Some(Ending::Churned) => churned += 1,
+            Some(Ending::Pending) => pending += 1,
+            None => {}
+        }
+    }
+    let tables = schema::TABLES
+        .iter()
+        .filter_map(|s| {
+            let l = book.tables.get(s.name)?;
+            let r = book.date_range(s.name);
+            Some(TableLine {
+                table: s.name.to_string(),
+                file: l
+                    .path
+                    .file_name()
+                    .and_then(|f| f.to_str())
+                    .unwrap_or("")
+                    .to_string(),
+                rows: l.frame.height(),
+                first: r.map(|r| r.0),
+                last: r.map(|r| r.1),
+            })
+        })
+        .collect();
+    Summary {
+        dir: book.dir.display().to_string(),
+        tables,
+        as_of,
+        accounts: accounts.len(),
+        active_accounts: active,
+        active_arr: arr,
+        churned_accounts: churned,
+        pending_accounts: pending,
+        segments: segs.into_iter().collect(),
+        missing: book
+            .missing_signals()
+            .into_iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
+        warnings: book.warnings.clone(),
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}: valid", self.dir)?;
+        writeln!(
+            f,
+            "  {:<11} {:<20} {:>10}  {:<10}  {:<10}",
+            "table", "file", "rows", "first", "last"
+        )?;
+        for t in &self.tables {
+            let d = |x: Option<NaiveDate>| x.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
+            writeln!(
+                f,
+                "  {:<11} {:<20} {:>10}  {:<10}  {:<10}",
+                t.table,
+                t.file,
+                t.rows,
+                d(t.first),
+                d(t.last)
+            )?;
+        }
+        writeln!(f, "  as of {} (the day after the latest event)", self.as_of)?;
+        writeln!(
+            f,
+            "  accounts: {} in total, {} active now ({} ARR), {} churned, {} in their grace period",
+            self.accounts,
+            self.active_accounts,
+            money(self.active_arr),
+            self.churned_accounts,
+            self.pending_accounts
+        )?;
+        let segs: Vec<String> = self
+            .segments
+            .iter()
+            .map(|(s, n)| format!("{s} {n}"))
+            .collect();
+        writeln!(f, "  active by segment: {}", segs.join(", "))?;
+        if self.missing.is_empty() {
+            writeln!(f, "  signals: all tables present")?;
+        } else {
+            for (t, s) in &self.missing {
+                writeln!(
+                    f,
+                    "  missing signal: {s}: no {t} table, so these features will be unavailable (not zero)"
+                )?;
+            }
+        }
+        for w in &self.warnings {
+            writeln!(f, "  warning: {w}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,43 @@
+//! Numbers as people read them: money with thousands separators, shares as percentages.
+
+/// Whole currency units with thousands separators: `-$1,234,568`.
+pub fn money(x: f64) -> String {
+    let v = x.round() as i64;
+    let s = v.abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    format!("{}${out}", if v < 0 { "-" } else { "" })
+}
+
+/// A share as a percentage to one decimal (`12.3%`), or `missing` when there is none.
+pub fn pct_or(x: Option<f64>, missing: &str) -> String {
+    match x {
+        Some(v) if v.is_finite() => format!("{:.1}%", 100.0 * v),
+        _ => missing.to_string(),
+    }
+}
+
+/// A share as a percentage to one decimal, `-` when it is not a number.
+pub fn pct(x: f64) -> String {
+    pct_or(Some(x), "-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(money(1_234_567.6), "$1,234,568");
+        assert_eq!(money(-950.0), "-$950");
+        assert_eq!(money(0.4), "$0");
+        assert_eq!(pct(0.1234), "12.3%");
+        assert_eq!(pct(f64::NAN), "-");
+        assert_eq!(pct_or(None, "n/a"), "n/a");
+    }
+}

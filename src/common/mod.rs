@@ -1,0 +1,8 @@
+//! Vocabulary every stage shares: dates as day numbers, the seeded random streams, the
+//! health components and model families, the logit, and number formats for people.
+
+pub mod dates;
+pub mod fmt;
+pub mod math;
+pub mod rng;
+pub mod vocab;

@@ -1,0 +1,483 @@
+//! The configuration: one TOML file, every field optional (defaults built in).
+//!
+//! As in linfa's `ParamGuard`, a [`RawConfig`] (what the TOML says, or what code builds)
+//! becomes a checked [`Config`] through [`RawConfig::check`], once, before any work; the
+//! stages only ever receive the checked type. Every error names the file and the line of
+//! the offending key. This module is a leaf: it owns the section types and depends on no
+//! stage (the health section checks its measures against the static feature catalog).
+
+pub mod health;
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::common::vocab::Family;
+use crate::error::{Error, Result};
+pub use health::HealthConfig;
+
+/// The configuration as written: parsed, not yet checked.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawConfig {
+    /// Seed for everything random (model fits, splits, bootstraps).
+    pub seed: u64,
+    pub data: DataConfig,
+    pub snapshots: SnapshotConfig,
+    pub features: FeatureConfig,
+    pub models: ModelConfig,
+    pub scoring: ScoringConfig,
+    /// The CS team's health score (see [`crate::health`]); none by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthConfig>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataConfig {
+    /// An account churns at the end of a term when no term starts within this many days.
+    pub grace_days: i64,
+    /// The date the data describes as "now"; default: the day after the latest event.
+    pub as_of: Option<NaiveDate>,
+}
+
+/// How snapshots are taken and labelled.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SnapshotConfig {
+    /// Months between snapshots (snapshots fall on the first of the month).
+    pub cadence_months: u32,
+    /// Days after t within which a churn makes the label 1.
+    pub horizon_days: i64,
+    /// Accounts younger than this at t are left out (too new to judge).
+    pub min_tenure_days: i64,
+    /// First snapshot; default: the first cadence date at least `warmup_days` after the
+    /// first behavioural event (so trailing windows are full).
+    pub start: Option<NaiveDate>,
+    pub warmup_days: i64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeatureConfig {
+    /// Sticky features by name; empty: chosen from the data (see `sticky_features`).
+    pub sticky_features: Vec<String>,
+}
+
+/// Training options.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    /// Families to train (names as in metrics.json); empty: all.
+    pub families: Vec<Family>,
+    /// Share of labelled snapshot dates in each of the validation and test periods.
+    pub test_share: f64,
+    /// Folds for flat tables.
+    pub folds: usize,
+    /// Fit the final models on all labelled rows (else keep the ones fitted on the fit
+    /// period for validation).
+    pub refit: bool,
+}
+
+/// Probability cut-offs of the risk tiers.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScoringConfig {
+    /// At or above: "high".
+    pub high: f64,
+    /// At or above (and below `high`): "medium"; below: "low".
+    pub medium: f64,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        RawConfig {
+            seed: 42,
+            data: DataConfig::default(),
+            snapshots: Default::default(),
+            features: Default::default(),
+            models: Default::default(),
+            scoring: Default::default(),
+            health: None,
+        }
+    }
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        DataConfig {
+            grace_days: 30,
+            as_of: None,
+        }
+    }
+}
+
+impl Default for SnapshotConfig {
+    fn default() -> Self {
+        SnapshotConfig {
+            cadence_months: 1,
+            horizon_days: 90,
+            min_tenure_days: 14,
+            start: None,
+            warmup_days: 90,
+        }
+    }
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            families: Vec::new(),
+            test_share: 0.2,
+            folds: 5,
+            refit: true,
+        }
+    }
+}
+
+impl Default for ScoringConfig {
+    fn default() -> Self {
+        ScoringConfig {
+            high: 0.25,
+            medium: 0.10,
+        }
+    }
+}
+
+impl ScoringConfig {
+    pub fn tier(&self, p: f64) -> &'static str {
+        if p >= self.high {
+            "high"
+        } else if p >= self.medium {
+            "medium"
+        } else {
+            "low"
+        }
+    }
+}
+
+/// A configuration that passed every check. Only [`RawConfig::check`] makes one; read
+/// its sections through the accessors, and change it through [`Config::to_raw`] and a
+/// new check.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config(RawConfig);
+
+impl Default for Config {
+    /// The built-in defaults, which pass every check.
+    fn default() -> Self {
+        Config(RawConfig::default())
+    }
+}
+
+impl Config {
+    /// Reads and checks a TOML file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::from_toml(&text, &path.display().to_string())
+    }
+
+    /// Parses and checks TOML text; `path` names it in errors.
+    pub fn from_toml(text: &str, path: &str) -> Result<Self> {
+        RawConfig::from_toml(text, path)?.check_source(&Source {
+            path,
+            text: Some(text),
+        })
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.0.seed
+    }
+    pub fn data(&self) -> &DataConfig {
+        &self.0.data
+    }
+    pub fn snapshots(&self) -> &SnapshotConfig {
+        &self.0.snapshots
+    }
+    pub fn features(&self) -> &FeatureConfig {
+        &self.0.features
+    }
+    pub fn models(&self) -> &ModelConfig {
+        &self.0.models
+    }
+    pub fn scoring(&self) -> &ScoringConfig {
+        &self.0.scoring
+    }
+    pub fn health(&self) -> Option<&HealthConfig> {
+        self.0.health.as_ref()
+    }
+    /// The checked values, for serialising or for building a changed configuration.
+    pub fn raw(&self) -> &RawConfig {
+        &self.0
+    }
+    pub fn to_raw(&self) -> RawConfig {
+        self.0.clone()
+    }
+    /// The configuration as TOML (what a model folder saves as `config.toml`).
+    pub fn to_toml(&self) -> Result<String> {
+        toml::to_string_pretty(&self.0)
+            .map_err(|e| Error::Internal(format!("serialising the configuration: {e}")))
+    }
+}
+
+/// Where a configuration came from, so that errors can name the file and line.
+struct Source<'a> {
+    path: &'a str,
+    text: Option<&'a str>,
+}
+
+impl Source<'_> {
+    /// An error about `section.key`, located at its line when the text has it.
+    fn error(&self, section: &str, key: &str, message: String) -> Error {
+        let at = self
+            .text
+            .and_then(|t| locate(t, section, key).map(|(l, c)| format!("line {l}, column {c}: ")))
+            .unwrap_or_default();
+        Error::Config {
+            path: self.path.to_string(),
+            message: format!("{at}{section}.{key}: {message}"),
+        }
+    }
+}
+
+/// 1-based line and column of byte offset `at` in `text`.
+pub(crate) fn line_col(text: &str, at: usize) -> (usize, usize) {
+    let before = &text[..at.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count() + 1)
+        .unwrap_or(1);
+    (line, col)
+}
+
+/// Line and column of the value of `section.key` in TOML `text`.
+fn locate(text: &str, section: &str, key: &str) -> Option<(usize, usize)> {
+    let doc = toml::de::DeTable::parse(text).ok()?;
+    fn find<'a, 'i>(
+        t: &'a toml::de::DeTable<'i>,
+        name: &str,
+    ) -> Option<&'a toml::Spanned<toml::de::DeValue<'i>>> {
+        t.iter()
+            .find(|(k, _)| k.get_ref().as_ref() == name)
+            .map(|(_, v)| v)
+    }
+    let sec = find(doc.get_ref(), section)?;
+    let toml::de::DeValue::Table(t) = sec.get_ref() else {
+        return None;
+    };
+    let v = find(t, key)?;
+    Some(line_col(text, v.span().start))
+}
+
+impl RawConfig {
+    /// Parses TOML text without checking values; syntax errors and unknown keys name the
+    /// line and column.
+    pub fn from_toml(text: &str, path: &str) -> Result<Self> {
+        toml::from_str(text).map_err(|e| {
+            let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
+            Error::Config {
+                path: path.to_string(),
+                message: format!("line {line}, column {col}: {}", e.message()),
+            }
+        })
+    }
+
+    /// Checks every value once and returns the checked configuration. For a
+    /// configuration built in code (no file): errors name the key.
+    pub fn check(self) -> Result<Config> {
+        self.check_source(&Source {
+            path: "(built in code)",
+            text: None,
+        })
+    }
+
+    fn check_source(self, src: &Source<'_>) -> Result<Config> {
+        let d = &self.data;
+        if !(0..=366).contains(&d.grace_days) {
+            return Err(src.error(
+                "data",
+                "grace_days",
+                format!("is {}; expected 0 to 366 days", d.grace_days),
+            ));
+        }
+        let s = &self.snapshots;
+        if !(1..=12).contains(&s.cadence_months) {
+            return Err(src.error(
+                "snapshots",
+                "cadence_months",
+                format!("is {}; expected 1 to 12 months", s.cadence_months),
+            ));
+        }
+        if !(1..=730).contains(&s.horizon_days) {
+            return Err(src.error(
+                "snapshots",
+                "horizon_days",
+                format!("is {}; expected 1 to 730 days", s.horizon_days),
+            ));
+        }
+        for (key, v) in [
+            ("min_tenure_days", s.min_tenure_days),
+            ("warmup_days", s.warmup_days),
+        ] {
+            if !(0..=3660).contains(&v) {
+                return Err(src.error(
+                    "snapshots",
+                    key,
+                    format!("is {v}; expected 0 to 3660 days"),
+                ));
+            }
+        }
+        let mut seen = Vec::new();
+        for f in &self.features.sticky_features {
+            if crate::features::catalog::spec(f).is_none() {
+                return Err(src.error(
+                    "features",
+                    "sticky_features",
+                    format!("`{f}` is not a feature of the catalog (see `churnlab catalog`)"),
+                ));
+            }
+            if seen.contains(&f) {
+                return Err(src.error(
+                    "features",
+                    "sticky_features",
+                    format!("`{f}` appears twice"),
+                ));
+            }
+            seen.push(f);
+        }
+        let m = &self.models;
+        if !(m.test_share > 0.0 && m.test_share < 0.5) {
+            return Err(src.error(
+                "models",
+                "test_share",
+                format!(
+                    "is {}; expected a share strictly between 0 and 0.5 (each of the validation and test periods takes this share of the labelled dates)",
+                    m.test_share
+                ),
+            ));
+        }
+        if !(2..=100).contains(&m.folds) {
+            return Err(src.error(
+                "models",
+                "folds",
+                format!("is {}; expected 2 to 100 folds", m.folds),
+            ));
+        }
+        let mut fams = Vec::new();
+        for f in &m.families {
+            if fams.contains(f) {
+                return Err(src.error(
+                    "models",
+                    "families",
+                    format!("`{}` appears twice", f.name()),
+                ));
+            }
+            fams.push(*f);
+        }
+        let t = &self.scoring;
+        if !(t.medium > 0.0 && t.medium < t.high && t.high <= 1.0) {
+            return Err(src.error(
+                "scoring",
+                if t.high > 1.0 || !t.high.is_finite() {
+                    "high"
+                } else {
+                    "medium"
+                },
+                format!(
+                    "tiers must satisfy 0 < medium < high <= 1 (got medium {}, high {})",
+                    t.medium, t.high
+                ),
+            ));
+        }
+        if let Some(h) = &self.health {
+            h.check(src.path, src.text.unwrap_or(""))?;
+        }
+        Ok(Config(self))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        Config::from_toml(text, "c.toml").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn defaults_and_errors_name_the_line() {
+        let c = Config::from_toml("seed = 7\n[data]\ngrace_days = 45\n", "c.toml").unwrap();
+        assert_eq!((c.seed(), c.data().grace_days), (7, 45));
+        let e = err("seed = 7\n[data]\ngrace_dayz = 45\n");
+        assert!(
+            e.contains("c.toml") && e.contains("line 3") && e.contains("grace_dayz"),
+            "{e}"
+        );
+        let e = err("[data]\ngrace_days = -1\n");
+        assert!(
+            e.contains("line 2, column 14") && e.contains("expected 0 to 366"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn every_section_is_checked_with_its_line() {
+        let cases = [
+            (
+                "[models]\ntest_share = 0.5\n",
+                "line 2",
+                "models.test_share",
+            ),
+            ("[models]\ntest_share = 0\n", "line 2", "models.test_share"),
+            (
+                "seed = 1\n\n[models]\nfolds = 1\n",
+                "line 4",
+                "models.folds",
+            ),
+            (
+                "[models]\nfamilies = [\"logistic\", \"logistic\"]\n",
+                "line 2",
+                "appears twice",
+            ),
+            ("[models]\nfamilies = [\"svm\"]\n", "line 2", "svm"),
+            (
+                "[scoring]\nhigh = 0.1\nmedium = 0.2\n",
+                "line 3",
+                "0 < medium < high",
+            ),
+            ("[snapshots]\nhorizon_days = 0\n", "line 2", "horizon_days"),
+            (
+                "[snapshots]\ncadence_months = 13\n",
+                "line 2",
+                "cadence_months",
+            ),
+            (
+                "[features]\nsticky_features = [\"nope\"]\n",
+                "line 2",
+                "not a feature",
+            ),
+        ];
+        for (text, line, what) in cases {
+            let e = err(text);
+            assert!(
+                e.contains("c.toml") && e.contains(line) && e.contains(what),
+                "{text:?}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn checked_in_code_too() {
+        let mut raw = RawConfig::default();
+        raw.models.folds = 1;
+        let e = raw.check().unwrap_err().to_string();
+        assert!(
+            e.contains("models.folds") && e.contains("expected 2"),
+            "{e}"
+        );
+        let c = RawConfig::default().check().unwrap();
+        assert_eq!(c, Config::default());
+    }
+}

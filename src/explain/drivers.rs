@@ -1,0 +1,421 @@
+//! Drivers: each account's risk explained in CS language. Contributions (log-odds, see
+//! [`crate::explain`]) are folded onto features, grouped into the five health components,
+//! and the strongest risk-raising and protective features get one plain sentence each,
+//! with the account's value next to the portfolio's typical value.
+
+use std::collections::{BTreeMap, HashMap};
+
+use ndarray::ArrayView2;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::common::fmt::money;
+use crate::explain;
+use crate::features;
+use crate::features::dataset::Dataset;
+use crate::train::Pipeline;
+
+/// One driver of one account's risk.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Driver {
+    pub feature: String,
+    pub component: String,
+    /// The account's value (numeric features), or its level (categoricals).
+    pub value: Option<f64>,
+    pub level: Option<String>,
+    /// Median among the accounts scored (of the account's segment when it has enough).
+    pub typical: Option<f64>,
+    /// Signed contribution to the log-odds of churn: positive raises risk.
+    pub contribution: f64,
+    pub sentence: String,
+}
+
+/// The explanation of one account.
+#[derive(Clone, Debug, Serialize)]
+pub struct Explanation {
+    /// Log-odds at the reference account and for this account.
+    pub base: f64,
+    pub raw: f64,
+    /// Contributions summed per health component.
+    pub components: BTreeMap<String, f64>,
+    /// Strongest risk-raising drivers first.
+    pub risers: Vec<Driver>,
+    /// Strongest protective drivers first.
+    pub protectors: Vec<Driver>,
+}
+
+impl Explanation {
+    /// The top drivers by absolute contribution, risers and protectors together.
+    pub fn top(&self, k: usize) -> Vec<&Driver> {
+        let mut all: Vec<&Driver> = self.risers.iter().chain(&self.protectors).collect();
+        all.sort_by(|a, b| b.contribution.abs().total_cmp(&a.contribution.abs()));
+        all.truncate(k);
+        all
+    }
+}
+
+/// The health component of a feature as the catalog tags it; "other" for features of
+/// flat tables.
+pub fn component_of(feature: &str) -> &'static str {
+    if let Some(s) = features::spec(feature) {
+        return s.component.name();
+    }
+    if let Some(c) = features::CATEGORICALS.iter().find(|c| c.0 == feature) {
+        return c.1.name();
+    }
+    "other"
+}
+
+/// A short human label for a feature.
+pub fn label(feature: &str) -> String {
+    let l = match feature {
+        "events_30d" => "Product events (30 days)",
+        "events_90d" => "Product events (90 days)",
+        "active_users_30d" => "Active users (30 days)",
+        "seat_utilisation_30d" => "Seat utilisation",
+        "feature_breadth_30d" => "Feature breadth",
+        "sticky_features_used_30d" => "Sticky features in use",
+        "sticky_user_share_30d" => "Share of users on sticky features",
+        "events_per_active_user_30d" => "Events per active user",
+        "minutes_30d" => "Minutes in product (30 days)",
+        "active_days_30d" => "Active days (30 days)",
+        "dau_mau_30d" => "DAU/MAU",
+        "days_since_last_activity" => "Days since last product activity",
+        "tickets_30d" => "Support tickets (30 days)",
+        "tickets_90d" => "Support tickets (90 days)",
+        "tickets_per_10_seats_90d" => "Tickets per 10 seats (90 days)",
+        "tickets_change_30d" => "Change in tickets vs the previous 30 days",
+        "high_priority_tickets_30d" => "P1/P2 tickets (30 days)",
+        "open_tickets" => "Open tickets",
+        "p1p2_open_over_10d" => "P1/P2 tickets open over 10 days",
+        "max_tickets_7d_90d" => "Most tickets in any 7 days",
+        "avg_resolution_hours_90d" => "Average resolution time (hours)",
+        "escalations_90d" => "Escalations (90 days)",
+        "csat_avg_90d" => "Average CSAT",
+        "nps_last" => "Last NPS score",
+        "nps_change" => "Change in NPS",
+        "days_since_nps" => "Days since the last NPS response",
+        "nps_score_180d" => "NPS (180 days)",
+        "nps_responses_180d" => "NPS responses (180 days)",
+        "active_contacts" => "Active contacts",
+        "days_since_cs_touch" => "Days since the last CS touch",
+        "days_since_exec_touch" => "Days since the last executive touch (EBR)",
+        "cs_touches_90d" => "CS touches (90 days)",
+        "arr" => "ARR",
+        "seats" => "Seats",
+        "arr_per_seat" => "ARR per seat",
+        "tenure_days" => "Tenure (days)",
+        "days_to_renewal" => "Days to renewal",
+        "arr_change_last_renewal" => "ARR change at the last renewal",
+        "overdue_invoices_30d" => "Invoices over 30 days past due",
+        "overdue_amount_30d" => "Amount over 30 days past due",
+        "avg_days_late_365d" => "Average days late paying",
+        other => return capitalise(&other.replace('_', " ")),
+    };
+    l.to_string()
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+fn fmt_value(feature: &str, v: f64) -> String {
+    let unit = features::spec(feature).map(|s| s.unit).unwrap_or("");
+    match unit {
+        "share" | "ratio" if feature != "arr_change_last_renewal" => {
+            format!("{:.0}%", 100.0 * v)
+        }
+        "currency" | "currency/seat" => money(v),
+        "log ratio" => format!("{:+.0}%", 100.0 * (v.exp() - 1.0)),
+        _ if feature == "arr_change_last_renewal" => format!("{:+.0}%", 100.0 * v),
+        _ if v.abs() >= 10.0 || v.fract().abs() < 1e-9 => thousands(v.round()),
+        _ => format!("{v:.1}"),
+    }
+}
+
+/// A whole number with thousands separators: 33393 -> "33,393".
+fn thousands(v: f64) -> String {
+    let digits = format!("{:.0}", v.abs());
+    let mut out = String::new();
+    for (k, ch) in digits.chars().enumerate() {
+        if k > 0 && (digits.len() - k) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if v < 0.0 { format!("-{out}") } else { out }
+}
+
+/// One plain sentence for a driver. `days_since_sponsor_left` feeds the sponsor sentence.
+pub fn sentence(
+    feature: &str,
+    value: f64,
+    typical: Option<f64>,
+    contribution: f64,
+    sponsor_days: Option<f64>,
+) -> String {
+    let effect = if contribution > 0.0 {
+        "raising risk"
+    } else {
+        "lowering risk"
+    };
+    let yes = value > 0.5;
+    let flag = |on: &str, off: &str| format!("{}, {effect}", if yes { on } else { off });
+    match feature {
+        "sponsor_left_90d" => match (yes, sponsor_days) {
+            (true, Some(d)) => format!("Executive sponsor left {d:.0} days ago, {effect}"),
+            (true, None) => format!("Executive sponsor left in the last 90 days, {effect}"),
+            _ => format!("No executive sponsor change in the last 90 days, {effect}"),
+        },
+        "champion_left_90d" => flag(
+            "Champion left in the last 90 days",
+            "No champion change in the last 90 days",
+        ),
+        "sponsor_present" => flag("Executive sponsor in place", "No executive sponsor"),
+        "champion_present" => flag("Champion in place", "No champion on the account"),
+        "nps_detractor" => flag(
+            "Last NPS response was a detractor (0-6)",
+            "Last NPS response was not a detractor",
+        ),
+        "first_renewal_ahead" => flag("First renewal still ahead", "Has renewed before"),
+        "monthly_term" => flag("On a month-to-month term", "On an annual or longer term"),
+        "days_since_sponsor_left" => {
+            format!("Executive sponsor left {value:.0} days ago, {effect}")
+        }
+        "days_to_renewal" => {
+            let t = typical
+                .map(|t| format!(" (typical {t:.0})"))
+                .unwrap_or_default();
+            format!("Renewal in {value:.0} days{t}, {effect}")
+        }
+        "events_change_30d" | "active_users_change_30d" => {
+            let what = if feature == "events_change_30d" {
+                "Product events"
+            } else {
+                "Active users"
+            };
+            let pct = 100.0 * (value.exp() - 1.0);
+            let dir = if pct < 0.0 { "fell" } else { "rose" };
+            format!(
+                "{what} {dir} {:.0}% vs the previous 30 days, {effect}",
+                pct.abs()
+            )
+        }
+        _ => {
+            let l = label(feature);
+            let v = fmt_value(feature, value);
+            match typical {
+                Some(t) => format!("{l} is {v} (typical {}), {effect}", fmt_value(feature, t)),
+                None => format!("{l} is {v}, {effect}"),
+            }
+        }
+    }
+}
+
+fn median(v: &mut [f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+/// Typical values: per numeric feature, the median over `rows`, overall and per
+/// segment (segments with at least 20 rows).
+pub struct Typical {
+    overall: HashMap<String, f64>,
+    by_segment: HashMap<(String, String), f64>,
+}
+
+impl Typical {
+    pub fn new(ds: &Dataset, rows: &[usize]) -> Typical {
+        let seg = ds.categorical_col("segment");
+        let mut overall = HashMap::new();
+        let mut by_segment = HashMap::new();
+        for (name, col) in ds.numeric_names.iter().zip(&ds.numeric) {
+            let mut all: Vec<f64> = rows.iter().filter_map(|&i| col[i]).collect();
+            if let Some(m) = median(&mut all) {
+                overall.insert(name.clone(), m);
+            }
+            if let Some(seg) = seg {
+                let mut groups: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+                for &i in rows {
+                    if let (Some(s), Some(v)) = (&seg[i], col[i]) {
+                        groups.entry(s.as_str()).or_default().push(v);
+                    }
+                }
+                for (s, mut v) in groups {
+                    if v.len() >= 20 {
+                        if let Some(m) = median(&mut v) {
+                            by_segment.insert((name.clone(), s.to_string()), m);
+                        }
+                    }
+                }
+            }
+        }
+        Typical {
+            overall,
+            by_segment,
+        }
+    }
+
+    pub fn get(&self, feature: &str, segment: Option<&str>) -> Option<f64> {
+        segment
+            .and_then(|s| self.by_segment.get(&(feature.to_string(), s.to_string())))
+            .or_else(|| self.overall.get(feature))
+            .copied()
+    }
+}
+
+/// Explains `rows` of `ds` with a fitted pipeline: `k` risers and `k` protectors each.
+/// `x` is the rows' design matrix (`pipe.prep.transform(ds, rows)`), which the caller
+/// also scores, so it is built once.
+pub fn explain_rows(
+    pipe: &Pipeline,
+    ds: &Dataset,
+    rows: &[usize],
+    x: ArrayView2<f64>,
+    typical: &Typical,
+    k: usize,
+) -> Vec<Explanation> {
+    let reference = pipe.prep.column_means.clone();
+    let raw = pipe.model.raw(x);
+    let seg = ds.categorical_col("segment");
+    let num_idx: HashMap<&str, usize> = ds
+        .numeric_names
+        .iter()
+        .enumerate()
+        .map(|(k, n)| (n.as_str(), k))
+        .collect();
+    let cat_idx: HashMap<&str, usize> = ds
+        .categorical_names
+        .iter()
+        .enumerate()
+        .map(|(k, n)| (n.as_str(), k))
+        .collect();
+    (0..rows.len())
+        .into_par_iter()
+        .map(|r| {
+            let i = rows[r];
+            let xr = x.slice(ndarray::s![r..r + 1, ..]);
+            let c = explain::contributions(&pipe.model, xr, &reference)
+                .pop()
+                .unwrap_or(explain::RowContributions {
+                    base: 0.0,
+                    values: Vec::new(),
+                });
+            let by = explain::by_feature(&pipe.prep, &c.values);
+            let mut components: BTreeMap<String, f64> = BTreeMap::new();
+            let segment = seg.and_then(|s| s[i].as_deref());
+            let sponsor_days = num_idx
+                .get("days_since_sponsor_left")
+                .and_then(|&k| ds.numeric[k][i]);
+            let mut drivers = Vec::new();
+            for (feature, contribution) in by {
+                *components
+                    .entry(component_of(&feature).to_string())
+                    .or_insert(0.0) += contribution;
+                if contribution.abs() < 1e-9 {
+                    continue;
+                }
+                if let Some(&kx) = num_idx.get(feature.as_str()) {
+                    // No sentence for a feature missing for this account.
+                    let Some(v) = ds.numeric[kx][i] else { continue };
+                    let t = typical.get(&feature, segment);
+                    // The sentence is written below, for the drivers kept.
+                    drivers.push(Driver {
+                        sentence: String::new(),
+                        component: component_of(&feature).to_string(),
+                        feature,
+                        value: Some(v),
+                        level: None,
+                        typical: t,
+                        contribution,
+                    });
+                } else if let Some(&kx) = cat_idx.get(feature.as_str()) {
+                    let Some(level) = ds.categorical[kx][i].clone() else {
+                        continue;
+                    };
+                    let effect = if contribution > 0.0 {
+                        "raising risk"
+                    } else {
+                        "lowering risk"
+                    };
+                    drivers.push(Driver {
+                        sentence: format!("{} is {level}, {effect}", label(&feature)),
+                        component: component_of(&feature).to_string(),
+                        feature,
+                        value: None,
+                        level: Some(level),
+                        typical: None,
+                        contribution,
+                    });
+                }
+            }
+            let (mut risers, mut protectors): (Vec<Driver>, Vec<Driver>) =
+                drivers.into_iter().partition(|d| d.contribution > 0.0);
+            risers.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
+            risers.truncate(k);
+            protectors.sort_by(|a, b| a.contribution.total_cmp(&b.contribution));
+            protectors.truncate(k);
+            for d in risers.iter_mut().chain(protectors.iter_mut()) {
+                if let Some(v) = d.value {
+                    d.sentence = sentence(&d.feature, v, d.typical, d.contribution, sponsor_days);
+                }
+            }
+            Explanation {
+                base: c.base,
+                raw: raw[r],
+                components,
+                risers,
+                protectors,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sentences_read_like_a_csm_wrote_them() {
+        assert_eq!(
+            sentence("seat_utilisation_30d", 0.23, Some(0.68), 0.4, None),
+            "Seat utilisation is 23% (typical 68%), raising risk"
+        );
+        assert_eq!(
+            sentence("sponsor_left_90d", 1.0, None, 0.3, Some(41.0)),
+            "Executive sponsor left 41 days ago, raising risk"
+        );
+        assert_eq!(
+            sentence("events_change_30d", (0.57f64).ln(), None, 0.2, None),
+            "Product events fell 43% vs the previous 30 days, raising risk"
+        );
+        assert_eq!(
+            sentence("events_90d", 33393.0, Some(20329.4), -0.1, None),
+            "Product events (90 days) is 33,393 (typical 20,329), lowering risk"
+        );
+        assert_eq!(
+            sentence("nps_last", 9.0, Some(7.0), -0.2, None),
+            "Last NPS score is 9 (typical 7), lowering risk"
+        );
+        assert_eq!(
+            sentence("arr", 125_000.0, Some(20_000.0), -0.1, None),
+            format!(
+                "ARR is {} (typical {}), lowering risk",
+                money(125_000.0),
+                money(20_000.0)
+            )
+        );
+    }
+}

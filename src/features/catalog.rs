@@ -1,0 +1,575 @@
+//! The feature catalog: every numeric feature churnlab computes, with the health
+//! component it belongs to, its source table, window, unit and meaning, and the
+//! categorical features. `docs/features.md` is generated from it (`churnlab catalog`).
+
+use crate::common::vocab::Component;
+
+/// What an account with no rows in a present table gets for a feature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Absent {
+    /// A count: no rows means zero.
+    Zero,
+    /// A level, a mean or a recency: no rows means unknown.
+    Missing,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct FeatureSpec {
+    pub name: &'static str,
+    pub component: Component,
+    pub source: &'static str,
+    pub window: &'static str,
+    pub unit: &'static str,
+    pub absent: Absent,
+    pub description: &'static str,
+}
+
+const fn f(
+    name: &'static str,
+    component: Component,
+    source: &'static str,
+    window: &'static str,
+    unit: &'static str,
+    absent: Absent,
+    description: &'static str,
+) -> FeatureSpec {
+    FeatureSpec {
+        name,
+        component,
+        source,
+        window,
+        unit,
+        absent,
+        description,
+    }
+}
+
+use Absent::{Missing, Zero};
+use Component::{Adoption, Commercial, Relationship, Sentiment, Support};
+
+/// Every numeric feature, in output order.
+pub const CATALOG: &[FeatureSpec] = &[
+    // Adoption (usage)
+    f(
+        "events_30d",
+        Adoption,
+        "usage",
+        "30d",
+        "events",
+        Zero,
+        "Product events in the 30 days before t.",
+    ),
+    f(
+        "events_90d",
+        Adoption,
+        "usage",
+        "90d",
+        "events",
+        Zero,
+        "Product events in the 90 days before t.",
+    ),
+    f(
+        "events_change_30d",
+        Adoption,
+        "usage",
+        "30d vs prior 30d",
+        "log ratio",
+        Missing,
+        "ln((events in last 30d + 1) / (events in the 30d before that + 1)); -0.29 is a 25% drop.",
+    ),
+    f(
+        "active_users_30d",
+        Adoption,
+        "usage (user_id)",
+        "30d",
+        "users",
+        Zero,
+        "Distinct users with any event in the 30 days before t.",
+    ),
+    f(
+        "active_users_change_30d",
+        Adoption,
+        "usage (user_id)",
+        "30d vs prior 30d",
+        "log ratio",
+        Missing,
+        "ln((active users last 30d + 1) / (active users in the 30d before + 1)).",
+    ),
+    f(
+        "seat_utilisation_30d",
+        Adoption,
+        "usage (user_id), contracts",
+        "30d",
+        "share",
+        Missing,
+        "Active users in the last 30 days / seats under contract at t.",
+    ),
+    f(
+        "feature_breadth_30d",
+        Adoption,
+        "usage",
+        "30d",
+        "share",
+        Zero,
+        "Distinct features used in the last 30 days / distinct features seen in the book before t.",
+    ),
+    f(
+        "sticky_features_used_30d",
+        Adoption,
+        "usage",
+        "30d",
+        "features",
+        Zero,
+        "Distinct sticky features used in the last 30 days (configured, or the features most associated with retention in the earliest labelled snapshots).",
+    ),
+    f(
+        "sticky_user_share_30d",
+        Adoption,
+        "usage (user_id)",
+        "30d",
+        "share",
+        Missing,
+        "Share of active users who used a sticky feature in the last 30 days.",
+    ),
+    f(
+        "events_per_active_user_30d",
+        Adoption,
+        "usage (user_id)",
+        "30d",
+        "events/user",
+        Missing,
+        "Events in the last 30 days / active users.",
+    ),
+    f(
+        "minutes_30d",
+        Adoption,
+        "usage (minutes)",
+        "30d",
+        "minutes",
+        Zero,
+        "Minutes of use in the last 30 days.",
+    ),
+    f(
+        "active_days_30d",
+        Adoption,
+        "usage (daily grain)",
+        "30d",
+        "days",
+        Zero,
+        "Distinct days with any event in the last 30 days (daily or finer usage only).",
+    ),
+    f(
+        "dau_mau_30d",
+        Adoption,
+        "usage (daily grain, user_id)",
+        "30d",
+        "ratio",
+        Missing,
+        "Average daily active users over the last 30 days / active users in them (daily or finer usage only).",
+    ),
+    f(
+        "days_since_last_activity",
+        Adoption,
+        "usage",
+        "all before t",
+        "days",
+        Missing,
+        "Days from the last dated usage row to t (missing if the account never used the product).",
+    ),
+    // Support (tickets)
+    f(
+        "tickets_30d",
+        Support,
+        "tickets",
+        "30d",
+        "tickets",
+        Zero,
+        "Tickets opened in the 30 days before t.",
+    ),
+    f(
+        "tickets_90d",
+        Support,
+        "tickets",
+        "90d",
+        "tickets",
+        Zero,
+        "Tickets opened in the 90 days before t.",
+    ),
+    f(
+        "tickets_per_10_seats_90d",
+        Support,
+        "tickets, contracts",
+        "90d",
+        "tickets",
+        Missing,
+        "Tickets opened in the 90 days before t per 10 contracted seats (missing without seats): the ticket load relative to the account's size.",
+    ),
+    f(
+        "tickets_change_30d",
+        Support,
+        "tickets",
+        "30d vs prior 30d",
+        "tickets",
+        Zero,
+        "Tickets opened in the last 30 days minus those opened in the 30 days before.",
+    ),
+    f(
+        "high_priority_tickets_30d",
+        Support,
+        "tickets",
+        "30d",
+        "tickets",
+        Zero,
+        "P1/P2 tickets opened in the last 30 days.",
+    ),
+    f(
+        "open_tickets",
+        Support,
+        "tickets",
+        "at t",
+        "tickets",
+        Zero,
+        "Tickets opened before t and not closed by t.",
+    ),
+    f(
+        "p1p2_open_over_10d",
+        Support,
+        "tickets",
+        "at t",
+        "tickets",
+        Zero,
+        "P1/P2 tickets open at t that were opened more than 10 days earlier.",
+    ),
+    f(
+        "max_tickets_7d_90d",
+        Support,
+        "tickets",
+        "90d",
+        "tickets",
+        Zero,
+        "Most tickets opened in any 7-day span within the last 90 days (a spike: 3+ in a week).",
+    ),
+    f(
+        "avg_resolution_hours_90d",
+        Support,
+        "tickets",
+        "90d",
+        "hours",
+        Missing,
+        "Mean hours from open to close of tickets closed in the last 90 days.",
+    ),
+    f(
+        "escalations_90d",
+        Support,
+        "tickets (escalated)",
+        "90d",
+        "tickets",
+        Zero,
+        "Escalated tickets opened in the last 90 days.",
+    ),
+    f(
+        "csat_avg_90d",
+        Support,
+        "tickets (csat)",
+        "90d",
+        "score 1-5",
+        Missing,
+        "Mean CSAT of tickets closed in the last 90 days.",
+    ),
+    // Sentiment (NPS)
+    f(
+        "nps_last",
+        Sentiment,
+        "nps",
+        "last before t",
+        "score 0-10",
+        Missing,
+        "The latest NPS response before t.",
+    ),
+    f(
+        "nps_change",
+        Sentiment,
+        "nps",
+        "last two before t",
+        "points",
+        Missing,
+        "Latest NPS response minus the one before it.",
+    ),
+    f(
+        "nps_detractor",
+        Sentiment,
+        "nps",
+        "last before t",
+        "flag",
+        Missing,
+        "1 when the latest response is 0-6 (a detractor).",
+    ),
+    f(
+        "days_since_nps",
+        Sentiment,
+        "nps",
+        "all before t",
+        "days",
+        Missing,
+        "Days since the latest NPS response.",
+    ),
+    f(
+        "nps_score_180d",
+        Sentiment,
+        "nps",
+        "180d",
+        "NPS -100..100",
+        Missing,
+        "% promoters (9-10) minus % detractors (0-6) among responses in the last 180 days.",
+    ),
+    f(
+        "nps_responses_180d",
+        Sentiment,
+        "nps",
+        "180d",
+        "responses",
+        Zero,
+        "NPS responses in the last 180 days.",
+    ),
+    // Relationship (contacts, activities)
+    f(
+        "sponsor_present",
+        Relationship,
+        "contacts",
+        "at t",
+        "flag",
+        Zero,
+        "1 when an executive sponsor is in role at t.",
+    ),
+    f(
+        "champion_present",
+        Relationship,
+        "contacts",
+        "at t",
+        "flag",
+        Zero,
+        "1 when a champion is in role at t.",
+    ),
+    f(
+        "sponsor_left_90d",
+        Relationship,
+        "contacts",
+        "90d",
+        "flag",
+        Zero,
+        "1 when an executive sponsor's role ended in the last 90 days.",
+    ),
+    f(
+        "champion_left_90d",
+        Relationship,
+        "contacts",
+        "90d",
+        "flag",
+        Zero,
+        "1 when a champion's role ended in the last 90 days.",
+    ),
+    f(
+        "days_since_sponsor_left",
+        Relationship,
+        "contacts",
+        "all before t",
+        "days",
+        Missing,
+        "Days since an executive sponsor last left (missing if none ever did).",
+    ),
+    f(
+        "active_contacts",
+        Relationship,
+        "contacts",
+        "at t",
+        "contacts",
+        Zero,
+        "Contacts in role at t.",
+    ),
+    f(
+        "days_since_cs_touch",
+        Relationship,
+        "activities",
+        "all before t",
+        "days",
+        Missing,
+        "Days since the last CS activity of any type.",
+    ),
+    f(
+        "days_since_exec_touch",
+        Relationship,
+        "activities",
+        "all before t",
+        "days",
+        Missing,
+        "Days since the last EBR or executive outreach.",
+    ),
+    f(
+        "cs_touches_90d",
+        Relationship,
+        "activities",
+        "90d",
+        "activities",
+        Zero,
+        "CS activities in the last 90 days.",
+    ),
+    // Commercial (contracts, invoices)
+    f(
+        "arr",
+        Commercial,
+        "contracts",
+        "at t",
+        "currency",
+        Missing,
+        "Annual recurring revenue under contract at t.",
+    ),
+    f(
+        "seats",
+        Commercial,
+        "contracts",
+        "at t",
+        "seats",
+        Missing,
+        "Seats under contract at t.",
+    ),
+    f(
+        "arr_per_seat",
+        Commercial,
+        "contracts",
+        "at t",
+        "currency/seat",
+        Missing,
+        "ARR / seats at t.",
+    ),
+    f(
+        "tenure_days",
+        Commercial,
+        "accounts, contracts",
+        "at t",
+        "days",
+        Missing,
+        "Days since the account became a customer.",
+    ),
+    f(
+        "days_to_renewal",
+        Commercial,
+        "contracts",
+        "at t",
+        "days",
+        Missing,
+        "Days from t to the end of the current term.",
+    ),
+    f(
+        "first_renewal_ahead",
+        Commercial,
+        "contracts",
+        "at t",
+        "flag",
+        Missing,
+        "1 when the account has not yet renewed (the first renewal is the riskiest).",
+    ),
+    f(
+        "arr_change_last_renewal",
+        Commercial,
+        "contracts",
+        "last renewal",
+        "ratio",
+        Missing,
+        "Relative ARR change at the latest renewal before t (missing before the first renewal).",
+    ),
+    f(
+        "monthly_term",
+        Commercial,
+        "contracts",
+        "at t",
+        "flag",
+        Missing,
+        "1 when the current term is shorter than two months.",
+    ),
+    f(
+        "overdue_invoices_30d",
+        Commercial,
+        "invoices",
+        "at t",
+        "invoices",
+        Zero,
+        "Invoices more than 30 days past due and unpaid at t.",
+    ),
+    f(
+        "overdue_amount_30d",
+        Commercial,
+        "invoices",
+        "at t",
+        "currency",
+        Zero,
+        "Amount of invoices more than 30 days past due and unpaid at t.",
+    ),
+    f(
+        "avg_days_late_365d",
+        Commercial,
+        "invoices",
+        "365d",
+        "days",
+        Missing,
+        "Mean days between due date and payment (or t, if unpaid) for invoices due in the last 365 days.",
+    ),
+];
+
+/// Categorical features (kept as text; the model layer encodes them).
+pub const CATEGORICALS: [(&str, Component, &str); 4] = [
+    ("segment", Commercial, "accounts"),
+    ("industry", Commercial, "accounts"),
+    ("region", Commercial, "accounts"),
+    ("plan", Commercial, "contracts"),
+];
+
+/// The catalog as the Markdown of `docs/features.md` (a test keeps the two equal).
+pub fn catalog_markdown() -> String {
+    let mut out = String::from(
+        "# Feature catalog\n\n\
+Generated from `src/features/catalog.rs` by `churnlab catalog`; a test keeps this file equal to it.\n\n\
+Every feature of the snapshot table at snapshot date t uses only rows dated before t\n\
+(contract facts are read as of the day before t). Windows are trailing: \"30d\" is\n\
+[t - 30 days, t). A feature whose source table (or column) is missing is missing for every\n\
+account, never zero, and the run lists it as unavailable; within a present table an account\n\
+with no rows gets 0 for counts and a missing value for levels, averages and recencies.\n\n\
+Usage at any grain: counts, users, breadth and recency work for raw, daily, weekly or\n\
+monthly rows; `active_days_30d` and `dau_mau_30d` need daily (or finer) rows and are\n\
+reported unavailable otherwise. The grain is detected from the median gap between\n\
+consecutive dates of the same account, user and feature.\n\n",
+    );
+    for c in Component::ALL {
+        out.push_str(&format!("## {}\n\n| feature | source | window | unit | no rows means | definition |\n|---|---|---|---|---|---|\n", c.name()));
+        for s in CATALOG.iter().filter(|s| s.component == c) {
+            let absent = match s.absent {
+                Absent::Zero => "0",
+                Absent::Missing => "missing",
+            };
+            out.push_str(&format!(
+                "| `{}` | {} | {} | {} | {} | {} |\n",
+                s.name, s.source, s.window, s.unit, absent, s.description
+            ));
+        }
+        out.push('\n');
+    }
+    out.push_str("## Categorical\n\n| feature | component | source |\n|---|---|---|\n");
+    for (name, c, source) in CATEGORICALS {
+        out.push_str(&format!("| `{name}` | {} | {source} |\n", c.name()));
+    }
+    out.push_str(
+        "\n## Labels\n\n\
+- `label`: 1 when the account churns (its last covered day, with no new term within\n  \
+`grace_days`) in [t, t + horizon]; 0 when it is still a customer after the horizon; empty\n  \
+when t + horizon reaches past the as-of date or the churn is still inside its grace period.\n\
+- `label_next_renewal`: 1 when the account churns at the end of the first term in force on\n  \
+t, 0 when that term is followed by another, empty while undecided.\n\
+- Snapshots: the first of every month from `warmup_days` (90) after the first behavioural\n  \
+event to the as-of date, plus the as-of date itself; accounts active at t with at least\n  \
+`min_tenure_days` (14) of tenure.\n",
+    );
+    out
+}
+
+pub fn spec(name: &str) -> Option<&'static FeatureSpec> {
+    CATALOG.iter().find(|s| s.name == name)
+}

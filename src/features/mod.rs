@@ -1,0 +1,460 @@
+//! The feature catalog: one row per (account, snapshot date), every feature computed only
+//! from rows dated before the snapshot, each tagged with the health component it belongs
+//! to. Window aggregations run as polars lazy plans, one per table and snapshot; the
+//! contract facts come from the snapshot spine.
+
+mod accounts;
+mod activities;
+pub mod catalog;
+mod contacts;
+pub mod dataset;
+mod invoices;
+mod nps;
+mod tickets;
+mod usage;
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{Duration, NaiveDate};
+use polars::prelude::*;
+use serde::Serialize;
+
+use crate::book::retention::History;
+use crate::book::snapshot::{self, SpineRow};
+use crate::common::dates::{self, MS_PER_DAY};
+pub use crate::common::vocab::Component;
+use crate::config::{FeatureConfig, SnapshotConfig};
+use crate::error::{Error, Result};
+use crate::input::load::{AccountInfo, Book};
+use crate::input::table::{Column as TCol, Table};
+pub use activities::{PlayFlags, play_flags};
+pub use catalog::{Absent, CATALOG, CATEGORICALS, FeatureSpec, catalog_markdown, spec};
+
+/// How finely the usage table is dated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UsageGrain {
+    Daily,
+    Weekly,
+    Monthly,
+}
+
+/// The snapshot table: one row per spine row, with labels, features and provenance.
+#[derive(Clone, Debug)]
+pub struct SnapshotTable {
+    pub as_of: NaiveDate,
+    pub horizon_days: i64,
+    pub snapshot_dates: Vec<NaiveDate>,
+    pub account_ids: Vec<String>,
+    pub rows: Vec<SpineRow>,
+    /// One vector per catalog feature, in catalog order.
+    pub numeric: Vec<Vec<Option<f64>>>,
+    pub categorical: Vec<Vec<Option<String>>>,
+    /// Features that cannot be computed from this data, with the reason.
+    pub unavailable: BTreeMap<String, String>,
+    pub sticky_features: Vec<String>,
+    pub usage_grain: Option<UsageGrain>,
+}
+
+impl SnapshotTable {
+    /// Rows of the scoring snapshot: every account active on the as-of date.
+    pub fn scoring_rows(&self) -> Vec<usize> {
+        (0..self.rows.len())
+            .filter(|&i| self.rows[i].t == self.as_of)
+            .collect()
+    }
+
+    pub fn feature(&self, name: &str) -> Option<&[Option<f64>]> {
+        CATALOG
+            .iter()
+            .position(|s| s.name == name)
+            .map(|i| self.numeric[i].as_slice())
+    }
+
+    /// Everything as a flat table: identifiers, labels, numeric and categorical features.
+    pub fn to_table(&self) -> Table {
+        let r = &self.rows;
+        let flag = |b: Option<bool>| b.map(i64::from);
+        let mut t = Table::new()
+            .with(
+                "account_id",
+                TCol::Str(
+                    r.iter()
+                        .map(|x| Some(self.account_ids[x.account as usize].clone()))
+                        .collect(),
+                ),
+            )
+            .with(
+                "snapshot_date",
+                TCol::Date(r.iter().map(|x| Some(dates::to_days(x.t))).collect()),
+            )
+            .with(
+                "label",
+                TCol::Int(r.iter().map(|x| flag(x.label)).collect()),
+            )
+            .with(
+                "label_next_renewal",
+                TCol::Int(r.iter().map(|x| flag(x.label_next_renewal)).collect()),
+            )
+            .with(
+                "churn_date",
+                TCol::Date(r.iter().map(|x| x.churn_date.map(dates::to_days)).collect()),
+            )
+            .with(
+                "renewal_date",
+                TCol::Date(
+                    r.iter()
+                        .map(|x| Some(dates::to_days(x.renewal_date)))
+                        .collect(),
+                ),
+            );
+        for (spec, v) in CATALOG.iter().zip(&self.numeric) {
+            t = t.with(
+                spec.name,
+                TCol::Float(v.iter().map(|x| x.map(round6)).collect()),
+            );
+        }
+        for ((name, _, _), v) in CATEGORICALS.iter().zip(&self.categorical) {
+            t = t.with(name, TCol::Str(v.clone()));
+        }
+        t
+    }
+}
+
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+fn pe(e: PolarsError) -> Error {
+    Error::Internal(format!("feature computation failed: {e}"))
+}
+
+/// Per-snapshot map from account index to spine row.
+struct Index {
+    row_of: Vec<Vec<Option<usize>>>,
+}
+
+impl Index {
+    fn new(rows: &[SpineRow], n_snapshots: usize, n_accounts: usize) -> Self {
+        let mut row_of = vec![vec![None; n_accounts]; n_snapshots];
+        for (i, r) in rows.iter().enumerate() {
+            row_of[r.snapshot][r.account as usize] = Some(i);
+        }
+        Index { row_of }
+    }
+}
+
+/// Feature values being filled, by catalog name.
+struct Values {
+    cols: HashMap<&'static str, Vec<Option<f64>>>,
+}
+
+impl Values {
+    fn set(&mut self, name: &str, row: usize, v: Option<f64>) {
+        if let Some(c) = self.cols.get_mut(name) {
+            c[row] = v.filter(|x| x.is_finite());
+        }
+    }
+    fn get(&self, name: &str, row: usize) -> Option<f64> {
+        self.cols.get(name).and_then(|c| c[row])
+    }
+}
+
+/// Copies every non-key column of an aggregated frame into the spine rows of snapshot `s`.
+fn fill(df: &DataFrame, s: usize, index: &Index, values: &mut Values) -> Result<()> {
+    let acc = df
+        .column("account_idx")
+        .map_err(pe)?
+        .u32()
+        .map_err(pe)?
+        .clone();
+    let accs: Vec<Option<u32>> = acc.iter().collect();
+    for c in df.columns() {
+        let name = c.name().as_str();
+        if name == "account_idx" {
+            continue;
+        }
+        let v = c.cast(&DataType::Float64).map_err(pe)?;
+        let v = v.f64().map_err(pe)?;
+        for (a, x) in accs.iter().zip(v.iter()) {
+            if let Some(row) = a.and_then(|a| index.row_of[s][a as usize]) {
+                values.set(name, row, x);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Aggregates, per account, the rows of `frame` that pass `keep` and copies the results
+/// into the spine rows of snapshot `s`: the step every windowed feature family shares.
+fn fill_aggregates(
+    frame: &DataFrame,
+    keep: Option<Expr>,
+    aggs: Vec<Expr>,
+    s: usize,
+    index: &Index,
+    values: &mut Values,
+) -> Result<()> {
+    let mut lf = frame.clone().lazy();
+    if let Some(keep) = keep {
+        lf = lf.filter(keep);
+    }
+    let df = lf
+        .group_by([col("account_idx")])
+        .agg(aggs)
+        .collect()
+        .map_err(pe)?;
+    fill(&df, s, index, values)
+}
+
+fn day_col(name: &str) -> Expr {
+    col(name).cast(DataType::Int32)
+}
+
+fn in_window(c: &str, lo: i64, hi: i64) -> Expr {
+    col(c).gt_eq(lit(lo)).and(col(c).lt(lit(hi)))
+}
+
+/// Builds the snapshot table for a validated book.
+///
+/// `accounts` and `histories` are the book's (contract histories as of `as_of`, see
+/// [`crate::book::retention::histories`]); the caller computes them once.
+pub fn build(
+    book: &Book,
+    accounts: &[AccountInfo],
+    histories: &[History],
+    snap: &SnapshotConfig,
+    feat: &FeatureConfig,
+    as_of: NaiveDate,
+) -> Result<SnapshotTable> {
+    let first_event = ["usage", "tickets", "nps", "activities"]
+        .iter()
+        .filter_map(|t| book.date_range(t).map(|r| r.0))
+        .min()
+        .or_else(|| book.date_range("contracts").map(|r| r.0))
+        .unwrap_or(as_of);
+    let start = snap
+        .start
+        .unwrap_or(first_event + Duration::days(snap.warmup_days));
+    let snapshot_dates = snapshot::snapshot_dates(start, as_of, snap.cadence_months);
+    let rows = snapshot::spine(accounts, histories, &snapshot_dates, snap, as_of);
+    log::debug!(
+        "{} snapshots from {start} to {as_of}: {} account-snapshots",
+        snapshot_dates.len(),
+        rows.len()
+    );
+    let index = Index::new(&rows, snapshot_dates.len(), accounts.len());
+    let mut values = Values {
+        cols: CATALOG
+            .iter()
+            .map(|s| (s.name, vec![None; rows.len()]))
+            .collect(),
+    };
+    let mut unavailable: BTreeMap<String, String> = BTreeMap::new();
+    let mut present: Vec<&'static str> = Vec::new();
+
+    // Commercial facts from the spine.
+    for (i, r) in rows.iter().enumerate() {
+        values.set("arr", i, Some(r.arr));
+        values.set("seats", i, Some(r.seats));
+        values.set("arr_per_seat", i, (r.seats > 0.0).then(|| r.arr / r.seats));
+        values.set("tenure_days", i, Some(r.tenure_days));
+        values.set("days_to_renewal", i, Some(r.days_to_renewal));
+        values.set(
+            "first_renewal_ahead",
+            i,
+            Some(f64::from(u8::from(r.first_renewal_ahead))),
+        );
+        values.set("arr_change_last_renewal", i, r.arr_change_last_renewal);
+        values.set(
+            "monthly_term",
+            i,
+            r.term_months
+                .is_finite()
+                .then(|| f64::from(u8::from(r.term_months < 2.0))),
+        );
+    }
+
+    let mut sticky = Vec::new();
+    let mut grain = None;
+    if let Some(usage) = book.frame("usage") {
+        present.push("usage");
+        let (s, g) = usage::usage_features(
+            usage,
+            &rows,
+            &snapshot_dates,
+            &index,
+            feat,
+            &mut values,
+            &mut unavailable,
+        )?;
+        sticky = s;
+        grain = Some(g);
+    }
+    if let Some(t) = book.frame("tickets") {
+        present.push("tickets");
+        tickets::ticket_features(
+            t,
+            &rows,
+            &snapshot_dates,
+            &index,
+            &mut values,
+            &mut unavailable,
+        )?;
+    }
+    if let Some(t) = book.frame("nps") {
+        present.push("nps");
+        nps::nps_features(t, &snapshot_dates, &index, &mut values)?;
+    }
+    if let Some(t) = book.frame("contacts") {
+        present.push("contacts");
+        contacts::contact_features(t, &snapshot_dates, &index, &mut values)?;
+    }
+    if let Some(t) = book.frame("activities") {
+        present.push("activities");
+        activities::activity_features(t, &snapshot_dates, &index, &mut values)?;
+    }
+    if let Some(t) = book.frame("invoices") {
+        present.push("invoices");
+        invoices::invoice_features(t, &snapshot_dates, &index, &mut values)?;
+    }
+    present.extend(["accounts", "contracts"]);
+
+    // Counts are zero, not missing, for accounts without rows in a present table.
+    for spec in CATALOG {
+        let table = spec.source.split([' ', ',']).next().unwrap_or("");
+        if !present.contains(&table) {
+            unavailable
+                .entry(spec.name.to_string())
+                .or_insert_with(|| format!("no {table} table"));
+            continue;
+        }
+        if unavailable.contains_key(spec.name) {
+            if let Some(c) = values.cols.get_mut(spec.name) {
+                c.iter_mut().for_each(|v| *v = None);
+            }
+            continue;
+        }
+        if spec.absent == Absent::Zero {
+            if let Some(c) = values.cols.get_mut(spec.name) {
+                c.iter_mut()
+                    .filter(|v| v.is_none())
+                    .for_each(|v| *v = Some(0.0));
+            }
+        }
+    }
+    derive_ratios(&rows, &mut values, &unavailable);
+
+    let numeric = CATALOG
+        .iter()
+        .map(|s| values.cols.remove(s.name).unwrap_or_default())
+        .collect();
+    let categorical = accounts::categoricals(book, &rows);
+    Ok(SnapshotTable {
+        as_of,
+        horizon_days: snap.horizon_days,
+        snapshot_dates,
+        account_ids: accounts.iter().map(|a| a.id.clone()).collect(),
+        rows,
+        numeric,
+        categorical,
+        unavailable,
+        sticky_features: sticky,
+        usage_grain: grain,
+    })
+}
+
+/// Scratch columns used to derive catalog features; filled alongside them.
+const SCRATCH: [&str; 9] = [
+    "events_prev_30d",
+    "features_used_30d",
+    "active_users_prev_30d",
+    "sticky_users_30d",
+    "user_days_30d",
+    "tickets_prev_30d",
+    "nps_prev",
+    "promoters_180d",
+    "detractors_180d",
+];
+
+fn ensure_scratch(values: &mut Values, n: usize) {
+    for s in SCRATCH {
+        values.cols.entry(s).or_insert_with(|| vec![None; n]);
+    }
+}
+
+/// Ratios and changes computed from already-filled counts.
+fn derive_ratios(rows: &[SpineRow], v: &mut Values, unavailable: &BTreeMap<String, String>) {
+    let ok = |n: &str| !unavailable.contains_key(n);
+    for (i, r) in rows.iter().enumerate() {
+        if ok("events_change_30d") {
+            if let (Some(a), Some(b)) = (v.get("events_30d", i), v.get("events_prev_30d", i)) {
+                v.set("events_change_30d", i, Some(((a + 1.0) / (b + 1.0)).ln()));
+            }
+        }
+        if ok("active_users_30d") {
+            let users = v.get("active_users_30d", i);
+            if let (Some(a), Some(b)) = (users, v.get("active_users_prev_30d", i)) {
+                v.set(
+                    "active_users_change_30d",
+                    i,
+                    Some(((a + 1.0) / (b + 1.0)).ln()),
+                );
+            }
+            if let Some(u) = users {
+                v.set(
+                    "seat_utilisation_30d",
+                    i,
+                    (r.seats > 0.0).then(|| u / r.seats),
+                );
+                let per = v.get("events_30d", i).map(|e| e / u);
+                v.set(
+                    "events_per_active_user_30d",
+                    i,
+                    if u > 0.0 { per } else { None },
+                );
+                let share = v.get("sticky_users_30d", i).map(|s| s / u);
+                v.set(
+                    "sticky_user_share_30d",
+                    i,
+                    if u > 0.0 { share } else { None },
+                );
+                let dau = v.get("user_days_30d", i).map(|d| d / 30.0 / u);
+                if ok("dau_mau_30d") {
+                    v.set("dau_mau_30d", i, if u > 0.0 { dau } else { None });
+                }
+            }
+        }
+        if let Some(n) = v.get("tickets_90d", i) {
+            v.set(
+                "tickets_per_10_seats_90d",
+                i,
+                (r.seats > 0.0).then(|| 10.0 * n / r.seats),
+            );
+        }
+        if let (Some(a), Some(b)) = (v.get("tickets_30d", i), v.get("tickets_prev_30d", i)) {
+            v.set("tickets_change_30d", i, Some(a - b));
+        }
+        if let (Some(a), Some(b)) = (v.get("nps_last", i), v.get("nps_prev", i)) {
+            v.set("nps_change", i, Some(a - b));
+        }
+        if let Some(a) = v.get("nps_last", i) {
+            v.set("nps_detractor", i, Some(f64::from(u8::from(a <= 6.0))));
+        }
+        if let (Some(n), Some(p), Some(d)) = (
+            v.get("nps_responses_180d", i),
+            v.get("promoters_180d", i),
+            v.get("detractors_180d", i),
+        ) {
+            v.set(
+                "nps_score_180d",
+                i,
+                if n > 0.0 {
+                    Some(100.0 * (p - d) / n)
+                } else {
+                    None
+                },
+            );
+        }
+    }
+}

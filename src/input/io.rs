@@ -1,0 +1,415 @@
+//! Reading and writing table files with polars. Every write goes to a temporary file in
+//! the target folder and is renamed into place when complete, so a crash leaves no half
+//! file behind.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::input::table::{self, Table};
+
+/// A file format for tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Csv,
+    Parquet,
+}
+
+impl Format {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Parquet => "parquet",
+        }
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "csv" => Ok(Format::Csv),
+            "parquet" => Ok(Format::Parquet),
+            other => Err(format!("unknown format '{other}': expected csv or parquet")),
+        }
+    }
+}
+
+/// Reads a CSV or Parquet file with every column as text (nulls for empty cells), so that
+/// the loader can parse and report each bad cell with its line and column.
+pub fn read_text_frame(path: &Path) -> Result<DataFrame> {
+    let mut parts: Vec<DataFrame> = Vec::new();
+    for_each_text_chunk(path, &mut |df, _| {
+        parts.push(df);
+        Ok(true)
+    })?;
+    let mut it = parts.into_iter();
+    let Some(mut first) = it.next() else {
+        return Err(Error::Read {
+            path: path.to_path_buf(),
+            message: "no data".into(),
+        });
+    };
+    for df in it {
+        first.vstack_mut_owned(df).map_err(|e| Error::Read {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    }
+    Ok(first)
+}
+
+/// About how many bytes of CSV (or rows of Parquet) one text chunk holds. Large tables are
+/// read and parsed chunk by chunk so that only one chunk is ever held as text.
+pub const CSV_CHUNK_BYTES: usize = 64 << 20;
+pub const PARQUET_CHUNK_ROWS: usize = 1 << 20;
+
+/// Reads a CSV or Parquet file in chunks, every column as text (nulls for empty cells),
+/// and hands each chunk to `f` with the index of its first data row. Every chunk has the
+/// file's header, and the first call always happens (with an empty frame if the file has
+/// a header but no rows). `f` returns false to stop early.
+pub fn for_each_text_chunk(
+    path: &Path,
+    f: &mut dyn FnMut(DataFrame, usize) -> Result<bool>,
+) -> Result<()> {
+    for_each_text_chunk_sized(path, CSV_CHUNK_BYTES, PARQUET_CHUNK_ROWS, f)
+}
+
+/// [`for_each_text_chunk`] with explicit chunk sizes (bytes of CSV, rows of Parquet).
+pub fn for_each_text_chunk_sized(
+    path: &Path,
+    csv_chunk_bytes: usize,
+    parquet_chunk_rows: usize,
+    f: &mut dyn FnMut(DataFrame, usize) -> Result<bool>,
+) -> Result<()> {
+    let csv_chunk_bytes = csv_chunk_bytes.max(1);
+    let parquet_chunk_rows = parquet_chunk_rows.max(1);
+    let read_err = |e: PolarsError| Error::Read {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if ext == "parquet" {
+        let open = || File::open(path).map_err(|e| Error::io(path, e));
+        let rows = ParquetReader::new(open()?).num_rows().map_err(read_err)?;
+        let mut offset = 0usize;
+        loop {
+            let len = parquet_chunk_rows.min(rows - offset);
+            let df = ParquetReader::new(open()?)
+                .with_slice(Some((offset, len)))
+                .finish()
+                .map_err(read_err)?;
+            let cols = df
+                .columns()
+                .iter()
+                .map(|c| c.cast(&DataType::String))
+                .collect::<PolarsResult<Vec<_>>>()
+                .map_err(read_err)?;
+            let height = df.height();
+            drop(df);
+            let text = DataFrame::new(height, cols).map_err(read_err)?;
+            if !f(text, offset)? {
+                return Ok(());
+            }
+            offset += height;
+            if height == 0 || offset >= rows {
+                return Ok(());
+            }
+        }
+    }
+    let parse = |bytes: Vec<u8>| -> Result<DataFrame> {
+        CsvReadOptions::default()
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .into_reader_with_file_handle(std::io::Cursor::new(bytes))
+            .finish()
+            .map_err(read_err)
+    };
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut buf: Vec<u8> = Vec::new();
+    let mut header: Option<Vec<u8>> = None;
+    let mut offset = 0usize;
+    let mut eof = false;
+    while !eof {
+        // Top the buffer up to one chunk (more if a single row is longer than that).
+        let want = buf.len().max(csv_chunk_bytes) + csv_chunk_bytes / 4 + 1;
+        while buf.len() < want {
+            let before = buf.len();
+            let n = std::io::Read::by_ref(&mut file)
+                .take((want - before) as u64)
+                .read_to_end(&mut buf)
+                .map_err(|e| Error::io(path, e))?;
+            if n == 0 {
+                eof = true;
+                break;
+            }
+        }
+        if header.is_none() {
+            match row_end(&buf, 0) {
+                Some(end) => {
+                    header = Some(buf[..=end].to_vec());
+                    buf.drain(..=end);
+                }
+                None if eof => {
+                    // A header without a newline, or an empty file: let polars judge it.
+                    let df = parse(std::mem::take(&mut buf))?;
+                    f(df, 0)?;
+                    return Ok(());
+                }
+                None => continue,
+            }
+        }
+        let cut = if eof {
+            buf.len()
+        } else {
+            match last_row_end(&buf) {
+                Some(end) => end + 1,
+                None => continue,
+            }
+        };
+        if cut == 0 && offset > 0 {
+            break;
+        }
+        let mut bytes = header.clone().unwrap_or_default();
+        bytes.extend_from_slice(&buf[..cut]);
+        buf.drain(..cut);
+        let df = parse(bytes)?;
+        let height = df.height();
+        if !f(df, offset)? {
+            return Ok(());
+        }
+        offset += height;
+    }
+    Ok(())
+}
+
+/// The index of the first newline at or after `from` that ends a CSV row (outside quotes).
+fn row_end(buf: &[u8], from: usize) -> Option<usize> {
+    let mut quoted = false;
+    for (i, &b) in buf.iter().enumerate().skip(from) {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The index of the last newline in `buf` that ends a CSV row; `buf` starts at a row start.
+fn last_row_end(buf: &[u8]) -> Option<usize> {
+    let mut quoted = false;
+    let mut last = None;
+    for (i, &b) in buf.iter().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => last = Some(i),
+            _ => {}
+        }
+    }
+    last
+}
+
+/// Reads a whole CSV or Parquet file as named text columns (None for empty cells), in
+/// file order, for callers that work without polars (the flat modelling mode).
+/// Column names and their text cells.
+pub type TextColumns = (Vec<String>, Vec<Vec<Option<String>>>);
+
+pub fn read_text_columns(path: &Path) -> Result<TextColumns> {
+    let df = read_text_frame(path)?;
+    let mut names = Vec::new();
+    let mut cols = Vec::new();
+    for c in df.columns() {
+        names.push(c.name().to_string());
+        let v = match c.str() {
+            Ok(s) => s
+                .iter()
+                .map(|v| {
+                    v.map(str::trim)
+                        .filter(|v| !v.is_empty())
+                        .map(str::to_string)
+                })
+                .collect(),
+            Err(_) => vec![None; df.height()],
+        };
+        cols.push(v);
+    }
+    Ok((names, cols))
+}
+
+/// Converts a [`Table`] into a polars frame with matching types.
+pub fn to_frame(t: &Table) -> PolarsResult<DataFrame> {
+    let cols = t
+        .names
+        .iter()
+        .zip(&t.columns)
+        .map(|(name, c)| to_series(name, c).map(|s| s.into_column()))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    DataFrame::new(t.height(), cols)
+}
+
+fn to_series(name: &str, c: &table::Column) -> PolarsResult<Series> {
+    let name = PlSmallStr::from(name);
+    Ok(match c {
+        table::Column::Str(v) => Series::new(name, v),
+        table::Column::Date(v) => Series::new(name, v).cast(&DataType::Date)?,
+        table::Column::Timestamp(v) => Series::new(name, v).cast(&DataType::Datetime(
+            TimeUnit::Milliseconds,
+            Some(TimeZone::UTC),
+        ))?,
+        table::Column::Int(v) => Series::new(name, v),
+        table::Column::Float(v) => Series::new(name, v),
+        table::Column::Bool(v) => Series::new(name, v),
+    })
+}
+
+/// The temporary sibling of `path` a writer fills before renaming it into place.
+fn temp_path(path: &Path) -> PathBuf {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+    path.with_file_name(format!(".{name}.tmp{}", std::process::id()))
+}
+
+/// Writes `bytes` to `path` atomically (temporary file, then rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = temp_path(path);
+    let res = fs::write(&tmp, bytes).and_then(|_| fs::rename(&tmp, path));
+    if res.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    res.map_err(|e| Error::io(path, e))
+}
+
+/// Writes a whole table as CSV or Parquet, atomically.
+pub fn write_table(path: &Path, t: &Table, format: Format) -> Result<()> {
+    let mut w = TableWriter::create(path, format)?;
+    w.write(t)?;
+    w.finish()
+}
+
+/// Writes a table as `<stem>.parquet` and `<stem>.csv` (any extension of `stem` is
+/// replaced); returns the two paths.
+pub fn write_parquet_and_csv(stem: &Path, t: &Table) -> Result<[PathBuf; 2]> {
+    let paths = [Format::Parquet, Format::Csv].map(|f| stem.with_extension(f.extension()));
+    for (path, format) in paths.iter().zip([Format::Parquet, Format::Csv]) {
+        write_table(path, t, format)?;
+    }
+    Ok(paths)
+}
+
+fn write_err(path: &Path, e: impl ToString) -> Error {
+    Error::Write {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+enum Sink {
+    Csv(BufWriter<File>),
+    Parquet(
+        Option<Box<polars::io::parquet::write::BatchedWriter<File>>>,
+        Option<File>,
+    ),
+}
+
+/// A table written in chunks, so that a large table never has to be held in memory.
+/// Nothing appears at `path` until [`TableWriter::finish`] succeeds.
+pub struct TableWriter {
+    path: PathBuf,
+    tmp: PathBuf,
+    sink: Option<Sink>,
+    header_written: bool,
+    rows: usize,
+}
+
+impl TableWriter {
+    pub fn create(path: &Path, format: Format) -> Result<Self> {
+        let tmp = temp_path(path);
+        let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let sink = match format {
+            Format::Csv => Sink::Csv(BufWriter::with_capacity(1 << 20, file)),
+            Format::Parquet => Sink::Parquet(None, Some(file)),
+        };
+        Ok(TableWriter {
+            path: path.to_path_buf(),
+            tmp,
+            sink: Some(sink),
+            header_written: false,
+            rows: 0,
+        })
+    }
+
+    /// Appends the rows of `t` (the first call also fixes the header / schema).
+    pub fn write(&mut self, t: &Table) -> Result<()> {
+        self.rows += t.height();
+        let first = !self.header_written;
+        self.header_written = true;
+        match &mut self.sink {
+            None => Ok(()),
+            Some(Sink::Csv(w)) => {
+                let res = if first { t.write_csv_header(w) } else { Ok(()) }
+                    .and_then(|_| t.write_csv_rows(w));
+                res.map_err(|e| Error::io(&self.tmp, e))
+            }
+            Some(Sink::Parquet(writer, file)) => {
+                let df = to_frame(t).map_err(|e| write_err(&self.path, e))?;
+                if writer.is_none() {
+                    if let Some(f) = file.take() {
+                        let bw = ParquetWriter::new(f)
+                            .with_compression(ParquetCompression::Zstd(None))
+                            .batched(df.schema())
+                            .map_err(|e| write_err(&self.path, e))?;
+                        *writer = Some(Box::new(bw));
+                    }
+                }
+                match writer {
+                    Some(bw) if df.height() > 0 => {
+                        bw.write_batch(&df).map_err(|e| write_err(&self.path, e))
+                    }
+                    _ => Ok(()),
+                }
+            }
+        }
+    }
+
+    /// Number of data rows written so far.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Completes the file and renames it into place.
+    pub fn finish(mut self) -> Result<()> {
+        let res = match self.sink.take() {
+            None => Ok(()),
+            Some(Sink::Csv(mut w)) => w.flush().map_err(|e| Error::io(&self.tmp, e)),
+            Some(Sink::Parquet(Some(bw), _)) => bw
+                .finish()
+                .map(|_| ())
+                .map_err(|e| write_err(&self.path, e)),
+            Some(Sink::Parquet(None, _)) => Err(Error::Write {
+                path: self.path.clone(),
+                message: "no schema: nothing was written".into(),
+            }),
+        };
+        let res = res
+            .and_then(|_| fs::rename(&self.tmp, &self.path).map_err(|e| Error::io(&self.path, e)));
+        if res.is_err() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+        res
+    }
+}
+
+impl Drop for TableWriter {
+    fn drop(&mut self) {
+        // After a successful finish the temporary file is gone; otherwise clean it up.
+        let _ = fs::remove_file(&self.tmp);
+    }
+}

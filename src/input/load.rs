@@ -1,0 +1,819 @@
+//! Loading and validating an input folder: tables -> validated, typed polars frames.
+//!
+//! Every table is read as text first so each bad cell can be reported with its file,
+//! line and column; all problems of one pass are reported together (up to a limit per
+//! file and per column), never one per run.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+
+use crate::common::dates;
+use crate::error::{Error, Location, Problem, Problems, Result};
+use crate::input::io;
+use crate::input::schema::{self, Kind, TableSpec};
+
+/// How many problems are listed per file and per column before the rest are only counted.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub per_file: usize,
+    pub per_column: usize,
+    /// Bytes of CSV (rows of Parquet / 64) read and parsed at a time: bounds the memory
+    /// that text takes while a large table loads.
+    pub chunk_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            per_file: 25,
+            per_column: 5,
+            chunk_bytes: io::CSV_CHUNK_BYTES,
+        }
+    }
+}
+
+/// One loaded table: where it came from and its validated frame. Every frame other than
+/// `accounts` has an `account_idx` column (UInt32) indexing the accounts table.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    pub path: PathBuf,
+    pub frame: DataFrame,
+}
+
+/// A validated input folder.
+#[derive(Clone, Debug)]
+pub struct Book {
+    pub dir: PathBuf,
+    pub tables: BTreeMap<&'static str, Loaded>,
+    /// Things worth telling the user that are not errors.
+    pub warnings: Vec<String>,
+}
+
+/// Collects problems with per-file and per-column limits.
+struct Sink<'a> {
+    file: String,
+    parquet: bool,
+    limits: Limits,
+    out: &'a mut Problems,
+    kept: usize,
+    per_column: HashMap<String, usize>,
+    /// Index of the first data row of the chunk being parsed.
+    offset: usize,
+}
+
+impl<'a> Sink<'a> {
+    fn new(file: String, limits: Limits, out: &'a mut Problems) -> Self {
+        let parquet = file.ends_with(".parquet");
+        Sink {
+            file,
+            parquet,
+            limits,
+            out,
+            kept: 0,
+            per_column: HashMap::new(),
+            offset: 0,
+        }
+    }
+
+    /// The line (CSV, header is line 1) or row (Parquet, 1-based) of data row `i` of the
+    /// whole file.
+    fn line(&self, i: usize) -> usize {
+        if self.parquet { i + 1 } else { i + 2 }
+    }
+
+    fn push(&mut self, row: Option<usize>, column: Option<&str>, message: String) {
+        let col_count = self
+            .per_column
+            .entry(column.unwrap_or("").to_string())
+            .or_insert(0);
+        *col_count += 1;
+        if self.kept >= self.limits.per_file
+            || (column.is_some() && *col_count > self.limits.per_column)
+        {
+            self.out.suppressed += 1;
+            return;
+        }
+        self.kept += 1;
+        let line = row.map(|i| self.line(self.offset + i));
+        self.out.items.push(Problem {
+            at: Location {
+                file: self.file.clone(),
+                line,
+                column: column.map(str::to_string),
+            },
+            message,
+        });
+    }
+
+    fn file_level(&mut self, message: String) {
+        self.kept += 1;
+        self.out.items.push(Problem {
+            at: Location {
+                file: self.file.clone(),
+                line: None,
+                column: None,
+            },
+            message,
+        });
+    }
+}
+
+fn shown(s: &str) -> String {
+    let mut t: String = s.chars().take(40).collect();
+    if t.len() < s.len() {
+        t.push('…');
+    }
+    format!("\"{t}\"")
+}
+
+/// Finds `<name>.csv` or `<name>.parquet` in `dir`.
+fn locate(dir: &Path, spec: &TableSpec, problems: &mut Problems) -> Option<PathBuf> {
+    let found: Vec<PathBuf> = ["csv", "parquet"]
+        .iter()
+        .map(|ext| dir.join(format!("{}.{ext}", spec.name)))
+        .filter(|p| p.is_file())
+        .collect();
+    match found.len() {
+        0 => {
+            if spec.required {
+                problems.items.push(Problem {
+                    at: Location {
+                        file: format!("{}.csv", spec.name),
+                        line: None,
+                        column: None,
+                    },
+                    message: format!(
+                        "required table '{}' is missing from {} (expected {}.csv or {}.parquet)",
+                        spec.name,
+                        dir.display(),
+                        spec.name,
+                        spec.name
+                    ),
+                });
+            }
+            None
+        }
+        1 => found.into_iter().next(),
+        _ => {
+            problems.items.push(Problem {
+                at: Location { file: format!("{}.csv", spec.name), line: None, column: None },
+                message: format!(
+                    "both {0}.csv and {0}.parquet are in {1}; keep one so it is clear which to read",
+                    spec.name,
+                    dir.display()
+                ),
+            });
+            None
+        }
+    }
+}
+
+/// Loads and validates every table of the contract found in `dir`.
+pub fn load_book(dir: &Path) -> Result<Book> {
+    load_book_with(dir, Limits::default())
+}
+
+pub fn load_book_with(dir: &Path, limits: Limits) -> Result<Book> {
+    if !dir.is_dir() {
+        return Err(Error::Input(format!(
+            "{}: no such folder (expected a folder of tables)",
+            dir.display()
+        )));
+    }
+    let mut problems = Problems::default();
+    let mut warnings = Vec::new();
+    let paths: Vec<(TableSpec, Option<PathBuf>)> = schema::TABLES
+        .iter()
+        .map(|s| (*s, locate(dir, s, &mut problems)))
+        .collect();
+
+    let mut tables = BTreeMap::new();
+    // Accounts come first: every other table's account_id is checked against them.
+    let mut ids: Option<HashMap<String, u32>> = None;
+    for (spec, path) in &paths {
+        let Some(path) = path else { continue };
+        let file = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or(spec.name)
+            .to_string();
+        let mut sink = Sink::new(file, limits, &mut problems);
+        let mut parser: Option<TableParser> = None;
+        let chunk_rows = (limits.chunk_bytes / 64).max(1);
+        let read = io::for_each_text_chunk_sized(
+            path,
+            limits.chunk_bytes,
+            chunk_rows,
+            &mut |chunk, offset| {
+                let p = match &mut parser {
+                    Some(p) => p,
+                    None => parser.insert(TableParser::new(spec, &chunk, &mut sink)),
+                };
+                if !p.header_ok {
+                    return Ok(false);
+                }
+                sink.offset = offset;
+                p.push(&chunk, ids.as_ref(), &mut sink);
+                Ok(true)
+            },
+        );
+        if let Err(e) = read {
+            sink.file_level(format!("could not be read: {e}"));
+            continue;
+        }
+        let frame = parser.and_then(|p| p.finish(&mut sink, &mut warnings));
+        if let Some(frame) = frame {
+            if spec.name == "accounts" {
+                ids = Some(account_index(&frame));
+            }
+            tables.insert(
+                spec.name,
+                Loaded {
+                    path: path.clone(),
+                    frame,
+                },
+            );
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::Invalid(problems));
+    }
+    Ok(Book {
+        dir: dir.to_path_buf(),
+        tables,
+        warnings,
+    })
+}
+
+fn account_index(accounts: &DataFrame) -> HashMap<String, u32> {
+    let mut map = HashMap::new();
+    if let Ok(c) = accounts.column("account_id").and_then(|c| c.str().cloned()) {
+        for (i, v) in c.iter().enumerate() {
+            if let Some(v) = v {
+                map.entry(v.to_string()).or_insert(i as u32);
+            }
+        }
+    }
+    map
+}
+
+/// Parsed values of one column, in the representation the frame will hold.
+enum Parsed {
+    Text(StringChunked),
+    Days(Vec<Option<i32>>),
+    Millis(Vec<Option<i64>>),
+    Num(Vec<Option<f64>>),
+    Flag(Vec<Option<bool>>),
+}
+
+impl Parsed {
+    /// Comparable value of row i for ordering checks (dates as ms).
+    fn instant(&self, i: usize) -> Option<i64> {
+        match self {
+            Parsed::Days(v) => v[i].map(|d| d as i64 * dates::MS_PER_DAY),
+            Parsed::Millis(v) => v[i],
+            _ => None,
+        }
+    }
+
+    fn into_series(self, name: &str) -> PolarsResult<Series> {
+        let name = PlSmallStr::from(name);
+        Ok(match self {
+            Parsed::Text(v) => v.with_name(name).into_series(),
+            Parsed::Days(v) => Series::new(name, v).cast(&DataType::Date)?,
+            Parsed::Millis(v) => Series::new(name, v).cast(&DataType::Datetime(
+                TimeUnit::Milliseconds,
+                Some(TimeZone::UTC),
+            ))?,
+            Parsed::Num(v) => Series::new(name, v),
+            Parsed::Flag(v) => Series::new(name, v),
+        })
+    }
+}
+
+fn parse_column(
+    spec: &schema::ColumnSpec,
+    values: &StringChunked,
+    sink: &mut Sink,
+    unknown_roles: &mut usize,
+) -> Parsed {
+    let bad = |i: usize, raw: &str, sink: &mut Sink| {
+        sink.push(
+            Some(i),
+            Some(spec.name),
+            format!("expected {}, found {}", spec.kind.expected(), shown(raw)),
+        );
+    };
+    let missing = |i: usize, sink: &mut Sink| {
+        if !spec.nullable {
+            sink.push(
+                Some(i),
+                Some(spec.name),
+                format!("is empty; expected {}", spec.kind.expected()),
+            );
+        }
+    };
+    let cells = values
+        .iter()
+        .map(|v| v.map(str::trim).filter(|s| !s.is_empty()));
+    match spec.kind {
+        Kind::Id | Kind::Text | Kind::Category | Kind::Priority | Kind::Role => {
+            let out: StringChunked = cells
+                .enumerate()
+                .map(|(i, cell)| -> Option<std::borrow::Cow<'_, str>> {
+                    let Some(s) = cell else {
+                        missing(i, sink);
+                        return None;
+                    };
+                    match spec.kind {
+                        Kind::Category => Some(schema::normalize_category(s).into()),
+                        Kind::Priority => match schema::parse_priority(s) {
+                            Some(p) => Some(p.into()),
+                            None => {
+                                bad(i, s, sink);
+                                None
+                            }
+                        },
+                        Kind::Role => Some(
+                            schema::parse_role(s)
+                                .unwrap_or_else(|| {
+                                    *unknown_roles += 1;
+                                    "other"
+                                })
+                                .into(),
+                        ),
+                        _ => Some(s.into()),
+                    }
+                })
+                .collect();
+            Parsed::Text(out)
+        }
+        Kind::Date => Parsed::Days(
+            cells
+                .enumerate()
+                .map(|(i, cell)| match cell {
+                    None => {
+                        missing(i, sink);
+                        None
+                    }
+                    Some(s) => match dates::parse_date(s) {
+                        Some(d) => Some(dates::to_days(d)),
+                        None => {
+                            bad(i, s, sink);
+                            None
+                        }
+                    },
+                })
+                .collect(),
+        ),
+        Kind::Timestamp => Parsed::Millis(
+            cells
+                .enumerate()
+                .map(|(i, cell)| match cell {
+                    None => {
+                        missing(i, sink);
+                        None
+                    }
+                    Some(s) => match dates::parse_timestamp_ms(s) {
+                        Some(t) => Some(t),
+                        None => {
+                            bad(i, s, sink);
+                            None
+                        }
+                    },
+                })
+                .collect(),
+        ),
+        Kind::Number { min, max } => Parsed::Num(
+            cells
+                .enumerate()
+                .map(|(i, cell)| match cell {
+                    None => {
+                        missing(i, sink);
+                        None
+                    }
+                    Some(s) => match s.parse::<f64>() {
+                        Ok(x) if x.is_finite() && x >= min && x <= max => Some(x),
+                        Ok(x) if x.is_finite() => {
+                            let what = if x < min { "below" } else { "above" };
+                            let limit = if x < min { min } else { max };
+                            sink.push(
+                                Some(i),
+                                Some(spec.name),
+                                format!(
+                                    "{s} is {what} the allowed {limit}; expected {}",
+                                    spec.kind.expected()
+                                ),
+                            );
+                            None
+                        }
+                        _ => {
+                            bad(i, s, sink);
+                            None
+                        }
+                    },
+                })
+                .collect(),
+        ),
+        Kind::Bool => Parsed::Flag(
+            cells
+                .enumerate()
+                .map(|(i, cell)| match cell {
+                    None => {
+                        missing(i, sink);
+                        None
+                    }
+                    Some(s) => match schema::parse_bool(s) {
+                        Some(b) => Some(b),
+                        None => {
+                            bad(i, s, sink);
+                            None
+                        }
+                    },
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// Parses one table chunk by chunk into a typed frame. Chunks are parsed as they arrive
+/// and only their typed columns are kept, so a large table is never held whole as text.
+struct TableParser {
+    spec: TableSpec,
+    /// The contract columns the header has, with their names as written in the file.
+    present: Vec<(&'static schema::ColumnSpec, String)>,
+    /// False when the header lacks a required column (no row is parsed then).
+    header_ok: bool,
+    /// Typed chunks per present column, kept while the table has no problem.
+    parts: Vec<Vec<Series>>,
+    idx_parts: Vec<Series>,
+    /// First row of each key value, for the uniqueness check across chunks.
+    keys: HashMap<String, usize>,
+    rows: usize,
+    clean: bool,
+    unknown_roles: usize,
+}
+
+impl TableParser {
+    fn new(spec: &TableSpec, first: &DataFrame, sink: &mut Sink) -> Self {
+        // Column names: lower snake case by contract; accept any case and surrounding spaces.
+        let mut by_name: HashMap<String, String> = HashMap::new();
+        for c in first.columns() {
+            let key = schema::normalize_category(c.name());
+            if by_name.insert(key.clone(), c.name().to_string()).is_some() {
+                sink.file_level(format!("column '{key}' appears twice in the header"));
+            }
+        }
+        let mut header_ok = true;
+        for c in spec.columns.iter().filter(|c| c.required) {
+            if !by_name.contains_key(c.name) {
+                let mut found: Vec<&str> =
+                    first.columns().iter().map(|c| c.name().as_str()).collect();
+                found.truncate(20);
+                sink.file_level(format!(
+                    "missing required column '{}' ({}); the header has: {}",
+                    c.name,
+                    c.kind.expected(),
+                    found.join(", ")
+                ));
+                header_ok = false;
+            }
+        }
+        let present: Vec<_> = spec
+            .columns
+            .iter()
+            .filter_map(|cs| by_name.get(cs.name).map(|raw| (cs, raw.clone())))
+            .collect();
+        TableParser {
+            spec: *spec,
+            parts: vec![Vec::new(); present.len()],
+            present,
+            header_ok,
+            idx_parts: Vec::new(),
+            keys: HashMap::new(),
+            rows: 0,
+            clean: header_ok,
+            unknown_roles: 0,
+        }
+    }
+
+    /// Parses and checks one chunk; `sink.offset` is the index of its first row.
+    fn push(&mut self, raw: &DataFrame, ids: Option<&HashMap<String, u32>>, sink: &mut Sink) {
+        let spec = self.spec;
+        let offset = sink.offset;
+        self.rows += raw.height();
+        let before = sink.out.total();
+        let mut parsed: Vec<(&'static str, Parsed)> = Vec::new();
+        for (cs, raw_name) in &self.present {
+            let Ok(strings) = raw.column(raw_name).and_then(|c| c.str()) else {
+                sink.file_level(format!("column '{}' could not be read as text", cs.name));
+                self.clean = false;
+                continue;
+            };
+            parsed.push((
+                cs.name,
+                parse_column(cs, strings, sink, &mut self.unknown_roles),
+            ));
+        }
+        let get = |name: &str| parsed.iter().find(|(n, _)| *n == name).map(|(_, p)| p);
+
+        // Unique key, across chunks.
+        if let Some(key) = spec.key {
+            if let Some(Parsed::Text(v)) = get(key) {
+                for (i, id) in v.iter().enumerate() {
+                    let Some(id) = id else { continue };
+                    if let Some(&j) = self.keys.get(id) {
+                        let msg = format!(
+                            "duplicate {key} '{id}' (first seen on line {})",
+                            sink.line(j)
+                        );
+                        sink.push(Some(i), Some(key), msg);
+                    } else {
+                        self.keys.insert(id.to_string(), offset + i);
+                    }
+                }
+            }
+        }
+        // Order of two dates.
+        if let Some(o) = spec.ordered {
+            if let (Some(a), Some(b)) = (get(o.first), get(o.then)) {
+                for i in 0..raw.height() {
+                    if let (Some(x), Some(y)) = (a.instant(i), b.instant(i)) {
+                        if y < x {
+                            let msg = format!(
+                                "{} is before {} (the {} must not come first)",
+                                o.then, o.first, o.then
+                            );
+                            sink.push(Some(i), Some(o.then), msg);
+                        }
+                    }
+                }
+            }
+        }
+        // Referential integrity: every other table points into accounts by position.
+        if spec.name != "accounts" {
+            if let (Some(ids), Some(Parsed::Text(v))) = (ids, get("account_id")) {
+                let idx: UInt32Chunked = v
+                    .iter()
+                    .enumerate()
+                    .map(|(i, id)| {
+                        let idx = id.and_then(|id| ids.get(id).copied());
+                        if let (Some(id), None) = (id, idx) {
+                            sink.push(
+                                Some(i),
+                                Some("account_id"),
+                                format!("account '{id}' is not in the accounts table"),
+                            );
+                        }
+                        idx
+                    })
+                    .collect();
+                self.idx_parts
+                    .push(idx.with_name("account_idx".into()).into_series());
+            } else {
+                self.clean = false;
+            }
+        }
+        if sink.out.total() > before {
+            self.clean = false;
+        }
+        if !self.clean {
+            // Nothing will be built: free what was kept and only go on reporting.
+            self.parts.iter_mut().for_each(Vec::clear);
+            self.idx_parts.clear();
+            return;
+        }
+        for (slot, (name, p)) in self.parts.iter_mut().zip(parsed) {
+            // Other tables are joined to accounts by position; their ids are not kept.
+            if name == "account_id" && spec.name != "accounts" {
+                continue;
+            }
+            match p.into_series(name) {
+                Ok(s) => slot.push(s),
+                Err(e) => {
+                    sink.file_level(format!("internal error building column '{name}': {e}"));
+                    self.clean = false;
+                }
+            }
+        }
+    }
+
+    fn finish(self, sink: &mut Sink, warnings: &mut Vec<String>) -> Option<DataFrame> {
+        if self.unknown_roles > 0 {
+            warnings.push(format!(
+                "{}: {} contact role(s) are not one of executive_sponsor, champion, admin, user; counted as 'other'",
+                sink.file, self.unknown_roles
+            ));
+        }
+        if self.header_ok && self.rows == 0 {
+            sink.file_level(format!(
+                "the table is empty (a header but no rows); remove the file if you have no {} data",
+                self.spec.name
+            ));
+            return None;
+        }
+        if !self.clean {
+            return None;
+        }
+        let concat = |parts: Vec<Series>| -> PolarsResult<Option<Series>> {
+            let mut it = parts.into_iter();
+            let Some(mut first) = it.next() else {
+                return Ok(None);
+            };
+            for s in it {
+                first.append_owned(s)?;
+            }
+            Ok(Some(first.rechunk()))
+        };
+        let mut columns: Vec<polars::prelude::Column> = Vec::new();
+        let all = std::iter::once(self.idx_parts).chain(self.parts);
+        for parts in all {
+            match concat(parts) {
+                Ok(Some(s)) => columns.push(s.into_column()),
+                Ok(None) => {}
+                Err(e) => {
+                    sink.file_level(format!("internal error building the table: {e}"));
+                    return None;
+                }
+            }
+        }
+        match DataFrame::new(self.rows, columns) {
+            Ok(df) => Some(df),
+            Err(e) => {
+                sink.file_level(format!("internal error building the table: {e}"));
+                None
+            }
+        }
+    }
+}
+
+/// One contract term, as retention and label logic use it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Term {
+    pub account: u32,
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub arr: f64,
+    pub seats: f64,
+}
+
+/// The account attributes the reports need.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AccountInfo {
+    pub id: String,
+    pub name: String,
+    pub segment: String,
+    pub created: NaiveDate,
+    pub csm: Option<String>,
+}
+
+fn str_col(df: &DataFrame, name: &str) -> Vec<Option<String>> {
+    df.column(name)
+        .ok()
+        .and_then(|c| {
+            c.str()
+                .ok()
+                .map(|s| s.iter().map(|v| v.map(str::to_string)).collect())
+        })
+        .unwrap_or_else(|| vec![None; df.height()])
+}
+
+fn day_col(df: &DataFrame, name: &str) -> Vec<Option<i32>> {
+    df.column(name)
+        .ok()
+        .and_then(|c| c.cast(&DataType::Int32).ok())
+        .and_then(|c| c.i32().ok().map(|s| s.iter().collect()))
+        .unwrap_or_else(|| vec![None; df.height()])
+}
+
+/// The `account_idx` column every validated table other than `accounts` carries.
+fn idx_col(df: &DataFrame) -> Vec<Option<u32>> {
+    df.column("account_idx")
+        .ok()
+        .and_then(|c| c.u32().ok().map(|s| s.iter().collect()))
+        .unwrap_or_default()
+}
+
+fn num_col(df: &DataFrame, name: &str) -> Vec<Option<f64>> {
+    df.column(name)
+        .ok()
+        .and_then(|c| c.cast(&DataType::Float64).ok())
+        .and_then(|c| c.f64().ok().map(|s| s.iter().collect()))
+        .unwrap_or_else(|| vec![None; df.height()])
+}
+
+impl Book {
+    pub fn frame(&self, name: &str) -> Option<&DataFrame> {
+        self.tables.get(name).map(|l| &l.frame)
+    }
+
+    pub fn rows(&self, name: &str) -> usize {
+        self.frame(name).map(DataFrame::height).unwrap_or(0)
+    }
+
+    /// Optional tables that are absent, with the signal each one feeds.
+    pub fn missing_signals(&self) -> Vec<(&'static str, &'static str)> {
+        schema::TABLES
+            .iter()
+            .filter(|s| !s.required && !self.tables.contains_key(s.name))
+            .map(|s| (s.name, s.signal))
+            .collect()
+    }
+
+    pub fn accounts(&self) -> Vec<AccountInfo> {
+        let Some(df) = self.frame("accounts") else {
+            return Vec::new();
+        };
+        let ids = str_col(df, "account_id");
+        let names = str_col(df, "name");
+        let segs = str_col(df, "segment");
+        let created = day_col(df, "created_date");
+        let csm = str_col(df, "csm");
+        (0..df.height())
+            .map(|i| AccountInfo {
+                id: ids[i].clone().unwrap_or_default(),
+                name: names[i].clone().unwrap_or_default(),
+                segment: segs[i].clone().unwrap_or_default(),
+                created: dates::from_days(created[i].unwrap_or(0)),
+                csm: csm[i].clone(),
+            })
+            .collect()
+    }
+
+    pub fn terms(&self) -> Vec<Term> {
+        let Some(df) = self.frame("contracts") else {
+            return Vec::new();
+        };
+        let idx = idx_col(df);
+        let start = day_col(df, "start_date");
+        let end = day_col(df, "end_date");
+        let arr = num_col(df, "arr");
+        let seats = num_col(df, "seats");
+        (0..df.height())
+            .filter_map(|i| {
+                Some(Term {
+                    account: idx.get(i).copied().flatten()?,
+                    start: dates::from_days(start[i]?),
+                    end: dates::from_days(end[i]?),
+                    arr: arr[i]?,
+                    seats: seats[i]?,
+                })
+            })
+            .collect()
+    }
+
+    /// Each account's plans by term start date (accounts whose contracts carry a plan).
+    pub fn plans(&self) -> HashMap<u32, Vec<(NaiveDate, String)>> {
+        let mut out: HashMap<u32, Vec<(NaiveDate, String)>> = HashMap::new();
+        let Some(df) = self.frame("contracts") else {
+            return out;
+        };
+        let idx = idx_col(df);
+        let start = day_col(df, "start_date");
+        for (i, plan) in str_col(df, "plan").into_iter().enumerate() {
+            if let (Some(a), Some(d), Some(p)) = (idx.get(i).copied().flatten(), start[i], plan) {
+                out.entry(a).or_default().push((dates::from_days(d), p));
+            }
+        }
+        out
+    }
+
+    /// The (min, max) of the dates that record observed events in table `name`.
+    pub fn date_range(&self, name: &str) -> Option<(NaiveDate, NaiveDate)> {
+        let spec = schema::TABLES.iter().find(|s| s.name == name)?;
+        let df = self.frame(name)?;
+        let col = df.column(spec.event_date?).ok()?;
+        let days: Vec<i64> = if matches!(col.dtype(), DataType::Datetime(..)) {
+            let c = col.cast(&DataType::Int64).ok()?;
+            c.i64()
+                .ok()?
+                .iter()
+                .flatten()
+                .map(|ms| ms.div_euclid(dates::MS_PER_DAY))
+                .collect()
+        } else {
+            day_col(df, spec.event_date?)
+                .into_iter()
+                .flatten()
+                .map(i64::from)
+                .collect()
+        };
+        let lo = *days.iter().min()?;
+        let hi = *days.iter().max()?;
+        Some((dates::from_days(lo as i32), dates::from_days(hi as i32)))
+    }
+
+    /// The day after the latest observed event in any table: the date the data describes
+    /// "now". Contract end dates are not events (they lie in the future for live terms).
+    pub fn as_of(&self) -> Option<NaiveDate> {
+        let last = self
+            .tables
+            .keys()
+            .filter_map(|t| self.date_range(t).map(|r| r.1))
+            .max()?;
+        last.succ_opt()
+    }
+}

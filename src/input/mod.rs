@@ -1,0 +1,8 @@
+//! Stage 1, tables -> validated frames: the data contract ([`schema`]), reading CSV and
+//! Parquet ([`io`]), validation and typed loading of a book ([`load`]), and the small
+//! column table every writer uses ([`table`]).
+
+pub mod io;
+pub mod load;
+pub mod schema;
+pub mod table;

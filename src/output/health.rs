@@ -1,0 +1,33 @@
+//! The health-score validation's files: `health_report.json`, `health_auc.csv`,
+//! `health_tiers.csv`, `health_components.csv`, `health_scores.parquet`/`.csv` and
+//! `recommended_health.toml`.
+
+use std::path::Path;
+
+use crate::error::Result;
+use crate::features::SnapshotTable;
+use crate::features::dataset::Dataset;
+use crate::health::validate::{self, Validation};
+use crate::input::io::{self, Format};
+
+/// Writes the validation of the health score into `out`.
+pub fn write(v: &Validation, ds: &Dataset, table: &SnapshotTable, out: &Path) -> Result<()> {
+    super::ensure_dir(out)?;
+    super::write_json(&out.join("health_report.json"), &v.report)?;
+    io::write_table(&out.join("health_auc.csv"), &v.auc_table(), Format::Csv)?;
+    io::write_table(&out.join("health_tiers.csv"), &v.tiers_table(), Format::Csv)?;
+    io::write_table(
+        &out.join("health_components.csv"),
+        &v.parts_table(),
+        Format::Csv,
+    )?;
+    let dates: Vec<String> = table.rows.iter().map(|r| r.t.to_string()).collect();
+    io::write_parquet_and_csv(
+        &out.join("health_scores"),
+        &validate::scores_table(ds, &v.scores, &dates),
+    )?;
+    io::write_atomic(
+        &out.join("recommended_health.toml"),
+        v.recommended_toml.as_bytes(),
+    )
+}

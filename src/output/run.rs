@@ -1,0 +1,31 @@
+//! Everything `churnlab run` writes into its output folder.
+
+use std::path::Path;
+
+use crate::error::Result;
+use crate::input::io::{self, Format};
+use crate::workflow::run::RunResult;
+
+/// Writes a run's files into `out`: `retention.csv`, `summary.json`, `snapshots.*`,
+/// the analyses, `metrics.json`, the health-score validation (when configured) and the
+/// at-risk list. Returns the names of the analyses' files.
+pub fn write(r: &RunResult, out: &Path) -> Result<Vec<String>> {
+    super::ensure_dir(out)?;
+    io::write_table(
+        &out.join("retention.csv"),
+        &r.retention.to_table(),
+        Format::Csv,
+    )?;
+    super::write_json(
+        &out.join("summary.json"),
+        &serde_json::json!({ "summary": r.summary, "retention": r.retention }),
+    )?;
+    io::write_parquet_and_csv(&out.join("snapshots"), &r.table.to_table())?;
+    let files = super::analysis::write(&r.analyses, out)?;
+    super::write_json(&out.join("metrics.json"), &r.trained.report)?;
+    if let Some(v) = &r.health {
+        super::health::write(v, &r.dataset, &r.table, out)?;
+    }
+    super::list::write(&r.list, out)?;
+    Ok(files)
+}

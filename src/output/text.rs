@@ -1,0 +1,341 @@
+//! The terminal renderings of each result: what the CLI prints after a job.
+
+use crate::analysis::Analyses;
+use crate::book::retention;
+use crate::common::fmt::{money, pct};
+use crate::score::ScoredList;
+use crate::train::Report;
+
+/// `writeln!` into a String (which cannot fail).
+macro_rules! out {
+    ($o:expr) => {
+        $o.push('\n')
+    };
+    ($o:expr, $($t:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = writeln!($o, $($t)*);
+    }};
+}
+
+/// A readable summary of the analyses.
+pub fn analyses(a: &Analyses) -> String {
+    let mut o = String::new();
+    out!(o);
+    out!(
+        o,
+        "Retention by signup cohort at 12 months of age (all segments):"
+    );
+    let hidden = a
+        .curves
+        .iter()
+        .filter(|p| p.segment == "all" && p.age_months == 12 && p.survivors_only)
+        .count();
+    if hidden > 0 {
+        out!(
+            o,
+            "  ({hidden} cohorts that began before the first churn in the data hold survivors only; they are flagged in cohort_retention.csv and left out here)"
+        );
+    }
+    for p in a.curves.iter().filter(|p| {
+        p.segment == "all" && p.age_months == 12 && p.accounts >= 20 && !p.survivors_only
+    }) {
+        out!(
+            o,
+            "  {:<8} {:>5} accounts  logo {:>5.1}%  GRR {:>5.1}%  NRR {:>5.1}%",
+            p.cohort,
+            p.accounts,
+            100.0 * p.logo_retention,
+            100.0 * p.grr.unwrap_or(f64::NAN),
+            100.0 * p.nrr.unwrap_or(f64::NAN)
+        );
+    }
+    match &a.clusters {
+        Ok(c) => {
+            out!(
+                o,
+                "\nAccount clusters at {} (k = {} by silhouette; mean adjusted Rand index across seeds {:.2}):",
+                c.snapshot_date,
+                c.k,
+                c.stability_mean_ari
+            );
+            for k in &c.clusters {
+                out!(
+                    o,
+                    "  {}. {:<55} {:>5} accounts  {:>14}  churn {:>5.1}%",
+                    k.id,
+                    k.name,
+                    k.accounts,
+                    money(k.arr),
+                    100.0 * k.churn_rate
+                );
+            }
+        }
+        Err(e) => out!(o, "\nclusters: not computed: {e}"),
+    }
+    match &a.propensity {
+        Ok(p) => {
+            out!(
+                o,
+                "\nDo CS plays reduce churn? (effect on the treated, churn within the horizon; 95% bootstrap CI)"
+            );
+            out!(
+                o,
+                "  {:<14} {:>7} {:>9} {:>24} {:>24} {:>9}",
+                "play",
+                "treated",
+                "naive",
+                "matched",
+                "weighted",
+                "max SMD"
+            );
+            for e in &p.effects {
+                out!(
+                    o,
+                    "  {:<14} {:>7} {:>+8.1}pp {:>+6.1}pp [{:>+5.1}, {:>+5.1}] {:>+6.1}pp [{:>+5.1}, {:>+5.1}] {:>4.2}->{:.2}",
+                    e.treatment,
+                    e.treated,
+                    100.0 * e.naive_difference,
+                    100.0 * e.att_matched,
+                    100.0 * e.att_matched_ci.0,
+                    100.0 * e.att_matched_ci.1,
+                    100.0 * e.att_weighted,
+                    100.0 * e.att_weighted_ci.0,
+                    100.0 * e.att_weighted_ci.1,
+                    e.max_abs_smd_before,
+                    e.max_abs_smd_matched
+                );
+            }
+            for s in &p.skipped {
+                out!(o, "  skipped {s}");
+            }
+        }
+        Err(e) => out!(o, "\npropensity: not computed: {e}"),
+    }
+    o
+}
+
+pub fn retention(r: &retention::Report) -> String {
+    let mut o = String::new();
+    out!(
+        o,
+        "Retention from contracts (as of {}, churn = no new term within {} days; periods settled until {})",
+        r.as_of,
+        r.grace_days,
+        r.settled_until
+    );
+    out!(o);
+    out!(o, "Trailing 12 months:");
+    out!(
+        o,
+        "  {:<12} {:>8} {:>8} {:>9} {:>13} {:>10} {:>10} {:>10} {:>7} {:>7}",
+        "segment",
+        "accounts",
+        "churned",
+        "logo churn",
+        "ARR start",
+        "cancelled",
+        "downsell",
+        "expansion",
+        "GRR",
+        "NRR"
+    );
+    for w in r.rows.iter().filter(|w| w.period == "trailing_12m") {
+        out!(
+            o,
+            "  {:<12} {:>8} {:>8} {:>9} {:>13} {:>10} {:>10} {:>10} {:>7} {:>7}",
+            w.segment,
+            w.accounts_start,
+            w.churned,
+            pct(w.logo_churn),
+            money(w.arr_start),
+            money(w.cancelled_arr),
+            money(w.seat_downsell_arr + w.price_downsell_arr),
+            money(w.expansion_arr),
+            pct(w.grr),
+            pct(w.nrr)
+        );
+    }
+    out!(o);
+    out!(
+        o,
+        "By quarter (all segments; logo churn annualised in brackets):"
+    );
+    out!(
+        o,
+        "  {:<10} {:>8} {:>8} {:>16} {:>7} {:>11} {:>11} {:>7} {:>7}",
+        "quarter",
+        "accounts",
+        "churned",
+        "logo churn",
+        "new",
+        "seat down",
+        "price down",
+        "GRR",
+        "NRR"
+    );
+    let quarters: Vec<_> = r
+        .rows
+        .iter()
+        .filter(|w| w.period == "quarter" && w.segment == "all")
+        .collect();
+    for w in quarters.iter().skip(quarters.len().saturating_sub(8)) {
+        out!(
+            o,
+            "  {:<10} {:>8} {:>8} {:>16} {:>7} {:>11} {:>11} {:>7} {:>7}",
+            w.start.to_string(),
+            w.accounts_start,
+            w.churned,
+            format!("{} ({})", pct(w.logo_churn), pct(w.logo_churn_annualised)),
+            w.new_accounts,
+            money(w.seat_downsell_arr),
+            money(w.price_downsell_arr),
+            pct(w.grr),
+            pct(w.nrr)
+        );
+    }
+    o
+}
+
+pub fn training(r: &Report) -> String {
+    let mut o = String::new();
+    out!(o);
+    match &r.split {
+        Some(s) => out!(
+            o,
+            "Out-of-time validation: fit {} rows ({} to {}), validation {} ({} to {}), test {} ({} to {}); gaps of {} days",
+            s.fit_rows,
+            s.fit_dates.0,
+            s.fit_dates.1,
+            s.valid_rows,
+            s.valid_dates.0,
+            s.valid_dates.1,
+            s.test_rows,
+            s.test_dates.0,
+            s.test_dates.1,
+            s.gap_days
+        ),
+        None => out!(
+            o,
+            "{}-fold stratified cross-validation over {} rows ({} churned)",
+            r.folds.unwrap_or(0),
+            r.rows_labelled,
+            r.positives
+        ),
+    }
+    let cv = r.split.is_none();
+    out!(o);
+    out!(
+        o,
+        "  {:<18} {:>13} {:>8} {:>8} {:>8} {:>9} {:>10} {:>10} {:>10}  chosen parameters",
+        "model",
+        if cv { "ROC-AUC folds" } else { "ROC-AUC" },
+        "PR-AUC",
+        "Brier",
+        "logloss",
+        "lift@10%",
+        "capt@20%",
+        "ARRcap@20",
+        "calib",
+    );
+    for f in &r.families {
+        let t = &f.test;
+        let auc = match f.fold_roc_auc {
+            Some((m, sd)) => format!("{m:.4}±{sd:.3}"),
+            None => opt(t.roc_auc),
+        };
+        out!(
+            o,
+            "  {:<18} {:>13} {:>8} {:>8.4} {:>8.4} {:>9.2} {:>9.1}% {:>10} {:>10}  {}",
+            f.family.name(),
+            auc,
+            opt(t.pr_auc),
+            t.brier,
+            t.log_loss,
+            t.top_10.lift,
+            100.0 * t.top_20.churn_capture,
+            t.top_20
+                .arr_capture
+                .map(|v| format!("{:.1}%", 100.0 * v))
+                .unwrap_or("-".into()),
+            f.calibration,
+            f.description
+        );
+    }
+    out!(o);
+    out!(
+        o,
+        "  champion: {} ({})",
+        r.champion.name(),
+        r.champion_reason
+    );
+    o
+}
+
+pub fn scored(list: &ScoredList, top: usize) -> String {
+    let mut o = String::new();
+    out!(
+        o,
+        "  {:>4} {:<12} {:<26} {:<12} {:>10} {:>8} {:<7} {:>11} {:>7}",
+        "rank",
+        "account",
+        "name",
+        "segment",
+        "ARR",
+        "p(churn)",
+        "tier",
+        "ARR at risk",
+        "renews"
+    );
+    for (k, s) in list.rows.iter().take(top).enumerate() {
+        let name: String = s
+            .name
+            .clone()
+            .unwrap_or_default()
+            .chars()
+            .take(26)
+            .collect();
+        out!(
+            o,
+            "  {:>4} {:<12} {:<26} {:<12} {:>10} {:>8} {:<7} {:>11} {:>7}",
+            k + 1,
+            s.account_id,
+            name,
+            s.segment.clone().unwrap_or_default(),
+            s.arr.map(money).unwrap_or_default(),
+            s.churn_probability
+                .map(|p| format!("{:.1}%", 100.0 * p))
+                .unwrap_or("-".into()),
+            s.risk_tier.unwrap_or("-"),
+            s.arr_at_risk.map(money).unwrap_or_default(),
+            s.days_to_renewal
+                .map(|d| format!("{d:.0}d"))
+                .unwrap_or_default()
+        );
+        if let Some(e) = &s.explanation {
+            for d in e.top(3) {
+                out!(o, "         - {}", d.sentence);
+            }
+        }
+    }
+    o
+}
+
+fn opt(x: Option<f64>) -> String {
+    x.map(|v| format!("{v:.4}")).unwrap_or("-".into())
+}
+
+/// The head of the ranked at-risk list, with its heading.
+pub fn at_risk(list: &ScoredList, rank_by: crate::score::RankBy, top: usize) -> String {
+    let mut o = String::new();
+    out!(
+        o,
+        "At-risk accounts{} (ranked by {}):",
+        list.as_of
+            .as_ref()
+            .map(|d| format!(" on {d}"))
+            .unwrap_or_default(),
+        rank_by.describe()
+    );
+    o.push_str(&scored(list, top));
+    o
+}

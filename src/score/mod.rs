@@ -1,0 +1,391 @@
+//! Scoring with a saved model: the current snapshot of a book (every account active at the
+//! as-of date) or every row of a flat table, ranked, with risk tiers and ARR at risk.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::book::retention::History;
+use crate::common::dates;
+use crate::config::ScoringConfig;
+use crate::error::{Error, Result};
+use crate::explain::drivers::{Explanation, Typical, explain_rows};
+use crate::features::SnapshotTable;
+use crate::features::dataset::Dataset;
+use crate::health::{HealthConfig, HealthRow};
+use crate::input::load::AccountInfo;
+use crate::input::table::{Column, Table};
+use crate::train::artifact::ModelDir;
+
+/// One scored account (or row).
+#[derive(Clone, Debug, Serialize)]
+pub struct Scored {
+    pub account_id: String,
+    pub name: Option<String>,
+    pub segment: Option<String>,
+    pub csm: Option<String>,
+    pub arr: Option<f64>,
+    pub renewal_date: Option<String>,
+    pub days_to_renewal: Option<f64>,
+    pub churn_probability: Option<f64>,
+    pub risk_tier: Option<&'static str>,
+    pub arr_at_risk: Option<f64>,
+    /// Why the account could not be scored.
+    pub reason: Option<String>,
+    /// Why the model scores it so (champion's contributions, top drivers).
+    #[serde(skip)]
+    pub explanation: Option<Explanation>,
+    /// The team's health score, when one is configured.
+    #[serde(skip)]
+    pub health: Option<HealthRow>,
+}
+
+/// Which rows of the ranked list to keep.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub segment: Option<String>,
+    pub csm: Option<String>,
+    /// Only accounts whose renewal is at most this many days away.
+    pub renewing_within: Option<f64>,
+}
+
+impl Filter {
+    fn keep(&self, s: &Scored) -> bool {
+        let eq = |want: &Option<String>, have: &Option<String>| {
+            want.as_ref().is_none_or(|w| {
+                have.as_ref()
+                    .is_some_and(|h| h.trim().eq_ignore_ascii_case(w.trim()))
+            })
+        };
+        eq(&self.segment, &s.segment)
+            && eq(&self.csm, &s.csm)
+            && self
+                .renewing_within
+                .is_none_or(|d| s.days_to_renewal.is_some_and(|x| x <= d))
+    }
+}
+
+/// A ranked list of scored rows.
+#[derive(Clone, Debug, Serialize)]
+pub struct ScoredList {
+    pub model_id: String,
+    pub as_of: Option<String>,
+    pub rows: Vec<Scored>,
+    /// Component names of the attached health score (empty without one).
+    pub health_components: Vec<String>,
+}
+
+/// How the list is ordered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RankBy {
+    /// ARR at risk (probability x ARR), highest first.
+    #[default]
+    ArrAtRisk,
+    /// Churn probability, highest first.
+    Probability,
+}
+
+impl RankBy {
+    pub fn describe(self) -> &'static str {
+        match self {
+            RankBy::ArrAtRisk => "ARR at risk",
+            RankBy::Probability => "churn probability",
+        }
+    }
+}
+
+/// How the at-risk list is ordered and which accounts it keeps.
+#[derive(Clone, Debug, Default)]
+pub struct ListOptions {
+    pub rank_by: RankBy,
+    pub filter: Filter,
+}
+
+impl ScoredList {
+    /// Computes the configured health score for each listed account from its row among
+    /// `rows` of `ds` (the scoring snapshot), and keeps it beside the probability.
+    pub fn attach_health(&mut self, health: &HealthConfig, ds: &Dataset, rows: &[usize]) {
+        let scores = health.score(ds, rows);
+        let by_id: HashMap<&str, usize> = rows
+            .iter()
+            .enumerate()
+            .map(|(k, &i)| (ds.ids[i].as_str(), k))
+            .collect();
+        for s in &mut self.rows {
+            if let Some(&k) = by_id.get(s.account_id.as_str()) {
+                s.health = Some(scores.rows[k].clone());
+            }
+        }
+        self.health_components = scores.components;
+    }
+
+    pub fn filter(&mut self, f: &Filter) {
+        self.rows.retain(|s| f.keep(s));
+    }
+
+    /// Filters, then ranks, as `o` says.
+    pub fn arrange(&mut self, o: &ListOptions) {
+        let before = self.rows.len();
+        self.filter(&o.filter);
+        if self.rows.len() < before {
+            log::info!("filters keep {} of {before} accounts", self.rows.len());
+        }
+        self.rank(o.rank_by);
+    }
+
+    pub fn rank(&mut self, by: RankBy) {
+        let key = |s: &Scored| match by {
+            RankBy::ArrAtRisk => s.arr_at_risk.or(s.churn_probability),
+            RankBy::Probability => s.churn_probability,
+        };
+        self.rows.sort_by(|a, b| {
+            let (x, y) = (key(a), key(b));
+            // Scored rows first, highest key first; ties by id.
+            y.map(|v| (1, v))
+                .partial_cmp(&x.map(|v| (1, v)))
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then_with(|| a.account_id.cmp(&b.account_id))
+        });
+    }
+
+    pub fn to_table(&self) -> Table {
+        let r = &self.rows;
+        let s = |f: &dyn Fn(&Scored) -> Option<String>| Column::Str(r.iter().map(f).collect());
+        let n = |f: &dyn Fn(&Scored) -> Option<f64>| Column::Float(r.iter().map(f).collect());
+        let mut t = Table::new()
+            .with(
+                "rank",
+                Column::Int((1..=r.len() as i64).map(Some).collect()),
+            )
+            .with("account_id", s(&|x| Some(x.account_id.clone())))
+            .with("name", s(&|x| x.name.clone()))
+            .with("segment", s(&|x| x.segment.clone()))
+            .with("csm", s(&|x| x.csm.clone()))
+            .with("arr", n(&|x| x.arr))
+            .with("renewal_date", s(&|x| x.renewal_date.clone()))
+            .with("days_to_renewal", n(&|x| x.days_to_renewal))
+            .with("churn_probability", n(&|x| x.churn_probability))
+            .with("risk_tier", s(&|x| x.risk_tier.map(str::to_string)))
+            .with("arr_at_risk", n(&|x| x.arr_at_risk))
+            .with(
+                "health_score",
+                n(&|x| x.health.as_ref().and_then(|h| h.score)),
+            )
+            .with(
+                "health_tier",
+                s(&|x| {
+                    x.health
+                        .as_ref()
+                        .and_then(|h| h.tier)
+                        .map(|t| t.as_str().to_string())
+                }),
+            )
+            .with("driver_1", s(&|x| driver(x, 0)))
+            .with("driver_2", s(&|x| driver(x, 1)))
+            .with("driver_3", s(&|x| driver(x, 2)))
+            .with("risk_adoption", n(&|x| component(x, "adoption")))
+            .with("risk_support", n(&|x| component(x, "support")))
+            .with("risk_sentiment", n(&|x| component(x, "sentiment")))
+            .with("risk_relationship", n(&|x| component(x, "relationship")))
+            .with("risk_commercial", n(&|x| component(x, "commercial")));
+        for (k, name) in self.health_components.iter().enumerate() {
+            t = t.with(
+                &format!("health_{name}"),
+                n(&|x| x.health.as_ref().and_then(|h| h.components[k])),
+            );
+        }
+        t.with("model_id", s(&|_| Some(self.model_id.clone())))
+            .with("not_scored_reason", s(&|x| x.reason.clone()))
+    }
+
+    /// Long form: every scored account x its top risk-raising and protective drivers.
+    pub fn drivers_table(&self) -> Table {
+        let mut rank = Vec::new();
+        let mut id = Vec::new();
+        let mut kind = Vec::new();
+        let mut feature = Vec::new();
+        let mut value = Vec::new();
+        let mut typical = Vec::new();
+        let mut contribution = Vec::new();
+        let mut comp = Vec::new();
+        let mut text = Vec::new();
+        for (k, s) in self.rows.iter().enumerate() {
+            let Some(e) = &s.explanation else { continue };
+            for (what, list) in [("raises risk", &e.risers), ("lowers risk", &e.protectors)] {
+                for d in list {
+                    rank.push(Some(k as i64 + 1));
+                    id.push(Some(s.account_id.clone()));
+                    kind.push(Some(what.to_string()));
+                    feature.push(Some(d.feature.clone()));
+                    value.push(d.value.map(|v| format!("{v}")).or(d.level.clone()));
+                    typical.push(d.typical);
+                    contribution.push(Some(d.contribution));
+                    comp.push(Some(d.component.clone()));
+                    text.push(Some(d.sentence.clone()));
+                }
+            }
+        }
+        Table::new()
+            .with("rank", Column::Int(rank))
+            .with("account_id", Column::Str(id))
+            .with("direction", Column::Str(kind))
+            .with("feature", Column::Str(feature))
+            .with("value", Column::Str(value))
+            .with("typical", Column::Float(typical))
+            .with("contribution_log_odds", Column::Float(contribution))
+            .with("component", Column::Str(comp))
+            .with("sentence", Column::Str(text))
+    }
+}
+
+fn driver(s: &Scored, k: usize) -> Option<String> {
+    s.explanation
+        .as_ref()
+        .and_then(|e| e.top(3).get(k).map(|d| d.sentence.clone()))
+}
+
+fn component(s: &Scored, c: &str) -> Option<f64> {
+    s.explanation
+        .as_ref()
+        .map(|e| e.components.get(c).copied().unwrap_or(0.0))
+}
+
+/// Scores every account active at the table's as-of date with the model's champion.
+pub fn score_snapshot(
+    model: &ModelDir,
+    table: &SnapshotTable,
+    accounts: &[AccountInfo],
+    histories: &[History],
+    tiers: &ScoringConfig,
+) -> Result<ScoredList> {
+    let ds = Dataset::from_snapshots(table);
+    let pipe = model.champion()?;
+    pipe.prep.check_schema(&ds).map_err(|e| {
+        let hint = if model.manifest.source.starts_with("flat") {
+            "This model was trained on a flat table; score one like it with --table FILE"
+        } else {
+            "The model was trained on tables this data lacks; retrain it on this data or add the tables"
+        };
+        Error::Input(format!("model {}: {e}. {hint}", model.manifest.run_id))
+    })?;
+    let rows = table.scoring_rows();
+    let x = pipe.prep.transform(&ds, &rows)?;
+    let p = pipe.proba(x.view());
+    let typical = Typical::new(&ds, &rows);
+    let mut explanations = explain_rows(pipe, &ds, &rows, x.view(), &typical, 3).into_iter();
+    let mut out = Vec::new();
+    let mut scored = vec![false; accounts.len()];
+    for (k, &i) in rows.iter().enumerate() {
+        let r = &table.rows[i];
+        let a = &accounts[r.account as usize];
+        scored[r.account as usize] = true;
+        let prob = p[k];
+        out.push(Scored {
+            account_id: a.id.clone(),
+            name: Some(a.name.clone()),
+            segment: Some(a.segment.clone()),
+            csm: a.csm.clone(),
+            arr: Some(r.arr),
+            renewal_date: Some(r.renewal_date.to_string()),
+            days_to_renewal: Some(r.days_to_renewal),
+            churn_probability: Some(prob),
+            risk_tier: Some(tiers.tier(prob)),
+            arr_at_risk: Some(prob * r.arr),
+            reason: None,
+            explanation: explanations.next(),
+            health: None,
+        });
+    }
+    // Accounts with a live contract at as-of that the spine left out (tenure too short).
+    for (k, a) in accounts.iter().enumerate() {
+        if scored[k] {
+            continue;
+        }
+        let live = histories
+            .get(k)
+            .is_some_and(|h| h.spell_at(table.as_of).is_some());
+        if live {
+            let why =
+                "too new to score: tenure at the scoring date is under snapshots.min_tenure_days"
+                    .to_string();
+            out.push(Scored {
+                account_id: a.id.clone(),
+                name: Some(a.name.clone()),
+                segment: Some(a.segment.clone()),
+                csm: a.csm.clone(),
+                arr: None,
+                renewal_date: None,
+                days_to_renewal: None,
+                churn_probability: None,
+                risk_tier: None,
+                arr_at_risk: None,
+                reason: Some(why),
+                explanation: None,
+                health: None,
+            });
+        }
+    }
+    Ok(ScoredList {
+        model_id: model.manifest.run_id.clone(),
+        as_of: Some(table.as_of.to_string()),
+        rows: out,
+        health_components: Vec::new(),
+    })
+}
+
+/// Scores every row of a flat table with the model's champion.
+pub fn score_flat(model: &ModelDir, ds: &Dataset, tiers: &ScoringConfig) -> Result<ScoredList> {
+    let pipe = model.champion()?;
+    pipe.prep
+        .check_schema(ds)
+        .map_err(|e| Error::Input(format!("model {}: {e}", model.manifest.run_id)))?;
+    let all: Vec<usize> = (0..ds.rows()).collect();
+    let typical = Typical::new(ds, &all);
+    // Columns the list shows when the table has them (a snapshot export has all four).
+    let arr = ds
+        .arr
+        .as_ref()
+        .map(|a| a.iter().map(|&v| Some(v)).collect::<Vec<_>>());
+    let arr = arr.as_deref().or(ds.numeric_col("arr"));
+    let (renewal, segment, csm) = (
+        ds.numeric_col("days_to_renewal"),
+        ds.categorical_col("segment"),
+        ds.categorical_col("csm"),
+    );
+    let mut out = Vec::with_capacity(all.len());
+    // In blocks, so the design matrix and the per-row work stay small.
+    for block in all.chunks(50_000) {
+        let x = pipe.prep.transform(ds, block)?;
+        let p = pipe.proba(x.view());
+        let ex = explain_rows(pipe, ds, block, x.view(), &typical, 3);
+        for ((&i, prob), e) in block.iter().zip(p).zip(ex) {
+            let a = arr.and_then(|c| c[i]);
+            out.push(Scored {
+                account_id: ds.ids[i].clone(),
+                name: None,
+                segment: segment.and_then(|c| c[i].clone()),
+                csm: csm.and_then(|c| c[i].clone()),
+                arr: a,
+                renewal_date: None,
+                days_to_renewal: renewal.and_then(|c| c[i]),
+                churn_probability: Some(prob),
+                risk_tier: Some(tiers.tier(prob)),
+                arr_at_risk: a.map(|a| a * prob),
+                reason: None,
+                explanation: Some(e),
+                health: None,
+            });
+        }
+    }
+    Ok(ScoredList {
+        model_id: model.manifest.run_id.clone(),
+        as_of: None,
+        rows: out,
+        health_components: Vec::new(),
+    })
+}
+
+/// Days from the as-of date, for display.
+pub fn days_between(a: chrono::NaiveDate, b: chrono::NaiveDate) -> i64 {
+    i64::from(dates::to_days(b)) - i64::from(dates::to_days(a))
+}

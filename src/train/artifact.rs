@@ -1,0 +1,448 @@
+//! The model folder `models/<run-id>/`: every fitted step saved whole, enough to score new
+//! data later without retraining.
+//!
+//! - `manifest.json`: run id, champion, feature schema, horizon, seed, data window;
+//! - `pipeline_<family>.json`: preprocessing, fitted model and calibration per family;
+//! - `metrics.json`: the training report (every candidate, every family, the champion);
+//! - `config.toml`: the configuration used;
+//! - `coefficients.csv`: the logistic model's coefficients by design column and feature;
+//! - `decision_tree.txt`: the decision tree as rules a CS leader can read;
+//! - `MODEL_CARD.md`: data window, features, metrics and known limits.
+//!
+//! The folder is written under a temporary name and renamed when complete.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::features::dataset::Dataset;
+use crate::model::prep::{ColumnKind, Preprocessor};
+use crate::model::{Family, Model};
+use crate::train::{Pipeline, Report, Trained};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Manifest {
+    pub run_id: String,
+    pub churnlab_version: String,
+    pub champion: Family,
+    pub families: Vec<Family>,
+    /// "snapshots" (trained on a book of tables) or "flat" (a flat feature table).
+    pub source: String,
+    pub label: String,
+    pub id_column: Option<String>,
+    pub numeric_features: Vec<String>,
+    pub categorical_features: Vec<String>,
+    pub horizon_days: i64,
+    pub seed: u64,
+    /// First and last labelled snapshot dates (books only).
+    pub data_window: Option<(String, String)>,
+    pub as_of: Option<String>,
+}
+
+/// A loaded model folder.
+pub struct ModelDir {
+    pub path: PathBuf,
+    pub manifest: Manifest,
+    pub pipelines: BTreeMap<Family, Pipeline>,
+    pub config: Config,
+}
+
+impl ModelDir {
+    pub fn champion(&self) -> Result<&Pipeline> {
+        self.pipelines.get(&self.manifest.champion).ok_or_else(|| {
+            Error::Input(format!(
+                "{}: the champion's pipeline file is missing",
+                self.path.display()
+            ))
+        })
+    }
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    })
+}
+
+/// A run id that depends only on the inputs and results: the same data, config and seed
+/// give the same id.
+pub fn run_id(prefix: &str, report: &Report) -> String {
+    // Timings are not serialised, so this depends only on the inputs.
+    let text = serde_json::to_string(report).unwrap_or_default();
+    format!("{prefix}-{:08x}", fnv(text.as_bytes()) as u32)
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    std::fs::write(dir.join(name), bytes).map_err(|e| Error::io(dir.join(name), e))
+}
+
+fn json<T: Serialize>(v: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec_pretty(v).map_err(|e| Error::Internal(format!("serialising: {e}")))
+}
+
+/// Writes the model folder `root/<run id>` and returns its path.
+pub fn save(
+    root: &Path,
+    manifest: &Manifest,
+    trained: &Trained,
+    config: &Config,
+    ds: &Dataset,
+) -> Result<PathBuf> {
+    std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
+    let dir = root.join(&manifest.run_id);
+    let tmp = root.join(format!(".{}.tmp{}", manifest.run_id, std::process::id()));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    }
+    std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    let res = (|| -> Result<()> {
+        write(&tmp, "manifest.json", &json(manifest)?)?;
+        write(&tmp, "metrics.json", &json(&trained.report)?)?;
+        for (fam, p) in &trained.pipelines {
+            write(&tmp, &format!("pipeline_{}.json", fam.name()), &json(p)?)?;
+        }
+        let toml = config.to_toml()?;
+        write(&tmp, "config.toml", toml.as_bytes())?;
+        if let Some(p) = trained.pipelines.get(&Family::Logistic) {
+            write(&tmp, "coefficients.csv", coefficients_csv(p).as_bytes())?;
+        }
+        if let Some(p) = trained.pipelines.get(&Family::DecisionTree) {
+            write(&tmp, "decision_tree.txt", tree_rules(p).as_bytes())?;
+        }
+        write(
+            &tmp,
+            "MODEL_CARD.md",
+            model_card(manifest, trained, ds).as_bytes(),
+        )?;
+        Ok(())
+    })();
+    if let Err(e) = res {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    }
+    std::fs::rename(&tmp, &dir).map_err(|e| Error::io(&dir, e))?;
+    Ok(dir)
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| Error::Read {
+        path: path.to_path_buf(),
+        message: format!("not a churnlab model file ({e})"),
+    })
+}
+
+/// Loads a model folder written by [`save`].
+pub fn load(dir: &Path) -> Result<ModelDir> {
+    let mpath = dir.join("manifest.json");
+    if !mpath.is_file() {
+        return Err(Error::Input(format!(
+            "{}: not a churnlab model folder (no manifest.json); pass models/<run-id>",
+            dir.display()
+        )));
+    }
+    let manifest: Manifest = read_json(&mpath)?;
+    let mut pipelines = BTreeMap::new();
+    for fam in &manifest.families {
+        let p: Pipeline = read_json(&dir.join(format!("pipeline_{}.json", fam.name())))?;
+        pipelines.insert(*fam, p);
+    }
+    let cpath = dir.join("config.toml");
+    let config = match std::fs::read_to_string(&cpath) {
+        Ok(text) => Config::from_toml(&text, &cpath.display().to_string())?,
+        Err(_) => Config::default(),
+    };
+    Ok(ModelDir {
+        path: dir.to_path_buf(),
+        manifest,
+        pipelines,
+        config,
+    })
+}
+
+/// Logistic coefficients per design column, with the feature each folds back into.
+pub fn coefficients_csv(p: &Pipeline) -> String {
+    let mut out = String::from("column,feature,kind,coefficient\n");
+    if let Model::Logistic(m) = &p.model {
+        let _ = writeln!(out, "(intercept),,intercept,{}", m.intercept);
+        for (c, b) in p.prep.columns.iter().zip(&m.coef) {
+            let kind = match &c.kind {
+                ColumnKind::Value => "value (standardised)".to_string(),
+                ColumnKind::Missing => "missing".to_string(),
+                ColumnKind::Level(l) => format!("level {l}"),
+            };
+            let _ = writeln!(out, "\"{}\",{},{kind},{b}", c.name, c.source);
+        }
+    }
+    out
+}
+
+/// Coefficient size per original feature: the sum of absolute coefficients of its
+/// design columns, largest first.
+pub fn coefficients_by_feature(p: &Pipeline) -> Vec<(String, f64)> {
+    let mut by: BTreeMap<String, f64> = BTreeMap::new();
+    if let Model::Logistic(m) = &p.model {
+        for (c, b) in p.prep.columns.iter().zip(&m.coef) {
+            *by.entry(c.source.clone()).or_insert(0.0) += b.abs();
+        }
+    }
+    let mut v: Vec<(String, f64)> = by.into_iter().collect();
+    v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    v
+}
+
+fn number(x: f64) -> String {
+    if x.abs() >= 100.0 {
+        format!("{x:.0}")
+    } else if x.abs() >= 1.0 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.3}")
+    }
+}
+
+/// The condition "goes left" of a split, in the feature's own units.
+fn condition(prep: &Preprocessor, feature: usize, threshold: f64, left: bool) -> String {
+    let Some(c) = prep.columns.get(feature) else {
+        return format!("column {feature}");
+    };
+    match &c.kind {
+        ColumnKind::Value if prep.is_flag(feature) => {
+            format!("{} is {}", c.source, if left { "no" } else { "yes" })
+        }
+        ColumnKind::Value => {
+            let v = prep.original_value(feature, threshold).unwrap_or(threshold);
+            format!(
+                "{} {} {}",
+                c.source,
+                if left { "<=" } else { ">" },
+                number(v)
+            )
+        }
+        ColumnKind::Missing => {
+            format!("{} is {}", c.source, if left { "known" } else { "missing" })
+        }
+        ColumnKind::Level(l) => {
+            format!("{} {} {l}", c.source, if left { "is not" } else { "is" })
+        }
+    }
+}
+
+/// The decision tree as nested rules with each leaf's churn rate and rows.
+pub fn tree_rules(p: &Pipeline) -> String {
+    let Model::DecisionTree(t) = &p.model else {
+        return String::new();
+    };
+    let mut out = String::from(
+        "Decision tree: churn risk within the horizon by segment of the book\n\
+         (rates are training rates before calibration; rows are training rows)\n\n",
+    );
+    fn walk(p: &Pipeline, t: &crate::model::tree::Tree, k: usize, depth: usize, out: &mut String) {
+        let n = &t.nodes[k];
+        let pad = "  ".repeat(depth);
+        if n.is_leaf() {
+            let _ = writeln!(
+                out,
+                "{pad}=> churn risk {:.1}% ({:.0} rows)",
+                100.0 * n.value,
+                n.cover
+            );
+            return;
+        }
+        for (child, left) in [(n.left, true), (n.right, false)] {
+            let _ = writeln!(
+                out,
+                "{pad}if {}:",
+                condition(&p.prep, n.feature as usize, n.threshold, left)
+            );
+            walk(p, t, child as usize, depth + 1, out);
+        }
+    }
+    walk(p, &t.tree, 0, 0, &mut out);
+    out
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.map(|v| format!("{:.1}%", 100.0 * v))
+        .unwrap_or("-".into())
+}
+
+fn num(x: Option<f64>) -> String {
+    x.map(|v| format!("{v:.3}")).unwrap_or("-".into())
+}
+
+/// The model card: what the model is, what it was trained on, how well it did, and
+/// where it should not be trusted.
+pub fn model_card(m: &Manifest, trained: &Trained, ds: &Dataset) -> String {
+    let r = &trained.report;
+    let mut s = String::new();
+    let _ = writeln!(s, "# Model card: {}\n", m.run_id);
+    let _ = writeln!(
+        s,
+        "Predicts the probability that an account churns within {} days of a snapshot date.",
+        m.horizon_days
+    );
+    let _ = writeln!(
+        s,
+        "Champion: **{}** ({}).\n",
+        r.champion.name(),
+        r.champion_reason
+    );
+    let _ = writeln!(s, "## Data");
+    let _ = writeln!(
+        s,
+        "- Source: {} (label `{}`{}).",
+        m.source,
+        m.label,
+        m.id_column
+            .as_ref()
+            .map(|c| format!(", id `{c}`"))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(
+        s,
+        "- {} labelled rows, {} churned ({:.1}%).",
+        r.rows_labelled,
+        r.positives,
+        100.0 * r.positives as f64 / r.rows_labelled.max(1) as f64
+    );
+    if let Some((a, b)) = &m.data_window {
+        let _ = writeln!(
+            s,
+            "- Labelled snapshots from {a} to {b}; as of {}.",
+            m.as_of.clone().unwrap_or_default()
+        );
+    }
+    match &r.split {
+        Some(sp) => {
+            let _ = writeln!(
+                s,
+                "- Validation out of time with gaps of {} days: fit {} rows ({} to {}), validation {} rows ({} to {}), test {} rows ({} to {}).",
+                sp.gap_days,
+                sp.fit_rows,
+                sp.fit_dates.0,
+                sp.fit_dates.1,
+                sp.valid_rows,
+                sp.valid_dates.0,
+                sp.valid_dates.1,
+                sp.test_rows,
+                sp.test_dates.0,
+                sp.test_dates.1
+            );
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "- Validation: {}-fold stratified cross-validation grouped by id, seed {}. Selection and reported metrics both use out-of-fold predictions, so they are slightly optimistic.",
+                r.folds.unwrap_or(0),
+                m.seed
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "- Final models: each family's chosen hyper-parameters refitted on all labelled rows; the calibration map comes from the held-out predictions.\n"
+    );
+    let _ = writeln!(s, "## Features");
+    let _ = writeln!(
+        s,
+        "{} numeric and {} categorical: {}.\n",
+        m.numeric_features.len(),
+        m.categorical_features.len(),
+        m.numeric_features
+            .iter()
+            .chain(&m.categorical_features)
+            .map(|f| format!("`{f}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let _ = writeln!(
+        s,
+        "## Metrics ({})\n",
+        if r.split.is_some() {
+            "test period"
+        } else {
+            "out of fold"
+        }
+    );
+    let _ = writeln!(
+        s,
+        "| model | ROC-AUC | PR-AUC | Brier | log loss | lift top 10% | churn captured top 20% | churned ARR captured top 20% | calibration | calibration error |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|");
+    for f in &r.families {
+        let t = &f.test;
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {:.4} | {:.4} | {:.2} | {} | {} | {} | {:.4} |",
+            f.family.name(),
+            num(t.roc_auc),
+            num(t.pr_auc),
+            t.brier,
+            t.log_loss,
+            t.top_10.lift,
+            pct(Some(t.top_20.churn_capture)),
+            pct(t.top_20.arr_capture),
+            f.calibration,
+            t.calibration_error
+        );
+    }
+    let _ = writeln!(s);
+    if r.split.is_some() {
+        let _ = writeln!(
+            s,
+            "Grouped by account: test ROC-AUC on accounts with no row in the fit period (accounts the model never saw):\n"
+        );
+        for f in &r.families {
+            if let Some(u) = &f.test_unseen_accounts {
+                let _ = writeln!(
+                    s,
+                    "- {}: {} over {} rows ({} churned)",
+                    f.family.name(),
+                    num(u.roc_auc),
+                    u.rows,
+                    u.positives
+                );
+            }
+        }
+        let _ = writeln!(s);
+    }
+    if let Some(p) = trained.pipelines.get(&Family::Logistic) {
+        let _ = writeln!(
+            s,
+            "## Strongest logistic features (sum of |coefficient| per standardised feature)\n"
+        );
+        for (f, c) in coefficients_by_feature(p).into_iter().take(10) {
+            let _ = writeln!(s, "- `{f}`: {c:.3}");
+        }
+        let _ = writeln!(s);
+    }
+    let _ = writeln!(s, "## Known limits");
+    let _ = writeln!(
+        s,
+        "- Trained on {} labelled rows of {} ({} rows in all, unlabelled ones included); accounts unlike these (new segments, plans or regions) get the model's average treatment of unseen levels.",
+        r.rows_labelled,
+        m.source,
+        ds.rows()
+    );
+    let _ = writeln!(
+        s,
+        "- Probabilities are calibrated to the churn rate of the held-out period; if the base rate shifts, ranks stay useful but probabilities drift. Retrain monthly or quarterly."
+    );
+    let _ = writeln!(
+        s,
+        "- Associations, not causes: a feature that raises risk is a signal to look at, not proof that changing it prevents churn (see the propensity analysis for plays)."
+    );
+    let _ = writeln!(
+        s,
+        "- Scoring refuses data whose features do not match the schema above (a missing table or column)."
+    );
+    s
+}

@@ -1,0 +1,592 @@
+//! Training: every candidate of every family is fitted in parallel (rayon), chosen on
+//! held-out rows, calibrated, compared, and refitted on all labelled rows.
+//!
+//! Two schemes:
+//! - out of time (snapshot tables): fit | gap | validation | gap | test periods
+//!   ([`crate::train::split::out_of_time`]). Hyper-parameters, calibration and the champion are
+//!   chosen on validation; test is only reported.
+//! - cross-validation (flat tables): stratified, grouped, seeded folds. Choices and
+//!   reported metrics both use the out-of-fold predictions.
+//!
+//! The metrics ([`metrics`]) and splits ([`split`]) live here; the fitted pipelines are
+//! saved whole as a model folder ([`artifact`]).
+
+pub mod artifact;
+pub mod metrics;
+pub mod split;
+
+use std::collections::BTreeMap;
+
+use ndarray::Array2;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::common::rng::Rng;
+use crate::config::ModelConfig;
+use crate::error::{Error, Result};
+use crate::features::dataset::Dataset;
+use crate::model::calibrate::Calibrator;
+use crate::model::prep::Preprocessor;
+use crate::model::{self, Family, Model, Params};
+use metrics::Metrics;
+use split::OutOfTime;
+
+/// A preprocessor, a fitted model and its calibration: everything needed to score.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Pipeline {
+    pub params: Params,
+    pub prep: Preprocessor,
+    pub model: Model,
+    pub calibrator: Calibrator,
+}
+
+impl Pipeline {
+    /// Calibrated churn probabilities for `rows` of `ds`.
+    pub fn predict(&self, ds: &Dataset, rows: &[usize]) -> Result<Vec<f64>> {
+        let x = self.prep.transform(ds, rows)?;
+        Ok(self.proba(x.view()))
+    }
+
+    /// Calibrated churn probabilities for a design matrix made by `self.prep`.
+    pub fn proba(&self, x: ndarray::ArrayView2<f64>) -> Vec<f64> {
+        self.model
+            .proba(x)
+            .into_iter()
+            .map(|p| self.calibrator.apply(p))
+            .collect()
+    }
+}
+
+/// Held-out results of one candidate.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CandidateResult {
+    pub params: Params,
+    pub description: String,
+    /// ROC-AUC on the rows used for choosing (validation period, or out of fold).
+    pub selection_roc_auc: Option<f64>,
+    pub selection_log_loss: f64,
+    /// Mean and standard deviation of per-fold ROC-AUC (cross-validation only).
+    pub fold_roc_auc: Option<(f64, f64)>,
+    /// Wall time of the fit (logged, not saved: saved outputs must not vary run to run).
+    #[serde(default, skip_serializing)]
+    pub fit_seconds: f64,
+}
+
+/// The chosen candidate of one family.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FamilyResult {
+    pub family: Family,
+    pub params: Params,
+    pub description: String,
+    pub calibration: String,
+    /// Brier score of each calibration option on the selection rows (cross-fitted).
+    pub calibration_brier: BTreeMap<String, f64>,
+    /// Metrics on the selection rows (calibrated).
+    pub selection: Metrics,
+    /// Metrics on the reported rows (the test period; out of fold for cross-validation).
+    pub test: Metrics,
+    /// Out of time only: test metrics on accounts with no row in the fit period (the
+    /// grouped-by-account view: how the model does on accounts it never saw).
+    pub test_unseen_accounts: Option<Metrics>,
+    pub fold_roc_auc: Option<(f64, f64)>,
+    /// Wall time of the final refit (not saved, as above).
+    #[serde(default, skip_serializing)]
+    pub final_fit_seconds: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Report {
+    pub scheme: String,
+    pub rows_labelled: usize,
+    pub positives: usize,
+    pub split: Option<OutOfTime>,
+    pub folds: Option<usize>,
+    pub candidates: Vec<CandidateResult>,
+    pub families: Vec<FamilyResult>,
+    pub champion: Family,
+    pub champion_rule: String,
+    pub champion_reason: String,
+}
+
+/// What training reports while it works, for progress bars and logs.
+#[derive(Clone, Debug)]
+pub enum Progress<'a> {
+    /// How many model fits lie ahead in all (candidates, folds and final refits).
+    Plan { fits: usize },
+    /// The out-of-time split was made.
+    Split(&'a OutOfTime),
+    /// Cross-validation starts.
+    CrossValidation { folds: usize, rows: usize },
+    /// One fit finished.
+    Fitted { what: String, seconds: f64 },
+    /// A fold of cross-validation finished.
+    FoldDone { fold: usize, folds: usize },
+    /// The chosen candidates are being refitted on every labelled row.
+    Refitting,
+}
+
+impl std::fmt::Display for Progress<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Progress::Plan { fits } => write!(f, "{fits} model fits planned"),
+            Progress::Split(s) => write!(
+                f,
+                "out-of-time split: fit {} rows ({} to {}), validation {} ({} to {}), test {} ({} to {})",
+                s.fit.len(),
+                s.fit_dates.0,
+                s.fit_dates.1,
+                s.valid.len(),
+                s.valid_dates.0,
+                s.valid_dates.1,
+                s.test.len(),
+                s.test_dates.0,
+                s.test_dates.1
+            ),
+            Progress::CrossValidation { folds, rows } => write!(
+                f,
+                "{folds}-fold stratified cross-validation over {rows} labelled rows"
+            ),
+            Progress::Fitted { what, seconds } => write!(f, "fitted {what} in {seconds:.1}s"),
+            Progress::FoldDone { fold, folds } => write!(f, "fold {fold} of {folds} done"),
+            Progress::Refitting => {
+                write!(
+                    f,
+                    "refitting each family's chosen model on all labelled rows"
+                )
+            }
+        }
+    }
+}
+
+/// The outcome of training: the report and one fitted pipeline per family.
+pub struct Trained {
+    pub report: Report,
+    pub pipelines: BTreeMap<Family, Pipeline>,
+    /// The reported rows (test period, or every labelled row out of fold) and each
+    /// family's calibrated probabilities on them, from models that did not see them.
+    pub test_rows: Vec<usize>,
+    pub test_proba: BTreeMap<Family, Vec<f64>>,
+}
+
+/// Rows (positions in `rows`) held out for early stopping: about 15% of groups.
+fn stop_rows(ds: &Dataset, rows: &[usize], seed: u64) -> Vec<usize> {
+    (0..rows.len())
+        .filter(|&k| {
+            let g = u64::from(ds.group[rows[k]]);
+            let mut r = Rng::stream(seed ^ 0x5eed, g);
+            r.f64() < 0.15
+        })
+        .collect()
+}
+
+fn fit_one(
+    params: &Params,
+    ds: &Dataset,
+    rows: &[usize],
+    x: &Array2<f64>,
+    seed: u64,
+) -> (Model, f64) {
+    let y = ds.labels(rows);
+    let stop = matches!(params, Params::GradientBoosting(_)).then(|| stop_rows(ds, rows, seed));
+    let t = std::time::Instant::now();
+    let m = model::fit(params, x.view(), &y, None, stop.as_deref(), seed);
+    (m, t.elapsed().as_secs_f64())
+}
+
+fn candidate_seed(seed: u64, k: usize) -> u64 {
+    Rng::stream(seed, 500 + k as u64).next_u64()
+}
+
+/// Chooses the calibration for held-out predictions `p` by cross-fitted Brier (fit on
+/// half the groups, scored on the other half, both ways) and fits it on all of them.
+fn choose_calibration(
+    ds: &Dataset,
+    rows: &[usize],
+    p: &[f64],
+    y: &[f64],
+) -> (Calibrator, BTreeMap<String, f64>) {
+    let half: Vec<bool> = rows
+        .iter()
+        .map(|&i| Rng::stream(0xca1, u64::from(ds.group[i])).f64() < 0.5)
+        .collect();
+    let part = |side: bool| -> (Vec<f64>, Vec<f64>) {
+        let idx: Vec<usize> = (0..rows.len()).filter(|&k| half[k] == side).collect();
+        (
+            idx.iter().map(|&k| p[k]).collect(),
+            idx.iter().map(|&k| y[k]).collect(),
+        )
+    };
+    let (pa, ya) = part(true);
+    let (pb, yb) = part(false);
+    let mut briers = BTreeMap::new();
+    type Fit = fn(&[f64], &[f64]) -> Calibrator;
+    let fits: [(&str, Fit); 3] = [
+        ("none", |_, _| Calibrator::None),
+        ("platt", Calibrator::platt),
+        ("isotonic", Calibrator::isotonic),
+    ];
+    let mut best = ("none", f64::INFINITY);
+    for (name, f) in fits {
+        let score = |cp: &[f64], cy: &[f64], sp: &[f64], sy: &[f64]| {
+            if cp.is_empty() || sp.is_empty() {
+                return 0.0;
+            }
+            let c = f(cp, cy);
+            let q: Vec<f64> = sp.iter().map(|&v| c.apply(v)).collect();
+            metrics::brier(sy, &q) * sp.len() as f64
+        };
+        let b = (score(&pa, &ya, &pb, &yb) + score(&pb, &yb, &pa, &ya)) / rows.len().max(1) as f64;
+        briers.insert(name.to_string(), b);
+        if b < best.1 - 1e-12 {
+            best = (name, b);
+        }
+    }
+    let c = match best.0 {
+        "platt" => Calibrator::platt(p, y),
+        "isotonic" => Calibrator::isotonic(p, y),
+        _ => Calibrator::None,
+    };
+    (c, briers)
+}
+
+fn grid_for(cfg: &ModelConfig, rows: usize) -> Vec<Params> {
+    Params::grid(rows)
+        .into_iter()
+        .filter(|p| cfg.families.is_empty() || cfg.families.contains(&p.family()))
+        .collect()
+}
+
+/// Families in order of simplicity; the champion rule prefers the simpler of near-ties.
+const TIE: f64 = 0.002;
+
+fn pick_champion(families: &[FamilyResult]) -> (Family, String) {
+    let best = families
+        .iter()
+        .filter_map(|f| f.selection.roc_auc.map(|a| (f.family, a)))
+        .fold(None::<(Family, f64)>, |acc, (f, a)| match acc {
+            Some((_, b)) if b >= a => acc,
+            _ => Some((f, a)),
+        });
+    let Some((top, top_auc)) = best else {
+        return (Family::Logistic, "no family had a ROC-AUC".into());
+    };
+    // The simplest family within TIE of the best.
+    let chosen = Family::ALL
+        .iter()
+        .copied()
+        .find(|fam| {
+            families.iter().any(|f| {
+                f.family == *fam && f.selection.roc_auc.is_some_and(|a| a >= top_auc - TIE)
+            })
+        })
+        .unwrap_or(top);
+    let auc = families
+        .iter()
+        .find(|f| f.family == chosen)
+        .and_then(|f| f.selection.roc_auc)
+        .unwrap_or(top_auc);
+    let reason = if chosen == top {
+        format!("highest selection ROC-AUC ({auc:.4})")
+    } else {
+        format!(
+            "selection ROC-AUC {auc:.4} is within {TIE} of the best ({} at {top_auc:.4}), and it is simpler",
+            top.name()
+        )
+    };
+    (chosen, reason)
+}
+
+/// Trains every family on a dataset: out of time when it has snapshot dates and enough
+/// of them, else by cross-validation. `horizon_days` sets the out-of-time gap.
+pub fn train(
+    ds: &Dataset,
+    cfg: &ModelConfig,
+    horizon_days: i64,
+    seed: u64,
+    progress: &(dyn Fn(Progress<'_>) + Sync),
+) -> Result<Trained> {
+    let labelled = ds.labelled();
+    let y_all = ds.labels(&labelled);
+    let positives = y_all.iter().filter(|&&v| v > 0.5).count();
+    if positives == 0 || positives == labelled.len() {
+        return Err(Error::Input(format!(
+            "the label has a single class ({positives} churned of {} labelled rows); a model needs both",
+            labelled.len()
+        )));
+    }
+    let grid = grid_for(cfg, labelled.len());
+    let oot = ds
+        .time
+        .as_ref()
+        .and_then(|_| split::out_of_time(ds, horizon_days, cfg.test_share));
+    let families_trained = Family::ALL
+        .iter()
+        .filter(|f| grid.iter().any(|p| p.family() == **f))
+        .count();
+    progress(Progress::Plan {
+        fits: grid.len() * if oot.is_some() { 1 } else { cfg.folds }
+            + if cfg.refit { families_trained } else { 0 },
+    });
+    // Without refit, the models fitted on the fit period are the ones kept (out of time;
+    // cross-validation has no single model to keep).
+    let mut validation_models: Vec<Option<Model>> = Vec::new();
+    let mut fit_prep = None;
+
+    // Per candidate: predictions on selection rows and on reported rows.
+    let (sel_rows, test_rows, sel_preds, test_preds, fold_aucs, fit_secs);
+    let folds_used;
+    match &oot {
+        Some(s) => {
+            progress(Progress::Split(s));
+            let (prep, xf) = Preprocessor::fit_transform(ds, &s.fit)?;
+            let xv = prep.transform(ds, &s.valid)?;
+            let xt = prep.transform(ds, &s.test)?;
+            let keep = !cfg.refit;
+            let mut out: Vec<(Vec<f64>, Vec<f64>, f64, Option<Model>)> = grid
+                .par_iter()
+                .enumerate()
+                .map(|(k, params)| {
+                    let (m, secs) = fit_one(params, ds, &s.fit, &xf, candidate_seed(seed, k));
+                    progress(Progress::Fitted {
+                        what: params.describe(),
+                        seconds: secs,
+                    });
+                    let (pv, pt) = (m.proba(xv.view()), m.proba(xt.view()));
+                    (pv, pt, secs, keep.then_some(m))
+                })
+                .collect();
+            validation_models = out.iter_mut().map(|o| o.3.take()).collect();
+            fit_prep = Some(prep);
+            sel_rows = s.valid.clone();
+            test_rows = s.test.clone();
+            sel_preds = out.iter().map(|o| o.0.clone()).collect::<Vec<_>>();
+            test_preds = out.iter().map(|o| o.1.clone()).collect::<Vec<_>>();
+            fit_secs = out.iter().map(|o| o.2).collect::<Vec<_>>();
+            fold_aucs = vec![None; grid.len()];
+            folds_used = None;
+        }
+        None => {
+            let k = cfg.folds.max(2);
+            progress(Progress::CrossValidation {
+                folds: k,
+                rows: labelled.len(),
+            });
+            let folds = split::stratified_group_folds(ds, k, seed);
+            let mut oof = vec![vec![0.0; ds.rows()]; grid.len()];
+            let mut per_fold = vec![Vec::new(); grid.len()];
+            let mut secs = vec![0.0; grid.len()];
+            for f in 0..k {
+                let tr: Vec<usize> = labelled
+                    .iter()
+                    .copied()
+                    .filter(|&i| folds[i] != Some(f))
+                    .collect();
+                let te: Vec<usize> = labelled
+                    .iter()
+                    .copied()
+                    .filter(|&i| folds[i] == Some(f))
+                    .collect();
+                if te.is_empty() {
+                    continue;
+                }
+                let (prep, xtr) = Preprocessor::fit_transform(ds, &tr)?;
+                let xte = prep.transform(ds, &te)?;
+                let yte = ds.labels(&te);
+                let out: Vec<(Vec<f64>, f64)> = grid
+                    .par_iter()
+                    .enumerate()
+                    .map(|(c, params)| {
+                        let (m, s) =
+                            fit_one(params, ds, &tr, &xtr, candidate_seed(seed, c * 100 + f));
+                        progress(Progress::Fitted {
+                            what: format!("{} (fold {})", params.describe(), f + 1),
+                            seconds: s,
+                        });
+                        (m.proba(xte.view()), s)
+                    })
+                    .collect();
+                for (c, (p, s)) in out.into_iter().enumerate() {
+                    if let Some(a) = metrics::roc_auc(&yte, &p) {
+                        per_fold[c].push(a);
+                    }
+                    for (k, &i) in te.iter().enumerate() {
+                        oof[c][i] = p[k];
+                    }
+                    secs[c] += s;
+                }
+                progress(Progress::FoldDone {
+                    fold: f + 1,
+                    folds: k,
+                });
+            }
+            sel_rows = labelled.clone();
+            test_rows = labelled.clone();
+            sel_preds = oof
+                .iter()
+                .map(|o| labelled.iter().map(|&i| o[i]).collect::<Vec<f64>>())
+                .collect();
+            test_preds = sel_preds.clone();
+            fold_aucs = per_fold
+                .iter()
+                .map(|v| {
+                    if v.is_empty() {
+                        return None;
+                    }
+                    let m = v.iter().sum::<f64>() / v.len() as f64;
+                    let sd =
+                        (v.iter().map(|a| (a - m).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
+                    Some((m, sd))
+                })
+                .collect();
+            fit_secs = secs;
+            folds_used = Some(k);
+        }
+    }
+    let y_sel = ds.labels(&sel_rows);
+    let y_test = ds.labels(&test_rows);
+    let arr_sel = ds.arr_of(&sel_rows);
+    let arr_test = ds.arr_of(&test_rows);
+    // Test rows whose account has no fit row (out of time only).
+    let unseen: Option<Vec<usize>> = oot.as_ref().map(|s| {
+        let seen: std::collections::HashSet<u32> = s.fit.iter().map(|&i| ds.group[i]).collect();
+        (0..test_rows.len())
+            .filter(|&k| !seen.contains(&ds.group[test_rows[k]]))
+            .collect()
+    });
+    let candidates: Vec<CandidateResult> = grid
+        .iter()
+        .enumerate()
+        .map(|(k, p)| CandidateResult {
+            params: p.clone(),
+            description: p.describe(),
+            selection_roc_auc: metrics::roc_auc(&y_sel, &sel_preds[k]),
+            selection_log_loss: metrics::log_loss(&y_sel, &sel_preds[k]),
+            fold_roc_auc: fold_aucs[k],
+            fit_seconds: fit_secs[k],
+        })
+        .collect();
+
+    // Best candidate per family: highest selection ROC-AUC (mean fold AUC for CV).
+    let mut families = Vec::new();
+    let mut test_proba = BTreeMap::new();
+    for fam in Family::ALL {
+        let best = candidates
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.params.family() == fam)
+            .map(|(k, c)| {
+                let score = c
+                    .fold_roc_auc
+                    .map(|f| f.0)
+                    .or(c.selection_roc_auc)
+                    .unwrap_or(0.0);
+                (k, score)
+            })
+            .fold(None::<(usize, f64)>, |acc, (k, s)| match acc {
+                Some((_, b)) if b >= s => acc,
+                _ => Some((k, s)),
+            });
+        let Some((k, _)) = best else { continue };
+        let (cal, briers) = choose_calibration(ds, &sel_rows, &sel_preds[k], &y_sel);
+        let ps: Vec<f64> = sel_preds[k].iter().map(|&v| cal.apply(v)).collect();
+        let pt: Vec<f64> = test_preds[k].iter().map(|&v| cal.apply(v)).collect();
+        test_proba.insert(fam, pt.clone());
+        families.push((
+            k,
+            cal,
+            FamilyResult {
+                family: fam,
+                params: grid[k].clone(),
+                description: grid[k].describe(),
+                calibration: String::new(),
+                calibration_brier: briers,
+                selection: Metrics::compute(&y_sel, &ps, arr_sel.as_deref()),
+                test: Metrics::compute(&y_test, &pt, arr_test.as_deref()),
+                test_unseen_accounts: unseen.as_ref().filter(|u| !u.is_empty()).map(|u| {
+                    let pick = |v: &[f64]| u.iter().map(|&k| v[k]).collect::<Vec<f64>>();
+                    Metrics::compute(
+                        &pick(&y_test),
+                        &pick(&pt),
+                        arr_test.as_deref().map(pick).as_deref(),
+                    )
+                }),
+                fold_roc_auc: candidates[k].fold_roc_auc,
+                final_fit_seconds: 0.0,
+            },
+        ));
+    }
+    for (_, cal, f) in &mut families {
+        f.calibration = cal.name().to_string();
+    }
+
+    // Final pipelines: each family's chosen parameters refitted on all labelled rows.
+    let mut finals = if cfg.refit {
+        progress(Progress::Refitting);
+        let (prep, x) = Preprocessor::fit_transform(ds, &labelled)?;
+        let models: Vec<(Model, f64)> = families
+            .par_iter()
+            .map(|(k, _, f)| {
+                let (m, secs) =
+                    fit_one(&f.params, ds, &labelled, &x, candidate_seed(seed, 900 + k));
+                progress(Progress::Fitted {
+                    what: format!("{} on all labelled rows", f.params.describe()),
+                    seconds: secs,
+                });
+                (m, secs)
+            })
+            .collect();
+        Some((prep, models.into_iter()))
+    } else {
+        None
+    };
+    let mut pipelines = BTreeMap::new();
+    let mut results = Vec::with_capacity(families.len());
+    for (k, cal, mut f) in families {
+        let fitted = match &mut finals {
+            Some((prep, models)) => models.next().map(|(model, secs)| {
+                f.final_fit_seconds = secs;
+                (prep.clone(), model)
+            }),
+            None => fit_prep
+                .clone()
+                .zip(validation_models.get_mut(k).and_then(Option::take)),
+        };
+        if let Some((prep, model)) = fitted {
+            pipelines.insert(
+                f.family,
+                Pipeline {
+                    params: f.params.clone(),
+                    prep,
+                    model,
+                    calibrator: cal,
+                },
+            );
+        }
+        results.push(f);
+    }
+    let (champion, reason) = pick_champion(&results);
+    Ok(Trained {
+        report: Report {
+            scheme: if oot.is_some() {
+                "out_of_time".into()
+            } else {
+                "cross_validation".into()
+            },
+            rows_labelled: labelled.len(),
+            positives,
+            split: oot,
+            folds: folds_used,
+            candidates,
+            families: results,
+            champion,
+            champion_rule: format!(
+                "the family with the highest ROC-AUC on the selection rows (validation period, or out of fold); \
+                 among families within {TIE} of it, the simplest (logistic, decision tree, random forest, gradient boosting)"
+            ),
+            champion_reason: reason,
+        },
+        pipelines,
+        test_rows,
+        test_proba,
+    })
+}

@@ -1,0 +1,113 @@
+//! The pipeline as library calls, one file per job: [`run()`](run::run) (the whole
+//! pipeline), [`train`](train::train), [`score`](score::score), [`health`](health::health),
+//! [`analyze`](analyze::analyze), and the inspections [`validate`](inspect::validate),
+//! [`retention`](inspect::retention) and [`features`](inspect::features).
+//!
+//! Every job takes a checked [`Config`] and returns a typed result; nothing here writes
+//! to the terminal. The writers in [`crate::output`] turn results into files, and the CLI
+//! prints them. A book is resolved once per job ([`BookContext`]): loaded and validated,
+//! its as-of date fixed, and its contract histories computed a single time for every
+//! stage that needs them.
+
+pub mod analyze;
+pub mod bench;
+pub mod health;
+pub mod inspect;
+pub mod run;
+pub mod score;
+pub mod train;
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+
+use crate::book::retention::{self, History};
+use crate::config::{FeatureConfig, SnapshotConfig};
+use crate::error::{Error, Result};
+use crate::features::{self, SnapshotTable};
+use crate::input::load::{self, AccountInfo, Book, Term};
+
+pub use crate::train::Progress;
+
+/// A progress sink for the jobs that train (the CLI draws a bar from it).
+pub type OnProgress<'a> = &'a (dyn Fn(Progress<'_>) + Sync);
+
+/// Ignores progress.
+pub fn no_progress(_: Progress<'_>) {}
+
+/// A loaded, validated book with its as-of date and contract histories, resolved once.
+pub struct BookContext {
+    pub dir: PathBuf,
+    pub book: Book,
+    pub accounts: Vec<AccountInfo>,
+    pub terms: Vec<Term>,
+    /// Each account's terms, spells and churn as of [`BookContext::as_of`].
+    pub histories: Vec<History>,
+    /// The date the data describes as "now".
+    pub as_of: NaiveDate,
+    pub grace_days: i64,
+}
+
+impl BookContext {
+    /// Loads and validates the book in `dir`. The as-of date is `as_of` when given, else
+    /// the day after the book's latest dated row; a book with no dated row is an error.
+    pub fn open(dir: &Path, grace_days: i64, as_of: Option<NaiveDate>) -> Result<Self> {
+        log::info!("loading and validating {}", dir.display());
+        let book = load::load_book(dir)?;
+        for w in &book.warnings {
+            log::debug!("{w}");
+        }
+        let as_of = as_of.or_else(|| book.as_of()).ok_or_else(|| {
+            Error::Input(format!(
+                "{}: the data has no dated rows, so there is no as-of date",
+                dir.display()
+            ))
+        })?;
+        let accounts = book.accounts();
+        let terms = book.terms();
+        let histories = retention::histories(accounts.len(), &terms, grace_days, as_of);
+        Ok(BookContext {
+            dir: dir.to_path_buf(),
+            book,
+            accounts,
+            terms,
+            histories,
+            as_of,
+            grace_days,
+        })
+    }
+
+    /// The snapshot table: every active account at every snapshot date up to the as-of
+    /// date, with labels and the feature catalog.
+    pub fn snapshot_table(
+        &self,
+        snap: &SnapshotConfig,
+        feat: &FeatureConfig,
+    ) -> Result<SnapshotTable> {
+        log::info!("computing point-in-time features");
+        let t = features::build(
+            &self.book,
+            &self.accounts,
+            &self.histories,
+            snap,
+            feat,
+            self.as_of,
+        )?;
+        for (f, why) in &t.unavailable {
+            log::warn!("feature {f} unavailable: {why}");
+        }
+        log::info!(
+            "snapshot table: {} account-snapshots over {} dates, {} labelled",
+            t.rows.len(),
+            t.snapshot_dates.len(),
+            t.rows.iter().filter(|r| r.label.is_some()).count()
+        );
+        Ok(t)
+    }
+}
+
+/// The as-of date a job uses: the flag, else the configuration's `data.as_of`, else
+/// (in [`BookContext::open`]) the day after the latest event.
+pub(crate) fn as_of(flag: Option<NaiveDate>, cfg: &crate::Config) -> Option<NaiveDate> {
+    flag.or(cfg.data().as_of)
+}

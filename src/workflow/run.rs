@@ -1,0 +1,155 @@
+//! `churnlab run`: the whole pipeline on a folder of tables. Validation, retention,
+//! snapshots and features; training with the cohort, cluster and propensity analyses
+//! running beside it; the model folder; scoring and explaining the accounts active at
+//! the as-of date with the model as saved; the health-score validation when one is
+//! configured.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use chrono::NaiveDate;
+
+use super::{BookContext, OnProgress};
+use crate::analysis::{self, Analyses};
+use crate::book::retention;
+use crate::book::summary::{self, Summary};
+use crate::config::Config;
+use crate::error::Result;
+use crate::features::dataset::Dataset;
+use crate::features::{self, SnapshotTable};
+use crate::health::validate::{self, Validation};
+use crate::score::{self, ListOptions, ScoredList};
+use crate::train::Trained;
+use crate::train::artifact::{self, Manifest};
+
+/// Where `run` reads and saves, and how it lists.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// The folder of account tables.
+    pub data: PathBuf,
+    /// Where the model folder goes (`models/<run-id>`).
+    pub models: PathBuf,
+    /// The date the data describes as "now" (default: the config's, else the day after
+    /// the latest event).
+    pub as_of: Option<NaiveDate>,
+    pub list: ListOptions,
+}
+
+/// Seconds each stage took (logged and printed, never written to the outputs).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timings {
+    /// From the start to the finished snapshot table.
+    pub features: f64,
+    pub training: f64,
+    /// Cohorts, clusters, propensity (concurrently with training).
+    pub analyses: [f64; 3],
+    pub total: f64,
+}
+
+/// Everything one run produced; [`crate::output::run::write`] writes it.
+pub struct RunResult {
+    pub summary: Summary,
+    pub retention: retention::Report,
+    pub table: SnapshotTable,
+    pub dataset: Dataset,
+    pub trained: Trained,
+    pub analyses: Analyses,
+    pub model_dir: PathBuf,
+    pub manifest: Manifest,
+    /// The health-score validation, when `[health]` is configured.
+    pub health: Option<Validation>,
+    /// The ranked at-risk list, scored with the model as saved.
+    pub list: ScoredList,
+    pub seconds: Timings,
+}
+
+/// Runs the whole pipeline on `opts.data`.
+pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<RunResult> {
+    let t0 = Instant::now();
+    let ctx = BookContext::open(
+        &opts.data,
+        cfg.data().grace_days,
+        super::as_of(opts.as_of, cfg),
+    )?;
+    let summary = summary::summarize(&ctx.book, &ctx.accounts, &ctx.histories, ctx.as_of);
+    let retention = retention::report(
+        &ctx.accounts,
+        &ctx.terms,
+        &ctx.histories,
+        ctx.grace_days,
+        ctx.as_of,
+    );
+    let table = ctx.snapshot_table(cfg.snapshots(), cfg.features())?;
+    let dataset = Dataset::from_snapshots(&table);
+    let plays = features::play_flags(&ctx.book, &table, table.horizon_days)?;
+    let inputs = analysis::Inputs {
+        ds: &dataset,
+        accounts: &ctx.accounts,
+        histories: &ctx.histories,
+        as_of: table.as_of,
+        plays: &plays,
+        seed: cfg.seed(),
+    };
+    log::info!("training the models while the cohort, cluster and propensity analyses run");
+    let t_features = t0.elapsed().as_secs_f64();
+    let ((trained, t_train), analyses) = rayon::join(
+        || {
+            let t = Instant::now();
+            let r = super::train::train_dataset(&dataset, cfg, progress);
+            (r, t.elapsed().as_secs_f64())
+        },
+        || analysis::run_all(&inputs),
+    );
+    let trained = trained?;
+    log::info!(
+        "up to the snapshot table {t_features:.1}s; then concurrently: training {t_train:.1}s, cohorts {:.1}s, clusters {:.1}s, propensity {:.1}s; wall {:.1}s since the start",
+        analyses.seconds[0],
+        analyses.seconds[1],
+        analyses.seconds[2],
+        t0.elapsed().as_secs_f64()
+    );
+    let base = super::train::ManifestBase::book(&opts.data, &table);
+    let model_dir = super::train::save(&opts.models, &base, &trained, &dataset, cfg)?;
+    // Score with the model as saved, exactly as `churnlab score` would.
+    let m = artifact::load(&model_dir)?;
+    log::info!(
+        "scoring and explaining the accounts active on {}",
+        table.as_of
+    );
+    let mut list = score::score_snapshot(&m, &table, &ctx.accounts, &ctx.histories, cfg.scoring())?;
+    let health = match cfg.health() {
+        Some(h) => {
+            log::info!("validating the health score");
+            let v = validate::validate(
+                h,
+                &dataset,
+                Some(&trained),
+                table.horizon_days,
+                cfg.models().test_share,
+            )?;
+            list.attach_health(h, &dataset, &table.scoring_rows());
+            Some(v)
+        }
+        None => None,
+    };
+    list.arrange(&opts.list);
+    let seconds = Timings {
+        features: t_features,
+        training: t_train,
+        analyses: analyses.seconds,
+        total: t0.elapsed().as_secs_f64(),
+    };
+    Ok(RunResult {
+        summary,
+        retention,
+        table,
+        dataset,
+        trained,
+        analyses,
+        model_dir,
+        manifest: m.manifest,
+        health,
+        list,
+        seconds,
+    })
+}

@@ -1,0 +1,79 @@
+//! `churnlab score`: score new data with a saved model folder, without retraining.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chrono::NaiveDate;
+
+use super::BookContext;
+use crate::config::Config;
+use crate::features::dataset::Dataset;
+use crate::score::{self, ListOptions, ScoredList};
+use crate::train::artifact::{self, ModelDir};
+
+/// What to score.
+#[derive(Clone, Debug)]
+pub enum ScoreSource {
+    /// A folder of account tables: every account active at the as-of date is scored.
+    Book {
+        dir: PathBuf,
+        as_of: Option<NaiveDate>,
+    },
+    /// A flat feature table with the model's feature columns.
+    Flat { path: PathBuf, id: Option<String> },
+}
+
+/// Loads the model folder `model` and scores `source` with its champion: probability,
+/// tier, ARR at risk, drivers and (when configured) the health score, ranked and filtered
+/// as `list` says. Snapshots and features follow the model's own configuration; tiers and
+/// the health score follow `cfg` (the model's health score when `cfg` has none).
+pub fn score(
+    model: &Path,
+    source: &ScoreSource,
+    cfg: &Config,
+    list: &ListOptions,
+) -> crate::Result<ScoredList> {
+    let m = artifact::load(model)?;
+    let health = cfg.health().or(m.config.health());
+    let mut scored = match source {
+        ScoreSource::Book { dir, as_of } => {
+            let mcfg = &m.config;
+            let ctx = BookContext::open(dir, mcfg.data().grace_days, super::as_of(*as_of, cfg))?;
+            let t = ctx.snapshot_table(mcfg.snapshots(), mcfg.features())?;
+            let mut s =
+                score::score_snapshot(&m, &t, &ctx.accounts, &ctx.histories, cfg.scoring())?;
+            if let Some(h) = health {
+                s.attach_health(h, &Dataset::from_snapshots(&t), &t.scoring_rows());
+            }
+            s
+        }
+        ScoreSource::Flat { path, id } => score_flat(&m, path, id.as_deref(), cfg)?,
+    };
+    scored.arrange(list);
+    Ok(scored)
+}
+
+fn score_flat(
+    m: &ModelDir,
+    path: &Path,
+    id: Option<&str>,
+    cfg: &Config,
+) -> crate::Result<ScoredList> {
+    let t = Instant::now();
+    log::info!("reading {}", path.display());
+    let ds = Dataset::from_flat_unlabelled(path, id)?;
+    log::info!(
+        "read {} rows in {:.1}s; scoring and explaining with {}",
+        ds.rows(),
+        t.elapsed().as_secs_f64(),
+        m.manifest.run_id
+    );
+    let t = Instant::now();
+    let mut s = score::score_flat(m, &ds, cfg.scoring())?;
+    if let Some(h) = cfg.health().or(m.config.health()) {
+        let rows: Vec<usize> = (0..ds.rows()).collect();
+        s.attach_health(h, &ds, &rows);
+    }
+    log::info!("scored and explained in {:.1}s", t.elapsed().as_secs_f64());
+    Ok(s)
+}
