@@ -29,7 +29,7 @@ use crate::model::tree::BoostParams;
 use crate::model::{self, Params};
 
 #[derive(Clone, Debug)]
-pub struct PropensityConfig {
+pub(crate) struct PropensityConfig {
     /// Caliper in standard deviations of the logit of the propensity.
     pub caliper_sd: f64,
     pub bootstrap: usize,
@@ -105,7 +105,7 @@ pub struct PropensityReport {
 
 /// Analyses every play type in `plays` on the labelled rows of `ds` (the snapshot
 /// dataset `plays` was computed for).
-pub fn analyse(
+pub(crate) fn analyse(
     ds: &Dataset,
     plays: &PlayFlags,
     cfg: &PropensityConfig,

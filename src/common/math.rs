@@ -2,7 +2,7 @@
 
 /// Probabilities closer to 0 or 1 than this are clamped before taking the logit, so a
 /// model's certainty never becomes an infinite log-odds.
-pub const LOGIT_CLAMP: f64 = 1e-6;
+pub(crate) const LOGIT_CLAMP: f64 = 1e-6;
 
 /// Log-odds of `p`, clamped to [`LOGIT_CLAMP`, 1 - `LOGIT_CLAMP`].
 pub fn logit(p: f64) -> f64 {

@@ -111,7 +111,7 @@ fn recurse(
 }
 
 /// Adds the SHAP values of `tree` at row `x` into `phi` (one slot per design column).
-pub fn tree_shap(tree: &Tree, x: &[f64], phi: &mut [f64]) {
+pub(crate) fn tree_shap(tree: &Tree, x: &[f64], phi: &mut [f64]) {
     if tree.nodes.is_empty() || tree.nodes[0].is_leaf() {
         return;
     }
@@ -119,7 +119,7 @@ pub fn tree_shap(tree: &Tree, x: &[f64], phi: &mut [f64]) {
 }
 
 /// The tree's expected output: leaf values weighted by training cover.
-pub fn expected_value(tree: &Tree) -> f64 {
+pub(crate) fn expected_value(tree: &Tree) -> f64 {
     let root = tree.nodes.first().map(|n| n.cover).unwrap_or(0.0);
     if root <= 0.0 {
         return tree.nodes.first().map(|n| n.value).unwrap_or(0.0);

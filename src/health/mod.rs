@@ -51,7 +51,7 @@ impl HealthConfig {
 }
 
 /// A measure's 0-100 score for a value: linear between the two anchors, clamped.
-pub fn measure_score(value: f64, at_0: f64, at_100: f64) -> f64 {
+pub(crate) fn measure_score(value: f64, at_0: f64, at_100: f64) -> f64 {
     (100.0 * (value - at_0) / (at_100 - at_0)).clamp(0.0, 100.0)
 }
 

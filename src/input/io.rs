@@ -65,14 +65,14 @@ pub fn read_text_frame(path: &Path) -> Result<DataFrame> {
 
 /// About how many bytes of CSV (or rows of Parquet) one text chunk holds. Large tables are
 /// read and parsed chunk by chunk so that only one chunk is ever held as text.
-pub const CSV_CHUNK_BYTES: usize = 64 << 20;
-pub const PARQUET_CHUNK_ROWS: usize = 1 << 20;
+pub(crate) const CSV_CHUNK_BYTES: usize = 64 << 20;
+pub(crate) const PARQUET_CHUNK_ROWS: usize = 1 << 20;
 
 /// Reads a CSV or Parquet file in chunks, every column as text (nulls for empty cells),
 /// and hands each chunk to `f` with the index of its first data row. Every chunk has the
 /// file's header, and the first call always happens (with an empty frame if the file has
 /// a header but no rows). `f` returns false to stop early.
-pub fn for_each_text_chunk(
+pub(crate) fn for_each_text_chunk(
     path: &Path,
     f: &mut dyn FnMut(DataFrame, usize) -> Result<bool>,
 ) -> Result<()> {
@@ -80,7 +80,7 @@ pub fn for_each_text_chunk(
 }
 
 /// [`for_each_text_chunk`] with explicit chunk sizes (bytes of CSV, rows of Parquet).
-pub fn for_each_text_chunk_sized(
+pub(crate) fn for_each_text_chunk_sized(
     path: &Path,
     csv_chunk_bytes: usize,
     parquet_chunk_rows: usize,
@@ -221,7 +221,7 @@ fn last_row_end(buf: &[u8]) -> Option<usize> {
 /// Reads a whole CSV or Parquet file as named text columns (None for empty cells), in
 /// file order, for callers that work without polars (the flat modelling mode).
 /// Column names and their text cells.
-pub type TextColumns = (Vec<String>, Vec<Vec<Option<String>>>);
+pub(crate) type TextColumns = (Vec<String>, Vec<Vec<Option<String>>>);
 
 pub fn read_text_columns(path: &Path) -> Result<TextColumns> {
     let df = read_text_frame(path)?;
@@ -246,7 +246,7 @@ pub fn read_text_columns(path: &Path) -> Result<TextColumns> {
 }
 
 /// Converts a [`Table`] into a polars frame with matching types.
-pub fn to_frame(t: &Table) -> PolarsResult<DataFrame> {
+pub(crate) fn to_frame(t: &Table) -> PolarsResult<DataFrame> {
     let cols = t
         .names
         .iter()

@@ -158,7 +158,7 @@ pub const CONTRACTS: TableSpec = TableSpec {
     signal: "commercial (contracts)",
 };
 
-pub const USAGE: TableSpec = TableSpec {
+pub(crate) const USAGE: TableSpec = TableSpec {
     name: "usage",
     required: false,
     columns: &[
@@ -175,7 +175,7 @@ pub const USAGE: TableSpec = TableSpec {
     signal: "adoption (product usage)",
 };
 
-pub const TICKETS: TableSpec = TableSpec {
+pub(crate) const TICKETS: TableSpec = TableSpec {
     name: "tickets",
     required: false,
     columns: &[
@@ -217,7 +217,7 @@ pub const NPS: TableSpec = TableSpec {
     signal: "sentiment (NPS)",
 };
 
-pub const CONTACTS: TableSpec = TableSpec {
+pub(crate) const CONTACTS: TableSpec = TableSpec {
     name: "contacts",
     required: false,
     columns: &[
@@ -236,7 +236,7 @@ pub const CONTACTS: TableSpec = TableSpec {
     signal: "relationship (sponsors, champions)",
 };
 
-pub const INVOICES: TableSpec = TableSpec {
+pub(crate) const INVOICES: TableSpec = TableSpec {
     name: "invoices",
     required: false,
     columns: &[
@@ -258,7 +258,7 @@ pub const INVOICES: TableSpec = TableSpec {
     signal: "commercial (invoices, payment)",
 };
 
-pub const ACTIVITIES: TableSpec = TableSpec {
+pub(crate) const ACTIVITIES: TableSpec = TableSpec {
     name: "activities",
     required: false,
     columns: &[
@@ -277,7 +277,7 @@ pub const TABLES: [TableSpec; 8] = [
     ACCOUNTS, CONTRACTS, USAGE, TICKETS, NPS, CONTACTS, INVOICES, ACTIVITIES,
 ];
 
-pub fn normalize_category(s: &str) -> String {
+pub(crate) fn normalize_category(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.trim().chars() {
         match ch {
@@ -288,7 +288,7 @@ pub fn normalize_category(s: &str) -> String {
     out
 }
 
-pub fn parse_priority(s: &str) -> Option<&'static str> {
+pub(crate) fn parse_priority(s: &str) -> Option<&'static str> {
     match normalize_category(s).as_str() {
         "p1" | "1" | "urgent" | "critical" | "highest" | "sev1" => Some("p1"),
         "p2" | "2" | "high" | "sev2" => Some("p2"),
@@ -298,7 +298,7 @@ pub fn parse_priority(s: &str) -> Option<&'static str> {
     }
 }
 
-pub fn parse_role(s: &str) -> Option<&'static str> {
+pub(crate) fn parse_role(s: &str) -> Option<&'static str> {
     match normalize_category(s).as_str() {
         "executive_sponsor" | "exec_sponsor" | "sponsor" | "executive" | "economic_buyer" => {
             Some("executive_sponsor")

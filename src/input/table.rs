@@ -34,7 +34,7 @@ impl Column {
     }
 
     /// Appends the CSV text of row `i` (escaped; nothing for a missing value).
-    pub fn push_cell(&self, i: usize, out: &mut String) {
+    pub(crate) fn push_cell(&self, i: usize, out: &mut String) {
         use std::fmt::Write as _;
         match self {
             Column::Str(v) => {
@@ -97,7 +97,7 @@ fn push_date(days: i32, out: &mut String) {
 }
 
 /// Shortest round-tripping text for a float, with integers written without a fraction.
-pub fn format_float(x: f64) -> String {
+pub(crate) fn format_float(x: f64) -> String {
     if x.is_finite() && x == x.trunc() && x.abs() < 1e15 {
         format!("{}", x as i64)
     } else {
@@ -135,13 +135,13 @@ impl Table {
     }
 
     /// Writes the header line.
-    pub fn write_csv_header<W: Write>(&self, w: &mut W) -> std::io::Result<()> {
+    pub(crate) fn write_csv_header<W: Write>(&self, w: &mut W) -> std::io::Result<()> {
         let header: Vec<String> = self.names.iter().map(|n| csv_escape(n)).collect();
         writeln!(w, "{}", header.join(","))
     }
 
     /// Writes every row (no header), formatting cells straight into one buffer.
-    pub fn write_csv_rows<W: Write>(&self, w: &mut W) -> std::io::Result<()> {
+    pub(crate) fn write_csv_rows<W: Write>(&self, w: &mut W) -> std::io::Result<()> {
         let mut buf = String::with_capacity(1 << 16);
         for i in 0..self.height() {
             for (j, c) in self.columns.iter().enumerate() {
@@ -160,7 +160,7 @@ impl Table {
     }
 }
 
-pub fn csv_escape(s: &str) -> String {
+pub(crate) fn csv_escape(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

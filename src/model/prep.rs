@@ -260,19 +260,6 @@ impl Preprocessor {
         }
     }
 
-    /// The features a table must have for this preprocessor, by name.
-    pub fn required_features(&self) -> Vec<(&str, &'static str)> {
-        self.numeric
-            .iter()
-            .map(|s| (s.name.as_str(), "numeric"))
-            .chain(
-                self.categorical
-                    .iter()
-                    .map(|s| (s.name.as_str(), "categorical")),
-            )
-            .collect()
-    }
-
     /// Checks that `ds` has every feature the preprocessor was fitted on, with the same
     /// kind; the error lists every mismatch.
     pub fn check_schema(&self, ds: &Dataset) -> Result<()> {

@@ -19,11 +19,11 @@ use serde::{Deserialize, Serialize};
 use crate::common::math::sigmoid;
 use crate::common::rng::Rng;
 
-pub const MAX_BINS: usize = 255;
+pub(crate) const MAX_BINS: usize = 255;
 
 /// Bin edges per design column: bin k holds values <= `edges[k]`; the last bin the rest.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Bins {
+pub(crate) struct Bins {
     pub edges: Vec<Vec<f64>>,
 }
 
@@ -154,7 +154,7 @@ impl Tree {
 
 /// How a tree grows.
 #[derive(Clone, Copy, Debug)]
-pub struct GrowParams {
+pub(crate) struct GrowParams {
     pub max_depth: usize,
     /// Fewest cover (rows, weighted) in a leaf.
     pub min_leaf: f64,
@@ -317,7 +317,7 @@ impl Grower<'_> {
 
 /// Grows one tree on `rows` with per-row statistics `(a, b, c)`.
 #[allow(clippy::too_many_arguments)]
-pub fn grow_tree(
+pub(crate) fn grow_tree(
     bins: &[Vec<u8>],
     edges: &Bins,
     a: &[f64],

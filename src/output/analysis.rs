@@ -65,7 +65,7 @@ pub fn write(a: &Analyses, out: &Path) -> Result<Vec<String>> {
 mod erased_serde_json {
     use std::path::Path;
 
-    pub trait Json {
+    pub(crate) trait Json {
         fn write(&self, path: &Path) -> crate::Result<()>;
     }
 

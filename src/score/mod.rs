@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::book::retention::History;
-use crate::common::dates;
 use crate::config::ScoringConfig;
 use crate::error::{Error, Result};
 use crate::explain::drivers::{Explanation, Typical, explain_rows};
@@ -383,9 +382,4 @@ pub fn score_flat(model: &ModelDir, ds: &Dataset, tiers: &ScoringConfig) -> Resu
         rows: out,
         health_components: Vec::new(),
     })
-}
-
-/// Days from the as-of date, for display.
-pub fn days_between(a: chrono::NaiveDate, b: chrono::NaiveDate) -> i64 {
-    i64::from(dates::to_days(b)) - i64::from(dates::to_days(a))
 }

@@ -80,7 +80,7 @@ impl Default for SimConfig {
 // The hidden truth.
 
 /// Log-odds of churning at a renewal per unit of each standardised latent risk driver.
-pub const DRIVER_WEIGHTS: [(&str, f64, &str); 5] = [
+pub(crate) const DRIVER_WEIGHTS: [(&str, f64, &str); 5] = [
     (
         "adoption",
         1.20,
@@ -110,7 +110,7 @@ pub const DRIVER_WEIGHTS: [(&str, f64, &str); 5] = [
 
 /// Direct effect of a CS play on the renewal log-odds, for renewals within
 /// [`PLAY_EFFECT_DAYS`] after the play.
-pub const PLAY_EFFECTS: [(&str, f64); 6] = [
+pub(crate) const PLAY_EFFECTS: [(&str, f64); 6] = [
     ("onboarding", -0.40),
     ("qbr", -0.15),
     ("ebr", -0.45),
@@ -118,11 +118,11 @@ pub const PLAY_EFFECTS: [(&str, f64); 6] = [
     ("success_plan", -0.35),
     ("exec_outreach", -0.50),
 ];
-pub const PLAY_EFFECT_DAYS: i64 = 180;
+pub(crate) const PLAY_EFFECT_DAYS: i64 = 180;
 /// Extra log-odds at an account's first renewal.
-pub const FIRST_RENEWAL: f64 = 0.35;
+pub(crate) const FIRST_RENEWAL: f64 = 0.35;
 /// The truth's churn horizon (days), as the pipeline's default.
-pub const HORIZON_DAYS: i64 = 90;
+pub(crate) const HORIZON_DAYS: i64 = 90;
 
 pub const FEATURES: [(&str, f64, bool); 10] = [
     ("dashboards", 0.90, false),

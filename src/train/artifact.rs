@@ -168,7 +168,7 @@ pub fn load(dir: &Path) -> Result<ModelDir> {
 }
 
 /// Logistic coefficients per design column, with the feature each folds back into.
-pub fn coefficients_csv(p: &Pipeline) -> String {
+pub(crate) fn coefficients_csv(p: &Pipeline) -> String {
     let mut out = String::from("column,feature,kind,coefficient\n");
     if let Model::Logistic(m) = &p.model {
         let _ = writeln!(out, "(intercept),,intercept,{}", m.intercept);
@@ -186,7 +186,7 @@ pub fn coefficients_csv(p: &Pipeline) -> String {
 
 /// Coefficient size per original feature: the sum of absolute coefficients of its
 /// design columns, largest first.
-pub fn coefficients_by_feature(p: &Pipeline) -> Vec<(String, f64)> {
+pub(crate) fn coefficients_by_feature(p: &Pipeline) -> Vec<(String, f64)> {
     let mut by: BTreeMap<String, f64> = BTreeMap::new();
     if let Model::Logistic(m) = &p.model {
         for (c, b) in p.prep.columns.iter().zip(&m.coef) {
@@ -236,7 +236,7 @@ fn condition(prep: &Preprocessor, feature: usize, threshold: f64, left: bool) ->
 }
 
 /// The decision tree as nested rules with each leaf's churn rate and rows.
-pub fn tree_rules(p: &Pipeline) -> String {
+pub(crate) fn tree_rules(p: &Pipeline) -> String {
     let Model::DecisionTree(t) = &p.model else {
         return String::new();
     };
@@ -280,7 +280,7 @@ fn num(x: Option<f64>) -> String {
 
 /// The model card: what the model is, what it was trained on, how well it did, and
 /// where it should not be trusted.
-pub fn model_card(m: &Manifest, trained: &Trained, ds: &Dataset) -> String {
+pub(crate) fn model_card(m: &Manifest, trained: &Trained, ds: &Dataset) -> String {
     let r = &trained.report;
     let mut s = String::new();
     let _ = writeln!(s, "# Model card: {}\n", m.run_id);

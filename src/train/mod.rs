@@ -193,6 +193,15 @@ fn fit_one(
     (m, t.elapsed().as_secs_f64())
 }
 
+/// One candidate fitted on the fit period: its predictions on the validation and test
+/// periods, its fit time, and the model itself when it is to be kept (no refit).
+struct HeldOut {
+    valid: Vec<f64>,
+    test: Vec<f64>,
+    seconds: f64,
+    model: Option<Model>,
+}
+
 fn candidate_seed(seed: u64, k: usize) -> u64 {
     Rng::stream(seed, 500 + k as u64).next_u64()
 }
@@ -342,26 +351,36 @@ pub fn train(
             let xv = prep.transform(ds, &s.valid)?;
             let xt = prep.transform(ds, &s.test)?;
             let keep = !cfg.refit;
-            let mut out: Vec<(Vec<f64>, Vec<f64>, f64, Option<Model>)> = grid
+            let out: Vec<HeldOut> = grid
                 .par_iter()
                 .enumerate()
                 .map(|(k, params)| {
-                    let (m, secs) = fit_one(params, ds, &s.fit, &xf, candidate_seed(seed, k));
+                    let (m, seconds) = fit_one(params, ds, &s.fit, &xf, candidate_seed(seed, k));
                     progress(Progress::Fitted {
                         what: params.describe(),
-                        seconds: secs,
+                        seconds,
                     });
-                    let (pv, pt) = (m.proba(xv.view()), m.proba(xt.view()));
-                    (pv, pt, secs, keep.then_some(m))
+                    HeldOut {
+                        valid: m.proba(xv.view()),
+                        test: m.proba(xt.view()),
+                        seconds,
+                        model: keep.then_some(m),
+                    }
                 })
                 .collect();
-            validation_models = out.iter_mut().map(|o| o.3.take()).collect();
             fit_prep = Some(prep);
             sel_rows = s.valid.clone();
             test_rows = s.test.clone();
-            sel_preds = out.iter().map(|o| o.0.clone()).collect::<Vec<_>>();
-            test_preds = out.iter().map(|o| o.1.clone()).collect::<Vec<_>>();
-            fit_secs = out.iter().map(|o| o.2).collect::<Vec<_>>();
+            fit_secs = out.iter().map(|o| o.seconds).collect::<Vec<_>>();
+            let mut sel = Vec::with_capacity(out.len());
+            let mut test = Vec::with_capacity(out.len());
+            for o in out {
+                sel.push(o.valid);
+                test.push(o.test);
+                validation_models.push(o.model);
+            }
+            sel_preds = sel;
+            test_preds = test;
             fold_aucs = vec![None; grid.len()];
             folds_used = None;
         }

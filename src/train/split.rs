@@ -13,7 +13,7 @@ use crate::features::dataset::Dataset;
 /// Fold number per row for `k` folds, stratified by label and grouped: all rows of one
 /// group share a fold, and groups with a churned row are spread evenly across folds.
 /// Only labelled rows get a fold (`None` otherwise).
-pub fn stratified_group_folds(ds: &Dataset, k: usize, seed: u64) -> Vec<Option<usize>> {
+pub(crate) fn stratified_group_folds(ds: &Dataset, k: usize, seed: u64) -> Vec<Option<usize>> {
     let k = k.max(2);
     // Group label: churned if any row of the group churned.
     let mut groups: BTreeMap<u32, bool> = BTreeMap::new();

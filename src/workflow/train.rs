@@ -103,7 +103,7 @@ pub fn train_dataset(ds: &Dataset, cfg: &Config, progress: OnProgress<'_>) -> Re
 }
 
 /// Reads a flat table, drops the excluded columns and logs what it holds.
-pub fn flat_dataset(f: &FlatTable) -> Result<Dataset> {
+pub(crate) fn flat_dataset(f: &FlatTable) -> Result<Dataset> {
     let mut ds = Dataset::from_flat(&f.path, &f.label, f.id.as_deref())?;
     let missing = ds.drop_columns(&f.exclude);
     if !missing.is_empty() {
