@@ -15,7 +15,7 @@ pub fn money(x: f64) -> String {
 }
 
 /// A share as a percentage to one decimal (`12.3%`), or `missing` when there is none.
-pub(crate) fn pct_or(x: Option<f64>, missing: &str) -> String {
+pub fn pct_or(x: Option<f64>, missing: &str) -> String {
     match x {
         Some(v) if v.is_finite() => format!("{:.1}%", 100.0 * v),
         _ => missing.to_string(),

@@ -591,7 +591,7 @@ fn auc_text(x: Option<f64>) -> String {
 }
 
 fn pct(x: Option<f64>) -> String {
-    x.map_or("n/a".to_string(), |v| format!("{:.1}%", 100.0 * v))
+    crate::common::fmt::pct_or(x, "n/a")
 }
 
 fn fmt_num(x: f64) -> String {

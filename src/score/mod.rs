@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::book::retention::History;
+use crate::common::vocab::Component;
 use crate::config::ScoringConfig;
 use crate::error::{Error, Result};
 use crate::explain::drivers::{Explanation, Typical, explain_rows};
@@ -181,12 +182,13 @@ impl ScoredList {
             )
             .with("driver_1", s(&|x| driver(x, 0)))
             .with("driver_2", s(&|x| driver(x, 1)))
-            .with("driver_3", s(&|x| driver(x, 2)))
-            .with("risk_adoption", n(&|x| component(x, "adoption")))
-            .with("risk_support", n(&|x| component(x, "support")))
-            .with("risk_sentiment", n(&|x| component(x, "sentiment")))
-            .with("risk_relationship", n(&|x| component(x, "relationship")))
-            .with("risk_commercial", n(&|x| component(x, "commercial")));
+            .with("driver_3", s(&|x| driver(x, 2)));
+        for c in Component::ALL {
+            t = t.with(
+                &format!("risk_{}", c.name()),
+                n(&|x| component(x, c.name())),
+            );
+        }
         for (k, name) in self.health_components.iter().enumerate() {
             t = t.with(
                 &format!("health_{name}"),

@@ -270,8 +270,7 @@ pub(crate) fn tree_rules(p: &Pipeline) -> String {
 }
 
 fn pct(x: Option<f64>) -> String {
-    x.map(|v| format!("{:.1}%", 100.0 * v))
-        .unwrap_or("-".into())
+    crate::common::fmt::pct_or(x, "-")
 }
 
 fn num(x: Option<f64>) -> String {

@@ -14,7 +14,7 @@ use crate::features::dataset::Dataset;
 
 /// Runs the three analyses on the book in `data`.
 pub fn analyze(data: &Path, as_of: Option<NaiveDate>, cfg: &Config) -> Result<Analyses> {
-    let ctx = BookContext::open(data, cfg.data().grace_days, super::as_of(as_of, cfg))?;
+    let ctx = BookContext::for_job(data, as_of, cfg)?;
     let table = ctx.snapshot_table(cfg.snapshots(), cfg.features())?;
     let ds = Dataset::from_snapshots(&table);
     let plays = features::play_flags(&ctx.book, &table, table.horizon_days)?;

@@ -34,7 +34,7 @@ pub fn health(
             data.display()
         )));
     };
-    let ctx = BookContext::open(data, cfg.data().grace_days, super::as_of(as_of, cfg))?;
+    let ctx = BookContext::for_job(data, as_of, cfg)?;
     let table = ctx.snapshot_table(cfg.snapshots(), cfg.features())?;
     let dataset = Dataset::from_snapshots(&table);
     let trained = if with_model {

@@ -15,7 +15,7 @@ use crate::features::SnapshotTable;
 
 /// Checks the book in `data` against the contract and summarises it.
 pub fn validate(data: &Path, as_of: Option<NaiveDate>, cfg: &Config) -> Result<Summary> {
-    let ctx = BookContext::open(data, cfg.data().grace_days, super::as_of(as_of, cfg))?;
+    let ctx = BookContext::for_job(data, as_of, cfg)?;
     Ok(summary::summarize(
         &ctx.book,
         &ctx.accounts,
@@ -44,6 +44,6 @@ pub fn retention(
 
 /// The snapshot table of the book in `data`.
 pub fn features(data: &Path, as_of: Option<NaiveDate>, cfg: &Config) -> Result<SnapshotTable> {
-    let ctx = BookContext::open(data, cfg.data().grace_days, super::as_of(as_of, cfg))?;
+    let ctx = BookContext::for_job(data, as_of, cfg)?;
     ctx.snapshot_table(cfg.snapshots(), cfg.features())
 }

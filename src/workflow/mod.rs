@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 
 use crate::book::retention::{self, History};
-use crate::config::{FeatureConfig, SnapshotConfig};
+use crate::config::{Config, FeatureConfig, SnapshotConfig};
 use crate::error::{Error, Result};
 use crate::features::{self, SnapshotTable};
 use crate::input::load::{self, AccountInfo, Book, Term};
@@ -77,6 +77,12 @@ impl BookContext {
         })
     }
 
+    /// Opens the book for a job: the configuration's grace period, and the as-of date of
+    /// the flag, else the configuration's `data.as_of`, else the data's.
+    pub fn for_job(dir: &Path, as_of: Option<NaiveDate>, cfg: &Config) -> Result<Self> {
+        Self::open(dir, cfg.data().grace_days, self::as_of(as_of, cfg))
+    }
+
     /// The snapshot table: every active account at every snapshot date up to the as-of
     /// date, with labels and the feature catalog.
     pub fn snapshot_table(
@@ -108,6 +114,6 @@ impl BookContext {
 
 /// The as-of date a job uses: the flag, else the configuration's `data.as_of`, else
 /// (in [`BookContext::open`]) the day after the latest event.
-pub(crate) fn as_of(flag: Option<NaiveDate>, cfg: &crate::Config) -> Option<NaiveDate> {
+fn as_of(flag: Option<NaiveDate>, cfg: &Config) -> Option<NaiveDate> {
     flag.or(cfg.data().as_of)
 }

@@ -66,11 +66,7 @@ pub struct RunResult {
 /// Runs the whole pipeline on `opts.data`.
 pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<RunResult> {
     let t0 = Instant::now();
-    let ctx = BookContext::open(
-        &opts.data,
-        cfg.data().grace_days,
-        super::as_of(opts.as_of, cfg),
-    )?;
+    let ctx = BookContext::for_job(&opts.data, opts.as_of, cfg)?;
     let summary = summary::summarize(&ctx.book, &ctx.accounts, &ctx.histories, ctx.as_of);
     let retention = retention::report(
         &ctx.accounts,

@@ -55,7 +55,7 @@ pub fn train(
 ) -> Result<TrainOutcome> {
     let (ds, base) = match source {
         TrainSource::Book { dir, as_of } => {
-            let ctx = BookContext::open(dir, cfg.data().grace_days, super::as_of(*as_of, cfg))?;
+            let ctx = BookContext::for_job(dir, *as_of, cfg)?;
             let t = ctx.snapshot_table(cfg.snapshots(), cfg.features())?;
             (Dataset::from_snapshots(&t), ManifestBase::book(dir, &t))
         }
