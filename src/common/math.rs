@@ -2,7 +2,7 @@
 
 /// Probabilities closer to 0 or 1 than this are clamped before taking the logit, so a
 /// model's certainty never becomes an infinite log-odds.
-pub(crate) const LOGIT_CLAMP: f64 = 1e-6;
+pub(crate) const LOGIT_CLAMP: f64 = 1e-9;
 
 /// Log-odds of `p`, clamped to [`LOGIT_CLAMP`, 1 - `LOGIT_CLAMP`].
 pub fn logit(p: f64) -> f64 {
@@ -23,8 +23,8 @@ mod tests {
         for x in [-5.0, -0.3, 0.0, 1.7, 6.0] {
             assert!((logit(sigmoid(x)) - x).abs() < 1e-9);
         }
-        // ln(1e-6 / (1 - 1e-6)) = -13.8155...
-        assert!((logit(0.0) + 13.815_509_557_963_773).abs() < 1e-9);
-        assert!((logit(1.0) - 13.815_509_557_963_773).abs() < 1e-9);
+        // ln(1e-9 / (1 - 1e-9)) = -20.7232...
+        assert!((logit(0.0) + 20.723_265_836_946_41).abs() < 1e-9);
+        assert!((logit(1.0) - 20.723_265_836_946_41).abs() < 1e-9);
     }
 }
