@@ -1,11 +1,13 @@
 //! Point-in-time snapshots and churn labels.
 //!
-//! A snapshot is an (account, date t) pair for an account active at t with at least
-//! `min_tenure_days` of tenure. Its label is 1 when the account churns within the
-//! horizon (the churn date, the last covered day, lies in [t, t + horizon]), 0 when it is
-//! still a customer after the horizon, and missing when the horizon runs past the data or
-//! the churn is still inside its grace period. Snapshots with a missing label are the
-//! ones that get scored.
+//! A snapshot is an (account, date t) pair for an account in the book at t, judged from
+//! what was known before t (see [`spine`]): active, new, or lapsed (its term ended within
+//! the grace period and no renewal is known yet). Its label is 1 when the account churns
+//! within the horizon (its coverage ends, with no new term within the grace period, by
+//! t + horizon; for a lapsed account that is when its grace runs out with no renewal), 0
+//! when it is still a customer after the horizon, and missing when the horizon runs past
+//! the data or the churn is still inside its grace period. Snapshots with a missing label
+//! are the ones that get scored.
 
 use chrono::{Duration, NaiveDate};
 
@@ -32,13 +34,43 @@ pub fn snapshot_dates(first: NaiveDate, as_of: NaiveDate, cadence_months: u32) -
     out
 }
 
-/// One row of the spine: an active account at a snapshot date, with its label and the
-/// commercial facts its contracts give at t.
+/// Where an account stands at a snapshot date, from what was known the day before.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Status {
+    /// A term covers the day before t.
+    #[default]
+    Active,
+    /// Active and younger than [`NEW_ACCOUNT_DAYS`]: onboarding.
+    New,
+    /// Its last term ended before t, within the grace period, and no renewal was known
+    /// before t: a renewal may still come.
+    Lapsed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::New => "new",
+            Status::Lapsed => "lapsed",
+        }
+    }
+}
+
+/// Accounts younger than this (days of tenure) are "new": the onboarding window CS teams
+/// watch most closely (the first 90 days).
+pub const NEW_ACCOUNT_DAYS: i64 = 90;
+
+/// One row of the spine: an account in the book at a snapshot date (active, new or
+/// lapsed), with its label and the commercial facts its contracts give at t.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SpineRow {
     pub account: u32,
     pub snapshot: usize,
     pub t: NaiveDate,
+    pub status: Status,
+    /// Days since the last term ended, for a lapsed account (0 otherwise).
+    pub days_lapsed: f64,
     /// Churn within the horizon.
     pub label: Option<bool>,
     /// Churn at the next renewal (the end of the first term in force on t).
@@ -54,19 +86,57 @@ pub struct SpineRow {
     pub term_months: f64,
 }
 
-/// Labels and contract facts for every active account at every snapshot date.
+/// Labels and contract facts for every account in the book at every snapshot date.
+///
+/// Membership uses only what is known before t: an account is in snapshot t when a term
+/// covers t - 1 (active, or new when younger than [`NEW_ACCOUNT_DAYS`]), or when its last
+/// term ended before t - 1 but recently enough that a renewal starting on t would still
+/// continue it (`t - end <= grace_days`) and no term known before t follows it (lapsed).
+/// Labels alone look ahead, through the contract histories as of the as-of date.
 pub fn spine(
     accounts: &[AccountInfo],
     histories: &[History],
     snapshot_dates: &[NaiveDate],
     cfg: &SnapshotConfig,
+    grace_days: i64,
     as_of: NaiveDate,
 ) -> Vec<SpineRow> {
     let h = Duration::days(cfg.horizon_days);
     let mut rows = Vec::new();
     for (s, &t) in snapshot_dates.iter().enumerate() {
+        let before = t - Duration::days(1);
         for (a, hist) in histories.iter().enumerate() {
-            let Some(spell) = hist.spell_at(t) else {
+            // Terms in force on the day before t (a term starting on t is dated t and not
+            // yet visible); else the last term that ended before then.
+            let covering: Vec<&Term> = hist
+                .terms
+                .iter()
+                .filter(|x| x.start <= before && before <= x.end)
+                .collect();
+            let (status, reference, days_lapsed) = if covering.is_empty() {
+                let Some(last_end) = hist
+                    .terms
+                    .iter()
+                    .filter(|x| x.end < before)
+                    .map(|x| x.end)
+                    .max()
+                else {
+                    continue;
+                };
+                if (t - last_end).num_days() > grace_days {
+                    continue;
+                }
+                (
+                    Status::Lapsed,
+                    last_end,
+                    (before - last_end).num_days() as f64,
+                )
+            } else {
+                (Status::Active, before, 0.0)
+            };
+            // The coverage interval (terms merged across gaps within grace) holding the
+            // reference day; its end, as of the as-of date, gives the labels.
+            let Some(spell) = hist.spell_at(reference) else {
                 continue;
             };
             let since = hist
@@ -79,22 +149,22 @@ pub fn spine(
             if tenure < cfg.min_tenure_days {
                 continue;
             }
-            // Contract facts as known before t: terms in force on the day before t (a term
-            // starting on t is dated t and not yet visible). The current term is the one
-            // ending first; in a bridged gap the last one that ended.
-            let before = t - Duration::days(1);
-            let covering: Vec<&Term> = hist
+            let status = if status == Status::Active && tenure < NEW_ACCOUNT_DAYS {
+                Status::New
+            } else {
+                status
+            };
+            // Contract facts as known before t. ARR and seats: the terms covering the
+            // reference day (for a lapsed account, the ARR at stake). The current term is
+            // the one ending first; for a lapsed account the last one that ended.
+            let at_ref: Vec<&Term> = hist
                 .terms
                 .iter()
-                .filter(|x| x.start <= before && before <= x.end)
+                .filter(|x| x.start <= reference && reference <= x.end)
                 .collect();
-            let (arr, seats) = hist.arr_seats_at(before);
-            let current = covering.iter().min_by_key(|x| x.end).copied().or_else(|| {
-                hist.terms
-                    .iter()
-                    .filter(|x| x.start >= spell.start && x.end < t)
-                    .max_by_key(|x| x.end)
-            });
+            let arr = at_ref.iter().map(|x| x.arr).sum();
+            let seats = at_ref.iter().map(|x| x.seats).sum();
+            let current = at_ref.iter().min_by_key(|x| x.end).copied();
             let renewal_date = current.map(|x| x.end).unwrap_or(before);
             let term_months = current
                 .map(|x| (x.end - x.start).num_days() as f64 / 30.44)
@@ -119,13 +189,7 @@ pub fn spine(
                 Some(false)
             };
             // The next renewal: the end of the first term in force on t (labels look ahead).
-            let next_end = hist
-                .terms
-                .iter()
-                .filter(|x| x.start <= t && t <= x.end)
-                .map(|x| x.end)
-                .min()
-                .unwrap_or(t);
+            let next_end = renewal_date;
             let label_next_renewal = if spell.end > next_end {
                 Some(false)
             } else if churned {
@@ -137,9 +201,11 @@ pub fn spine(
                 account: a as u32,
                 snapshot: s,
                 t,
+                status,
+                days_lapsed,
                 label,
                 label_next_renewal,
-                churn_date: if churned && spell.end >= t {
+                churn_date: if churned && spell.end >= reference {
                     Some(spell.end)
                 } else {
                     None
@@ -230,20 +296,18 @@ mod tests {
             d("2024-10-01"),
             d("2025-10-01"),
             d("2026-01-01"),
+            d("2026-01-15"),
+            d("2026-02-15"),
         ];
-        let rows = spine(
-            &[info()],
-            &hist,
-            &dates,
-            &SnapshotConfig::default(),
-            d("2026-06-01"),
-        );
-        assert_eq!(
-            rows.len(),
-            3,
-            "2024-01-10 is too young (9 days < 14); 2026-01-01 is after churn"
-        );
+        let cfg = SnapshotConfig::default();
+        let rows = spine(&[info()], &hist, &dates, &cfg, 30, d("2026-06-01"));
+        assert_eq!(rows.len(), 6, "2026-02-15 is 46 days after the term ended");
         let by_t = |s: &str| rows.iter().find(|r| r.t == d(s)).unwrap();
+        // Nine days old: new, in the book, and not churning within 90 days.
+        assert_eq!(by_t("2024-01-10").status, Status::New);
+        assert_eq!(by_t("2024-01-10").tenure_days, 9.0);
+        assert_eq!(by_t("2024-01-10").label, Some(false));
+        assert_eq!(by_t("2024-06-01").status, Status::Active);
         // 2024-10-01 + 90 = 2024-12-30: the renewal at 2024-12-31 is outside; no churn.
         assert_eq!(by_t("2024-10-01").label, Some(false));
         assert_eq!(by_t("2024-10-01").label_next_renewal, Some(false));
@@ -257,13 +321,54 @@ mod tests {
         assert!(!by_t("2025-10-01").first_renewal_ahead);
         assert!((by_t("2025-10-01").arr_change_last_renewal.unwrap() - 0.2).abs() < 1e-12);
         assert_eq!(by_t("2025-10-01").arr, 120.0);
+        // On 2026-01-01 the term covered the day before: active, renewal due today.
+        let r = by_t("2026-01-01");
+        assert_eq!(
+            (r.status, r.days_to_renewal, r.label),
+            (Status::Active, 0.0, Some(true))
+        );
+        // On 2026-01-15 the term ended 14 days before and no renewal is known: lapsed,
+        // with the ARR at stake, and labelled churn (no renewal came within grace).
+        let r = by_t("2026-01-15");
+        assert_eq!(
+            (r.status, r.days_lapsed, r.arr),
+            (Status::Lapsed, 14.0, 120.0)
+        );
+        assert_eq!(r.label, Some(true));
+        assert_eq!(r.churn_date, Some(d("2025-12-31")));
         // With a 92-day horizon the churn falls inside.
         let cfg = SnapshotConfig {
             horizon_days: 92,
             ..SnapshotConfig::default()
         };
-        let rows = spine(&[info()], &hist, &[d("2025-10-01")], &cfg, d("2026-06-01"));
+        let rows = spine(
+            &[info()],
+            &hist,
+            &[d("2025-10-01")],
+            &cfg,
+            30,
+            d("2026-06-01"),
+        );
         assert_eq!(rows[0].label, Some(true));
+    }
+
+    /// A renewal 19 days after the term ended: lapsed in the gap (what was known then),
+    /// labelled no churn (what came).
+    #[test]
+    fn a_late_renewal_is_lapsed_then_active() {
+        let terms = vec![
+            term("2024-01-01", "2024-12-31", 100.0),
+            term("2025-01-20", "2025-12-31", 90.0),
+        ];
+        let hist = vec![History::new(terms, 30, d("2026-06-01"))];
+        let cfg = SnapshotConfig::default();
+        let dates = [d("2025-01-10"), d("2025-02-01")];
+        let rows = spine(&[info()], &hist, &dates, &cfg, 30, d("2026-06-01"));
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[0].status, rows[0].days_lapsed), (Status::Lapsed, 9.0));
+        assert_eq!((rows[0].arr, rows[0].label), (100.0, Some(false)));
+        assert_eq!((rows[1].status, rows[1].arr), (Status::Active, 90.0));
+        assert!((rows[1].arr_change_last_renewal.unwrap() + 0.1).abs() < 1e-12);
     }
 
     #[test]
@@ -276,8 +381,9 @@ mod tests {
         let rows = spine(
             &[info()],
             &hist,
-            &[d("2025-03-01"), d("2025-05-01")],
+            &[d("2025-03-01"), d("2025-05-01"), d("2025-06-01")],
             &SnapshotConfig::default(),
+            30,
             d("2025-06-01"),
         );
         assert_eq!(
@@ -291,6 +397,11 @@ mod tests {
         assert_eq!(
             rows[1].label_next_renewal, None,
             "the term ended 12 days before as-of: pending"
+        );
+        // At the as-of date it is lapsed (11 days), and scored.
+        assert_eq!(
+            (rows[2].status, rows[2].days_lapsed),
+            (Status::Lapsed, 11.0)
         );
     }
 }

@@ -50,7 +50,8 @@ pub struct SnapshotConfig {
     pub cadence_months: u32,
     /// Days after t within which a churn makes the label 1.
     pub horizon_days: i64,
-    /// Accounts younger than this at t are left out (too new to judge).
+    /// Accounts younger than this at t are left out (default 0: new accounts are
+    /// scored from what exists; their missing windows stay missing).
     pub min_tenure_days: i64,
     /// First snapshot; default: the first cadence date at least `warmup_days` after the
     /// first behavioural event (so trailing windows are full).
@@ -118,7 +119,7 @@ impl Default for SnapshotConfig {
         SnapshotConfig {
             cadence_months: 1,
             horizon_days: 90,
-            min_tenure_days: 14,
+            min_tenure_days: 0,
             start: None,
             warmup_days: 90,
         }

@@ -1,7 +1,11 @@
 //! Drivers: each account's risk explained in CS language. Contributions (log-odds, see
-//! [`crate::explain`]) are folded onto features, grouped into the five health components,
-//! and the strongest risk-raising and protective features get one plain sentence each,
-//! with the account's value next to the portfolio's typical value.
+//! [`crate::explain`]) are folded onto features. Behavioural features are grouped into the
+//! five health components, and the strongest risk-raising and protective ones get one
+//! plain sentence each, naming the component, with the account's value next to the
+//! portfolio's typical value. Context features (timing, size, term, tenure, segment:
+//! [`features::catalog::CONTEXT`]) stay in the model but are summed into one context
+//! figure and described as facts, never given as reasons; when an account's risk is
+//! mostly context, one sentence says so. A suggested play follows the strongest reason.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -36,12 +40,62 @@ pub struct Explanation {
     /// Log-odds at the reference account and for this account.
     pub base: f64,
     pub raw: f64,
-    /// Contributions summed per health component.
+    /// Behavioural contributions summed per health component.
     pub components: BTreeMap<String, f64>,
-    /// Strongest risk-raising drivers first.
+    /// Context contributions (timing, size, term, tenure, segment), summed.
+    pub context: f64,
+    /// One sentence when the risk is mostly context, e.g. "Mostly timing and profile:
+    /// renewal in 78 days; behaviour looks normal".
+    pub context_note: Option<String>,
+    /// Strongest behavioural risk-raising drivers first.
     pub risers: Vec<Driver>,
-    /// Strongest protective drivers first.
+    /// Strongest behavioural protective drivers first.
     pub protectors: Vec<Driver>,
+}
+
+/// A play a CSM could run, with what it rests on.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Play {
+    pub play: String,
+    /// The fact the suggestion follows from (a driver's sentence, or the renewal state).
+    pub basis: String,
+}
+
+/// The play the strongest behavioural reason calls for, after the signal-to-play rules CS
+/// teams use (DOMAIN.md): a lapsed term calls for a renewal call first; a sponsor or
+/// champion gone for executive outreach; falling adoption for an adoption review; support
+/// pain for a support escalation review; a detractor for closing the loop; no recent touch
+/// for a check-in; overdue invoices for a billing follow-up. These are rules, not estimated
+/// effects (the propensity analysis estimates what plays did).
+pub fn suggested_play(days_lapsed: f64, top_riser: Option<&Driver>) -> Option<Play> {
+    if days_lapsed > 0.0 {
+        return Some(Play {
+            play: "Renewal call: confirm the renewal or the reason it is not coming".into(),
+            basis: format!("the term ended {days_lapsed:.0} days ago and no renewal is booked"),
+        });
+    }
+    let d = top_riser?;
+    let play = match (d.feature.as_str(), d.component.as_str()) {
+        ("sponsor_left_90d" | "days_since_sponsor_left" | "sponsor_present", _) => {
+            "Executive outreach: re-establish an executive sponsor"
+        }
+        ("champion_left_90d" | "champion_present" | "active_contacts", _) => {
+            "Find and enable a new champion"
+        }
+        ("days_since_exec_touch", _) => "Executive business review (EBR)",
+        ("days_since_cs_touch" | "cs_touches_90d", _) => "CSM check-in and success plan review",
+        ("arr_change_last_renewal", _) => "Value review before the renewal",
+        (_, "adoption") => "Adoption review: usage plan, training for inactive users",
+        (_, "support") => "Support escalation review: resolve open and high-priority tickets",
+        (_, "sentiment") => "Close the loop on the survey feedback",
+        (_, "relationship") => "CSM check-in and success plan review",
+        (_, "commercial") => "Billing follow-up with finance",
+        _ => return None,
+    };
+    Some(Play {
+        play: play.into(),
+        basis: d.sentence.clone(),
+    })
 }
 
 impl Explanation {
@@ -52,6 +106,62 @@ impl Explanation {
         all.truncate(k);
         all
     }
+}
+
+/// The facts a context feature states, for the context sentence ("renewal in 78 days").
+fn context_fact(feature: &str, value: Option<f64>, level: Option<&str>) -> Option<String> {
+    let v = value.unwrap_or(f64::NAN);
+    Some(match feature {
+        "days_to_renewal" if v < 1.0 => "renewal due now".into(),
+        "days_to_renewal" => format!("renewal in {v:.0} days"),
+        "days_lapsed" if v > 0.0 => format!("term ended {v:.0} days ago with no renewal booked"),
+        "first_renewal_ahead" if v > 0.5 => "first renewal ahead".into(),
+        "first_renewal_ahead" => "has renewed before".into(),
+        "monthly_term" if v > 0.5 => "month-to-month term".into(),
+        "monthly_term" => "annual or longer term".into(),
+        "tenure_days" => format!("customer for {v:.0} days"),
+        "arr" | "seats" | "arr_per_seat" => "account size".into(),
+        _ => format!("{} {}", level?, feature.replace('_', " ")),
+    })
+}
+
+/// One context feature of one account: its value or level and its contribution.
+struct ContextPart {
+    feature: String,
+    value: Option<f64>,
+    level: Option<String>,
+    contribution: f64,
+}
+
+/// "Mostly timing and profile: renewal in 78 days, smb segment; behaviour looks normal",
+/// when context raises risk more than all behavioural risers together.
+fn context_note(context: &[ContextPart], risers: f64) -> Option<String> {
+    let total: f64 = context.iter().map(|c| c.contribution).sum();
+    if total <= 0.0 || total < risers {
+        return None;
+    }
+    let mut up: Vec<&ContextPart> = context.iter().filter(|c| c.contribution > 0.0).collect();
+    up.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
+    let mut facts: Vec<String> = Vec::new();
+    for c in up {
+        if let Some(f) = context_fact(&c.feature, c.value, c.level.as_deref()) {
+            if !facts.contains(&f) {
+                facts.push(f);
+            }
+        }
+        if facts.len() == 2 {
+            break;
+        }
+    }
+    let behaviour = if risers < 0.1 {
+        "behaviour looks normal"
+    } else {
+        "behaviour adds less"
+    };
+    Some(format!(
+        "Mostly timing and profile: {}; {behaviour}",
+        facts.join(", ")
+    ))
 }
 
 /// The health component of a feature as the catalog tags it; "other" for features of
@@ -315,12 +425,28 @@ pub fn explain_rows(
                 });
             let by = explain::by_feature(&pipe.prep, &c.values);
             let mut components: BTreeMap<String, f64> = BTreeMap::new();
+            let mut context = Vec::new();
             let segment = seg.and_then(|s| s[i].as_deref());
             let sponsor_days = num_idx
                 .get("days_since_sponsor_left")
                 .and_then(|&k| ds.numeric[k][i]);
             let mut drivers = Vec::new();
             for (feature, contribution) in by {
+                if features::catalog::is_context(&feature) {
+                    let value = num_idx
+                        .get(feature.as_str())
+                        .and_then(|&k| ds.numeric[k][i]);
+                    let level = cat_idx
+                        .get(feature.as_str())
+                        .and_then(|&k| ds.categorical[k][i].clone());
+                    context.push(ContextPart {
+                        feature,
+                        value,
+                        level,
+                        contribution,
+                    });
+                    continue;
+                }
                 *components
                     .entry(component_of(&feature).to_string())
                     .or_insert(0.0) += contribution;
@@ -351,7 +477,11 @@ pub fn explain_rows(
                         "lowering risk"
                     };
                     drivers.push(Driver {
-                        sentence: format!("{} is {level}, {effect}", label(&feature)),
+                        sentence: format!(
+                            "{}: {} is {level}, {effect}",
+                            capitalise(component_of(&feature)),
+                            label(&feature)
+                        ),
                         component: component_of(&feature).to_string(),
                         feature,
                         value: None,
@@ -364,18 +494,22 @@ pub fn explain_rows(
             let (mut risers, mut protectors): (Vec<Driver>, Vec<Driver>) =
                 drivers.into_iter().partition(|d| d.contribution > 0.0);
             risers.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
+            let rising: f64 = risers.iter().map(|d| d.contribution).sum();
             risers.truncate(k);
             protectors.sort_by(|a, b| a.contribution.total_cmp(&b.contribution));
             protectors.truncate(k);
             for d in risers.iter_mut().chain(protectors.iter_mut()) {
                 if let Some(v) = d.value {
-                    d.sentence = sentence(&d.feature, v, d.typical, d.contribution, sponsor_days);
+                    let s = sentence(&d.feature, v, d.typical, d.contribution, sponsor_days);
+                    d.sentence = format!("{}: {s}", capitalise(&d.component));
                 }
             }
             Explanation {
                 base: c.base,
                 raw: raw[r],
                 components,
+                context: context.iter().map(|c| c.contribution).sum(),
+                context_note: context_note(&context, rising),
                 risers,
                 protectors,
             }

@@ -460,6 +460,15 @@ pub const CATALOG: &[FeatureSpec] = &[
         "Days from t to the end of the current term.",
     ),
     f(
+        "days_lapsed",
+        Commercial,
+        "contracts",
+        "at t",
+        "days",
+        Missing,
+        "Days since the last term ended with no renewal known before t (0 while a term is in force).",
+    ),
+    f(
         "first_renewal_ahead",
         Commercial,
         "contracts",
@@ -523,6 +532,23 @@ pub const CATEGORICALS: [(&str, Component, &str); 4] = [
     ("plan", Commercial, "contracts"),
 ];
 
+impl FeatureSpec {
+    /// Days of customer history the feature needs before it means anything: the window
+    /// of a count (no rows means 0), or both windows of a change against a prior window.
+    /// A younger account gets a missing value. `None` for levels, averages and recencies,
+    /// which describe what exists.
+    pub fn observed_days(&self) -> Option<i64> {
+        let days = |w: &str| w.strip_suffix('d')?.parse::<i64>().ok();
+        if let Some((a, b)) = self.window.split_once(" vs prior ") {
+            return Some(days(a)? + days(b)?);
+        }
+        match self.absent {
+            Absent::Zero => days(self.window),
+            Absent::Missing => None,
+        }
+    }
+}
+
 /// The catalog as the Markdown of `docs/features.md` (a test keeps the two equal).
 pub fn catalog_markdown() -> String {
     let mut out = String::from(
@@ -536,7 +562,12 @@ with no rows gets 0 for counts and a missing value for levels, averages and rece
 Usage at any grain: counts, users, breadth and recency work for raw, daily, weekly or\n\
 monthly rows; `active_days_30d` and `dau_mau_30d` need daily (or finer) rows and are\n\
 reported unavailable otherwise. The grain is detected from the median gap between\n\
-consecutive dates of the same account, user and feature.\n\n",
+consecutive dates of the same account, user and feature.\n\n\
+New accounts: a count whose window reaches back before the account became a customer (and\n\
+a change against a prior window it did not live through) is missing, not zero.\n\n\
+Context, not reasons: the features in *italics* say when and for whom risk is high (timing,\n\
+size, term, tenure, segment). They stay in the model, but the at-risk list sums them into a\n\
+`risk_context` column and shows them as facts; the drivers are the behavioural features.\n\n",
     );
     for c in Component::ALL {
         out.push_str(&format!("## {}\n\n| feature | source | window | unit | no rows means | definition |\n|---|---|---|---|---|---|\n", c.name()));
@@ -545,29 +576,60 @@ consecutive dates of the same account, user and feature.\n\n",
                 Absent::Zero => "0",
                 Absent::Missing => "missing",
             };
+            let name = if is_context(s.name) {
+                format!("*`{}`*", s.name)
+            } else {
+                format!("`{}`", s.name)
+            };
             out.push_str(&format!(
-                "| `{}` | {} | {} | {} | {} | {} |\n",
-                s.name, s.source, s.window, s.unit, absent, s.description
+                "| {name} | {} | {} | {} | {} | {} |\n",
+                s.source, s.window, s.unit, absent, s.description
             ));
         }
         out.push('\n');
     }
     out.push_str("## Categorical\n\n| feature | component | source |\n|---|---|---|\n");
     for (name, c, source) in CATEGORICALS {
-        out.push_str(&format!("| `{name}` | {} | {source} |\n", c.name()));
+        out.push_str(&format!("| *`{name}`* | {} | {source} |\n", c.name()));
     }
     out.push_str(
         "\n## Labels\n\n\
 - `label`: 1 when the account churns (its last covered day, with no new term within\n  \
-`grace_days`) in [t, t + horizon]; 0 when it is still a customer after the horizon; empty\n  \
-when t + horizon reaches past the as-of date or the churn is still inside its grace period.\n\
+`grace_days`) by t + horizon (for a lapsed account: its grace runs out with no renewal); 0\n  \
+when it is still a customer after the horizon; empty when t + horizon reaches past the as-of\n  \
+date or the churn is still inside its grace period.\n\
 - `label_next_renewal`: 1 when the account churns at the end of the first term in force on\n  \
 t, 0 when that term is followed by another, empty while undecided.\n\
 - Snapshots: the first of every month from `warmup_days` (90) after the first behavioural\n  \
-event to the as-of date, plus the as-of date itself; accounts active at t with at least\n  \
-`min_tenure_days` (14) of tenure.\n",
+event to the as-of date, plus the as-of date itself. An account is in snapshot t, judged\n  \
+from what was known before t, when a term covers t - 1 (`status` active, or new in its\n  \
+first 90 days) or when its last term ended within `grace_days` with no renewal known\n  \
+(lapsed). `min_tenure_days` (default 0) can leave the youngest out.\n",
     );
     out
+}
+
+/// Context features: timing, size, term, tenure and firmographics. They say when and for
+/// whom risk is high, not why; the at-risk list shows them as facts and sums their
+/// contributions into one context column instead of giving them as reasons.
+pub const CONTEXT: [&str; 12] = [
+    "arr",
+    "seats",
+    "arr_per_seat",
+    "tenure_days",
+    "days_to_renewal",
+    "days_lapsed",
+    "first_renewal_ahead",
+    "monthly_term",
+    "segment",
+    "industry",
+    "region",
+    "plan",
+];
+
+/// Whether `feature` is context rather than a behavioural reason.
+pub fn is_context(feature: &str) -> bool {
+    CONTEXT.contains(&feature)
 }
 
 pub fn spec(name: &str) -> Option<&'static FeatureSpec> {

@@ -89,6 +89,14 @@ impl SnapshotTable {
                 TCol::Date(r.iter().map(|x| Some(dates::to_days(x.t))).collect()),
             )
             .with(
+                "status",
+                TCol::Str(
+                    r.iter()
+                        .map(|x| Some(x.status.as_str().to_string()))
+                        .collect(),
+                ),
+            )
+            .with(
                 "label",
                 TCol::Int(r.iter().map(|x| flag(x.label)).collect()),
             )
@@ -225,6 +233,7 @@ pub fn build(
     histories: &[History],
     snap: &SnapshotConfig,
     feat: &FeatureConfig,
+    grace_days: i64,
     as_of: NaiveDate,
 ) -> Result<SnapshotTable> {
     let first_event = ["usage", "tickets", "nps", "activities"]
@@ -237,7 +246,14 @@ pub fn build(
         .start
         .unwrap_or(first_event + Duration::days(snap.warmup_days));
     let snapshot_dates = snapshot::snapshot_dates(start, as_of, snap.cadence_months);
-    let rows = snapshot::spine(accounts, histories, &snapshot_dates, snap, as_of);
+    let rows = snapshot::spine(
+        accounts,
+        histories,
+        &snapshot_dates,
+        snap,
+        grace_days,
+        as_of,
+    );
     log::debug!(
         "{} snapshots from {start} to {as_of}: {} account-snapshots",
         snapshot_dates.len(),
@@ -260,6 +276,7 @@ pub fn build(
         values.set("arr_per_seat", i, (r.seats > 0.0).then(|| r.arr / r.seats));
         values.set("tenure_days", i, Some(r.tenure_days));
         values.set("days_to_renewal", i, Some(r.days_to_renewal));
+        values.set("days_lapsed", i, Some(r.days_lapsed));
         values.set(
             "first_renewal_ahead",
             i,
@@ -344,6 +361,7 @@ pub fn build(
         }
     }
     derive_ratios(&rows, &mut values, &unavailable);
+    mask_unobserved_windows(&rows, &mut values);
 
     let numeric = CATALOG
         .iter()
@@ -380,6 +398,25 @@ const SCRATCH: [&str; 9] = [
 fn ensure_scratch(values: &mut Values, n: usize) {
     for s in SCRATCH {
         values.cols.entry(s).or_insert_with(|| vec![None; n]);
+    }
+}
+
+/// A new account's windows reach back before it was a customer: a count over such a
+/// window, or a change against a prior window, is unknown rather than low, so it is
+/// missing. (Averages and levels over what exists are kept.)
+fn mask_unobserved_windows(rows: &[SpineRow], v: &mut Values) {
+    for spec in CATALOG {
+        let Some(days) = spec.observed_days() else {
+            continue;
+        };
+        let Some(col) = v.cols.get_mut(spec.name) else {
+            continue;
+        };
+        for (i, r) in rows.iter().enumerate() {
+            if r.tenure_days < days as f64 {
+                col[i] = None;
+            }
+        }
     }
 }
 

@@ -33,10 +33,17 @@ impl Column {
         self.len() == 0
     }
 
-    /// Appends the CSV text of row `i` (escaped; nothing for a missing value).
-    pub(crate) fn push_cell(&self, i: usize, out: &mut String) {
+    /// Appends the CSV text of row `i` (escaped; nothing for a missing value); floats
+    /// rounded to `decimals` places when given.
+    pub(crate) fn push_cell(&self, i: usize, decimals: Option<u32>, out: &mut String) {
         use std::fmt::Write as _;
         match self {
+            Column::Float(v) if decimals.is_some() => {
+                if let Some(x) = v[i] {
+                    let scale = 10f64.powi(decimals.unwrap_or(0) as i32);
+                    out.push_str(&format_float((x * scale).round() / scale));
+                }
+            }
             Column::Str(v) => {
                 if let Some(s) = &v[i] {
                     if s.contains([',', '"', '\n', '\r']) {
@@ -110,6 +117,9 @@ pub(crate) fn format_float(x: f64) -> String {
 pub struct Table {
     pub names: Vec<String>,
     pub columns: Vec<Column>,
+    /// Decimal places of each float column in CSV (`None`: full precision). Parquet
+    /// always keeps full precision.
+    pub csv_decimals: Vec<Option<u32>>,
 }
 
 impl Table {
@@ -120,6 +130,17 @@ impl Table {
     pub fn with(mut self, name: &str, column: Column) -> Self {
         self.names.push(name.to_string());
         self.columns.push(column);
+        self.csv_decimals.push(None);
+        self
+    }
+
+    /// Adds a float column written to CSV with `decimals` places (full precision in
+    /// Parquet): money in cents (2), probabilities (4), scores (1).
+    pub fn with_rounded(mut self, name: &str, column: Column, decimals: u32) -> Self {
+        self = self.with(name, column);
+        if let Some(d) = self.csv_decimals.last_mut() {
+            *d = Some(decimals);
+        }
         self
     }
 
@@ -148,7 +169,7 @@ impl Table {
                 if j > 0 {
                     buf.push(',');
                 }
-                c.push_cell(i, &mut buf);
+                c.push_cell(i, self.csv_decimals.get(j).copied().flatten(), &mut buf);
             }
             buf.push('\n');
             if buf.len() > (1 << 16) - 512 {
@@ -185,6 +206,19 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "name,d,x,b\n\"Acme, Inc\",1970-01-02,2,true\n,,0.25,\n"
+        );
+        let t = Table::new()
+            .with_rounded(
+                "arr",
+                Column::Float(vec![Some(112686.85714285713), Some(5e4)]),
+                2,
+            )
+            .with_rounded("p", Column::Float(vec![Some(0.123456789), None]), 4);
+        let mut out = Vec::new();
+        t.write_csv_rows(&mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "112686.86,0.1235\n50000,\n"
         );
     }
 }

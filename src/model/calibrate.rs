@@ -1,12 +1,24 @@
 //! Probability calibration fitted on held-out predictions: Platt scaling (a logistic
-//! regression on the log-odds) and isotonic regression (pool adjacent violators, linear
-//! between block centres, clipped at the ends, as scikit-learn's `IsotonicRegression`).
+//! regression on the log-odds) and interpolated isotonic regression.
+//!
+//! Isotonic regression (pool adjacent violators) is a step function: every account in a
+//! block gets the same probability, so a ranked list loses its order within a block, and
+//! the end blocks often reach exactly 0 or 1. Here the fit is linear between the blocks'
+//! centroids (mean score, churn rate), with linear tails from the first centroid down to
+//! (0, 0) and from the last up to (1, 1): strictly increasing, so the ranking is kept.
+//! Every calibrated probability is then held inside [`FLOOR`, `CEILING`]: no account is
+//! ever certain to stay or to go.
 
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use super::logistic::Logistic;
 use crate::common::math::{logit, sigmoid};
+
+/// The lowest calibrated probability (0.1%).
+pub const FLOOR: f64 = 0.001;
+/// The highest calibrated probability (99.9%).
+pub const CEILING: f64 = 0.999;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "method", rename_all = "lowercase")]
@@ -65,45 +77,56 @@ impl Calibrator {
                 }
             }
         }
-        // Each block is flat between its lowest and highest x; the fit is linear between
-        // blocks.
-        let (mut xs, mut ys) = (Vec::new(), Vec::new());
-        for b in &blocks {
-            let v = b.2 / b.3;
-            xs.push(b.0);
-            ys.push(v);
-            if b.1 > b.0 {
-                xs.push(b.1);
-                ys.push(v);
+        // Knots at each block's centroid: its mean score and its churn rate.
+        let mut sums = vec![0.0; blocks.len()];
+        let mut k = 0;
+        for &i in &idx {
+            while p[i] > blocks[k].1 {
+                k += 1;
             }
+            sums[k] += p[i];
         }
+        let xs = blocks.iter().zip(&sums).map(|(b, s)| s / b.3).collect();
+        let ys = blocks.iter().map(|b| b.2 / b.3).collect();
         Calibrator::Isotonic { x: xs, y: ys }
     }
 
+    /// The calibrated probability of a model score `p`, inside [`FLOOR`, `CEILING`].
     pub fn apply(&self, p: f64) -> f64 {
-        match self {
+        let q = match self {
             Calibrator::None => p,
             Calibrator::Platt { slope, intercept } => sigmoid(slope * logit(p) + intercept),
-            Calibrator::Isotonic { x, y } => {
-                if x.is_empty() {
-                    return p;
-                }
-                let k = x.partition_point(|&v| v < p);
-                if k == 0 {
-                    y[0]
-                } else if k >= x.len() {
-                    y[x.len() - 1]
-                } else {
-                    let (x0, x1, y0, y1) = (x[k - 1], x[k], y[k - 1], y[k]);
-                    if x1 > x0 {
-                        y0 + (y1 - y0) * (p - x0) / (x1 - x0)
-                    } else {
-                        y1
-                    }
-                }
-            }
+            Calibrator::Isotonic { x, y } => interpolate(x, y, p),
+        };
+        if q.is_nan() {
+            q
+        } else {
+            q.clamp(FLOOR, CEILING)
         }
     }
+}
+
+/// Linear between the knots `(x, y)`, and from the first knot down to (0, 0) and the last
+/// up to (1, 1).
+fn interpolate(x: &[f64], y: &[f64], p: f64) -> f64 {
+    let (Some(&x0), Some(&xn)) = (x.first(), x.last()) else {
+        return p;
+    };
+    let line = |xa: f64, ya: f64, xb: f64, yb: f64| {
+        if xb > xa {
+            ya + (yb - ya) * (p - xa) / (xb - xa)
+        } else {
+            yb
+        }
+    };
+    if p <= x0 {
+        return line(0.0, 0.0, x0, y[0]);
+    }
+    if p >= xn {
+        return line(xn, y[y.len() - 1], 1.0, 1.0);
+    }
+    let k = x.partition_point(|&v| v < p);
+    line(x[k - 1], y[k - 1], x[k], y[k])
 }
 
 #[cfg(test)]
@@ -111,21 +134,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn isotonic_pools_violators() {
-        // y by increasing p: 0 1 0 1 1 -> blocks {0}, {1,0} pooled to 0.5 over
-        // [0.2, 0.3], {1}, {1}. scikit-learn's IsotonicRegression gives the same points.
+    fn isotonic_pools_violators_and_interpolates_between_centroids() {
+        // y by increasing p: 0 1 0 1 1 -> blocks {0.1}: 0, {0.2, 0.3}: 0.5, {0.4, 0.5}: 1
+        // (the same blocks as scikit-learn's IsotonicRegression); centroids 0.1, 0.25, 0.45.
         let p = [0.1, 0.2, 0.3, 0.4, 0.5];
         let y = [0.0, 1.0, 0.0, 1.0, 1.0];
         let c = Calibrator::isotonic(&p, &y);
         let Calibrator::Isotonic { x, y: v } = &c else {
             unreachable!()
         };
-        assert_eq!(x, &vec![0.1, 0.2, 0.3, 0.4, 0.5]);
-        assert_eq!(v, &vec![0.0, 0.5, 0.5, 1.0, 1.0]);
-        assert!((c.apply(0.15) - 0.25).abs() < 1e-12);
+        assert!(
+            x.iter()
+                .zip([0.1, 0.25, 0.45])
+                .all(|(a, b)| (a - b).abs() < 1e-12)
+        );
+        assert_eq!(v, &vec![0.0, 0.5, 1.0]);
+        // 0.15 is a third of the way from 0.1 to 0.25: 0.5 / 3.
+        assert!((c.apply(0.15) - 0.5 / 3.0).abs() < 1e-12);
         assert!((c.apply(0.35) - 0.75).abs() < 1e-12);
-        assert_eq!(c.apply(0.0), 0.0);
-        assert_eq!(c.apply(0.9), 1.0);
+        // No plateau: every score in (0.1, 0.45) maps to its own probability.
+        let q: Vec<f64> = (11..45).map(|k| c.apply(k as f64 / 100.0)).collect();
+        assert!(q.windows(2).all(|w| w[0] < w[1]));
+        // Never 0 or 1.
+        assert_eq!(c.apply(0.0), FLOOR);
+        assert_eq!(c.apply(0.9), CEILING);
+        assert_eq!(Calibrator::None.apply(1.0), CEILING);
     }
 
     #[test]

@@ -226,7 +226,7 @@ pub fn training(r: &Report) -> String {
     out!(o);
     out!(
         o,
-        "  {:<18} {:>13} {:>8} {:>8} {:>8} {:>9} {:>10} {:>10} {:>10}  chosen parameters",
+        "  {:<18} {:>13} {:>8} {:>8} {:>8} {:>9} {:>10} {:>10} {:>10} {:>7}  chosen parameters",
         "model",
         if cv { "ROC-AUC folds" } else { "ROC-AUC" },
         "PR-AUC",
@@ -236,6 +236,7 @@ pub fn training(r: &Report) -> String {
         "capt@20%",
         "ARRcap@20",
         "calib",
+        "ECE",
     );
     for f in &r.families {
         let t = &f.test;
@@ -245,7 +246,7 @@ pub fn training(r: &Report) -> String {
         };
         out!(
             o,
-            "  {:<18} {:>13} {:>8} {:>8.4} {:>8.4} {:>9.2} {:>9.1}% {:>10} {:>10}  {}",
+            "  {:<18} {:>13} {:>8} {:>8.4} {:>8.4} {:>9.2} {:>9.1}% {:>10} {:>10} {:>7.4}  {}",
             f.family.name(),
             auc,
             opt(t.pr_auc),
@@ -258,9 +259,14 @@ pub fn training(r: &Report) -> String {
                 .map(|v| format!("{:.1}%", 100.0 * v))
                 .unwrap_or("-".into()),
             f.calibration,
+            t.calibration_error,
             f.description
         );
     }
+    out!(
+        o,
+        "  ECE: expected calibration error on the reported rows (each model's reliability table is in metrics.json)"
+    );
     out!(o);
     out!(
         o,
@@ -275,11 +281,12 @@ pub fn scored(list: &ScoredList, top: usize) -> String {
     let mut o = String::new();
     out!(
         o,
-        "  {:>4} {:<12} {:<26} {:<12} {:>10} {:>8} {:<7} {:>11} {:>7}",
+        "  {:>4} {:<12} {:<26} {:<12} {:<7} {:>10} {:>8} {:<7} {:>11} {:>7}",
         "rank",
         "account",
         "name",
         "segment",
+        "status",
         "ARR",
         "p(churn)",
         "tier",
@@ -296,11 +303,12 @@ pub fn scored(list: &ScoredList, top: usize) -> String {
             .collect();
         out!(
             o,
-            "  {:>4} {:<12} {:<26} {:<12} {:>10} {:>8} {:<7} {:>11} {:>7}",
+            "  {:>4} {:<12} {:<26} {:<12} {:<7} {:>10} {:>8} {:<7} {:>11} {:>7}",
             k + 1,
             s.account_id,
             name,
             s.segment.clone().unwrap_or_default(),
+            s.status.unwrap_or("-"),
             s.arr.map(money).unwrap_or_default(),
             s.churn_probability
                 .map(|p| format!("{:.1}%", 100.0 * p))
@@ -311,10 +319,19 @@ pub fn scored(list: &ScoredList, top: usize) -> String {
                 .map(|d| format!("{d:.0}d"))
                 .unwrap_or_default()
         );
+        if let Some(r) = &s.renewal_state {
+            out!(o, "         {r}");
+        }
         if let Some(e) = &s.explanation {
+            if let Some(n) = &e.context_note {
+                out!(o, "         - {n}");
+            }
             for d in e.top(3) {
                 out!(o, "         - {}", d.sentence);
             }
+        }
+        if let Some(p) = &s.play {
+            out!(o, "         > play: {}", p.play);
         }
     }
     o

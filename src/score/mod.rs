@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::book::retention::History;
+use crate::book::snapshot::{SpineRow, Status};
 use crate::common::vocab::Component;
 use crate::config::ScoringConfig;
 use crate::error::{Error, Result};
-use crate::explain::drivers::{Explanation, Typical, explain_rows};
+use crate::explain::drivers::{Explanation, Play, Typical, explain_rows, suggested_play};
 use crate::features::SnapshotTable;
 use crate::features::dataset::Dataset;
 use crate::health::{HealthConfig, HealthRow};
@@ -24,9 +25,13 @@ pub struct Scored {
     pub name: Option<String>,
     pub segment: Option<String>,
     pub csm: Option<String>,
+    /// active, new (first 90 days) or lapsed (term ended, renewal not booked).
+    pub status: Option<&'static str>,
     pub arr: Option<f64>,
     pub renewal_date: Option<String>,
     pub days_to_renewal: Option<f64>,
+    /// Where the renewal stands, in words.
+    pub renewal_state: Option<String>,
     pub churn_probability: Option<f64>,
     pub risk_tier: Option<&'static str>,
     pub arr_at_risk: Option<f64>,
@@ -38,6 +43,42 @@ pub struct Scored {
     /// The team's health score, when one is configured.
     #[serde(skip)]
     pub health: Option<HealthRow>,
+    /// A play the strongest reason calls for, with what it rests on.
+    pub play: Option<Play>,
+}
+
+impl Scored {
+    /// A row with an id and nothing else.
+    fn blank(account_id: String) -> Scored {
+        Scored {
+            account_id,
+            name: None,
+            segment: None,
+            csm: None,
+            status: None,
+            arr: None,
+            renewal_date: None,
+            days_to_renewal: None,
+            renewal_state: None,
+            churn_probability: None,
+            risk_tier: None,
+            arr_at_risk: None,
+            reason: None,
+            explanation: None,
+            health: None,
+            play: None,
+        }
+    }
+
+    /// An account of the book that cannot be scored (the caller gives the reason).
+    fn unscored(a: &AccountInfo) -> Scored {
+        Scored {
+            name: Some(a.name.clone()),
+            segment: Some(a.segment.clone()),
+            csm: a.csm.clone(),
+            ..Scored::blank(a.id.clone())
+        }
+    }
 }
 
 /// Which rows of the ranked list to keep.
@@ -140,10 +181,17 @@ impl ScoredList {
         };
         self.rows.sort_by(|a, b| {
             let (x, y) = (key(a), key(b));
-            // Scored rows first, highest key first; ties by id.
+            // Scored rows first, highest key first; ties (calibration can map nearby
+            // scores to one probability) by the model's own log-odds, then by id.
+            let raw = |s: &Scored| s.explanation.as_ref().map(|e| e.raw);
             y.map(|v| (1, v))
                 .partial_cmp(&x.map(|v| (1, v)))
                 .unwrap_or(std::cmp::Ordering::Equal)
+                .then_with(|| {
+                    raw(b)
+                        .partial_cmp(&raw(a))
+                        .unwrap_or(std::cmp::Ordering::Equal)
+                })
                 .then_with(|| a.account_id.cmp(&b.account_id))
         });
     }
@@ -161,15 +209,18 @@ impl ScoredList {
             .with("name", s(&|x| x.name.clone()))
             .with("segment", s(&|x| x.segment.clone()))
             .with("csm", s(&|x| x.csm.clone()))
-            .with("arr", n(&|x| x.arr))
+            .with("status", s(&|x| x.status.map(str::to_string)))
+            .with_rounded("arr", n(&|x| x.arr), 2)
             .with("renewal_date", s(&|x| x.renewal_date.clone()))
-            .with("days_to_renewal", n(&|x| x.days_to_renewal))
-            .with("churn_probability", n(&|x| x.churn_probability))
+            .with_rounded("days_to_renewal", n(&|x| x.days_to_renewal), 0)
+            .with("renewal_state", s(&|x| x.renewal_state.clone()))
+            .with_rounded("churn_probability", n(&|x| x.churn_probability), 4)
             .with("risk_tier", s(&|x| x.risk_tier.map(str::to_string)))
-            .with("arr_at_risk", n(&|x| x.arr_at_risk))
-            .with(
+            .with_rounded("arr_at_risk", n(&|x| x.arr_at_risk), 2)
+            .with_rounded(
                 "health_score",
                 n(&|x| x.health.as_ref().and_then(|h| h.score)),
+                1,
             )
             .with(
                 "health_tier",
@@ -182,17 +233,36 @@ impl ScoredList {
             )
             .with("driver_1", s(&|x| driver(x, 0)))
             .with("driver_2", s(&|x| driver(x, 1)))
-            .with("driver_3", s(&|x| driver(x, 2)));
+            .with("driver_3", s(&|x| driver(x, 2)))
+            .with(
+                "context_note",
+                s(&|x| x.explanation.as_ref().and_then(|e| e.context_note.clone())),
+            )
+            .with(
+                "suggested_play",
+                s(&|x| x.play.as_ref().map(|p| p.play.clone())),
+            )
+            .with(
+                "play_basis",
+                s(&|x| x.play.as_ref().map(|p| p.basis.clone())),
+            );
         for c in Component::ALL {
-            t = t.with(
+            t = t.with_rounded(
                 &format!("risk_{}", c.name()),
                 n(&|x| component(x, c.name())),
+                4,
             );
         }
+        t = t.with_rounded(
+            "risk_context",
+            n(&|x| x.explanation.as_ref().map(|e| e.context)),
+            4,
+        );
         for (k, name) in self.health_components.iter().enumerate() {
-            t = t.with(
+            t = t.with_rounded(
                 &format!("health_{name}"),
                 n(&|x| x.health.as_ref().and_then(|h| h.components[k])),
+                1,
             );
         }
         t.with("model_id", s(&|_| Some(self.model_id.clone())))
@@ -232,8 +302,8 @@ impl ScoredList {
             .with("direction", Column::Str(kind))
             .with("feature", Column::Str(feature))
             .with("value", Column::Str(value))
-            .with("typical", Column::Float(typical))
-            .with("contribution_log_odds", Column::Float(contribution))
+            .with_rounded("typical", Column::Float(typical), 4)
+            .with_rounded("contribution_log_odds", Column::Float(contribution), 4)
             .with("component", Column::Str(comp))
             .with("sentence", Column::Str(text))
     }
@@ -251,7 +321,28 @@ fn component(s: &Scored, c: &str) -> Option<f64> {
         .map(|e| e.components.get(c).copied().unwrap_or(0.0))
 }
 
-/// Scores every account active at the table's as-of date with the model's champion.
+/// The renewal state of a spine row in words.
+fn renewal_state(r: &SpineRow, grace_days: i64) -> String {
+    let end = r.renewal_date;
+    match r.status {
+        Status::Lapsed => format!(
+            "term ended {end} ({:.0} days ago); no renewal booked; grace until {}",
+            r.days_lapsed,
+            end + chrono::Duration::days(grace_days)
+        ),
+        _ if r.days_to_renewal <= 0.0 => format!("renewal due now (term ends {end})"),
+        Status::New => format!(
+            "onboarding (customer for {:.0} days); renews {end} (in {:.0} days)",
+            r.tenure_days, r.days_to_renewal
+        ),
+        Status::Active => format!("renews {end} (in {:.0} days)", r.days_to_renewal),
+    }
+}
+
+/// Scores every account in the book at the table's as-of date (active, new or lapsed)
+/// with the model's champion. An account with a contract on the as-of date that is not in
+/// the snapshot (its first term starts that day, or `min_tenure_days` leaves it out) is
+/// listed with the reason.
 pub fn score_snapshot(
     model: &ModelDir,
     table: &SnapshotTable,
@@ -269,14 +360,15 @@ pub fn score_snapshot(
         };
         Error::Input(format!("model {}: {e}. {hint}", model.manifest.run_id))
     })?;
+    let grace_days = model.config.data().grace_days;
     let rows = table.scoring_rows();
     let x = pipe.prep.transform(&ds, &rows)?;
     let p = pipe.proba(x.view());
     let typical = Typical::new(&ds, &rows);
-    let mut explanations = explain_rows(pipe, &ds, &rows, x.view(), &typical, 3).into_iter();
+    let explanations = explain_rows(pipe, &ds, &rows, x.view(), &typical, 3);
     let mut out = Vec::new();
     let mut scored = vec![false; accounts.len()];
-    for (k, &i) in rows.iter().enumerate() {
+    for ((k, &i), e) in rows.iter().enumerate().zip(explanations) {
         let r = &table.rows[i];
         let a = &accounts[r.account as usize];
         scored[r.account as usize] = true;
@@ -286,18 +378,20 @@ pub fn score_snapshot(
             name: Some(a.name.clone()),
             segment: Some(a.segment.clone()),
             csm: a.csm.clone(),
+            status: Some(r.status.as_str()),
             arr: Some(r.arr),
             renewal_date: Some(r.renewal_date.to_string()),
             days_to_renewal: Some(r.days_to_renewal),
+            renewal_state: Some(renewal_state(r, grace_days)),
             churn_probability: Some(prob),
             risk_tier: Some(tiers.tier(prob)),
             arr_at_risk: Some(prob * r.arr),
             reason: None,
-            explanation: explanations.next(),
+            play: suggested_play(r.days_lapsed, e.risers.first()),
+            explanation: Some(e),
             health: None,
         });
     }
-    // Accounts with a live contract at as-of that the spine left out (tenure too short).
     for (k, a) in accounts.iter().enumerate() {
         if scored[k] {
             continue;
@@ -306,23 +400,12 @@ pub fn score_snapshot(
             .get(k)
             .is_some_and(|h| h.spell_at(table.as_of).is_some());
         if live {
-            let why =
-                "too new to score: tenure at the scoring date is under snapshots.min_tenure_days"
-                    .to_string();
             out.push(Scored {
-                account_id: a.id.clone(),
-                name: Some(a.name.clone()),
-                segment: Some(a.segment.clone()),
-                csm: a.csm.clone(),
-                arr: None,
-                renewal_date: None,
-                days_to_renewal: None,
-                churn_probability: None,
-                risk_tier: None,
-                arr_at_risk: None,
-                reason: Some(why),
-                explanation: None,
-                health: None,
+                reason: Some(
+                    "no data before the scoring date: its first term starts on it, or snapshots.min_tenure_days leaves it out"
+                        .to_string(),
+                ),
+                ..Scored::unscored(a)
             });
         }
     }
@@ -362,19 +445,16 @@ pub fn score_flat(model: &ModelDir, ds: &Dataset, tiers: &ScoringConfig) -> Resu
         for ((&i, prob), e) in block.iter().zip(p).zip(ex) {
             let a = arr.and_then(|c| c[i]);
             out.push(Scored {
-                account_id: ds.ids[i].clone(),
-                name: None,
                 segment: segment.and_then(|c| c[i].clone()),
                 csm: csm.and_then(|c| c[i].clone()),
                 arr: a,
-                renewal_date: None,
                 days_to_renewal: renewal.and_then(|c| c[i]),
                 churn_probability: Some(prob),
                 risk_tier: Some(tiers.tier(prob)),
                 arr_at_risk: a.map(|a| a * prob),
-                reason: None,
+                play: suggested_play(0.0, e.risers.first()),
                 explanation: Some(e),
-                health: None,
+                ..Scored::blank(ds.ids[i].clone())
             });
         }
     }

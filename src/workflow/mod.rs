@@ -97,6 +97,7 @@ impl BookContext {
             &self.histories,
             snap,
             feat,
+            self.grace_days,
             self.as_of,
         )?;
         for (f, why) in &t.unavailable {
