@@ -2,6 +2,7 @@
 //! Parquet ([`io`]), validation and typed loading of a book ([`load`]), and the small
 //! column table every writer uses ([`table`]).
 
+pub mod cut;
 pub mod io;
 pub mod load;
 pub mod schema;

@@ -57,17 +57,22 @@ impl BookContext {
         for w in &book.warnings {
             log::debug!("{w}");
         }
+        Self::from_book(book, grace_days, as_of)
+    }
+
+    /// The context of a book already loaded (for example one cut at a past date).
+    pub fn from_book(book: Book, grace_days: i64, as_of: Option<NaiveDate>) -> Result<Self> {
         let as_of = as_of.or_else(|| book.as_of()).ok_or_else(|| {
             Error::Input(format!(
                 "{}: the data has no dated rows, so there is no as-of date",
-                dir.display()
+                book.dir.display()
             ))
         })?;
         let accounts = book.accounts();
         let terms = book.terms();
         let histories = retention::histories(accounts.len(), &terms, grace_days, as_of);
         Ok(BookContext {
-            dir: dir.to_path_buf(),
+            dir: book.dir.clone(),
             book,
             accounts,
             terms,
@@ -75,6 +80,16 @@ impl BookContext {
             as_of,
             grace_days,
         })
+    }
+
+    /// This book as it was known on `at` (see [`crate::input::cut`]), with `at` as its
+    /// as-of date.
+    pub fn cut(&self, at: NaiveDate) -> Result<Self> {
+        Self::from_book(
+            crate::input::cut::cut(&self.book, at)?,
+            self.grace_days,
+            Some(at),
+        )
     }
 
     /// Opens the book for a job: the configuration's grace period, and the as-of date of
