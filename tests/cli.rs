@@ -5,8 +5,11 @@
 
 mod common;
 
+use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
 use std::process::{Command, Output};
 
 use common::read_rows;
@@ -45,6 +48,10 @@ fn book(root: &Path) -> PathBuf {
         s,
     ]);
     d
+}
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
 
 fn s(p: &Path) -> &str {
@@ -95,22 +102,53 @@ fn run_then_score_then_validate() {
     }
     let model = model_folder(&models);
 
-    // The list holds exactly the accounts whose contract covers the as-of date, read
-    // here straight from contracts.csv.
+    // The list holds exactly the accounts in the book at the as-of date, read here
+    // straight from contracts.csv: a term covering the day before (active or new), or a
+    // last term that ended at most 30 days (the grace period) before it (lapsed).
     let summary: serde_json::Value =
         serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap();
-    let as_of = summary["summary"]["as_of"].as_str().unwrap().to_string();
-    let mut live: Vec<String> = read_rows(&data.join("contracts.csv"))
-        .into_iter()
-        .filter(|r| r["start_date"][..10] <= *as_of && *as_of <= r["end_date"][..10])
-        .map(|r| r["account_id"].clone())
+    let as_of = d(summary["summary"]["as_of"].as_str().unwrap());
+    let day_before = as_of.pred_opt().unwrap();
+    let mut last_end: HashMap<String, (NaiveDate, bool)> = HashMap::new();
+    for r in read_rows(&data.join("contracts.csv")) {
+        let (start, end) = (d(&r["start_date"][..10]), d(&r["end_date"][..10]));
+        let e = last_end
+            .entry(r["account_id"].clone())
+            .or_insert((end, false));
+        e.0 = e.0.max(end);
+        e.1 |= start <= day_before && day_before <= end;
+    }
+    let mut live: Vec<String> = last_end
+        .iter()
+        .filter(|(_, (end, covers))| *covers || (as_of - *end).num_days() <= 30)
+        .map(|(id, _)| id.clone())
         .collect();
     live.sort();
-    live.dedup();
     let listed = read_rows(&out.join("scored_accounts.csv"));
     let mut ids: Vec<String> = listed.iter().map(|r| r["account_id"].clone()).collect();
     ids.sort();
     assert_eq!(ids, live);
+    let lapsed: Vec<&HashMap<String, String>> =
+        listed.iter().filter(|r| r["status"] == "lapsed").collect();
+    assert!(
+        !lapsed.is_empty(),
+        "this book has lapsed accounts at its as-of date"
+    );
+    assert!(
+        lapsed
+            .iter()
+            .all(|r| r["renewal_state"].contains("no renewal booked"))
+    );
+    // Every account has a probability strictly between 0 and 1, or a reason.
+    for r in &listed {
+        match r.get("churn_probability") {
+            Some(p) => {
+                let p: f64 = p.parse().unwrap();
+                assert!(p > 0.0 && p < 1.0, "{p}");
+            }
+            None => assert!(r.contains_key("not_scored_reason")),
+        }
+    }
     // Ranked by ARR at risk, and ARR at risk is probability x ARR.
     let risk: Vec<f64> = listed
         .iter()
@@ -127,7 +165,10 @@ fn run_then_score_then_validate() {
         let p: f64 = r["churn_probability"].parse().unwrap();
         let arr: f64 = r["arr"].parse().unwrap();
         let at_risk: f64 = r["arr_at_risk"].parse().unwrap();
-        assert!((p * arr - at_risk).abs() <= 1e-6 * arr.max(1.0));
+        // The CSV holds probabilities to 4 decimals and money to cents.
+        assert!((p * arr - at_risk).abs() <= 5e-5 * arr + 0.01, "{p} x {arr} vs {at_risk}");
+        let decimals = |x: &str| x.split_once('.').map_or(0, |(_, f)| f.len());
+        assert!(decimals(&r["churn_probability"]) <= 4 && decimals(&r["arr_at_risk"]) <= 2);
         assert_eq!(r["model_id"], model.file_name().unwrap().to_str().unwrap());
     }
 

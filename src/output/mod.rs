@@ -2,6 +2,7 @@
 //! renderings the CLI prints ([`text`]). Nothing upstream writes an output file.
 
 pub mod analysis;
+pub mod backtest;
 pub mod health;
 pub mod list;
 pub mod run;

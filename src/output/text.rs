@@ -356,3 +356,63 @@ pub fn at_risk(list: &ScoredList, rank_by: crate::score::RankBy, top: usize) -> 
     o.push_str(&scored(list, top));
     o
 }
+
+/// The backtest, one line per cut date.
+pub fn backtest(b: &crate::workflow::backtest::Backtest) -> String {
+    let mut o = String::new();
+    out!(
+        o,
+        "Backtest: the pipeline rerun on the book as it was at each date, its scores against the next {} days (data as of {})",
+        b.horizon_days,
+        b.as_of
+    );
+    out!(o);
+    out!(
+        o,
+        "  {:<10} {:>8} {:>8} {:>8} {:>9} {:>8} {:>8} {:>10} {:>10} {:>14} {:>14}",
+        "cut",
+        "accounts",
+        "churned",
+        "test AUC",
+        "backtest",
+        "PR-AUC",
+        "capt@10",
+        "ARRcap@10",
+        "ARRcap@20",
+        "predicted ARR",
+        "churned ARR"
+    );
+    for c in &b.cuts {
+        out!(
+            o,
+            "  {:<10} {:>8} {:>8} {:>8} {:>9} {:>8} {:>7.1}% {:>10} {:>10} {:>14} {:>14}",
+            c.at.to_string(),
+            c.accounts,
+            c.churned,
+            opt(c.test_roc_auc),
+            opt(c.outcome.roc_auc),
+            opt(c.outcome.pr_auc),
+            100.0 * c.outcome.top_10.churn_capture,
+            crate::common::fmt::pct_or(c.arr_capture_top10_by_arr_at_risk, "-"),
+            crate::common::fmt::pct_or(c.arr_capture_top20_by_arr_at_risk, "-"),
+            money(c.predicted_churned_arr),
+            money(c.actual_churned_arr)
+        );
+    }
+    out!(o);
+    if let Some(c) = b.cuts.last() {
+        out!(
+            o,
+            "  The list made on {} caught {} of the ARR that churned by {} in its top 10% by ARR at risk, and {} in its top 20%.",
+            c.at,
+            crate::common::fmt::pct_or(c.arr_capture_top10_by_arr_at_risk, "-"),
+            c.horizon_end,
+            crate::common::fmt::pct_or(c.arr_capture_top20_by_arr_at_risk, "-")
+        );
+    }
+    out!(
+        o,
+        "  A backtest ROC-AUC well above the cut run's own out-of-time test AUC would point to a leak."
+    );
+    o
+}

@@ -117,7 +117,7 @@ pub struct TopShare {
     pub arr_capture: Option<f64>,
 }
 
-pub(crate) fn top_share(y: &[f64], p: &[f64], arr: Option<&[f64]>, share: f64) -> TopShare {
+pub fn top_share(y: &[f64], p: &[f64], arr: Option<&[f64]>, share: f64) -> TopShare {
     let idx = order_desc(p);
     let rows = ((share * y.len() as f64) - 1e-9).ceil().max(0.0) as usize;
     let rows = rows.min(y.len());
@@ -205,7 +205,7 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub(crate) fn compute(y: &[f64], p: &[f64], arr: Option<&[f64]>) -> Metrics {
+    pub fn compute(y: &[f64], p: &[f64], arr: Option<&[f64]>) -> Metrics {
         let positives = y.iter().filter(|&&v| v > 0.5).count();
         let (reliability, calibration_error) = reliability(y, p, 10);
         Metrics {

@@ -10,6 +10,7 @@
 //! stage that needs them.
 
 pub mod analyze;
+pub mod backtest;
 pub mod bench;
 pub mod health;
 pub mod inspect;

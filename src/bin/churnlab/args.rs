@@ -145,6 +145,19 @@ pub enum Command {
         #[command(flatten)]
         list: ListArgs,
     },
+    /// Would past lists have been right? Reruns the pipeline on the book as it was at
+    /// each date and compares its scores with what happened over the next horizon.
+    Backtest {
+        #[arg(long)]
+        data: PathBuf,
+        /// Cut dates, comma-separated (default: three month starts a quarter apart, the
+        /// latest whose horizon has passed).
+        #[arg(long, value_delimiter = ',')]
+        at: Vec<NaiveDate>,
+        /// Output folder for backtest.json and backtest.csv.
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+    },
     /// Benchmark: fit each model family once on a flat table with fixed parameters,
     /// timing each fit, and export the design matrix for benches/compare_fit.py.
     #[command(hide = true)]
@@ -287,6 +300,7 @@ impl Command {
             | Command::Health { book, .. }
             | Command::Analyze { book, .. } => Some(&book.data),
             Command::Score { data, .. } => data.as_deref(),
+            Command::Backtest { data, .. } => Some(data),
             _ => None,
         }
     }

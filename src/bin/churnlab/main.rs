@@ -190,6 +190,16 @@ fn run(cli: Cli) -> Result<()> {
             output::list::write(&scored, &out)?;
             print_list(&scored, &list, &out);
         }
+        Command::Backtest { data, at, out } => {
+            let b = with_bar(quiet, |p| workflow::backtest::backtest(&data, &at, &cfg, p))?;
+            output::backtest::write(&b, &out)?;
+            print!("{}", text::backtest(&b));
+            println!(
+                "\nwrote backtest.json and backtest.csv in {} ({:.1}s)",
+                out.display(),
+                t0.elapsed().as_secs_f64()
+            );
+        }
         Command::BenchFit { flat, matrix, json } => {
             let timings = workflow::bench::bench_fit(&flat.into(), matrix.as_deref(), &cfg)?;
             output::write_json(&json, &timings)?;

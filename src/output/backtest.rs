@@ -1,0 +1,78 @@
+//! The backtest's files: `backtest.json` (everything, with each cut's reliability table)
+//! and `backtest.csv` (one row per cut date).
+
+use std::path::Path;
+
+use crate::error::Result;
+use crate::input::io::{self, Format};
+use crate::input::table::{Column, Table};
+use crate::workflow::backtest::Backtest;
+
+/// Writes `backtest.json` and `backtest.csv` into `out`.
+pub fn write(b: &Backtest, out: &Path) -> Result<()> {
+    super::ensure_dir(out)?;
+    super::write_json(&out.join("backtest.json"), b)?;
+    let c = &b.cuts;
+    let f = |g: &dyn Fn(&crate::workflow::backtest::CutResult) -> Option<f64>| {
+        Column::Float(c.iter().map(g).collect())
+    };
+    let i = |g: &dyn Fn(&crate::workflow::backtest::CutResult) -> usize| {
+        Column::Int(c.iter().map(|x| Some(g(x) as i64)).collect())
+    };
+    let t = Table::new()
+        .with(
+            "cut_date",
+            Column::Str(c.iter().map(|x| Some(x.at.to_string())).collect()),
+        )
+        .with(
+            "horizon_end",
+            Column::Str(c.iter().map(|x| Some(x.horizon_end.to_string())).collect()),
+        )
+        .with("accounts", i(&|x| x.accounts))
+        .with("resolved", i(&|x| x.resolved))
+        .with("churned", i(&|x| x.churned))
+        .with(
+            "champion",
+            Column::Str(
+                c.iter()
+                    .map(|x| Some(x.champion.name().to_string()))
+                    .collect(),
+            ),
+        )
+        .with_rounded("test_roc_auc", f(&|x| x.test_roc_auc), 4)
+        .with_rounded("roc_auc", f(&|x| x.outcome.roc_auc), 4)
+        .with_rounded("pr_auc", f(&|x| x.outcome.pr_auc), 4)
+        .with_rounded("brier", f(&|x| Some(x.outcome.brier)), 4)
+        .with_rounded(
+            "calibration_error",
+            f(&|x| Some(x.outcome.calibration_error)),
+            4,
+        )
+        .with_rounded(
+            "churn_capture_top10",
+            f(&|x| Some(x.outcome.top_10.churn_capture)),
+            4,
+        )
+        .with_rounded(
+            "churn_capture_top20",
+            f(&|x| Some(x.outcome.top_20.churn_capture)),
+            4,
+        )
+        .with_rounded(
+            "arr_capture_top10_by_arr_at_risk",
+            f(&|x| x.arr_capture_top10_by_arr_at_risk),
+            4,
+        )
+        .with_rounded(
+            "arr_capture_top20_by_arr_at_risk",
+            f(&|x| x.arr_capture_top20_by_arr_at_risk),
+            4,
+        )
+        .with_rounded(
+            "predicted_churned_arr",
+            f(&|x| Some(x.predicted_churned_arr)),
+            2,
+        )
+        .with_rounded("actual_churned_arr", f(&|x| Some(x.actual_churned_arr)), 2);
+    io::write_table(&out.join("backtest.csv"), &t, Format::Csv)
+}

@@ -1,0 +1,152 @@
+//! `churnlab backtest`: would last quarter's list have been right? For each date, the
+//! book is cut at that date (everything dated on or after it removed, open items as they
+//! were), the pipeline is trained on the cut book alone, and the accounts in the book on
+//! that date are scored. The scores are then compared with what happened over the next
+//! horizon in the full book. A leak anywhere in the pipeline shows as a gap between the
+//! cut run's own out-of-time test and the backtest.
+
+use std::path::Path;
+
+use chrono::{Duration, NaiveDate};
+use serde::Serialize;
+
+use super::{BookContext, OnProgress};
+use crate::book::snapshot;
+use crate::common::dates;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::features::dataset::Dataset;
+use crate::model::Family;
+use crate::train::metrics::{Metrics, top_share};
+
+/// The backtest at one cut date.
+#[derive(Clone, Debug, Serialize)]
+pub struct CutResult {
+    /// The cut date: the as-of date of the book as it was then.
+    pub at: NaiveDate,
+    /// The end of the horizon the outcomes are read over.
+    pub horizon_end: NaiveDate,
+    /// Accounts in the book on the cut date (active, new or lapsed), all scored.
+    pub accounts: usize,
+    /// Of them, those whose outcome is known by the full book's as-of date.
+    pub resolved: usize,
+    pub churned: usize,
+    pub champion: Family,
+    /// The cut run's own out-of-time test ROC-AUC of its champion.
+    pub test_roc_auc: Option<f64>,
+    /// The scores against what happened: ROC-AUC, PR-AUC, Brier, lift and capture of
+    /// churners and churned ARR in the top 10% / 20% by probability, calibration.
+    pub outcome: Metrics,
+    /// Share of the churned ARR in the top 10% / 20% of the list ranked by ARR at risk
+    /// (the default order of the at-risk list).
+    pub arr_capture_top10_by_arr_at_risk: Option<f64>,
+    pub arr_capture_top20_by_arr_at_risk: Option<f64>,
+    /// Sum of probability x ARR over the resolved accounts, and the ARR that churned.
+    pub predicted_churned_arr: f64,
+    pub actual_churned_arr: f64,
+}
+
+/// The backtest over several dates.
+#[derive(Clone, Debug, Serialize)]
+pub struct Backtest {
+    pub data: String,
+    pub as_of: NaiveDate,
+    pub horizon_days: i64,
+    pub cuts: Vec<CutResult>,
+}
+
+/// The default cut dates: three month starts, a quarter apart, the latest whose horizon
+/// (and the grace period after it) has fully passed by the as-of date.
+pub fn default_dates(as_of: NaiveDate, horizon_days: i64, grace_days: i64) -> Vec<NaiveDate> {
+    let latest = dates::month_start(as_of - Duration::days(horizon_days + grace_days + 1));
+    (0..3)
+        .rev()
+        .map(|k| dates::add_months(latest, -3 * k))
+        .collect()
+}
+
+/// Backtests the pipeline on the book in `data` at each date of `at` (the defaults when
+/// empty).
+pub fn backtest(
+    data: &Path,
+    at: &[NaiveDate],
+    cfg: &Config,
+    progress: OnProgress<'_>,
+) -> Result<Backtest> {
+    let full = BookContext::for_job(data, None, cfg)?;
+    let snap = cfg.snapshots();
+    let h = snap.horizon_days;
+    let at: Vec<NaiveDate> = if at.is_empty() {
+        default_dates(full.as_of, h, full.grace_days)
+    } else {
+        at.to_vec()
+    };
+    let mut cuts = Vec::new();
+    for &d in &at {
+        if d + Duration::days(h) >= full.as_of {
+            return Err(Error::Input(format!(
+                "backtest at {d}: the {h}-day horizon after it runs past the data (as of {}); choose a date before {}",
+                full.as_of,
+                full.as_of - Duration::days(h)
+            )));
+        }
+        log::info!("backtest at {d}: cutting the book and rerunning the pipeline");
+        let ctx = full.cut(d)?;
+        let table = ctx.snapshot_table(snap, cfg.features())?;
+        let ds = Dataset::from_snapshots(&table);
+        let trained = super::train::train_dataset(&ds, cfg, progress)?;
+        let pipe = trained
+            .pipelines
+            .get(&trained.report.champion)
+            .ok_or_else(|| Error::Input("the backtest needs [models] refit = true".into()))?;
+        let rows = table.scoring_rows();
+        let p = pipe.predict(&ds, &rows)?;
+        // What happened: the full book's labels for the same accounts at the cut date.
+        let outcome = snapshot::spine(
+            &full.accounts,
+            &full.histories,
+            &[d],
+            snap,
+            full.grace_days,
+            full.as_of,
+        );
+        let label_of: std::collections::HashMap<u32, Option<bool>> =
+            outcome.iter().map(|r| (r.account, r.label)).collect();
+        let (mut y, mut q, mut arr) = (Vec::new(), Vec::new(), Vec::new());
+        for (k, &i) in rows.iter().enumerate() {
+            let r = &table.rows[i];
+            if let Some(Some(l)) = label_of.get(&r.account) {
+                y.push(f64::from(u8::from(*l)));
+                q.push(p[k]);
+                arr.push(r.arr);
+            }
+        }
+        let at_risk: Vec<f64> = q.iter().zip(&arr).map(|(p, a)| p * a).collect();
+        let champion = trained.report.champion;
+        cuts.push(CutResult {
+            at: d,
+            horizon_end: d + Duration::days(h),
+            accounts: rows.len(),
+            resolved: y.len(),
+            churned: y.iter().filter(|&&v| v > 0.5).count(),
+            champion,
+            test_roc_auc: trained
+                .report
+                .families
+                .iter()
+                .find(|f| f.family == champion)
+                .and_then(|f| f.test.roc_auc),
+            outcome: Metrics::compute(&y, &q, Some(&arr)),
+            arr_capture_top10_by_arr_at_risk: top_share(&y, &at_risk, Some(&arr), 0.1).arr_capture,
+            arr_capture_top20_by_arr_at_risk: top_share(&y, &at_risk, Some(&arr), 0.2).arr_capture,
+            predicted_churned_arr: at_risk.iter().sum(),
+            actual_churned_arr: y.iter().zip(&arr).map(|(y, a)| y * a).sum(),
+        });
+    }
+    Ok(Backtest {
+        data: data.display().to_string(),
+        as_of: full.as_of,
+        horizon_days: h,
+        cuts,
+    })
+}
