@@ -166,7 +166,10 @@ fn run_then_score_then_validate() {
         let arr: f64 = r["arr"].parse().unwrap();
         let at_risk: f64 = r["arr_at_risk"].parse().unwrap();
         // The CSV holds probabilities to 4 decimals and money to cents.
-        assert!((p * arr - at_risk).abs() <= 5e-5 * arr + 0.01, "{p} x {arr} vs {at_risk}");
+        assert!(
+            (p * arr - at_risk).abs() <= 5e-5 * arr + 0.01,
+            "{p} x {arr} vs {at_risk}"
+        );
         let decimals = |x: &str| x.split_once('.').map_or(0, |(_, f)| f.len());
         assert!(decimals(&r["churn_probability"]) <= 4 && decimals(&r["arr_at_risk"]) <= 2);
         assert_eq!(r["model_id"], model.file_name().unwrap().to_str().unwrap());

@@ -15,17 +15,13 @@ use common::{data_dir, read_rows, table_path};
 
 /// The truth's renewal log-odds is a baseline (the segment's base rate, the term, whether
 /// it is the first renewal) plus the weighted latent drivers. The features that carry the
-/// baseline say *when* and *for whom* risk is high, not *why*, so they are left out when
-/// the components are compared with the true driver weights: contract timing, the term,
-/// tenure and the segment (filed under commercial in the catalog, but not the truth's
-/// commercial driver, which is the customer's financial distress).
-const BASELINE: [&str; 5] = [
-    "days_to_renewal",
-    "monthly_term",
-    "first_renewal_ahead",
-    "tenure_days",
-    "segment",
-];
+/// baseline say *when* and *for whom* risk is high, not *why*: they are the catalog's
+/// context features (timing, term, tenure, segment, size), which the at-risk list keeps
+/// out of the reasons, and they are left out when the components are compared with the
+/// true driver weights.
+fn baseline(feature: &str) -> bool {
+    churnlab::features::catalog::is_context(feature)
+}
 
 #[test]
 fn explanations_recover_the_simulators_truth() {
@@ -59,7 +55,7 @@ fn explanations_recover_the_simulators_truth() {
     for c in &contrib {
         let mut per: BTreeMap<&str, f64> = BTreeMap::new();
         for (f, v) in churnlab::explain::by_feature(&pipe.prep, &c.values) {
-            if BASELINE.contains(&f.as_str()) {
+            if baseline(&f) {
                 continue;
             }
             *by_feat.entry(f.clone()).or_insert(0.0) += v.abs() / contrib.len() as f64;
@@ -89,20 +85,24 @@ fn explanations_recover_the_simulators_truth() {
     let got: Vec<&str> = order.iter().map(|(c, _)| c.as_str()).collect();
     let want: Vec<&str> = truth.iter().map(|(c, _)| c.as_str()).collect();
     println!("model order {got:?}, true order {want:?}");
-    // The three heaviest true drivers lead, in order; the two lightest (sentiment 0.45,
-    // commercial 0.30) trail them. Their relative order is not asserted: the catalog's
-    // commercial component also holds account size (seats, ARR per seat) and the ARR
-    // change at the last renewal, which in any book (ours included) carry adoption and
-    // segment information, so the model credits commercial with more than the truth's
-    // financial distress (issue 6 note).
+    // With context (timing, size, tenure, segment) set aside, the two heaviest true
+    // drivers lead in order and the lightest (commercial: financial distress) trails.
+    // Support (true weight 0.70) and sentiment (0.45) come third and fourth in either
+    // order: since renewals due on the snapshot date are in the book, the model spends
+    // more of its capacity on timing, and the two middle components end up within 0.01
+    // of each other in mean |contribution| (0.077 and 0.086 at this writing).
     assert_eq!(
-        got[..3],
-        want[..3],
+        got[..2],
+        want[..2],
         "components by mean |contribution|: {order:?}"
     );
-    let mut tail: Vec<&str> = got[3..].to_vec();
-    tail.sort_unstable();
-    assert_eq!(tail, ["commercial", "sentiment"]);
+    assert_eq!(
+        got[4], "commercial",
+        "components by mean |contribution|: {order:?}"
+    );
+    let mut middle: Vec<&str> = got[2..4].to_vec();
+    middle.sort_unstable();
+    assert_eq!(middle, ["sentiment", "support"]);
 
     // 2. Injected problems in the 90 days before t show among the top three risers.
     let events = read_rows(&table_path(&dir.join("truth"), "events"));
@@ -148,11 +148,23 @@ fn explanations_recover_the_simulators_truth() {
             100.0 * share
         );
     }
-    for ev in ["sponsor_left", "usage_collapse", "ticket_storm"] {
+    // Context no longer takes a driver slot: 100%, 99% and 88% at this writing.
+    for (ev, bar) in [
+        ("sponsor_left", 0.95),
+        ("usage_collapse", 0.95),
+        ("ticket_storm", 0.85),
+    ] {
         let (hit, n) = hits.get(ev).copied().unwrap_or((0, 0));
         assert!(
-            n >= 20 && hit as f64 >= 0.8 * n as f64,
+            n >= 20 && hit as f64 >= bar * n as f64,
             "{ev}: {hit} of {n} in the top three"
         );
     }
+    // And no driver is context: the reasons are behaviour.
+    assert!(ex.iter().all(|e| {
+        e.risers
+            .iter()
+            .chain(&e.protectors)
+            .all(|d| !baseline(&d.feature))
+    }));
 }

@@ -306,7 +306,11 @@ fn commercial_features_and_labels_by_hand() {
         Some((Some(true), Some(true))),
         "A2 churns on 2025-03-31"
     );
-    assert_eq!(label("A2", "2025-04-01"), None, "A2 is gone by April");
+    assert_eq!(
+        label("A2", "2025-04-01"),
+        Some((Some(true), Some(true))),
+        "on April 1 A2's term ended the day before: still in the book, renewal due, and it churns"
+    );
     assert_eq!(
         label("A1", "2025-06-01"),
         Some((Some(false), None)),
@@ -404,9 +408,11 @@ fn labels_agree_with_the_simulator() {
         let Some(label) = r.label else { continue };
         labelled += 1;
         positives += usize::from(label);
+        // In the book at t means covered the day before t, or lapsed within the 30-day
+        // grace period: a churn (last covered day) from t - 30 to t + 90.
         let truth = churn
             .get(&t.account_ids[r.account as usize])
-            .is_some_and(|c| *c >= r.t && *c <= r.t + Duration::days(90));
+            .is_some_and(|c| *c >= r.t - Duration::days(30) && *c <= r.t + Duration::days(90));
         agree += usize::from(truth == label);
     }
     println!("{labelled} labelled, {positives} positive, {agree} agree");
