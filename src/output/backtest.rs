@@ -1,5 +1,6 @@
-//! The backtest's files: `backtest.json` (everything, with each cut's reliability table)
-//! and `backtest.csv` (one row per cut date).
+//! The backtest's files: `backtest.json` (everything, with each cut's reliability table),
+//! `backtest.csv` (one row per cut date) and `backtest_scores.csv` (every account scored
+//! at every cut date, with what became of it).
 
 use std::path::Path;
 
@@ -74,5 +75,48 @@ pub fn write(b: &Backtest, out: &Path) -> Result<()> {
             2,
         )
         .with_rounded("actual_churned_arr", f(&|x| Some(x.actual_churned_arr)), 2);
-    io::write_table(&out.join("backtest.csv"), &t, Format::Csv)
+    io::write_table(&out.join("backtest.csv"), &t, Format::Csv)?;
+    let all: Vec<(
+        &crate::workflow::backtest::CutResult,
+        &crate::workflow::backtest::BacktestScore,
+    )> = c
+        .iter()
+        .flat_map(|x| x.scores.iter().map(move |s| (x, s)))
+        .collect();
+    let scores = Table::new()
+        .with(
+            "cut_date",
+            Column::Str(all.iter().map(|(x, _)| Some(x.at.to_string())).collect()),
+        )
+        .with(
+            "account_id",
+            Column::Str(
+                all.iter()
+                    .map(|(_, s)| Some(s.account_id.clone()))
+                    .collect(),
+            ),
+        )
+        .with(
+            "status",
+            Column::Str(
+                all.iter()
+                    .map(|(_, s)| Some(s.status.to_string()))
+                    .collect(),
+            ),
+        )
+        .with_rounded(
+            "arr",
+            Column::Float(all.iter().map(|(_, s)| Some(s.arr)).collect()),
+            2,
+        )
+        .with_rounded(
+            "churn_probability",
+            Column::Float(all.iter().map(|(_, s)| Some(s.churn_probability)).collect()),
+            4,
+        )
+        .with(
+            "churned",
+            Column::Int(all.iter().map(|(_, s)| s.churned.map(i64::from)).collect()),
+        );
+    io::write_table(&out.join("backtest_scores.csv"), &scores, Format::Csv)
 }

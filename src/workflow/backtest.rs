@@ -19,6 +19,17 @@ use crate::features::dataset::Dataset;
 use crate::model::Family;
 use crate::train::metrics::{Metrics, top_share};
 
+/// One account scored at a cut date, and what became of it.
+#[derive(Clone, Debug, Serialize)]
+pub struct BacktestScore {
+    pub account_id: String,
+    pub status: &'static str,
+    pub arr: f64,
+    pub churn_probability: f64,
+    /// Churned within the horizon; `None` while still undecided.
+    pub churned: Option<bool>,
+}
+
 /// The backtest at one cut date.
 #[derive(Clone, Debug, Serialize)]
 pub struct CutResult {
@@ -44,6 +55,9 @@ pub struct CutResult {
     /// Sum of probability x ARR over the resolved accounts, and the ARR that churned.
     pub predicted_churned_arr: f64,
     pub actual_churned_arr: f64,
+    /// Every account scored (in `backtest_scores.csv`, not in the json).
+    #[serde(skip)]
+    pub scores: Vec<BacktestScore>,
 }
 
 /// The backtest over several dates.
@@ -113,13 +127,22 @@ pub fn backtest(
         let label_of: std::collections::HashMap<u32, Option<bool>> =
             outcome.iter().map(|r| (r.account, r.label)).collect();
         let (mut y, mut q, mut arr) = (Vec::new(), Vec::new(), Vec::new());
+        let mut scores = Vec::with_capacity(rows.len());
         for (k, &i) in rows.iter().enumerate() {
             let r = &table.rows[i];
-            if let Some(Some(l)) = label_of.get(&r.account) {
-                y.push(f64::from(u8::from(*l)));
+            let churned = label_of.get(&r.account).copied().flatten();
+            if let Some(l) = churned {
+                y.push(f64::from(u8::from(l)));
                 q.push(p[k]);
                 arr.push(r.arr);
             }
+            scores.push(BacktestScore {
+                account_id: table.account_ids[r.account as usize].clone(),
+                status: r.status.as_str(),
+                arr: r.arr,
+                churn_probability: p[k],
+                churned,
+            });
         }
         let at_risk: Vec<f64> = q.iter().zip(&arr).map(|(p, a)| p * a).collect();
         let champion = trained.report.champion;
@@ -141,6 +164,7 @@ pub fn backtest(
             arr_capture_top20_by_arr_at_risk: top_share(&y, &at_risk, Some(&arr), 0.2).arr_capture,
             predicted_churned_arr: at_risk.iter().sum(),
             actual_churned_arr: y.iter().zip(&arr).map(|(y, a)| y * a).sum(),
+            scores,
         });
     }
     Ok(Backtest {

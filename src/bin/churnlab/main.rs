@@ -195,7 +195,7 @@ fn run(cli: Cli) -> Result<()> {
             output::backtest::write(&b, &out)?;
             print!("{}", text::backtest(&b));
             println!(
-                "\nwrote backtest.json and backtest.csv in {} ({:.1}s)",
+                "\nwrote backtest.json, backtest.csv and backtest_scores.csv in {} ({:.1}s)",
                 out.display(),
                 t0.elapsed().as_secs_f64()
             );
