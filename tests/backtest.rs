@@ -22,7 +22,10 @@ fn backtest_matches_the_oracle_and_the_out_of_time_test() {
             .into_iter()
             .map(|m| {
                 (
-                    (m["account_id"].clone(), m["snapshot_date"][..10].to_string()),
+                    (
+                        m["account_id"].clone(),
+                        m["snapshot_date"][..10].to_string(),
+                    ),
                     m["p_churn_90d"].parse().unwrap(),
                 )
             })
@@ -56,7 +59,13 @@ fn backtest_matches_the_oracle_and_the_out_of_time_test() {
         assert_eq!(c.scores.len(), c.accounts);
         assert!(y.len() as f64 > 0.9 * c.resolved as f64);
         assert!(m > o - 0.05, "{day}: backtest {m:.4} vs oracle {o:.4}");
-        assert!(m < o + 0.02, "{day}: backtest {m:.4} beats the oracle {o:.4}: a leak?");
-        assert!((stated - test).abs() < 0.05, "{day}: backtest {stated:.4} vs test {test:.4}");
+        assert!(
+            m < o + 0.02,
+            "{day}: backtest {m:.4} beats the oracle {o:.4}: a leak?"
+        );
+        assert!(
+            (stated - test).abs() < 0.05,
+            "{day}: backtest {stated:.4} vs test {test:.4}"
+        );
     }
 }

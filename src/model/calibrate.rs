@@ -6,8 +6,10 @@
 //! the end blocks often reach exactly 0 or 1. Here the fit is linear between the blocks'
 //! centroids (mean score, churn rate), with linear tails from the first centroid down to
 //! (0, 0) and from the last up to (1, 1): strictly increasing, so the ranking is kept.
-//! Every calibrated probability is then held inside [`FLOOR`, `CEILING`]: no account is
-//! ever certain to stay or to go.
+//! Every calibrated probability is then squeezed affinely into [`FLOOR`, `CEILING`]
+//! (`FLOOR + (CEILING - FLOOR) * p`): no account is ever certain to stay or to go, and,
+//! unlike a clamp, the squeeze is strictly increasing, so it creates no ties (a clamp at
+//! 0.1% tied half of a book whose raw probabilities ran below it).
 
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
@@ -15,10 +17,10 @@ use serde::{Deserialize, Serialize};
 use super::logistic::Logistic;
 use crate::common::math::{logit, sigmoid};
 
-/// The lowest calibrated probability (0.1%).
-pub const FLOOR: f64 = 0.001;
-/// The highest calibrated probability (99.9%).
-pub const CEILING: f64 = 0.999;
+/// The lowest calibrated probability (0.01%).
+pub const FLOOR: f64 = 1e-4;
+/// The highest calibrated probability (99.99%).
+pub const CEILING: f64 = 1.0 - 1e-4;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "method", rename_all = "lowercase")]
@@ -91,18 +93,14 @@ impl Calibrator {
         Calibrator::Isotonic { x: xs, y: ys }
     }
 
-    /// The calibrated probability of a model score `p`, inside [`FLOOR`, `CEILING`].
+    /// The calibrated probability of a model score `p`, squeezed into [`FLOOR`, `CEILING`].
     pub fn apply(&self, p: f64) -> f64 {
         let q = match self {
             Calibrator::None => p,
             Calibrator::Platt { slope, intercept } => sigmoid(slope * logit(p) + intercept),
             Calibrator::Isotonic { x, y } => interpolate(x, y, p),
         };
-        if q.is_nan() {
-            q
-        } else {
-            q.clamp(FLOOR, CEILING)
-        }
+        FLOOR + (CEILING - FLOOR) * q.clamp(0.0, 1.0)
     }
 }
 
@@ -149,9 +147,10 @@ mod tests {
                 .all(|(a, b)| (a - b).abs() < 1e-12)
         );
         assert_eq!(v, &vec![0.0, 0.5, 1.0]);
-        // 0.15 is a third of the way from 0.1 to 0.25: 0.5 / 3.
-        assert!((c.apply(0.15) - 0.5 / 3.0).abs() < 1e-12);
-        assert!((c.apply(0.35) - 0.75).abs() < 1e-12);
+        // 0.15 is a third of the way from 0.1 to 0.25: 0.5 / 3 (then squeezed).
+        let squeeze = |q: f64| FLOOR + (CEILING - FLOOR) * q;
+        assert!((c.apply(0.15) - squeeze(0.5 / 3.0)).abs() < 1e-12);
+        assert!((c.apply(0.35) - squeeze(0.75)).abs() < 1e-12);
         // No plateau: every score in (0.1, 0.45) maps to its own probability.
         let q: Vec<f64> = (11..45).map(|k| c.apply(k as f64 / 100.0)).collect();
         assert!(q.windows(2).all(|w| w[0] < w[1]));

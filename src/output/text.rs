@@ -310,9 +310,7 @@ pub fn scored(list: &ScoredList, top: usize) -> String {
             s.segment.clone().unwrap_or_default(),
             s.status.unwrap_or("-"),
             s.arr.map(money).unwrap_or_default(),
-            s.churn_probability
-                .map(|p| format!("{:.1}%", 100.0 * p))
-                .unwrap_or("-".into()),
+            s.churn_probability.map(probability).unwrap_or("-".into()),
             s.risk_tier.unwrap_or("-"),
             s.arr_at_risk.map(money).unwrap_or_default(),
             s.days_to_renewal
@@ -335,6 +333,17 @@ pub fn scored(list: &ScoredList, top: usize) -> String {
         }
     }
     o
+}
+
+/// A churn probability for people: one decimal, and never "0.0%" or "100.0%".
+fn probability(p: f64) -> String {
+    if p < 0.001 {
+        "<0.1%".into()
+    } else if p > 0.999 {
+        ">99.9%".into()
+    } else {
+        format!("{:.1}%", 100.0 * p)
+    }
 }
 
 fn opt(x: Option<f64>) -> String {
