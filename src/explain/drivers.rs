@@ -153,6 +153,10 @@ fn context_note(context: &[ContextPart], risers: f64) -> Option<String> {
             break;
         }
     }
+    // A lapsed term says more than "renewal due now".
+    if facts.iter().any(|f| f.starts_with("term ended")) {
+        facts.retain(|f| f != "renewal due now");
+    }
     let behaviour = if risers < 0.1 {
         "behaviour looks normal"
     } else {
