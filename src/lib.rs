@@ -16,7 +16,7 @@
 //! output    writers and text renderings of every result
 //! ```
 //!
-//! [`workflow`] runs these stages for each job (run, train, score, health, analyze,
+//! [`workflow`] runs these stages for each job (run, train, score, health, analyze, backtest,
 //! retention, validate) from one [`config::Config`], checked once before any work.
 //! [`common`] holds the vocabulary every stage shares, [`config`] the checked
 //! configuration, [`error`] the error type; the simulator ([`sim`]) writes books whose

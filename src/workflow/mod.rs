@@ -1,6 +1,7 @@
 //! The pipeline as library calls, one file per job: [`run()`](run::run) (the whole
 //! pipeline), [`train`](train::train), [`score`](score::score), [`health`](health::health),
-//! [`analyze`](analyze::analyze), and the inspections [`validate`](inspect::validate),
+//! [`analyze`](analyze::analyze), [`backtest`](backtest::backtest), and the inspections
+//! [`validate`](inspect::validate),
 //! [`retention`](inspect::retention) and [`features`](inspect::features).
 //!
 //! Every job takes a checked [`Config`] and returns a typed result; nothing here writes

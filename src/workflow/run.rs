@@ -109,7 +109,7 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
     // Score with the model as saved, exactly as `churnlab score` would.
     let m = artifact::load(&model_dir)?;
     log::info!(
-        "scoring and explaining the accounts active on {}",
+        "scoring and explaining every account in the book on {}",
         table.as_of
     );
     let mut list = score::score_snapshot(&m, &table, &ctx.accounts, &ctx.histories, cfg.scoring())?;
