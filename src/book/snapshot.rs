@@ -108,12 +108,14 @@ pub fn spine(
         for (a, hist) in histories.iter().enumerate() {
             // Terms in force on the day before t (a term starting on t is dated t and not
             // yet visible); else the last term that ended before then.
-            let covering: Vec<&Term> = hist
-                .terms
-                .iter()
-                .filter(|x| x.start <= before && before <= x.end)
-                .collect();
-            let (status, reference, days_lapsed) = if covering.is_empty() {
+            let covering = |day: NaiveDate| -> Vec<&Term> {
+                hist.terms
+                    .iter()
+                    .filter(|x| x.start <= day && day <= x.end)
+                    .collect()
+            };
+            let in_force = covering(before);
+            let (status, reference, at_ref, days_lapsed) = if in_force.is_empty() {
                 let Some(last_end) = hist
                     .terms
                     .iter()
@@ -129,10 +131,11 @@ pub fn spine(
                 (
                     Status::Lapsed,
                     last_end,
+                    covering(last_end),
                     (before - last_end).num_days() as f64,
                 )
             } else {
-                (Status::Active, before, 0.0)
+                (Status::Active, before, in_force, 0.0)
             };
             // The coverage interval (terms merged across gaps within grace) holding the
             // reference day; its end, as of the as-of date, gives the labels.
@@ -157,11 +160,6 @@ pub fn spine(
             // Contract facts as known before t. ARR and seats: the terms covering the
             // reference day (for a lapsed account, the ARR at stake). The current term is
             // the one ending first; for a lapsed account the last one that ended.
-            let at_ref: Vec<&Term> = hist
-                .terms
-                .iter()
-                .filter(|x| x.start <= reference && reference <= x.end)
-                .collect();
             let arr = at_ref.iter().map(|x| x.arr).sum();
             let seats = at_ref.iter().map(|x| x.seats).sum();
             let current = at_ref.iter().min_by_key(|x| x.end).copied();
@@ -181,16 +179,12 @@ pub fn spine(
             let label = if t + h >= as_of {
                 None
             } else if spell.end <= t + h {
-                match spell.ending {
-                    Ending::Churned => Some(true),
-                    _ => None,
-                }
+                churned.then_some(true)
             } else {
                 Some(false)
             };
-            // The next renewal: the end of the first term in force on t (labels look ahead).
-            let next_end = renewal_date;
-            let label_next_renewal = if spell.end > next_end {
+            // Churn at the next renewal: the end of the current term (labels look ahead).
+            let label_next_renewal = if spell.end > renewal_date {
                 Some(false)
             } else if churned {
                 Some(true)
@@ -205,11 +199,8 @@ pub fn spine(
                 days_lapsed,
                 label,
                 label_next_renewal,
-                churn_date: if churned && spell.end >= reference {
-                    Some(spell.end)
-                } else {
-                    None
-                },
+                // The spell holds the reference day, so its end is never before it.
+                churn_date: churned.then_some(spell.end),
                 arr,
                 seats,
                 tenure_days: tenure as f64,

@@ -1,17 +1,22 @@
 //! Numbers as people read them: money with thousands separators, shares as percentages.
 
-/// Whole currency units with thousands separators: `-$1,234,568`.
-pub fn money(x: f64) -> String {
-    let v = x.round() as i64;
-    let s = v.abs().to_string();
+/// A whole number with thousands separators: 33393 -> "33,393", -1500 -> "-1,500".
+pub fn thousands(v: f64) -> String {
+    let digits = format!("{:.0}", v.abs());
     let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+    for (k, ch) in digits.chars().enumerate() {
+        if k > 0 && (digits.len() - k) % 3 == 0 {
             out.push(',');
         }
         out.push(ch);
     }
-    format!("{}${out}", if v < 0 { "-" } else { "" })
+    if v < 0.0 { format!("-{out}") } else { out }
+}
+
+/// Whole currency units with thousands separators: `-$1,234,568`.
+pub fn money(x: f64) -> String {
+    let v = x.round();
+    format!("{}${}", if v < 0.0 { "-" } else { "" }, thousands(v.abs()))
 }
 
 /// A share as a percentage to one decimal (`12.3%`), or `missing` when there is none.
@@ -36,6 +41,9 @@ mod tests {
         assert_eq!(money(1_234_567.6), "$1,234,568");
         assert_eq!(money(-950.0), "-$950");
         assert_eq!(money(0.4), "$0");
+        assert_eq!(money(-0.4), "$0");
+        assert_eq!(thousands(33393.0), "33,393");
+        assert_eq!(thousands(-1500.0), "-1,500");
         assert_eq!(pct(0.1234), "12.3%");
         assert_eq!(pct(f64::NAN), "-");
         assert_eq!(pct_or(None, "n/a"), "n/a");

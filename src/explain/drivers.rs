@@ -13,7 +13,7 @@ use ndarray::ArrayView2;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::common::fmt::money;
+use crate::common::fmt::{money, thousands};
 use crate::explain;
 use crate::features;
 use crate::features::dataset::Dataset;
@@ -251,19 +251,6 @@ fn fmt_value(feature: &str, v: f64) -> String {
     }
 }
 
-/// A whole number with thousands separators: 33393 -> "33,393".
-fn thousands(v: f64) -> String {
-    let digits = format!("{:.0}", v.abs());
-    let mut out = String::new();
-    for (k, ch) in digits.chars().enumerate() {
-        if k > 0 && (digits.len() - k) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    if v < 0.0 { format!("-{out}") } else { out }
-}
-
 /// One plain sentence for a driver. `days_since_sponsor_left` feeds the sponsor sentence.
 pub fn sentence(
     feature: &str,
@@ -475,17 +462,8 @@ pub fn explain_rows(
                     let Some(level) = ds.categorical[kx][i].clone() else {
                         continue;
                     };
-                    let effect = if contribution > 0.0 {
-                        "raising risk"
-                    } else {
-                        "lowering risk"
-                    };
                     drivers.push(Driver {
-                        sentence: format!(
-                            "{}: {} is {level}, {effect}",
-                            capitalise(component_of(&feature)),
-                            label(&feature)
-                        ),
+                        sentence: String::new(),
                         component: component_of(&feature).to_string(),
                         feature,
                         value: None,
@@ -503,10 +481,21 @@ pub fn explain_rows(
             protectors.sort_by(|a, b| a.contribution.total_cmp(&b.contribution));
             protectors.truncate(k);
             for d in risers.iter_mut().chain(protectors.iter_mut()) {
-                if let Some(v) = d.value {
-                    let s = sentence(&d.feature, v, d.typical, d.contribution, sponsor_days);
-                    d.sentence = format!("{}: {s}", capitalise(&d.component));
-                }
+                let s = match (d.value, &d.level) {
+                    (Some(v), _) => {
+                        sentence(&d.feature, v, d.typical, d.contribution, sponsor_days)
+                    }
+                    (None, Some(level)) => {
+                        let effect = if d.contribution > 0.0 {
+                            "raising risk"
+                        } else {
+                            "lowering risk"
+                        };
+                        format!("{} is {level}, {effect}", label(&d.feature))
+                    }
+                    (None, None) => continue,
+                };
+                d.sentence = format!("{}: {s}", capitalise(&d.component));
             }
             Explanation {
                 base: c.base,

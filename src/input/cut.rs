@@ -10,17 +10,25 @@ use super::load::{Book, Loaded};
 use crate::common::dates;
 use crate::error::{Error, Result};
 
+/// A column recording a later event, and the date column that says when it happened:
+/// blank when that date is on or after the cut.
+type Later = (&'static str, &'static str);
+
 /// Per table: the column whose date puts a row in the past or the future, and the
-/// columns that record a later event (blank when it had not happened by the cut).
+/// columns that record a later event. A ticket's CSAT arrives with its closing.
 /// Accounts are kept whole: an account without a term before the cut is in no snapshot.
-const RULES: [(&str, Option<&str>, &[&str]); 8] = [
+const RULES: [(&str, Option<&str>, &[Later]); 8] = [
     ("accounts", None, &[]),
     ("contracts", Some("start_date"), &[]),
     ("usage", Some("date"), &[]),
-    ("tickets", Some("opened_at"), &["closed_at", "csat"]),
+    (
+        "tickets",
+        Some("opened_at"),
+        &[("closed_at", "closed_at"), ("csat", "closed_at")],
+    ),
     ("nps", Some("date"), &[]),
-    ("contacts", Some("start_date"), &["end_date"]),
-    ("invoices", Some("due_date"), &["paid_date"]),
+    ("contacts", Some("start_date"), &[("end_date", "end_date")]),
+    ("invoices", Some("due_date"), &[("paid_date", "paid_date")]),
     ("activities", Some("date"), &[]),
 ];
 
@@ -59,11 +67,9 @@ pub fn cut(book: &Book, at: NaiveDate) -> Result<Book> {
                 plan = plan.filter(future.not().or(col(c).is_null()));
             }
         }
-        // A ticket's CSAT arrives with its closing: blank both together.
         let mut blank = Vec::new();
-        for c in later {
-            let when_col = if *c == "csat" { "closed_at" } else { c };
-            if let (Some(future), Ok(col_ref)) = (on_or_after(df, when_col, day)?, df.column(c)) {
+        for (c, happened) in later {
+            if let (Some(future), Ok(col_ref)) = (on_or_after(df, happened, day)?, df.column(c)) {
                 let dtype = col_ref.dtype().clone();
                 blank.push(
                     when(future)
