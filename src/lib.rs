@@ -12,8 +12,9 @@
 //! explain   models -> contributions, drivers   (treeshap, drivers)
 //! score     champion -> ranked at-risk list
 //! health    the CS team's health score, validated against churn
-//! analysis  cohorts, clusters, propensity of CS plays
-//! output    writers and text renderings of every result
+//! analysis  cohorts, clusters, propensity of CS plays, the renewal forecast
+//! output    writers (csv, parquet, json, the at_risk.xlsx workbook), text renderings
+//! report    report.html, rendered from an output folder's files
 //! ```
 //!
 //! [`workflow`] runs these stages for each job (run, train, score, health, analyze, backtest,
@@ -45,6 +46,8 @@ pub mod health;
 pub mod analysis;
 
 pub mod output;
+
+pub mod report;
 
 pub mod workflow;
 

@@ -235,7 +235,9 @@ fn book_workflow_train_save_score_and_oracle() {
         dir: dir.clone(),
         as_of: None,
     };
-    let list = workflow::score::score(path, &book, &cfg, &ListOptions::default()).unwrap();
+    let list = workflow::score::score(path, &book, &cfg, &ListOptions::default())
+        .unwrap()
+        .list;
     let last = *time.iter().max().unwrap();
     let current: Vec<usize> = (0..ds.rows()).filter(|&i| time[i] == last).collect();
     let direct = t.pipelines[&r.champion].predict(ds, &current).unwrap();

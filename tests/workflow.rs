@@ -39,7 +39,7 @@ fn the_whole_pipeline_from_rust() {
     };
     let r = workflow::run::run(&opts, &cfg, &workflow::no_progress).unwrap();
     let out = tmp.path().join("out");
-    churnlab::output::run::write(&r, &out).unwrap();
+    churnlab::output::run::write(&r, &out, &Default::default()).unwrap();
     assert!(out.join("scored_accounts.csv").is_file());
 
     // Every listed account is active at the as-of date and has a probability or a reason.
@@ -83,4 +83,107 @@ fn the_whole_pipeline_from_rust() {
         .unwrap();
     let auc = metrics::roc_auc(&y, &p).unwrap();
     assert!((auc - stated).abs() < 1e-12, "{auc} vs {stated}");
+}
+
+/// `at_risk.xlsx` read back with calamine holds what `scored_accounts.csv` holds: the
+/// list sheet row for row, one sheet per CSM with exactly their accounts, and the drivers
+/// sheet row for row with `drivers.csv`. `report.html` and the forecast are written too.
+#[test]
+fn the_workbook_reads_back_as_the_scored_accounts() {
+    use calamine::{Data, DataType, Reader, Xlsx, open_workbook};
+    use churnlab::input::io::read_text_columns;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("book");
+    small_book(&data);
+    let mut raw = RawConfig::default();
+    raw.models.families = vec![Family::Logistic];
+    let cfg = raw.check().unwrap();
+    let opts = RunOptions {
+        data,
+        models: tmp.path().join("models"),
+        as_of: None,
+        list: ListOptions::default(),
+    };
+    let r = workflow::run::run(&opts, &cfg, &workflow::no_progress).unwrap();
+    let out = tmp.path().join("out");
+    churnlab::output::run::write(&r, &out, &Default::default()).unwrap();
+    for f in [
+        "report.html",
+        "forecast.json",
+        "forecast.csv",
+        "at_risk.xlsx",
+    ] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+
+    let (names, cols) = read_text_columns(&out.join("scored_accounts.csv")).unwrap();
+    let col = |n: &str| &cols[names.iter().position(|x| x == n).unwrap()];
+    let rows = col("account_id").len();
+    assert!(rows > 100);
+    let mut wb: Xlsx<_> = open_workbook(out.join("at_risk.xlsx")).unwrap();
+    let sheets = wb.sheet_names();
+    assert_eq!(sheets.first().map(String::as_str), Some("At-risk list"));
+    assert_eq!(sheets.last().map(String::as_str), Some("Drivers"));
+    let list = wb.worksheet_range("At-risk list").unwrap();
+    let header: Vec<String> = list
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let at = |h: &str| header.iter().position(|x| x == h).unwrap();
+    assert_eq!(list.height(), rows + 1);
+    let text = |c: &Data| match c {
+        Data::Empty => None,
+        c => Some(c.to_string()),
+    };
+    let num = |c: &Data| c.get_float();
+    for (i, row) in list.rows().skip(1).enumerate() {
+        assert_eq!(num(&row[at("Rank")]), Some((i + 1) as f64));
+        assert_eq!(text(&row[at("Account ID")]), col("account_id")[i]);
+        assert_eq!(text(&row[at("CSM")]), col("csm")[i]);
+        assert_eq!(text(&row[at("Risk tier")]), col("risk_tier")[i]);
+        assert_eq!(text(&row[at("Reason 1")]), col("driver_1")[i]);
+        // The csv rounds; the workbook keeps full precision.
+        for (h, c, tol) in [
+            ("Churn probability", "churn_probability", 5e-5),
+            ("ARR", "arr", 5e-3),
+            ("ARR at risk", "arr_at_risk", 5e-3),
+        ] {
+            let csv: Option<f64> = col(c)[i].as_deref().map(|v| v.parse().unwrap());
+            match (num(&row[at(h)]), csv) {
+                (Some(a), Some(b)) => assert!((a - b).abs() <= tol, "{h} row {i}: {a} vs {b}"),
+                (a, b) => assert_eq!(a, b, "{h} row {i}"),
+            }
+        }
+    }
+    // One sheet per CSM, holding exactly that CSM's accounts in list order.
+    let mut csms: Vec<String> = col("csm")
+        .iter()
+        .map(|c| c.clone().unwrap_or("No CSM".into()))
+        .collect();
+    csms.sort();
+    csms.dedup();
+    assert_eq!(sheets.len(), csms.len() + 2);
+    let mut seen = 0;
+    for csm in &csms {
+        let s = wb.worksheet_range(csm).unwrap();
+        let ids: Vec<Option<String>> = s.rows().skip(1).map(|r| text(&r[1])).collect();
+        let want: Vec<Option<String>> = (0..rows)
+            .filter(|&i| col("csm")[i].clone().unwrap_or("No CSM".into()) == *csm)
+            .map(|i| col("account_id")[i].clone())
+            .collect();
+        assert_eq!(ids, want, "{csm}");
+        seen += ids.len();
+    }
+    assert_eq!(seen, rows);
+    let (dn, dc) = read_text_columns(&out.join("drivers.csv")).unwrap();
+    let d = wb.worksheet_range("Drivers").unwrap();
+    assert_eq!(d.height(), dc[0].len() + 1);
+    let sentence = dn.iter().position(|x| x == "sentence").unwrap();
+    for (i, row) in d.rows().skip(1).enumerate() {
+        assert_eq!(text(&row[8]), dc[sentence][i], "drivers row {i}");
+    }
 }

@@ -74,6 +74,16 @@ pub fn write(b: &Backtest, out: &Path) -> Result<()> {
             f(&|x| Some(x.predicted_churned_arr)),
             2,
         )
+        .with_rounded(
+            "predicted_churned_arr_low",
+            f(&|x| Some(x.predicted_churned_arr_interval.0)),
+            2,
+        )
+        .with_rounded(
+            "predicted_churned_arr_high",
+            f(&|x| Some(x.predicted_churned_arr_interval.1)),
+            2,
+        )
         .with_rounded("actual_churned_arr", f(&|x| Some(x.actual_churned_arr)), 2);
     io::write_table(&out.join("backtest.csv"), &t, Format::Csv)?;
     let all: Vec<(

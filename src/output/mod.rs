@@ -3,10 +3,12 @@
 
 pub mod analysis;
 pub mod backtest;
+pub mod forecast;
 pub mod health;
 pub mod list;
 pub mod run;
 pub mod text;
+pub mod workbook;
 
 use std::path::Path;
 

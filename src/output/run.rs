@@ -4,12 +4,14 @@ use std::path::Path;
 
 use crate::error::Result;
 use crate::input::io::{self, Format};
+use crate::report::ReportOptions;
 use crate::workflow::run::RunResult;
 
 /// Writes a run's files into `out`: `retention.csv`, `summary.json`, `snapshots.*`,
 /// the analyses, `metrics.json`, the health-score validation (when configured) and the
-/// at-risk list. Returns the names of the analyses' files.
-pub fn write(r: &RunResult, out: &Path) -> Result<Vec<String>> {
+/// at-risk list with its workbook and forecast, and last `report.html`, rendered from
+/// those files. Returns the names of the analyses' files.
+pub fn write(r: &RunResult, out: &Path, report: &ReportOptions) -> Result<Vec<String>> {
     super::ensure_dir(out)?;
     io::write_table(
         &out.join("retention.csv"),
@@ -27,5 +29,7 @@ pub fn write(r: &RunResult, out: &Path) -> Result<Vec<String>> {
         super::health::write(v, &r.dataset, &r.table, out)?;
     }
     super::list::write(&r.list, out)?;
+    super::forecast::write(&r.forecast, out)?;
+    crate::report::write(out, report)?;
     Ok(files)
 }

@@ -202,6 +202,9 @@ pub struct Metrics {
     pub top_20: TopShare,
     pub calibration_error: f64,
     pub reliability: Vec<Bin>,
+    /// The cumulative gains curve: lift and capture in the top 5%, 10%, ... 100%.
+    #[serde(default)]
+    pub capture: Vec<TopShare>,
 }
 
 impl Metrics {
@@ -220,6 +223,9 @@ impl Metrics {
             top_20: top_share(y, p, arr, 0.2),
             calibration_error,
             reliability,
+            capture: (1..=20)
+                .map(|k| top_share(y, p, arr, k as f64 * 0.05))
+                .collect(),
         }
     }
 }

@@ -11,6 +11,7 @@ use chrono::{Duration, NaiveDate};
 use serde::Serialize;
 
 use super::{BookContext, OnProgress};
+use crate::analysis::forecast;
 use crate::book::snapshot;
 use crate::common::dates;
 use crate::config::Config;
@@ -54,6 +55,9 @@ pub struct CutResult {
     pub arr_capture_top20_by_arr_at_risk: Option<f64>,
     /// Sum of probability x ARR over the resolved accounts, and the ARR that churned.
     pub predicted_churned_arr: f64,
+    /// The forecast's 90% interval of churned ARR (the weighted Poisson-binomial of the
+    /// same probabilities), as the report's renewal forecast computes it.
+    pub predicted_churned_arr_interval: (f64, f64),
     pub actual_churned_arr: f64,
     /// Every account scored (in `backtest_scores.csv`, not in the json).
     #[serde(skip)]
@@ -163,6 +167,7 @@ pub fn backtest(
             arr_capture_top10_by_arr_at_risk: top_share(&y, &at_risk, Some(&arr), 0.1).arr_capture,
             arr_capture_top20_by_arr_at_risk: top_share(&y, &at_risk, Some(&arr), 0.2).arr_capture,
             predicted_churned_arr: at_risk.iter().sum(),
+            predicted_churned_arr_interval: forecast::churned_arr_interval(&arr, &q, cfg.seed()),
             actual_churned_arr: y.iter().zip(&arr).map(|(y, a)| y * a).sum(),
             scores,
         });

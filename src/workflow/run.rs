@@ -10,6 +10,7 @@ use std::time::Instant;
 use chrono::NaiveDate;
 
 use super::{BookContext, OnProgress};
+use crate::analysis::forecast::{self, Forecast};
 use crate::analysis::{self, Analyses};
 use crate::book::retention;
 use crate::book::summary::{self, Summary};
@@ -60,6 +61,8 @@ pub struct RunResult {
     pub health: Option<Validation>,
     /// The ranked at-risk list, scored with the model as saved.
     pub list: ScoredList,
+    /// Expected churned and downsold ARR over the horizon, by segment.
+    pub forecast: Forecast,
     pub seconds: Timings,
 }
 
@@ -129,6 +132,12 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
         None => None,
     };
     list.arrange(&opts.list);
+    let forecast = forecast::of_list(
+        &list,
+        &forecast::contraction_rates(&retention, table.horizon_days),
+        table.horizon_days,
+        cfg.seed(),
+    );
     let seconds = Timings {
         features: t_features,
         training: t_train,
@@ -146,6 +155,7 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
         manifest: m.manifest,
         health,
         list,
+        forecast,
         seconds,
     })
 }

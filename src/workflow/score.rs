@@ -6,6 +6,8 @@ use std::time::Instant;
 use chrono::NaiveDate;
 
 use super::BookContext;
+use crate::analysis::forecast::{self, Forecast};
+use crate::book::retention;
 use crate::config::Config;
 use crate::features::dataset::Dataset;
 use crate::score::{self, ListOptions, ScoredList};
@@ -23,6 +25,12 @@ pub enum ScoreSource {
     Flat { path: PathBuf, id: Option<String> },
 }
 
+/// A scored list and its renewal forecast.
+pub struct Scoring {
+    pub list: ScoredList,
+    pub forecast: Forecast,
+}
+
 /// Loads the model folder `model` and scores `source` with its champion: probability,
 /// tier, ARR at risk, drivers and (when configured) the health score, ranked and filtered
 /// as `list` says. Snapshots and features follow the model's own configuration; tiers and
@@ -32,14 +40,24 @@ pub fn score(
     source: &ScoreSource,
     cfg: &Config,
     list: &ListOptions,
-) -> crate::Result<ScoredList> {
+) -> crate::Result<Scoring> {
     let m = artifact::load(model)?;
     let health = cfg.health().or(m.config.health());
+    let horizon = m.config.snapshots().horizon_days;
+    let mut rates = Default::default();
     let mut scored = match source {
         ScoreSource::Book { dir, as_of } => {
             let mcfg = &m.config;
             let ctx = BookContext::open(dir, mcfg.data().grace_days, super::as_of(*as_of, cfg))?;
             let t = ctx.snapshot_table(mcfg.snapshots(), mcfg.features())?;
+            let r = retention::report(
+                &ctx.accounts,
+                &ctx.terms,
+                &ctx.histories,
+                ctx.grace_days,
+                ctx.as_of,
+            );
+            rates = forecast::contraction_rates(&r, horizon);
             let mut s =
                 score::score_snapshot(&m, &t, &ctx.accounts, &ctx.histories, cfg.scoring())?;
             if let Some(h) = health {
@@ -50,7 +68,11 @@ pub fn score(
         ScoreSource::Flat { path, id } => score_flat(&m, path, id.as_deref(), cfg)?,
     };
     scored.arrange(list);
-    Ok(scored)
+    let forecast = forecast::of_list(&scored, &rates, horizon, cfg.seed());
+    Ok(Scoring {
+        list: scored,
+        forecast,
+    })
 }
 
 fn score_flat(

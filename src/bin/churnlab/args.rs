@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use churnlab::input::io::Format;
+use churnlab::report::ReportOptions;
 use churnlab::score::{Filter, ListOptions, RankBy};
 use churnlab::sim::Grain;
 use churnlab::workflow::train::FlatTable;
@@ -65,6 +66,17 @@ pub enum Command {
         models: PathBuf,
         #[command(flatten)]
         list: ListArgs,
+        #[command(flatten)]
+        report: ReportArgs,
+    },
+    /// Re-render report.html from an output folder of `run` or `score` (after editing
+    /// nothing but the options below: an earlier run to compare with, a backtest).
+    Report {
+        /// The output folder to render (it must hold scored_accounts.csv).
+        #[arg(long)]
+        run: PathBuf,
+        #[command(flatten)]
+        report: ReportArgs,
     },
     /// Validate the team's health score ([health] in the config) against churn: its
     /// out-of-time ROC-AUC next to the model's, churn by tier, each component and
@@ -136,7 +148,8 @@ pub enum Command {
         /// The id column of the flat table.
         #[arg(long)]
         id: Option<String>,
-        /// Output folder for scored_accounts.csv and .parquet.
+        /// Output folder for scored_accounts.csv/.parquet, drivers.csv, at_risk.xlsx,
+        /// forecast.json/.csv and report.html.
         #[arg(long, default_value = "out")]
         out: PathBuf,
         /// The date the data describes as "now" (default: the day after the latest event).
@@ -144,6 +157,8 @@ pub enum Command {
         as_of: Option<NaiveDate>,
         #[command(flatten)]
         list: ListArgs,
+        #[command(flatten)]
+        report: ReportArgs,
     },
     /// Would past lists have been right? Reruns the pipeline on the book as it was at
     /// each date and compares its scores with what happened over the next horizon.
@@ -263,6 +278,34 @@ pub struct ListArgs {
     /// Rows of the list to print.
     #[arg(long, default_value_t = 15)]
     pub top: usize,
+}
+
+/// What report.html compares with and how much of the list it shows.
+#[derive(clap::Args, Clone, Debug)]
+pub struct ReportArgs {
+    /// An earlier run's output folder: the report's headline says what changed since.
+    #[arg(long)]
+    pub previous: Option<PathBuf>,
+    /// A backtest's output folder: the report shows how accurate the forecast was
+    /// (default: OUT/backtest.json when present).
+    #[arg(long)]
+    pub backtest: Option<PathBuf>,
+    /// Accounts of the ranked list on the page (every account is in at_risk.xlsx).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub report_rows: u32,
+}
+
+impl ReportArgs {
+    pub fn options(&self) -> ReportOptions {
+        ReportOptions {
+            previous: self.previous.clone(),
+            backtest: self.backtest.clone(),
+            page: churnlab::report::Options {
+                top: self.report_rows as usize,
+                ..Default::default()
+            },
+        }
+    }
 }
 
 impl From<FlatArgs> for FlatTable {

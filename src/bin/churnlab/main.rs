@@ -62,6 +62,7 @@ fn run(cli: Cli) -> Result<()> {
             out,
             models,
             list,
+            report,
         } => {
             let opts = RunOptions {
                 data: book.data,
@@ -70,7 +71,7 @@ fn run(cli: Cli) -> Result<()> {
                 list: list.options(),
             };
             let r = with_bar(quiet, |p| workflow::run::run(&opts, &cfg, p))?;
-            let files = output::run::write(&r, &out)?;
+            let files = output::run::write(&r, &out, &report.options())?;
             log::info!("analyses written: {}", files.join(", "));
             print!(
                 "{}\n{}{}{}",
@@ -94,10 +95,11 @@ fn run(cli: Cli) -> Result<()> {
                 ""
             };
             println!(
-                "also wrote retention.csv, summary.json, snapshots.parquet/.csv, metrics.json, the cohort, cluster and propensity analyses{health} in {} ({:.1}s in all)",
+                "also wrote retention.csv, summary.json, snapshots.parquet/.csv, metrics.json, forecast.json/.csv, the cohort, cluster and propensity analyses{health} in {} ({:.1}s in all)",
                 out.display(),
                 r.seconds.total
             );
+            print_deliverables(&out);
         }
         Command::Health {
             book,
@@ -180,6 +182,7 @@ fn run(cli: Cli) -> Result<()> {
             out,
             as_of,
             list,
+            report,
         } => {
             let source = match (data, table) {
                 (Some(dir), _) => ScoreSource::Book { dir, as_of },
@@ -187,8 +190,13 @@ fn run(cli: Cli) -> Result<()> {
                 (None, None) => anyhow::bail!("pass --data DIR or --table FILE"),
             };
             let scored = workflow::score::score(&model, &source, &cfg, &list.options())?;
-            output::list::write(&scored, &out)?;
-            print_list(&scored, &list, &out);
+            output::list::write_scoring(&scored, &out, &report.options())?;
+            print_list(&scored.list, &list, &out);
+            print_deliverables(&out);
+        }
+        Command::Report { run, report } => {
+            let path = churnlab::report::write(&run, &report.options())?;
+            println!("wrote {}", path.display());
         }
         Command::Backtest { data, at, out } => {
             let b = with_bar(quiet, |p| workflow::backtest::backtest(&data, &at, &cfg, p))?;
@@ -305,11 +313,21 @@ fn print_list(list: &ScoredList, a: &ListArgs, out: &Path) {
     print!("\n{}", text::at_risk(list, a.options().rank_by, a.top));
     let unscored = list.rows.iter().filter(|s| s.reason.is_some()).count();
     println!(
-        "\n{} accounts ({unscored} could not be scored; reasons in the file). Wrote {}, {} and {}",
+        "\n{} accounts ({unscored} could not be scored; reasons in the file). Wrote {}, {}, {} and {}",
         list.rows.len(),
         out.join("scored_accounts.csv").display(),
         out.join("scored_accounts.parquet").display(),
-        out.join("drivers.csv").display()
+        out.join("drivers.csv").display(),
+        out.join("at_risk.xlsx").display()
+    );
+}
+
+/// The closing lines: where the files a CS leader opens are.
+fn print_deliverables(out: &Path) {
+    println!(
+        "\nFor CS leaders: open {} (the report) and {} (every account, a sheet per CSM).",
+        out.join("report.html").display(),
+        out.join("at_risk.xlsx").display()
     );
 }
 

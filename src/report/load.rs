@@ -1,0 +1,380 @@
+//! Reads what the report shows from an output folder: the files `run` and `score` wrote.
+//! Every file but the at-risk list is optional; a section whose file is missing says so.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::analysis::forecast::Forecast;
+use crate::error::{Error, Result};
+use crate::input::io;
+use crate::train::Report as TrainReport;
+
+/// One account of the at-risk list, as `scored_accounts.csv` has it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Account {
+    pub rank: usize,
+    pub account_id: String,
+    pub name: String,
+    pub segment: String,
+    pub csm: String,
+    pub status: String,
+    pub arr: Option<f64>,
+    pub renewal_date: String,
+    pub days_to_renewal: Option<f64>,
+    pub renewal_state: String,
+    pub probability: Option<f64>,
+    pub tier: String,
+    pub arr_at_risk: Option<f64>,
+    pub health_score: Option<f64>,
+    pub health_tier: String,
+    pub drivers: Vec<String>,
+    pub context_note: String,
+    pub play: String,
+    pub play_basis: String,
+    pub not_scored: String,
+    pub model_id: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct TableLine {
+    pub table: String,
+    pub rows: usize,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Summary {
+    pub as_of: String,
+    #[serde(default)]
+    pub tables: Vec<TableLine>,
+    #[serde(default)]
+    pub missing: Vec<(String, String)>,
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Window {
+    pub period: String,
+    pub start: String,
+    pub segment: String,
+    pub accounts_start: usize,
+    pub arr_start: f64,
+    pub grr: Option<f64>,
+    pub nrr: Option<f64>,
+    pub logo_churn: Option<f64>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Retention {
+    pub settled_until: String,
+    pub rows: Vec<Window>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+struct SummaryFile {
+    summary: Summary,
+    retention: Retention,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct CurvePoint {
+    pub cohort: String,
+    pub segment: String,
+    pub age_months: i32,
+    pub accounts: usize,
+    pub logo_retention: f64,
+    pub grr: Option<f64>,
+    pub survivors_only: bool,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+struct CohortsFile {
+    retention_curves: Vec<CurvePoint>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Cluster {
+    pub id: usize,
+    pub name: String,
+    pub accounts: usize,
+    pub arr: f64,
+    pub churned: usize,
+    pub churn_rate: f64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Clusters {
+    pub snapshot_date: String,
+    pub k: usize,
+    pub stability_mean_ari: f64,
+    pub clusters: Vec<Cluster>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Overlap {
+    pub treated_off_support: usize,
+    pub treated_unmatched: usize,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Effect {
+    pub treatment: String,
+    pub window_days: i64,
+    pub treated: usize,
+    pub untreated: usize,
+    pub treated_churn_rate: f64,
+    pub untreated_churn_rate: f64,
+    pub naive_difference: f64,
+    pub att_matched: f64,
+    pub att_matched_ci: (f64, f64),
+    pub att_weighted: f64,
+    pub att_weighted_ci: (f64, f64),
+    pub max_abs_smd_before: f64,
+    pub max_abs_smd_matched: f64,
+    pub max_abs_smd_weighted: f64,
+    pub overlap: Overlap,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Propensity {
+    pub outcome: String,
+    pub effects: Vec<Effect>,
+    #[serde(default)]
+    pub skipped: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct AucRow {
+    pub segment: String,
+    pub rows: usize,
+    pub churned: usize,
+    pub configured_roc_auc: Option<f64>,
+    pub fitted_roc_auc: Option<f64>,
+    pub model_roc_auc: Option<f64>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct TierRow {
+    pub tier: String,
+    pub rows: usize,
+    pub churned: usize,
+    pub churn_rate: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct PartRow {
+    pub component: String,
+    pub feature: String,
+    pub coverage: f64,
+    pub roc_auc: Option<f64>,
+    pub direction_agrees: Option<bool>,
+    pub configured_share: f64,
+    pub fitted_share: f64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Stability {
+    pub flip_rate: Option<f64>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Health {
+    pub test_dates: (String, String),
+    pub overall: AucRow,
+    pub by_segment: Vec<AucRow>,
+    pub tiers: Vec<TierRow>,
+    pub tiers_monotone: bool,
+    pub components: Vec<PartRow>,
+    pub measures: Vec<PartRow>,
+    pub stability: Stability,
+    pub recommended_tier_rates: Vec<TierRow>,
+    pub recommended_stability: Stability,
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Cut {
+    pub at: String,
+    pub accounts: usize,
+    pub resolved: usize,
+    pub churned: usize,
+    pub predicted_churned_arr: f64,
+    #[serde(default)]
+    pub predicted_churned_arr_interval: Option<(f64, f64)>,
+    pub actual_churned_arr: f64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Backtest {
+    pub horizon_days: i64,
+    pub cuts: Vec<Cut>,
+}
+
+/// An analysis file that holds an error instead of a result.
+#[derive(Clone, Debug, Deserialize)]
+struct Failed {
+    error: String,
+}
+
+/// Everything the report can show; `None` where the folder lacks the file.
+#[derive(Clone, Debug, Default)]
+pub struct Inputs {
+    pub dir: PathBuf,
+    pub accounts: Vec<Account>,
+    pub summary: Option<Summary>,
+    pub retention: Option<Retention>,
+    pub curves: Vec<CurvePoint>,
+    pub clusters: Option<std::result::Result<Clusters, String>>,
+    pub propensity: Option<std::result::Result<Propensity, String>>,
+    pub health: Option<Health>,
+    /// `recommended_health.toml`, verbatim.
+    pub recommended_toml: Option<String>,
+    pub metrics: Option<TrainReport>,
+    pub forecast: Option<Forecast>,
+    pub backtest: Option<Backtest>,
+    /// The previous run's list, when one was given.
+    pub previous: Option<Vec<Account>>,
+}
+
+/// Reads `dir`; `previous` and `backtest` are other output folders (a backtest's
+/// `backtest.json` in `dir` itself is used when `backtest` is not given).
+pub fn load(dir: &Path, previous: Option<&Path>, backtest: Option<&Path>) -> Result<Inputs> {
+    let list = dir.join("scored_accounts.csv");
+    if !list.is_file() {
+        return Err(Error::Input(format!(
+            "{}: no scored_accounts.csv here; pass the output folder of `churnlab run` or `churnlab score`",
+            dir.display()
+        )));
+    }
+    let summary: Option<SummaryFile> = json(&dir.join("summary.json"))?;
+    let (summary, retention) = match summary {
+        Some(s) => (Some(s.summary), Some(s.retention)),
+        None => (None, None),
+    };
+    let cohorts: Option<CohortsFile> = json(&dir.join("cohorts.json"))?;
+    let bt_dir = backtest.unwrap_or(dir);
+    Ok(Inputs {
+        dir: dir.to_path_buf(),
+        accounts: accounts(&list)?,
+        summary,
+        retention,
+        curves: cohorts.map(|c| c.retention_curves).unwrap_or_default(),
+        clusters: analysis(&dir.join("clusters.json"))?,
+        propensity: analysis(&dir.join("propensity.json"))?,
+        health: json(&dir.join("health_report.json"))?,
+        recommended_toml: text(&dir.join("recommended_health.toml"))?,
+        metrics: json(&dir.join("metrics.json"))?,
+        forecast: json(&dir.join("forecast.json"))?,
+        backtest: json(&bt_dir.join("backtest.json"))?,
+        previous: match previous {
+            Some(p) => Some(accounts(&p.join("scored_accounts.csv"))?),
+            None => None,
+        },
+    })
+}
+
+fn text(path: &Path) -> Result<Option<String>> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    std::fs::read_to_string(path)
+        .map(Some)
+        .map_err(|e| Error::io(path, e))
+}
+
+fn json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
+    let Some(s) = text(path)? else {
+        return Ok(None);
+    };
+    serde_json::from_str(&s).map(Some).map_err(|e| {
+        Error::Input(format!(
+            "{}: line {}, column {}: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+/// An analysis file: its result, or the error it records.
+fn analysis<T: DeserializeOwned>(path: &Path) -> Result<Option<std::result::Result<T, String>>> {
+    let Some(s) = text(path)? else {
+        return Ok(None);
+    };
+    if let Ok(f) = serde_json::from_str::<Failed>(&s) {
+        return Ok(Some(Err(f.error)));
+    }
+    serde_json::from_str(&s).map(|v| Some(Ok(v))).map_err(|e| {
+        Error::Input(format!(
+            "{}: line {}, column {}: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+/// Reads a `scored_accounts.csv`.
+pub fn accounts(path: &Path) -> Result<Vec<Account>> {
+    let (names, cols) = io::read_text_columns(path)?;
+    let by_name: BTreeMap<&str, usize> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
+    let Some(&id) = by_name.get("account_id") else {
+        return Err(Error::Input(format!(
+            "{}: no account_id column; expected a scored_accounts.csv written by churnlab",
+            path.display()
+        )));
+    };
+    let rows = cols.get(id).map_or(0, Vec::len);
+    let s = |name: &str, i: usize| -> String {
+        by_name
+            .get(name)
+            .and_then(|&c| cols[c][i].clone())
+            .unwrap_or_default()
+    };
+    let f = |name: &str, i: usize| -> Option<f64> {
+        by_name
+            .get(name)
+            .and_then(|&c| cols[c][i].as_deref())
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|v| v.is_finite())
+    };
+    Ok((0..rows)
+        .map(|i| Account {
+            rank: f("rank", i).map_or(i + 1, |r| r as usize),
+            account_id: s("account_id", i),
+            name: s("name", i),
+            segment: s("segment", i),
+            csm: s("csm", i),
+            status: s("status", i),
+            arr: f("arr", i),
+            renewal_date: s("renewal_date", i),
+            days_to_renewal: f("days_to_renewal", i),
+            renewal_state: s("renewal_state", i),
+            probability: f("churn_probability", i),
+            tier: s("risk_tier", i),
+            arr_at_risk: f("arr_at_risk", i),
+            health_score: f("health_score", i),
+            health_tier: s("health_tier", i),
+            drivers: ["driver_1", "driver_2", "driver_3"]
+                .iter()
+                .map(|d| s(d, i))
+                .filter(|d| !d.is_empty())
+                .collect(),
+            context_note: s("context_note", i),
+            play: s("suggested_play", i),
+            play_basis: s("play_basis", i),
+            not_scored: s("not_scored_reason", i),
+            model_id: s("model_id", i),
+        })
+        .collect())
+}
