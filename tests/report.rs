@@ -93,9 +93,7 @@ fn hostile_folder(dir: &std::path::Path) {
         format!(
             "1,\"acc\"\"<b>\",{HOSTILE},\"seg<i>\",\"Ann & <Bob>\",active,120000,2027-01-10,40,\"renews <soon>\",0.5,high,60000,31.0,red,\"usage fell <50%>\",\"<img src=x onerror=alert(2)>\",,\"note </td>\",\"call <now>\",basis,\"model<1>\","
         ),
-        format!(
-            "2,acc2,Plain Co,smb,\"Ann & <Bob>\",lapsed,1000,2026-10-01,-5,ended,0.2,medium,200,,,,,,,,,m1,"
-        ),
+        "2,acc2,Plain Co,smb,\"Ann & <Bob>\",lapsed,1000,2026-10-01,-5,ended,0.2,medium,200,,,,,,,,,m1,".to_string(),
         format!("3,acc3,\"{HOSTILE}\",smb,,active,500,,,,,,,,,,,,,,,m1,\"no data <yet>\""),
     ];
     fs::write(
@@ -190,6 +188,13 @@ fn headline_counts_and_sections_from_a_score_folder() {
         .map(|a| report::html::needs_call(a, &o))
         .collect();
     assert_eq!(calls, vec![true, true, false]);
+    assert_eq!(
+        report::html::ranked_by(&inputs.accounts),
+        "ARR at risk (churn probability × ARR)"
+    );
+    let mut by_p = inputs.accounts.clone();
+    by_p[0].arr_at_risk = Some(1.0);
+    assert_eq!(report::html::ranked_by(&by_p), "churn probability");
     let html = report::html::render(&inputs, &o);
     for id in [
         "headline",

@@ -200,11 +200,12 @@ pub fn window(
         if !include(i) {
             continue;
         }
-        if let Some(first) = h.spells.first() {
-            if first.start >= start && first.start < end {
-                w.new_accounts += 1;
-                w.new_arr += h.arr_seats_at(first.start).0;
-            }
+        if let Some(first) = h.spells.first()
+            && first.start >= start
+            && first.start < end
+        {
+            w.new_accounts += 1;
+            w.new_arr += h.arr_seats_at(first.start).0;
         }
         let Some(spell) = h.spell_at(start) else {
             continue;

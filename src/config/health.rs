@@ -127,12 +127,12 @@ impl HealthConfig {
 
     /// The components and tiers that score an account of `segment`.
     pub(crate) fn profile(&self, segment: Option<&str>) -> (Tiers, &[Spanned<ComponentSpec>]) {
-        if let Some(s) = segment {
-            if let Some(p) = self.profiles.iter().find(|p| p.get_ref().segment == s) {
-                let p = p.get_ref();
-                let t = p.tiers.as_ref().unwrap_or(&self.tiers);
-                return (*t.get_ref(), &p.components);
-            }
+        if let Some(s) = segment
+            && let Some(p) = self.profiles.iter().find(|p| p.get_ref().segment == s)
+        {
+            let p = p.get_ref();
+            let t = p.tiers.as_ref().unwrap_or(&self.tiers);
+            return (*t.get_ref(), &p.components);
         }
         (*self.tiers.get_ref(), &self.components)
     }

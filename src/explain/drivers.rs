@@ -144,10 +144,10 @@ fn context_note(context: &[ContextPart], risers: f64) -> Option<String> {
     up.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
     let mut facts: Vec<String> = Vec::new();
     for c in up {
-        if let Some(f) = context_fact(&c.feature, c.value, c.level.as_deref()) {
-            if !facts.contains(&f) {
-                facts.push(f);
-            }
+        if let Some(f) = context_fact(&c.feature, c.value, c.level.as_deref())
+            && !facts.contains(&f)
+        {
+            facts.push(f);
         }
         if facts.len() == 2 {
             break;
@@ -355,10 +355,10 @@ impl Typical {
                     }
                 }
                 for (s, mut v) in groups {
-                    if v.len() >= 20 {
-                        if let Some(m) = median(&mut v) {
-                            by_segment.insert((name.clone(), s.to_string()), m);
-                        }
+                    if v.len() >= 20
+                        && let Some(m) = median(&mut v)
+                    {
+                        by_segment.insert((name.clone(), s.to_string()), m);
                     }
                 }
             }

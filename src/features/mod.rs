@@ -352,12 +352,12 @@ pub fn build(
             }
             continue;
         }
-        if spec.absent == Absent::Zero {
-            if let Some(c) = values.cols.get_mut(spec.name) {
-                c.iter_mut()
-                    .filter(|v| v.is_none())
-                    .for_each(|v| *v = Some(0.0));
-            }
+        if spec.absent == Absent::Zero
+            && let Some(c) = values.cols.get_mut(spec.name)
+        {
+            c.iter_mut()
+                .filter(|v| v.is_none())
+                .for_each(|v| *v = Some(0.0));
         }
     }
     derive_ratios(&rows, &mut values, &unavailable);
@@ -424,10 +424,10 @@ fn mask_unobserved_windows(rows: &[SpineRow], v: &mut Values) {
 fn derive_ratios(rows: &[SpineRow], v: &mut Values, unavailable: &BTreeMap<String, String>) {
     let ok = |n: &str| !unavailable.contains_key(n);
     for (i, r) in rows.iter().enumerate() {
-        if ok("events_change_30d") {
-            if let (Some(a), Some(b)) = (v.get("events_30d", i), v.get("events_prev_30d", i)) {
-                v.set("events_change_30d", i, Some(((a + 1.0) / (b + 1.0)).ln()));
-            }
+        if ok("events_change_30d")
+            && let (Some(a), Some(b)) = (v.get("events_30d", i), v.get("events_prev_30d", i))
+        {
+            v.set("events_change_30d", i, Some(((a + 1.0) / (b + 1.0)).ln()));
         }
         if ok("active_users_30d") {
             let users = v.get("active_users_30d", i);

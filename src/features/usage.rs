@@ -63,10 +63,12 @@ pub(super) fn detect_grain(u: &DataFrame, has_users: bool) -> Result<UsageGrain>
     };
     let mut gaps = Vec::new();
     for i in 1..day.len() {
-        if acc[i] == acc[i - 1] && feat[i] == feat[i - 1] && user[i] == user[i - 1] {
-            if let (Some(a), Some(b)) = (day[i - 1], day[i]) {
-                gaps.push(b - a);
-            }
+        if acc[i] == acc[i - 1]
+            && feat[i] == feat[i - 1]
+            && user[i] == user[i - 1]
+            && let (Some(a), Some(b)) = (day[i - 1], day[i])
+        {
+            gaps.push(b - a);
         }
     }
     if gaps.is_empty() {
@@ -325,11 +327,10 @@ pub(super) fn choose_sticky(
             .collect();
         let feat = df.column("feature").map_err(pe)?.str().map_err(pe)?;
         for (a, f) in acc.iter().zip(feat.iter()) {
-            if let (Some(a), Some(f)) = (a, f) {
-                if let Some(row) = index.row_of[s][*a as usize].filter(|r| rows[*r].label.is_some())
-                {
-                    users.entry(f.to_string()).or_default().push(row);
-                }
+            if let (Some(a), Some(f)) = (a, f)
+                && let Some(row) = index.row_of[s][*a as usize].filter(|r| rows[*r].label.is_some())
+            {
+                users.entry(f.to_string()).or_default().push(row);
             }
         }
         considered.extend(

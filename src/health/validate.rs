@@ -454,11 +454,11 @@ fn tier_table(ds: &Dataset, rows: &[usize], tier: impl Fn(usize) -> Option<Tier>
         .map(|&t| {
             let (mut n, mut k) = (0, 0);
             for &i in rows {
-                if let (Some(l), Some(ti)) = (ds.label[i], tier(i)) {
-                    if ti == t {
-                        n += 1;
-                        k += usize::from(l > 0.5);
-                    }
+                if let (Some(l), Some(ti)) = (ds.label[i], tier(i))
+                    && ti == t
+                {
+                    n += 1;
+                    k += usize::from(l > 0.5);
                 }
             }
             let ci = (n > 0).then(|| wilson(k, n));

@@ -62,10 +62,10 @@ pub fn cut(book: &Book, at: NaiveDate) -> Result<Book> {
         };
         let df = &loaded.frame;
         let mut plan = df.clone().lazy();
-        if let Some(c) = dated {
-            if let Some(future) = on_or_after(df, c, day)? {
-                plan = plan.filter(future.not().or(col(c).is_null()));
-            }
+        if let Some(c) = dated
+            && let Some(future) = on_or_after(df, c, day)?
+        {
+            plan = plan.filter(future.not().or(col(c).is_null()));
         }
         let mut blank = Vec::new();
         for (c, happened) in later {

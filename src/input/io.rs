@@ -360,14 +360,14 @@ impl TableWriter {
             }
             Some(Sink::Parquet(writer, file)) => {
                 let df = to_frame(t).map_err(|e| write_err(&self.path, e))?;
-                if writer.is_none() {
-                    if let Some(f) = file.take() {
-                        let bw = ParquetWriter::new(f)
-                            .with_compression(ParquetCompression::Zstd(None))
-                            .batched(df.schema())
-                            .map_err(|e| write_err(&self.path, e))?;
-                        *writer = Some(Box::new(bw));
-                    }
+                if writer.is_none()
+                    && let Some(f) = file.take()
+                {
+                    let bw = ParquetWriter::new(f)
+                        .with_compression(ParquetCompression::Zstd(None))
+                        .batched(df.schema())
+                        .map_err(|e| write_err(&self.path, e))?;
+                    *writer = Some(Box::new(bw));
                 }
                 match writer {
                     Some(bw) if df.height() > 0 => {

@@ -521,35 +521,35 @@ impl TableParser {
         let get = |name: &str| parsed.iter().find(|(n, _)| *n == name).map(|(_, p)| p);
 
         // Unique key, across chunks.
-        if let Some(key) = spec.key {
-            if let Some(Parsed::Text(v)) = get(key) {
-                for (i, id) in v.iter().enumerate() {
-                    let Some(id) = id else { continue };
-                    if let Some(&j) = self.keys.get(id) {
-                        let msg = format!(
-                            "duplicate {key} '{id}' (first seen on line {})",
-                            sink.line(j)
-                        );
-                        sink.push(Some(i), Some(key), msg);
-                    } else {
-                        self.keys.insert(id.to_string(), offset + i);
-                    }
+        if let Some(key) = spec.key
+            && let Some(Parsed::Text(v)) = get(key)
+        {
+            for (i, id) in v.iter().enumerate() {
+                let Some(id) = id else { continue };
+                if let Some(&j) = self.keys.get(id) {
+                    let msg = format!(
+                        "duplicate {key} '{id}' (first seen on line {})",
+                        sink.line(j)
+                    );
+                    sink.push(Some(i), Some(key), msg);
+                } else {
+                    self.keys.insert(id.to_string(), offset + i);
                 }
             }
         }
         // Order of two dates.
-        if let Some(o) = spec.ordered {
-            if let (Some(a), Some(b)) = (get(o.first), get(o.then)) {
-                for i in 0..raw.height() {
-                    if let (Some(x), Some(y)) = (a.instant(i), b.instant(i)) {
-                        if y < x {
-                            let msg = format!(
-                                "{} is before {} (the {} must not come first)",
-                                o.then, o.first, o.then
-                            );
-                            sink.push(Some(i), Some(o.then), msg);
-                        }
-                    }
+        if let Some(o) = spec.ordered
+            && let (Some(a), Some(b)) = (get(o.first), get(o.then))
+        {
+            for i in 0..raw.height() {
+                if let (Some(x), Some(y)) = (a.instant(i), b.instant(i))
+                    && y < x
+                {
+                    let msg = format!(
+                        "{} is before {} (the {} must not come first)",
+                        o.then, o.first, o.then
+                    );
+                    sink.push(Some(i), Some(o.then), msg);
                 }
             }
         }

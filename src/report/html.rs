@@ -45,6 +45,21 @@ impl Default for Options {
     }
 }
 
+/// What the list is ordered by, read off the list itself (`run --rank-by` chose it).
+pub fn ranked_by(a: &[Account]) -> &'static str {
+    let descending = |f: &dyn Fn(&Account) -> Option<f64>| {
+        let v: Vec<f64> = a.iter().filter_map(f).collect();
+        v.windows(2).all(|w| w[0] >= w[1])
+    };
+    if descending(&|x| x.arr_at_risk) {
+        "ARR at risk (churn probability × ARR)"
+    } else if descending(&|x| x.probability) {
+        "churn probability"
+    } else {
+        "the order of scored_accounts.csv"
+    }
+}
+
 /// Whether an account needs a call this week (see [`Options::call_within_days`]).
 pub fn needs_call(a: &Account, o: &Options) -> bool {
     a.tier == "high"
@@ -120,13 +135,14 @@ pub fn render(inp: &Inputs, o: &Options) -> String {
     );
     w!(
         p,
-        "<header><h1>Accounts at risk{}</h1><p>Model {} · every account in the book, ranked by ARR at risk (churn probability × ARR) · written by churnlab from {}</p></header>",
+        "<header><h1>Accounts at risk{}</h1><p>Model {} · every account in the book, ranked by {} · written by churnlab from {}</p></header>",
         if as_of.is_empty() {
             String::new()
         } else {
             format!(" on {}", esc(&as_of))
         },
         esc(&model),
+        ranked_by(&inp.accounts),
         esc(&inp.dir.display().to_string())
     );
     p.push_str("<nav><a href=\"#headline\">Headline</a><a href=\"#list-section\">Ranked list</a><a href=\"#by-owner\">By CSM &amp; segment</a><a href=\"#forecast\">Renewal forecast</a><a href=\"#health\">Health score</a><a href=\"#retention\">Retention</a><a href=\"#clusters\">Clusters</a><a href=\"#plays\">Plays</a><a href=\"#model\">Model quality</a><a href=\"#caveats\">Data caveats</a></nav><main>");
@@ -320,8 +336,10 @@ fn ranked_list(p: &mut String, inp: &Inputs, o: &Options) {
     let shown = a.len().min(o.top);
     w!(
         p,
-        "<section id=\"list-section\"><h2>The ranked list</h2><p class=\"note\">Showing <span id=\"shown\">{shown}</span> of the top {shown} of {} accounts{}. Click a column to sort; the reasons are the model's three strongest behavioural drivers in plain language. Every account, with each CSM's own sheet and the drivers, is in <code>at_risk.xlsx</code>.</p>",
-        a.len(),
+        "<section id=\"list-section\"><h2>The ranked list</h2><p class=\"note\">The top {} of {} accounts by {}{}; <span id=\"shown\">{shown}</span> shown with the filters below. Click a column to sort. The reasons are the model's three strongest behavioural drivers in plain language; the play is what the strongest one calls for. Every account, a sheet per CSM and the drivers are in <code>at_risk.xlsx</code>.</p>",
+        thousands(shown as f64),
+        thousands(a.len() as f64),
+        ranked_by(a).split(" (").next().unwrap_or(""),
         if shown < a.len() {
             " (the rest are in the workbook)"
         } else {
@@ -1189,9 +1207,12 @@ fn caveats(p: &mut String, inp: &Inputs) {
         }
     }
     for (name, missing_file) in [
-        ("the health-score validation", inp.health.is_none()),
-        ("the model's metrics", inp.metrics.is_none()),
-        ("the retention report", inp.retention.is_none()),
+        (
+            "health-score validation (health_report.json)",
+            inp.health.is_none(),
+        ),
+        ("model metrics (metrics.json)", inp.metrics.is_none()),
+        ("retention report (summary.json)", inp.retention.is_none()),
     ] {
         if missing_file {
             any = true;

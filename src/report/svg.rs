@@ -325,12 +325,16 @@ mod tests {
 
     #[test]
     fn ticks_are_round() {
-        assert_eq!(nice_ticks(0.0, 1.0, 4), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
-        assert_eq!(
-            nice_ticks(-0.07, 0.078, 5),
-            vec![-0.06, -0.03, 0.0, 0.03, 0.06]
-        );
-        assert_eq!(nice_ticks(0.9, 1.0, 4), vec![0.9, 0.925, 0.95, 0.975, 1.0]);
+        let close = |a: Vec<f64>, b: &[f64]| {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12)
+        };
+        assert!(close(nice_ticks(0.0, 1.0, 4), &[0.0, 0.25, 0.5, 0.75, 1.0]));
+        // (0.078 + 0.07) / 5 = 0.0296: the next step of 1, 2, 2.5, 5 x 10^k is 0.05.
+        assert!(close(nice_ticks(-0.07, 0.078, 5), &[-0.05, 0.0, 0.05]));
+        assert!(close(
+            nice_ticks(0.9, 1.0, 4),
+            &[0.9, 0.925, 0.95, 0.975, 1.0]
+        ));
         assert!(nice_ticks(1.0, 1.0, 4).is_empty());
     }
 }
