@@ -38,6 +38,9 @@ pub(crate) struct PropensityConfig {
     pub l2: f64,
     /// Gradient-boosted propensity model instead of logistic regression.
     pub boosted: bool,
+    /// The boosted propensity model is fitted on a seeded sample of whole accounts
+    /// holding about this many rows when the book has more.
+    pub max_fit_rows: usize,
 }
 
 impl Default for PropensityConfig {
@@ -48,6 +51,7 @@ impl Default for PropensityConfig {
             min_treated: 30,
             l2: 1e-3,
             boosted: true,
+            max_fit_rows: 60_000,
         }
     }
 }
@@ -155,7 +159,7 @@ pub(crate) fn analyse(
             plays.window_days
         ),
         method: format!(
-            "{} propensity on {} covariates; 1:1 nearest-neighbour matching on the logit with replacement, caliper {} SD; IPW with untreated weights e/(1-e); {} bootstrap resamples of accounts (propensity held fixed)",
+            "{} propensity on {} covariates; 1:1 nearest-neighbour matching on the logit with replacement, caliper {} SD; IPW with untreated weights e/(1-e); {} bootstrap resamples of accounts (propensity held fixed, re-matched in each)",
             if cfg.boosted {
                 "gradient-boosted"
             } else {
@@ -168,6 +172,20 @@ pub(crate) fn analyse(
         effects,
         skipped,
     })
+}
+
+/// A seeded uniform sample of whole accounts holding about `max_rows` rows; `None` when
+/// the rows already fit.
+fn sample_accounts(groups: &[u32], max_rows: usize, seed: u64) -> Option<Vec<usize>> {
+    if groups.len() <= max_rows {
+        return None;
+    }
+    let rate = max_rows as f64 / groups.len() as f64;
+    Some(
+        (0..groups.len())
+            .filter(|&i| Rng::stream(seed, u64::from(groups[i])).f64() < rate)
+            .collect(),
+    )
 }
 
 /// Matching: for each treated row (by position), its matched untreated row, if any.
@@ -276,9 +294,23 @@ fn one(
     let logit = if cfg.boosted {
         // Gradient-boosted propensity (McCaffrey et al. 2004): CSMs assign plays on
         // thresholds (renewal within months, NPS a detractor, a sponsor gone), which a
-        // linear model misses. Trees stop early on a held-out 15% of accounts.
-        let stop: Vec<usize> = (0..n)
-            .filter(|&i| Rng::stream(seed ^ 0x5709, u64::from(groups[i])).f64() < 0.15)
+        // linear model misses. Trees stop early on a held-out 15% of accounts. On a large
+        // book the trees are fitted on a seeded uniform sample of whole accounts (every
+        // row is still scored); a uniform sample needs no weights.
+        let fit_rows = sample_accounts(groups, cfg.max_fit_rows, seed ^ 0x5A3B1E);
+        let (xs, ts) = match &fit_rows {
+            Some(rows) => (
+                x.select(Axis(0), rows),
+                rows.iter().map(|&i| tf[i]).collect::<Vec<f64>>(),
+            ),
+            None => (x.to_owned(), tf.clone()),
+        };
+        let fit_groups: Vec<u32> = match &fit_rows {
+            Some(rows) => rows.iter().map(|&i| groups[i]).collect(),
+            None => groups.to_vec(),
+        };
+        let stop: Vec<usize> = (0..ts.len())
+            .filter(|&i| Rng::stream(seed ^ 0x5709, u64::from(fit_groups[i])).f64() < 0.15)
             .collect();
         let params = Params::GradientBoosting(BoostParams {
             max_trees: 300,
@@ -288,7 +320,7 @@ fn one(
             min_leaf: 50.0,
             subsample: 1.0,
         });
-        model::fit(&params, x.view(), &tf, None, Some(&stop), seed).raw(x.view())
+        model::fit(&params, xs.view(), &ts, None, Some(&stop), seed).raw(x.view())
     } else {
         Logistic::fit(x.view(), &tf, None, cfg.l2).raw(x.view())
     };
@@ -384,22 +416,95 @@ fn one(
         },
     };
 
-    // Bootstrap over accounts (the propensity model held fixed).
-    let mut by_group: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
+    // Bootstrap over accounts (the propensity model held fixed), re-matching in every
+    // replicate. A replicate is a multiset of the original rows, so its controls in logit
+    // order are the original order with multiplicities: each treated row's nearest drawn
+    // control is found by walking out from its place in that one sorted list, skipping
+    // controls not drawn and stopping at the caliper. One pass over the rows a replicate,
+    // no sort; the same estimator as re-sorting the resample.
+    let mut cluster_of = vec![0usize; n];
+    let mut ids: std::collections::BTreeMap<u32, usize> = Default::default();
     for (i, &g) in groups.iter().enumerate() {
-        by_group.entry(g).or_default().push(i);
+        let next = ids.len();
+        cluster_of[i] = *ids.entry(g).or_insert(next);
     }
-    let clusters: Vec<&Vec<usize>> = by_group.values().collect();
+    let clusters = ids.len();
+    let mut controls: Vec<usize> = (0..n).filter(|&i| !t[i]).collect();
+    controls.sort_by(|&a, &b| logit[a].total_cmp(&logit[b]).then(a.cmp(&b)));
+    let place: Vec<usize> = (0..n)
+        .map(|i| {
+            if t[i] {
+                controls.partition_point(|&c| logit[c] < logit[i])
+            } else {
+                0
+            }
+        })
+        .collect();
+    let treated: Vec<usize> = (0..n).filter(|&i| t[i]).collect();
+    let odds: Vec<f64> = e.iter().map(|&p| p / (1.0 - p)).collect();
     let boots: Vec<(f64, f64)> = (0..cfg.bootstrap)
         .into_par_iter()
         .map(|b| {
             let mut r = Rng::stream(seed, b as u64);
-            let mut sample = Vec::with_capacity(n);
-            for _ in 0..clusters.len() {
-                let c = clusters[r.below(clusters.len() as u64) as usize];
-                sample.extend_from_slice(c);
+            let mut count = vec![0u32; clusters];
+            for _ in 0..clusters {
+                count[r.below(clusters as u64) as usize] += 1;
             }
-            estimates(&sample, y, t, &e, &logit, caliper)
+            let drawn = |i: usize| count[cluster_of[i]];
+            let (mut s, mut sw) = (0.0, 0.0);
+            for &i in &treated {
+                let k = drawn(i);
+                if k == 0 {
+                    continue;
+                }
+                let v = logit[i];
+                let mut best: Option<(f64, usize)> = None;
+                let mut j = place[i];
+                while j > 0 {
+                    j -= 1;
+                    let c = controls[j];
+                    let d = v - logit[c];
+                    if d > caliper {
+                        break;
+                    }
+                    if drawn(c) > 0 {
+                        best = Some((d, c));
+                        break;
+                    }
+                }
+                for &c in &controls[place[i]..] {
+                    let d = logit[c] - v;
+                    if d > caliper || best.is_some_and(|b| d >= b.0) {
+                        break;
+                    }
+                    if drawn(c) > 0 {
+                        best = Some((d, c));
+                        break;
+                    }
+                }
+                if let Some((_, c)) = best {
+                    s += f64::from(k) * (y[i] - y[c]);
+                    sw += f64::from(k);
+                }
+            }
+            let att_m = if sw > 0.0 { s / sw } else { f64::NAN };
+            let (mut yt, mut wt, mut yc, mut wc) = (0.0, 0.0, 0.0, 0.0);
+            for i in 0..n {
+                let k = f64::from(drawn(i));
+                if t[i] {
+                    yt += k * y[i];
+                    wt += k;
+                } else {
+                    yc += k * odds[i] * y[i];
+                    wc += k * odds[i];
+                }
+            }
+            let att_w = if wt > 0.0 && wc > 0.0 {
+                yt / wt - yc / wc
+            } else {
+                f64::NAN
+            };
+            (att_m, att_w)
         })
         .collect();
     let ci_m = percentile_ci(boots.iter().map(|b| b.0).collect());
