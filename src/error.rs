@@ -17,7 +17,8 @@ pub enum Error {
     Read { path: PathBuf, message: String },
     #[error("{path}: could not write the file: {message}")]
     Write { path: PathBuf, message: String },
-    #[error("{0}")]
+    /// Transparent: the problems are the message, printed once (not again as a cause).
+    #[error(transparent)]
     Invalid(#[from] Problems),
     #[error("config {path}: {message}")]
     Config { path: String, message: String },

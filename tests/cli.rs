@@ -306,3 +306,27 @@ fn bad_flags_and_config_fail_before_any_work() {
         .collect();
     assert!(p.windows(2).all(|w| w[0] >= w[1]));
 }
+
+/// A validation error reaches the terminal once, with its file, line and column (anyhow's
+/// chain used to print it a second time as its own cause).
+#[test]
+fn a_bad_date_is_reported_once_with_its_place() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path();
+    fs::write(
+        b.join("accounts.csv"),
+        "account_id,name,segment,created_date\nA1,Acme,smb,notadate\n",
+    )
+    .unwrap();
+    fs::write(
+        b.join("contracts.csv"),
+        "account_id,contract_id,start_date,end_date,arr,seats\nA1,C1,2025-01-01,2025-12-31,100,1\n",
+    )
+    .unwrap();
+    let o = churnlab(&["validate", "--data", s(b)]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let line = "accounts.csv, line 2, column 'created_date': expected an ISO-8601 date such as 2025-03-31, found \"notadate\"";
+    assert_eq!(err.matches(line).count(), 1, "{err}");
+    assert_eq!(err.matches("the input has 1 problem").count(), 1, "{err}");
+}
