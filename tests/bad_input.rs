@@ -57,6 +57,23 @@ fn a_valid_minimal_folder_loads_and_names_missing_signals() {
     );
     // Latest event is the 2024-02-01 contract start, so "now" is the day after.
     assert_eq!(book.as_of().unwrap().to_string(), "2024-02-02");
+    assert!(book.warnings.is_empty(), "{:?}", book.warnings);
+}
+
+/// An account with no contract loads (it may be a prospect) but is named in a warning
+/// with a count and an example: it is never active, so never scored.
+#[test]
+fn accounts_without_contracts_are_warned_about() {
+    let accounts = format!("{ACCOUNTS}A3,Gamma,smb,2023-07-01\nA4,Delta,smb,2023-08-01\n");
+    let d = folder(&[("accounts.csv", &accounts), ("contracts.csv", CONTRACTS)]);
+    let book = load::load_book(d.path()).unwrap();
+    assert_eq!(
+        book.warnings,
+        vec![
+            "accounts.csv: 2 accounts have no contract in the contracts table (for example A3); they are never active, so neither scored nor counted in retention"
+                .to_string()
+        ]
+    );
 }
 
 #[test]

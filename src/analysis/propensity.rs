@@ -216,28 +216,18 @@ fn match_rows(logit: &[f64], t: &[bool], caliper: f64) -> Vec<Option<usize>> {
         .collect()
 }
 
-/// ATT by matching and by weighting on the rows `sample` (positions, with repeats).
-fn estimates(
-    sample: &[usize],
-    y: &[f64],
-    t: &[bool],
-    e: &[f64],
-    logit: &[f64],
-    caliper: f64,
-) -> (f64, f64) {
-    let ts: Vec<bool> = sample.iter().map(|&i| t[i]).collect();
-    let ls: Vec<f64> = sample.iter().map(|&i| logit[i]).collect();
-    let m = match_rows(&ls, &ts, caliper);
+/// ATT by matching (over the treated rows with a match) and by weighting.
+fn estimates(matches: &[Option<usize>], y: &[f64], t: &[bool], e: &[f64]) -> (f64, f64) {
     let (mut sum, mut n) = (0.0, 0.0);
-    for (k, mm) in m.iter().enumerate() {
-        if let Some(c) = mm {
-            sum += y[sample[k]] - y[sample[*c]];
+    for (i, m) in matches.iter().enumerate() {
+        if let Some(c) = m {
+            sum += y[i] - y[*c];
             n += 1.0;
         }
     }
     let att_m = if n > 0.0 { sum / n } else { f64::NAN };
     let (mut yt, mut nt, mut yc, mut wc) = (0.0, 0.0, 0.0, 0.0);
-    for &i in sample {
+    for i in 0..y.len() {
         if t[i] {
             yt += y[i];
             nt += 1.0;
@@ -331,9 +321,8 @@ fn one(
     let mean = logit.iter().sum::<f64>() / n as f64;
     let sd = (logit.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
     let caliper = cfg.caliper_sd * sd;
-    let all: Vec<usize> = (0..n).collect();
-    let (att_m, att_w) = estimates(&all, y, t, &e, &logit, caliper);
     let matches = match_rows(&logit, t, caliper);
+    let (att_m, att_w) = estimates(&matches, y, t, &e);
 
     // Naive difference.
     let (mut yt, mut nt, mut yc, mut nc) = (0.0, 0.0, 0.0, 0.0);

@@ -241,11 +241,52 @@ pub fn load_book_with(dir: &Path, limits: Limits) -> Result<Book> {
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));
     }
+    if let (Some(a), Some(c)) = (tables.get("accounts"), tables.get("contracts")) {
+        let file = a
+            .path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("accounts");
+        warnings.extend(accounts_without_contracts(file, &a.frame, &c.frame));
+    }
     Ok(Book {
         dir: dir.to_path_buf(),
         tables,
         warnings,
     })
+}
+
+/// A warning when some accounts have no contract at all: they are never active, so they
+/// are neither scored nor counted in retention (an export cut short, or a prospect).
+fn accounts_without_contracts(
+    file: &str,
+    accounts: &DataFrame,
+    contracts: &DataFrame,
+) -> Option<String> {
+    let mut has = vec![false; accounts.height()];
+    for i in idx_col(contracts).into_iter().flatten() {
+        if let Some(h) = has.get_mut(i as usize) {
+            *h = true;
+        }
+    }
+    let ids = accounts.column("account_id").ok()?.str().ok()?;
+    let without: Vec<&str> = ids
+        .iter()
+        .zip(&has)
+        .filter(|(_, h)| !**h)
+        .filter_map(|(id, _)| id)
+        .collect();
+    let first = without.first()?;
+    Some(format!(
+        "{file}: {} account{} no contract in the contracts table (for example {first}); {} never active, so neither scored nor counted in retention",
+        without.len(),
+        if without.len() == 1 { " has" } else { "s have" },
+        if without.len() == 1 {
+            "it is"
+        } else {
+            "they are"
+        }
+    ))
 }
 
 fn account_index(accounts: &DataFrame) -> HashMap<String, u32> {
