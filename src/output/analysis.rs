@@ -17,9 +17,14 @@ struct Cohorts<'a> {
     metric_cohorts: &'a [cohort::MetricBin],
 }
 
-/// Writes each analysis as json and csv into `out`; returns the file names. An analysis
-/// that could not be computed gets a json file with its error.
+/// Writes each analysis as json and csv into `out`, replacing the folder whole; returns
+/// the file names. An analysis that could not be computed gets a json file with its error.
 pub fn write(a: &Analyses, out: &Path) -> Result<Vec<String>> {
+    super::staged(out, |dir| write_files(a, dir))
+}
+
+/// The same files, written into `out` as it is (for a job that stages its own folder).
+pub fn write_files(a: &Analyses, out: &Path) -> Result<Vec<String>> {
     let mut files = Vec::new();
     let mut json = |name: &str, v: &dyn erased_serde_json::Json| -> Result<()> {
         v.write(&out.join(name))?;

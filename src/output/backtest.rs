@@ -11,7 +11,10 @@ use crate::workflow::backtest::Backtest;
 
 /// Writes `backtest.json` and `backtest.csv` into `out`.
 pub fn write(b: &Backtest, out: &Path) -> Result<()> {
-    super::ensure_dir(out)?;
+    super::staged(out, |dir| write_files(b, dir))
+}
+
+fn write_files(b: &Backtest, out: &Path) -> Result<()> {
     super::write_json(&out.join("backtest.json"), b)?;
     let c = &b.cuts;
     let f = |g: &dyn Fn(&crate::workflow::backtest::CutResult) -> Option<f64>| {

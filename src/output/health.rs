@@ -10,9 +10,13 @@ use crate::features::dataset::Dataset;
 use crate::health::validate::{self, Validation};
 use crate::input::io::{self, Format};
 
-/// Writes the validation of the health score into `out`.
+/// Writes the validation of the health score into `out`, replacing the folder whole.
 pub fn write(v: &Validation, ds: &Dataset, table: &SnapshotTable, out: &Path) -> Result<()> {
-    super::ensure_dir(out)?;
+    super::staged(out, |dir| write_files(v, ds, table, dir))
+}
+
+/// The same files, written into `out` as it is (for a job that stages its own folder).
+pub fn write_files(v: &Validation, ds: &Dataset, table: &SnapshotTable, out: &Path) -> Result<()> {
     super::write_json(&out.join("health_report.json"), &v.report)?;
     io::write_table(&out.join("health_auc.csv"), &v.auc_table(), Format::Csv)?;
     io::write_table(&out.join("health_tiers.csv"), &v.tiers_table(), Format::Csv)?;

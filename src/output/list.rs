@@ -22,13 +22,15 @@ pub fn write(list: &ScoredList, out: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// Writes what `churnlab score` produces into `out`: the list, its workbook and forecast,
-/// and `report.html` rendered from them.
+/// and `report.html` rendered from them; the folder is replaced whole.
 pub fn write_scoring(
     s: &crate::workflow::score::Scoring,
     out: &Path,
     report: &crate::report::ReportOptions,
-) -> Result<PathBuf> {
-    write(&s.list, out)?;
-    super::forecast::write(&s.forecast, out)?;
-    crate::report::write(out, report)
+) -> Result<()> {
+    super::staged(out, |dir| {
+        write(&s.list, dir)?;
+        super::forecast::write(&s.forecast, dir)?;
+        crate::report::write(dir, report).map(|_| ())
+    })
 }

@@ -7,10 +7,13 @@ pub mod forecast;
 pub mod health;
 pub mod list;
 pub mod run;
+pub mod stage;
 pub mod text;
 pub mod workbook;
 
 use std::path::Path;
+
+pub use stage::staged;
 
 use serde::Serialize;
 

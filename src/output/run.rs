@@ -11,8 +11,14 @@ use crate::workflow::run::RunResult;
 /// the analyses, `metrics.json`, the health-score validation (when configured) and the
 /// at-risk list with its workbook and forecast, and last `report.html`, rendered from
 /// those files. Returns the names of the analyses' files.
+///
+/// The folder is replaced whole ([`super::staged`]): a failure or a kill leaves the
+/// previous run's files as they were.
 pub fn write(r: &RunResult, out: &Path, report: &ReportOptions) -> Result<Vec<String>> {
-    super::ensure_dir(out)?;
+    super::staged(out, |dir| write_files(r, dir, report))
+}
+
+fn write_files(r: &RunResult, out: &Path, report: &ReportOptions) -> Result<Vec<String>> {
     io::write_table(
         &out.join("retention.csv"),
         &r.retention.to_table(),
@@ -23,10 +29,10 @@ pub fn write(r: &RunResult, out: &Path, report: &ReportOptions) -> Result<Vec<St
         &serde_json::json!({ "summary": r.summary, "retention": r.retention }),
     )?;
     io::write_parquet_and_csv(&out.join("snapshots"), &r.table.to_table())?;
-    let files = super::analysis::write(&r.analyses, out)?;
+    let files = super::analysis::write_files(&r.analyses, out)?;
     super::write_json(&out.join("metrics.json"), &r.trained.report)?;
     if let Some(v) = &r.health {
-        super::health::write(v, &r.dataset, &r.table, out)?;
+        super::health::write_files(v, &r.dataset, &r.table, out)?;
     }
     super::list::write(&r.list, out)?;
     super::forecast::write(&r.forecast, out)?;

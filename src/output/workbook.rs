@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use rust_xlsxwriter::{Format, FormatAlign, Workbook, Worksheet, XlsxError};
+use rust_xlsxwriter::{
+    DocProperties, ExcelDateTime, Format, FormatAlign, Workbook, Worksheet, XlsxError,
+};
 
 use crate::error::{Error, Result};
 use crate::input::io;
@@ -190,6 +192,17 @@ fn sheet_name(csm: &str, used: &mut Vec<String>) -> String {
 fn build(list: &ScoredList) -> std::result::Result<Vec<u8>, XlsxError> {
     let f = Formats::new();
     let mut wb = Workbook::new();
+    // Dated on the list's as-of date, not the clock: the same inputs give the same bytes.
+    let (y, m, d) = list
+        .as_of
+        .as_deref()
+        .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+        .map_or((2000, 1, 1), |d| {
+            use chrono::Datelike;
+            (d.year() as u16, d.month() as u8, d.day() as u8)
+        });
+    let created = ExcelDateTime::from_ymd(y, m, d)?;
+    wb.set_properties(&DocProperties::new().set_creation_datetime(&created));
     let all: Vec<(usize, &Scored)> = list
         .rows
         .iter()

@@ -135,15 +135,14 @@ pub fn render(inp: &Inputs, o: &Options) -> String {
     );
     w!(
         p,
-        "<header><h1>Accounts at risk{}</h1><p>Model {} · every account in the book, ranked by {} · written by churnlab from {}</p></header>",
+        "<header><h1>Accounts at risk{}</h1><p>Model {} · every account in the book, ranked by {} · written by churnlab</p></header>",
         if as_of.is_empty() {
             String::new()
         } else {
             format!(" on {}", esc(&as_of))
         },
         esc(&model),
-        ranked_by(&inp.accounts),
-        esc(&inp.dir.display().to_string())
+        ranked_by(&inp.accounts)
     );
     p.push_str("<nav><a href=\"#headline\">Headline</a><a href=\"#list-section\">Ranked list</a><a href=\"#by-owner\">By CSM &amp; segment</a><a href=\"#forecast\">Renewal forecast</a><a href=\"#health\">Health score</a><a href=\"#retention\">Retention</a><a href=\"#clusters\">Clusters</a><a href=\"#plays\">Plays</a><a href=\"#model\">Model quality</a><a href=\"#caveats\">Data caveats</a></nav><main>");
     headline(&mut p, inp, o);

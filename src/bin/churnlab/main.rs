@@ -119,7 +119,6 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Analyze { book, out } => {
             let a = workflow::analyze::analyze(&book.data, book.as_of, &cfg)?;
-            output::ensure_dir(&out)?;
             let files = output::analysis::write(&a, &out)?;
             print!("{}", text::analyses(&a));
             println!(
@@ -222,10 +221,10 @@ fn run(cli: Cli) -> Result<()> {
             let report = workflow::inspect::retention(&book.data, grace_days, book.as_of, &cfg)?;
             print!("{}", text::retention(&report));
             if let Some(dir) = out {
-                output::ensure_dir(&dir)?;
-                let path = dir.join("retention.csv");
-                io::write_table(&path, &report.to_table(), Format::Csv)?;
-                log::info!("wrote {}", path.display());
+                output::staged(&dir, |d| {
+                    io::write_table(&d.join("retention.csv"), &report.to_table(), Format::Csv)
+                })?;
+                log::info!("wrote {}", dir.join("retention.csv").display());
             }
         }
     }
