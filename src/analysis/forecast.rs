@@ -46,6 +46,9 @@ pub struct Row {
 /// The forecast by segment, `all` first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Forecast {
+    /// The date the probabilities were scored at, when known.
+    #[serde(default)]
+    pub as_of: Option<String>,
     pub horizon_days: i64,
     /// Coverage of the intervals (0.9: the 5th to the 95th percentile).
     pub level: f64,
@@ -197,6 +200,7 @@ pub fn forecast(
         })
         .collect();
     Forecast {
+        as_of: None,
         horizon_days,
         level,
         draws: DRAWS,
@@ -242,5 +246,8 @@ pub fn of_list(
             })
         })
         .collect();
-    forecast(&items, rates, horizon_days, seed)
+    Forecast {
+        as_of: list.as_of.clone(),
+        ..forecast(&items, rates, horizon_days, seed)
+    }
 }

@@ -117,7 +117,7 @@ pub fn render(inp: &Inputs, o: &Options) -> String {
         .summary
         .as_ref()
         .map(|s| s.as_of.clone())
-        .or_else(|| inp.forecast.as_ref().map(|_| String::new()))
+        .or_else(|| inp.forecast.as_ref().and_then(|f| f.as_of.clone()))
         .unwrap_or_default();
     let model = inp
         .accounts
