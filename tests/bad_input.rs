@@ -361,3 +361,19 @@ A2,Beta,SMB,2023-06-01\n";
     assert_eq!(names.str().unwrap().get(0), Some("Acme,\nInc"));
     assert_eq!(book.rows("accounts"), 2);
 }
+
+/// A header that names a column twice is refused (polars would rename the second copy and
+/// the loader would silently read the first).
+#[test]
+fn duplicate_header_column() {
+    let e = with_contracts(
+        "account_id,contract_id,start_date,end_date,arr,seats,arr\n\
+A1,C1,2024-01-01,2024-12-31,1000,10,2000\n",
+    );
+    assert!(
+        e.contains(
+            "contracts.csv: column 'arr' appears more than once in the header (line 1); keep one"
+        ),
+        "{e}"
+    );
+}

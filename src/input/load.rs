@@ -504,7 +504,16 @@ impl TableParser {
         let mut by_name: HashMap<String, String> = HashMap::new();
         for c in first.columns() {
             let key = schema::normalize_category(c.name());
-            if by_name.insert(key.clone(), c.name().to_string()).is_some() {
+            // polars' CSV reader renames a repeated header name to NAME_duplicated_N.
+            let repeated = key
+                .rsplit_once("_duplicated_")
+                .filter(|(_, n)| n.parse::<u32>().is_ok())
+                .map(|(base, _)| base.to_string());
+            if let Some(base) = repeated.filter(|b| by_name.contains_key(b)) {
+                sink.file_level(format!(
+                    "column '{base}' appears more than once in the header (line 1); keep one"
+                ));
+            } else if by_name.insert(key.clone(), c.name().to_string()).is_some() {
                 sink.file_level(format!("column '{key}' appears twice in the header"));
             }
         }
