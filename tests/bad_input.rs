@@ -377,3 +377,28 @@ A1,C1,2024-01-01,2024-12-31,1000,10,2000\n",
         "{e}"
     );
 }
+
+/// Parquet timestamps with a time zone (Arrow `timestamp[ms, tz=UTC]`, as pyarrow and our
+/// own writer produce) are read as the instants they hold.
+#[test]
+fn zoned_parquet_timestamps_are_read() {
+    let d = folder(&[("accounts.csv", ACCOUNTS), ("contracts.csv", CONTRACTS)]);
+    // 2025-03-01 23:30 UTC and 2025-03-04 08:00 UTC, in milliseconds since the epoch.
+    let opened = 1_740_871_800_000_i64;
+    let closed = 1_741_075_200_000_i64;
+    let t = Table::new()
+        .with("account_id", Column::Str(vec![Some("A1".into())]))
+        .with("ticket_id", Column::Str(vec![Some("T1".into())]))
+        .with("opened_at", Column::Timestamp(vec![Some(opened)]))
+        .with("closed_at", Column::Timestamp(vec![Some(closed)]))
+        .with("priority", Column::Str(vec![Some("p2".into())]));
+    io::write_table(&d.path().join("tickets.parquet"), &t, Format::Parquet).unwrap();
+    let book = load::load_book(d.path()).unwrap();
+    assert_eq!(book.rows("tickets"), 1);
+    // The table's dates come from opened_at: 23:30 UTC is still the 1st, not the 2nd.
+    let (first, last) = book.date_range("tickets").unwrap();
+    assert_eq!(
+        (first.to_string(), last.to_string()),
+        ("2025-03-01".into(), "2025-03-01".into())
+    );
+}

@@ -110,7 +110,15 @@ pub(crate) fn for_each_text_chunk_sized(
             let cols = df
                 .columns()
                 .iter()
-                .map(|c| c.cast(&DataType::String))
+                .map(|c| match c.dtype() {
+                    // A zoned timestamp (Arrow `timestamp[unit, tz=...]`) holds UTC
+                    // instants: drop the zone, keeping the instants, and write them as
+                    // UTC text, which the loader reads as it reads any timestamp.
+                    DataType::Datetime(unit, Some(_)) => c
+                        .cast(&DataType::Datetime(*unit, None))?
+                        .cast(&DataType::String),
+                    _ => c.cast(&DataType::String),
+                })
                 .collect::<PolarsResult<Vec<_>>>()
                 .map_err(read_err)?;
             let height = df.height();
