@@ -9,7 +9,9 @@ use churnlab::score::ListOptions;
 use churnlab::sim::{self, SimConfig};
 use churnlab::train::artifact;
 use churnlab::train::metrics;
-use churnlab::workflow::{self, run::RunOptions};
+use std::path::PathBuf;
+
+use churnlab::workflow::{self, run::RunOptions, run::RunResult};
 
 fn small_book(dir: &std::path::Path) {
     let sc = SimConfig {
@@ -22,24 +24,35 @@ fn small_book(dir: &std::path::Path) {
     sim::simulate(&sc, dir, &|_| {}).unwrap();
 }
 
-#[test]
-fn the_whole_pipeline_from_rust() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("book");
+/// Runs the whole pipeline on a small book under `root` with these families and writes
+/// its files to `root/out`.
+fn run_small(root: &std::path::Path, families: Vec<Family>, refit: bool) -> (RunResult, PathBuf) {
+    let data = root.join("book");
     small_book(&data);
     let mut raw = RawConfig::default();
-    raw.models.families = vec![Family::Logistic, Family::GradientBoosting];
-    raw.models.refit = false;
+    raw.models.families = families;
+    raw.models.refit = refit;
     let cfg = raw.check().unwrap();
     let opts = RunOptions {
-        data: data.clone(),
-        models: tmp.path().join("models"),
+        data,
+        models: root.join("models"),
         as_of: None,
         list: ListOptions::default(),
     };
     let r = workflow::run::run(&opts, &cfg, &workflow::no_progress).unwrap();
-    let out = tmp.path().join("out");
+    let out = root.join("out");
     churnlab::output::run::write(&r, &out, &Default::default()).unwrap();
+    (r, out)
+}
+
+#[test]
+fn the_whole_pipeline_from_rust() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (r, out) = run_small(
+        tmp.path(),
+        vec![Family::Logistic, Family::GradientBoosting],
+        false,
+    );
     assert!(out.join("scored_accounts.csv").is_file());
 
     // Every listed account is active at the as-of date and has a probability or a reason.
@@ -94,20 +107,7 @@ fn the_workbook_reads_back_as_the_scored_accounts() {
     use churnlab::input::io::read_text_columns;
 
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("book");
-    small_book(&data);
-    let mut raw = RawConfig::default();
-    raw.models.families = vec![Family::Logistic];
-    let cfg = raw.check().unwrap();
-    let opts = RunOptions {
-        data,
-        models: tmp.path().join("models"),
-        as_of: None,
-        list: ListOptions::default(),
-    };
-    let r = workflow::run::run(&opts, &cfg, &workflow::no_progress).unwrap();
-    let out = tmp.path().join("out");
-    churnlab::output::run::write(&r, &out, &Default::default()).unwrap();
+    let (_, out) = run_small(tmp.path(), vec![Family::Logistic], true);
     for f in [
         "report.html",
         "forecast.json",

@@ -216,8 +216,29 @@ fn match_rows(logit: &[f64], t: &[bool], caliper: f64) -> Vec<Option<usize>> {
         .collect()
 }
 
+/// ATT by weighting: treated churn minus the untreated churn weighted by the propensity
+/// odds `e/(1-e)`, each row also weighted by `w(i)` (1, or its bootstrap multiplicity).
+fn att_weighted(y: &[f64], t: &[bool], odds: &[f64], w: impl Fn(usize) -> f64) -> f64 {
+    let (mut yt, mut wt, mut yc, mut wc) = (0.0, 0.0, 0.0, 0.0);
+    for i in 0..y.len() {
+        let k = w(i);
+        if t[i] {
+            yt += k * y[i];
+            wt += k;
+        } else {
+            yc += k * odds[i] * y[i];
+            wc += k * odds[i];
+        }
+    }
+    if wt > 0.0 && wc > 0.0 {
+        yt / wt - yc / wc
+    } else {
+        f64::NAN
+    }
+}
+
 /// ATT by matching (over the treated rows with a match) and by weighting.
-fn estimates(matches: &[Option<usize>], y: &[f64], t: &[bool], e: &[f64]) -> (f64, f64) {
+fn estimates(matches: &[Option<usize>], y: &[f64], t: &[bool], odds: &[f64]) -> (f64, f64) {
     let (mut sum, mut n) = (0.0, 0.0);
     for (i, m) in matches.iter().enumerate() {
         if let Some(c) = m {
@@ -226,23 +247,7 @@ fn estimates(matches: &[Option<usize>], y: &[f64], t: &[bool], e: &[f64]) -> (f6
         }
     }
     let att_m = if n > 0.0 { sum / n } else { f64::NAN };
-    let (mut yt, mut nt, mut yc, mut wc) = (0.0, 0.0, 0.0, 0.0);
-    for i in 0..y.len() {
-        if t[i] {
-            yt += y[i];
-            nt += 1.0;
-        } else {
-            let w = e[i] / (1.0 - e[i]);
-            yc += w * y[i];
-            wc += w;
-        }
-    }
-    let att_w = if nt > 0.0 && wc > 0.0 {
-        yt / nt - yc / wc
-    } else {
-        f64::NAN
-    };
-    (att_m, att_w)
+    (att_m, att_weighted(y, t, odds, |_| 1.0))
 }
 
 fn quantiles(mut v: Vec<f64>) -> [f64; 5] {
@@ -321,8 +326,9 @@ fn one(
     let mean = logit.iter().sum::<f64>() / n as f64;
     let sd = (logit.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
     let caliper = cfg.caliper_sd * sd;
+    let odds: Vec<f64> = e.iter().map(|&p| p / (1.0 - p)).collect();
     let matches = match_rows(&logit, t, caliper);
-    let (att_m, att_w) = estimates(&matches, y, t, &e);
+    let (att_m, att_w) = estimates(&matches, y, t, &odds);
 
     // Naive difference.
     let (mut yt, mut nt, mut yc, mut nc) = (0.0, 0.0, 0.0, 0.0);
@@ -338,9 +344,7 @@ fn one(
 
     // Balance: standardised mean differences per covariate.
     let mut balance = Vec::new();
-    let wc: Vec<f64> = (0..n)
-        .map(|i| if t[i] { 0.0 } else { e[i] / (1.0 - e[i]) })
-        .collect();
+    let wc: Vec<f64> = (0..n).map(|i| if t[i] { 0.0 } else { odds[i] }).collect();
     let swc: f64 = wc.iter().sum();
     for (j, cname) in names.iter().enumerate() {
         let col = x.index_axis(Axis(1), j);
@@ -430,7 +434,6 @@ fn one(
         })
         .collect();
     let treated: Vec<usize> = (0..n).filter(|&i| t[i]).collect();
-    let odds: Vec<f64> = e.iter().map(|&p| p / (1.0 - p)).collect();
     let boots: Vec<(f64, f64)> = (0..cfg.bootstrap)
         .into_par_iter()
         .map(|b| {
@@ -477,23 +480,7 @@ fn one(
                 }
             }
             let att_m = if sw > 0.0 { s / sw } else { f64::NAN };
-            let (mut yt, mut wt, mut yc, mut wc) = (0.0, 0.0, 0.0, 0.0);
-            for i in 0..n {
-                let k = f64::from(drawn(i));
-                if t[i] {
-                    yt += k * y[i];
-                    wt += k;
-                } else {
-                    yc += k * odds[i] * y[i];
-                    wc += k * odds[i];
-                }
-            }
-            let att_w = if wt > 0.0 && wc > 0.0 {
-                yt / wt - yc / wc
-            } else {
-                f64::NAN
-            };
-            (att_m, att_w)
+            (att_m, att_weighted(y, t, &odds, |i| f64::from(drawn(i))))
         })
         .collect();
     let ci_m = percentile_ci(boots.iter().map(|b| b.0).collect());

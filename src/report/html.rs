@@ -119,6 +119,7 @@ pub fn render(inp: &Inputs, o: &Options) -> String {
         .map(|s| s.as_of.clone())
         .or_else(|| inp.forecast.as_ref().and_then(|f| f.as_of.clone()))
         .unwrap_or_default();
+    let order = ranked_by(&inp.accounts);
     let model = inp
         .accounts
         .first()
@@ -142,11 +143,11 @@ pub fn render(inp: &Inputs, o: &Options) -> String {
             format!(" on {}", esc(&as_of))
         },
         esc(&model),
-        ranked_by(&inp.accounts)
+        order
     );
     p.push_str("<nav><a href=\"#headline\">Headline</a><a href=\"#list-section\">Ranked list</a><a href=\"#by-owner\">By CSM &amp; segment</a><a href=\"#forecast\">Renewal forecast</a><a href=\"#health\">Health score</a><a href=\"#retention\">Retention</a><a href=\"#clusters\">Clusters</a><a href=\"#plays\">Plays</a><a href=\"#model\">Model quality</a><a href=\"#caveats\">Data caveats</a></nav><main>");
     headline(&mut p, inp, o);
-    ranked_list(&mut p, inp, o);
+    ranked_list(&mut p, inp, o, order);
     by_owner(&mut p, inp, o);
     forecast(&mut p, inp);
     health(&mut p, inp);
@@ -330,7 +331,7 @@ fn distinct<'a>(a: &'a [Account], f: impl Fn(&'a Account) -> &'a str) -> Vec<&'a
     v
 }
 
-fn ranked_list(p: &mut String, inp: &Inputs, o: &Options) {
+fn ranked_list(p: &mut String, inp: &Inputs, o: &Options, order: &str) {
     let a = &inp.accounts;
     let shown = a.len().min(o.top);
     w!(
@@ -338,7 +339,7 @@ fn ranked_list(p: &mut String, inp: &Inputs, o: &Options) {
         "<section id=\"list-section\"><h2>The ranked list</h2><p class=\"note\">The top {} of {} accounts by {}{}; <span id=\"shown\">{shown}</span> shown with the filters below. Click a column to sort. The reasons are the model's three strongest behavioural drivers in plain language; the play is what the strongest one calls for. Every account, a sheet per CSM and the drivers are in <code>at_risk.xlsx</code>.</p>",
         thousands(shown as f64),
         thousands(a.len() as f64),
-        ranked_by(a).split(" (").next().unwrap_or(""),
+        order.split(" (").next().unwrap_or(""),
         if shown < a.len() {
             " (the rest are in the workbook)"
         } else {
