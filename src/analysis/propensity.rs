@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::common::math::sigmoid;
-use crate::common::rng::Rng;
+use crate::common::rng::{Rng, sample_groups};
 use crate::error::Result;
 use crate::features::dataset::Dataset;
 use crate::features::{self, PlayFlags};
@@ -176,18 +176,6 @@ pub(crate) fn analyse(
 
 /// A seeded uniform sample of whole accounts holding about `max_rows` rows; `None` when
 /// the rows already fit.
-fn sample_accounts(groups: &[u32], max_rows: usize, seed: u64) -> Option<Vec<usize>> {
-    if groups.len() <= max_rows {
-        return None;
-    }
-    let rate = max_rows as f64 / groups.len() as f64;
-    Some(
-        (0..groups.len())
-            .filter(|&i| Rng::stream(seed, u64::from(groups[i])).f64() < rate)
-            .collect(),
-    )
-}
-
 /// Matching: for each treated row (by position), its matched untreated row, if any.
 fn match_rows(logit: &[f64], t: &[bool], caliper: f64) -> Vec<Option<usize>> {
     let mut controls: Vec<(f64, usize)> = (0..t.len())
@@ -292,7 +280,7 @@ fn one(
         // linear model misses. Trees stop early on a held-out 15% of accounts. On a large
         // book the trees are fitted on a seeded uniform sample of whole accounts (every
         // row is still scored); a uniform sample needs no weights.
-        let fit_rows = sample_accounts(groups, cfg.max_fit_rows, seed ^ 0x5A3B1E);
+        let fit_rows = sample_groups(groups, cfg.max_fit_rows, seed ^ 0x5A3B1E);
         let (xs, ts) = match &fit_rows {
             Some(rows) => (
                 x.select(Axis(0), rows),

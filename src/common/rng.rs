@@ -163,3 +163,17 @@ mod tests {
         assert!((u - 4.5).abs() < 0.03, "below mean {u}");
     }
 }
+
+/// Positions of a seeded sample of whole groups (accounts) holding about `max_rows` of
+/// the rows, whose groups are `groups`; None when there are no more rows than that.
+pub fn sample_groups(groups: &[u32], max_rows: usize, seed: u64) -> Option<Vec<usize>> {
+    if groups.len() <= max_rows {
+        return None;
+    }
+    let rate = max_rows as f64 / groups.len() as f64;
+    Some(
+        (0..groups.len())
+            .filter(|&i| Rng::stream(seed, u64::from(groups[i])).f64() < rate)
+            .collect(),
+    )
+}

@@ -35,10 +35,10 @@ impl Bins {
         let n = x.nrows();
         let stride = n.div_ceil(EDGE_SAMPLE).max(1);
         let max_bins = max_bins.clamp(2, MAX_BINS);
-        let edges = x
-            .columns()
-            .into_iter()
-            .map(|col| {
+        let edges = (0..x.ncols())
+            .into_par_iter()
+            .map(|j| {
+                let col = x.column(j);
                 let mut v: Vec<f64> = col.iter().step_by(stride).copied().collect();
                 v.sort_by(f64::total_cmp);
                 v.dedup();
@@ -69,11 +69,12 @@ impl Bins {
 
     /// Column-major bin codes of `x`.
     pub fn apply(&self, x: ArrayView2<f64>) -> Vec<Vec<u8>> {
-        x.columns()
-            .into_iter()
-            .zip(&self.edges)
-            .map(|(col, e)| {
-                col.iter()
+        self.edges
+            .par_iter()
+            .enumerate()
+            .map(|(j, e)| {
+                x.column(j)
+                    .iter()
                     .map(|&v| e.partition_point(|&edge| edge < v) as u8)
                     .collect()
             })
@@ -165,36 +166,123 @@ pub(crate) struct GrowParams {
     pub mtry: Option<usize>,
 }
 
-struct Grower<'a> {
-    bins: &'a [Vec<u8>],
+/// The training matrix as bin codes, ready for histogram passes.
+///
+/// Columns with few bins (missing flags, one-hot levels, small counts) share one byte:
+/// a group's code is `sum(bin_f * stride_f)` over its members, with the product of their
+/// bin counts at most 256. One pass over a group's codes fills the joint histogram, and
+/// each member's own histogram is its marginal (a sum over at most 256 cells). On the
+/// churn design matrix this turns 105 column passes into about 40. It is exact: a
+/// member's marginal holds the same sums as a pass over its own codes.
+pub(crate) struct Binned<'a> {
     edges: &'a Bins,
-    offsets: Vec<usize>,
-    total_bins: usize,
+    /// Column-major bin codes per design column (for partitions and predictions).
+    codes: Vec<Vec<u8>>,
+    /// Column-major codes per group (for histograms).
+    group_codes: Vec<Vec<u8>>,
+    /// Per design column: (group, stride, bins).
+    member: Vec<(usize, usize, usize)>,
+    /// Per group: its columns, and the offset of its joint histogram.
+    groups: Vec<Vec<usize>>,
+    group_offsets: Vec<usize>,
+}
+
+impl<'a> Binned<'a> {
+    pub fn new(edges: &'a Bins, x: ArrayView2<f64>) -> Binned<'a> {
+        let codes = edges.apply(x);
+        let nbins: Vec<usize> = edges.edges.iter().map(|e| e.len() + 1).collect();
+        // First fit over columns in ascending bin count (ties by index): deterministic.
+        let mut order: Vec<usize> = (0..nbins.len()).collect();
+        order.sort_by_key(|&f| (nbins[f], f));
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        let mut product: Vec<usize> = Vec::new();
+        let mut member = vec![(0, 1, 1); nbins.len()];
+        for f in order {
+            let open = groups
+                .len()
+                .checked_sub(1)
+                .filter(|&g| product[g] * nbins[f] <= 256);
+            let g = match open {
+                Some(g) => g,
+                None => {
+                    groups.push(Vec::new());
+                    product.push(1);
+                    groups.len() - 1
+                }
+            };
+            member[f] = (g, product[g], nbins[f]);
+            product[g] *= nbins[f];
+            groups[g].push(f);
+        }
+        let n = x.nrows();
+        let group_codes: Vec<Vec<u8>> = groups
+            .iter()
+            .map(|cols| {
+                if let [f] = cols[..] {
+                    return codes[f].clone();
+                }
+                let mut c = vec![0u8; n];
+                for &f in cols {
+                    let s = member[f].1;
+                    for (ci, &b) in c.iter_mut().zip(&codes[f]) {
+                        // Fits: the group's product is at most 256.
+                        *ci = (usize::from(*ci) + usize::from(b) * s) as u8;
+                    }
+                }
+                c
+            })
+            .collect();
+        let mut group_offsets = vec![0usize];
+        for p in &product {
+            group_offsets.push(group_offsets.last().copied().unwrap_or(0) + p);
+        }
+        Binned {
+            edges,
+            codes,
+            group_codes,
+            member,
+            groups,
+            group_offsets,
+        }
+    }
+
+    fn columns(&self) -> usize {
+        self.codes.len()
+    }
+}
+
+type Hist = Vec<[f64; 3]>;
+
+struct Grower<'a> {
+    data: &'a Binned<'a>,
     /// Per row (a, b, cover), packed so a histogram update reads one cache line.
     abc: Vec<[f64; 3]>,
     params: GrowParams,
     rng: Rng,
     nodes: Vec<Node>,
+    /// Each leaf and the range of the row slice that reached it.
+    leaves: Vec<(u32, usize, usize)>,
 }
 
 impl Grower<'_> {
-    fn histogram(&self, rows: &[u32]) -> Vec<[f64; 3]> {
-        let mut h = vec![[0.0; 3]; self.total_bins];
-        // One slice of the histogram per column; columns are filled in parallel when the
-        // node is large (each column's sums are computed in row order, so the result does
-        // not depend on the thread count).
-        let mut slices: Vec<&mut [[f64; 3]]> = Vec::with_capacity(self.bins.len());
+    /// The joint histogram of every group over `rows`.
+    fn histogram(&self, rows: &[u32]) -> Hist {
+        let d = self.data;
+        let mut h = vec![[0.0; 3]; d.group_offsets.last().copied().unwrap_or(0)];
+        // The rows' statistics in row order, read once (not once per column).
+        let ordered: Vec<[f64; 3]> = rows.iter().map(|&r| self.abc[r as usize]).collect();
+        let mut slices: Vec<&mut [[f64; 3]]> = Vec::with_capacity(d.groups.len());
         let mut rest: &mut [[f64; 3]] = &mut h;
-        for f in 0..self.bins.len() {
-            let (head, tail) = rest.split_at_mut(self.offsets[f + 1] - self.offsets[f]);
+        for g in 0..d.groups.len() {
+            let (head, tail) = rest.split_at_mut(d.group_offsets[g + 1] - d.group_offsets[g]);
             slices.push(head);
             rest = tail;
         }
-        let fill = |(hf, col): (&mut &mut [[f64; 3]], &Vec<u8>)| {
-            for &r in rows {
-                let r = r as usize;
-                let cell = &mut hf[col[r] as usize];
-                let v = &self.abc[r];
+        // Each group's sums are computed in row order, so the result does not depend on
+        // the thread count.
+        let fill = |(hg, col): (&mut &mut [[f64; 3]], &Vec<u8>)| {
+            for (v, &r) in ordered.iter().zip(rows) {
+                let cell = &mut hg[col[r as usize] as usize];
                 cell[0] += v[0];
                 cell[1] += v[1];
                 cell[2] += v[2];
@@ -203,23 +291,56 @@ impl Grower<'_> {
         if rows.len() >= 4_096 {
             slices
                 .par_iter_mut()
-                .zip(self.bins.par_iter())
+                .zip(d.group_codes.par_iter())
                 .for_each(fill);
         } else {
-            slices.iter_mut().zip(self.bins.iter()).for_each(fill);
+            slices.iter_mut().zip(d.group_codes.iter()).for_each(fill);
         }
         h
     }
 
-    fn grow(&mut self, rows: &mut [u32], depth: usize, hist: Vec<[f64; 3]>) -> u32 {
-        let p = &self.params;
-        let nb0 = self.offsets[1] - self.offsets[0];
-        let (mut sa, mut sb, mut sc) = (0.0, 0.0, 0.0);
-        for cell in &hist[..nb0] {
-            sa += cell[0];
-            sb += cell[1];
-            sc += cell[2];
+    /// Design column `f`'s own histogram out of the joint ones.
+    fn column_hist<'h>(
+        &self,
+        hist: &'h [[f64; 3]],
+        f: usize,
+        buf: &'h mut Vec<[f64; 3]>,
+    ) -> &'h [[f64; 3]] {
+        let d = self.data;
+        let (g, stride, nb) = d.member[f];
+        let joint = &hist[d.group_offsets[g]..d.group_offsets[g + 1]];
+        if d.groups[g].len() == 1 {
+            return joint;
         }
+        buf.clear();
+        buf.resize(nb, [0.0; 3]);
+        for (c, cell) in joint.iter().enumerate() {
+            let m = &mut buf[(c / stride) % nb];
+            m[0] += cell[0];
+            m[1] += cell[1];
+            m[2] += cell[2];
+        }
+        buf
+    }
+
+    /// Whether a node of `depth` with `cover` on `rows` rows may split at all.
+    fn may_split(&self, depth: usize, cover: f64, rows: usize) -> bool {
+        depth < self.params.max_depth && cover >= 2.0 * self.params.min_leaf && rows >= 2
+    }
+
+    /// Grows the node on `rows` (at `start` in the tree's row slice) with totals
+    /// `[a, b, cover]`; `hist`, its joint histograms, is present when it may split.
+    fn grow(
+        &mut self,
+        rows: &mut [u32],
+        start: usize,
+        depth: usize,
+        totals: [f64; 3],
+        hist: Option<Hist>,
+    ) -> u32 {
+        let p = self.params;
+        let d = self.data;
+        let [sa, sb, sc] = totals;
         let id = self.nodes.len() as u32;
         self.nodes.push(Node {
             feature: u32::MAX,
@@ -231,10 +352,15 @@ impl Grower<'_> {
             cover: sc,
             gain: 0.0,
         });
-        if depth >= p.max_depth || sc < 2.0 * p.min_leaf || rows.len() < 2 {
-            return id;
-        }
-        let nf = self.bins.len();
+        let end = start + rows.len();
+        let leaf = |g: &mut Self| {
+            g.leaves.push((id, start, end));
+            id
+        };
+        let Some(hist) = hist.filter(|_| self.may_split(depth, sc, rows.len())) else {
+            return leaf(self);
+        };
+        let nf = d.columns();
         let candidates: Vec<usize> = match p.mtry {
             Some(m) if m < nf => {
                 // Partial Fisher-Yates: m distinct columns.
@@ -249,9 +375,10 @@ impl Grower<'_> {
             _ => (0..nf).collect(),
         };
         let parent = sa * sa / (sb + p.lambda);
-        let mut best: Option<(f64, usize, usize)> = None;
+        let mut best: Option<(f64, usize, usize, [f64; 3])> = None;
+        let mut buf = Vec::new();
         for &f in &candidates {
-            let hf = &hist[self.offsets[f]..self.offsets[f + 1]];
+            let hf = self.column_hist(&hist, f, &mut buf);
             let (mut la, mut lb, mut lc) = (0.0, 0.0, 0.0);
             for (k, cell) in hf.iter().enumerate().take(hf.len().saturating_sub(1)) {
                 la += cell[0];
@@ -265,49 +392,61 @@ impl Grower<'_> {
                     continue;
                 }
                 let gain = la * la / (lb + p.lambda) + ra * ra / (rb + p.lambda) - parent;
-                if gain > 1e-12 && best.is_none_or(|(g, _, _)| gain > g) {
-                    best = Some((gain, f, k));
+                if gain > 1e-12 && best.is_none_or(|(g, ..)| gain > g) {
+                    best = Some((gain, f, k, [la, lb, lc]));
                 }
             }
         }
-        let Some((gain, f, k)) = best else {
-            return id;
+        let Some((gain, f, k, lt)) = best else {
+            return leaf(self);
         };
-        // Partition rows: bin <= k to the front.
-        // Stable partition: rows stay in ascending order on each side, so histogram
-        // passes read memory in order.
-        let col = &self.bins[f];
-        let (mut left, mut right): (Vec<u32>, Vec<u32>) =
-            rows.iter().partition(|&&r| (col[r as usize] as usize) <= k);
-        let split = left.len();
-        left.append(&mut right);
-        rows.copy_from_slice(&left);
+        let rt = [sa - lt[0], sb - lt[1], sc - lt[2]];
+        // Stable partition (bin <= k to the front): rows stay in ascending order on each
+        // side, so histogram passes read memory in order.
+        let col = &d.codes[f];
+        let mut right = Vec::with_capacity(rows.len() / 2);
+        let mut split = 0;
+        for i in 0..rows.len() {
+            let r = rows[i];
+            if usize::from(col[r as usize]) <= k {
+                rows[split] = r;
+                split += 1;
+            } else {
+                right.push(r);
+            }
+        }
+        rows[split..].copy_from_slice(&right);
         if split == 0 || split == rows.len() {
-            return id;
+            return leaf(self);
         }
         let (left_rows, right_rows) = rows.split_at_mut(split);
-        let (small_left, small) = if left_rows.len() <= right_rows.len() {
-            (true, self.histogram(left_rows))
+        let left_may = self.may_split(depth + 1, lt[2], left_rows.len());
+        let right_may = self.may_split(depth + 1, rt[2], right_rows.len());
+        // The smaller child's histograms by a pass, the larger's by subtraction, and
+        // none for children that will be leaves.
+        let (lh, rh) = if !left_may && !right_may {
+            (None, None)
         } else {
-            (false, self.histogram(right_rows))
+            let small_left = left_rows.len() <= right_rows.len();
+            let small = self.histogram(if small_left { left_rows } else { right_rows });
+            let mut large = hist;
+            for (l, s) in large.iter_mut().zip(&small) {
+                l[0] -= s[0];
+                l[1] -= s[1];
+                l[2] -= s[2];
+            }
+            if small_left {
+                (Some(small), Some(large))
+            } else {
+                (Some(large), Some(small))
+            }
         };
-        let mut large = hist;
-        for (l, s) in large.iter_mut().zip(&small) {
-            l[0] -= s[0];
-            l[1] -= s[1];
-            l[2] -= s[2];
-        }
-        let (lh, rh) = if small_left {
-            (small, large)
-        } else {
-            (large, small)
-        };
-        let left = self.grow(left_rows, depth + 1, lh);
-        let right = self.grow(right_rows, depth + 1, rh);
+        let left = self.grow(left_rows, start, depth + 1, lt, lh);
+        let right = self.grow(right_rows, start + split, depth + 1, rt, rh);
         let node = &mut self.nodes[id as usize];
         node.feature = f as u32;
         node.split_bin = k as u16;
-        node.threshold = self.edges.edges[f][k];
+        node.threshold = d.edges.edges[f][k];
         node.left = left;
         node.right = right;
         node.gain = gain;
@@ -315,28 +454,45 @@ impl Grower<'_> {
     }
 }
 
-/// Grows one tree on `rows` with per-row statistics `(a, b, c)`.
-#[allow(clippy::too_many_arguments)]
+/// A grown tree, and each leaf with the range of `rows` (as partitioned) that reached it.
+pub(crate) struct Grown {
+    pub tree: Tree,
+    pub leaves: Vec<(u32, usize, usize)>,
+}
+
+/// Grows one tree on `rows` with per-row statistics `(a, b, c)`. On return `rows` is
+/// partitioned so that each leaf's rows are contiguous.
 pub(crate) fn grow_tree(
-    bins: &[Vec<u8>],
-    edges: &Bins,
+    data: &Binned,
     a: &[f64],
     b: &[f64],
     c: &[f64],
     rows: &mut [u32],
     params: GrowParams,
     seed: u64,
-) -> Tree {
-    let mut offsets = vec![0usize];
-    for e in &edges.edges {
-        offsets.push(offsets.last().copied().unwrap_or(0) + e.len() + 1);
+) -> Grown {
+    if data.columns() == 0 || rows.is_empty() {
+        let sa: f64 = rows.iter().map(|&r| a[r as usize]).sum();
+        let sb: f64 = rows.iter().map(|&r| b[r as usize]).sum();
+        let sc: f64 = rows.iter().map(|&r| c[r as usize]).sum();
+        return Grown {
+            tree: Tree {
+                nodes: vec![Node {
+                    feature: u32::MAX,
+                    threshold: 0.0,
+                    split_bin: 0,
+                    left: 0,
+                    right: 0,
+                    value: sa / (sb + params.lambda).max(f64::MIN_POSITIVE),
+                    cover: sc,
+                    gain: 0.0,
+                }],
+            },
+            leaves: vec![(0, 0, rows.len())],
+        };
     }
-    let total_bins = offsets.last().copied().unwrap_or(0);
     let mut g = Grower {
-        bins,
-        edges,
-        offsets,
-        total_bins,
+        data,
         abc: a
             .iter()
             .zip(b)
@@ -346,27 +502,23 @@ pub(crate) fn grow_tree(
         params,
         rng: Rng::new(seed),
         nodes: Vec::new(),
+        leaves: Vec::new(),
     };
-    if bins.is_empty() || rows.is_empty() {
-        let sa: f64 = rows.iter().map(|&r| a[r as usize]).sum();
-        let sb: f64 = rows.iter().map(|&r| b[r as usize]).sum();
-        let sc: f64 = rows.iter().map(|&r| c[r as usize]).sum();
-        return Tree {
-            nodes: vec![Node {
-                feature: u32::MAX,
-                threshold: 0.0,
-                split_bin: 0,
-                left: 0,
-                right: 0,
-                value: sa / (sb + params.lambda).max(f64::MIN_POSITIVE),
-                cover: sc,
-                gain: 0.0,
-            }],
-        };
+    let mut totals = [0.0; 3];
+    for &r in rows.iter() {
+        let v = g.abc[r as usize];
+        totals[0] += v[0];
+        totals[1] += v[1];
+        totals[2] += v[2];
     }
-    let hist = g.histogram(rows);
-    g.grow(rows, 0, hist);
-    Tree { nodes: g.nodes }
+    let hist = g
+        .may_split(0, totals[2], rows.len())
+        .then(|| g.histogram(rows));
+    g.grow(rows, 0, 0, totals, hist);
+    Grown {
+        tree: Tree { nodes: g.nodes },
+        leaves: g.leaves,
+    }
 }
 
 fn weights(w: Option<&[f64]>, n: usize) -> Vec<f64> {
@@ -392,7 +544,7 @@ impl DecisionTree {
         let n = x.nrows();
         let w = weights(w, n);
         let edges = Bins::fit(x, MAX_BINS);
-        let bins = edges.apply(x);
+        let data = Binned::new(&edges, x);
         let a: Vec<f64> = y.iter().zip(&w).map(|(y, w)| y * w).collect();
         let mut rows: Vec<u32> = (0..n as u32).collect();
         let params = GrowParams {
@@ -402,7 +554,7 @@ impl DecisionTree {
             lambda: 0.0,
             mtry: None,
         };
-        let tree = grow_tree(&bins, &edges, &a, &w, &w, &mut rows, params, 0);
+        let tree = grow_tree(&data, &a, &w, &w, &mut rows, params, 0).tree;
         DecisionTree {
             max_depth,
             min_leaf,
@@ -443,7 +595,7 @@ impl Forest {
         let n = x.nrows();
         let w = weights(w, n);
         let edges = Bins::fit(x, MAX_BINS);
-        let bins = edges.apply(x);
+        let data = Binned::new(&edges, x);
         let mtry = ((x.ncols() as f64).sqrt().ceil() as usize).max(1);
         let trees = (0..n_trees)
             .into_par_iter()
@@ -464,16 +616,7 @@ impl Forest {
                     lambda: 0.0,
                     mtry: Some(mtry),
                 };
-                grow_tree(
-                    &bins,
-                    &edges,
-                    &a,
-                    &wc,
-                    &wc,
-                    &mut rows,
-                    params,
-                    rng.next_u64(),
-                )
+                grow_tree(&data, &a, &wc, &wc, &mut rows, params, rng.next_u64()).tree
             })
             .collect();
         Forest {
@@ -546,8 +689,11 @@ impl Boost {
             .clamp(1e-6, 1.0 - 1e-6);
         let base = (ybar / (1.0 - ybar)).ln();
         let edges = Bins::fit(x, MAX_BINS);
-        let bins = edges.apply(x);
+        let data = Binned::new(&edges, x);
         let mut raw = vec![base; n];
+        // Rows a tree was not grown on (held out, or left out by subsampling) are
+        // predicted through it; the rest take their leaf's value directly.
+        let mut in_tree = vec![false; n];
         let mut trees = Vec::new();
         let mut rng = Rng::stream(seed, 77);
         let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
@@ -590,12 +736,23 @@ impl Boost {
             } else {
                 train.clone()
             };
-            let mut tree = grow_tree(&bins, &edges, &a, &b, &w, &mut rows, params, rng.next_u64());
+            let Grown { mut tree, leaves } =
+                grow_tree(&data, &a, &b, &w, &mut rows, params, rng.next_u64());
             for node in &mut tree.nodes {
                 node.value *= p.learning_rate;
             }
+            in_tree.iter_mut().for_each(|v| *v = false);
+            for &(leaf, s, e) in &leaves {
+                let v = tree.nodes[leaf as usize].value;
+                for &r in &rows[s..e] {
+                    raw[r as usize] += v;
+                    in_tree[r as usize] = true;
+                }
+            }
             for (i, r) in raw.iter_mut().enumerate() {
-                *r += tree.predict_binned(&bins, i);
+                if !in_tree[i] {
+                    *r += tree.predict_binned(&data.codes, i);
+                }
             }
             trees.push(tree);
             if !held_rows.is_empty() && (t + 1) % 10 == 0 {

@@ -335,6 +335,13 @@ pub(crate) fn model_card(m: &Manifest, trained: &Trained, ds: &Dataset) -> Strin
                 sp.test_dates.0,
                 sp.test_dates.1
             );
+            if let Some(n) = r.tuning_rows {
+                let _ = writeln!(
+                    s,
+                    "- Candidates were fitted on a seeded sample of whole accounts: {n} of the {} fit rows. Test metrics are those sample-fitted models'; the saved models are refitted on every labelled row.",
+                    sp.fit_rows
+                );
+            }
         }
         None => {
             let _ = writeln!(

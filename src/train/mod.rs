@@ -103,6 +103,10 @@ pub struct Report {
     pub folds: Option<usize>,
     pub candidates: Vec<CandidateResult>,
     pub families: Vec<FamilyResult>,
+    /// Out of time, on large books: the candidates were fitted on this many fit-period
+    /// rows (a seeded sample of whole accounts, see [`TUNING_ROWS`]); None: on all.
+    #[serde(default)]
+    pub tuning_rows: Option<usize>,
     pub champion: Family,
     pub champion_rule: String,
     pub champion_reason: String,
@@ -115,6 +119,8 @@ pub enum Progress<'a> {
     Plan { fits: usize },
     /// The out-of-time split was made.
     Split(&'a OutOfTime),
+    /// The candidates are fitted on a sample of `rows` of the `of` fit-period rows.
+    Tuning { rows: usize, of: usize },
     /// Cross-validation starts.
     CrossValidation { folds: usize, rows: usize },
     /// One fit finished.
@@ -142,6 +148,11 @@ impl std::fmt::Display for Progress<'_> {
                 s.test_dates.0,
                 s.test_dates.1
             ),
+            Progress::Tuning { rows, of } => write!(
+                f,
+                "candidates fitted on a sample of {rows} of the {of} fit-period rows (whole accounts); \
+                 each family's choice is refitted on every labelled row"
+            ),
             Progress::CrossValidation { folds, rows } => write!(
                 f,
                 "{folds}-fold stratified cross-validation over {rows} labelled rows"
@@ -166,6 +177,20 @@ pub struct Trained {
     /// family's calibrated probabilities on them, from models that did not see them.
     pub test_rows: Vec<usize>,
     pub test_proba: BTreeMap<Family, Vec<f64>>,
+}
+
+/// Above this many fit-period rows, the candidates are fitted on a seeded sample of
+/// whole accounts of about this size. Candidates are only compared with each other, and
+/// their ranking settles well before this many rows; each family's chosen candidate is
+/// then refitted on every labelled row. Test metrics (from the candidates) are those of a
+/// model fitted on the sample: if anything, below the final model's.
+pub const TUNING_ROWS: usize = 200_000;
+
+/// `rows`, or a seeded sample of their accounts holding about [`TUNING_ROWS`] rows.
+fn tuning_sample(ds: &Dataset, rows: &[usize], seed: u64) -> Option<Vec<usize>> {
+    let groups: Vec<u32> = rows.iter().map(|&i| ds.group[i]).collect();
+    crate::common::rng::sample_groups(&groups, TUNING_ROWS, seed ^ 0x7a5e)
+        .map(|pos| pos.into_iter().map(|k| rows[k]).collect())
 }
 
 /// Rows (positions in `rows`) held out for early stopping: about 15% of groups.
@@ -344,10 +369,20 @@ pub fn train(
     // Per candidate: predictions on selection rows and on reported rows.
     let (sel_rows, test_rows, sel_preds, test_preds, fold_aucs, fit_secs);
     let folds_used;
+    let mut tuning_rows = None;
     match &oot {
         Some(s) => {
             progress(Progress::Split(s));
-            let (prep, xf) = Preprocessor::fit_transform(ds, &s.fit)?;
+            let sample = tuning_sample(ds, &s.fit, seed);
+            if let Some(rows) = &sample {
+                progress(Progress::Tuning {
+                    rows: rows.len(),
+                    of: s.fit.len(),
+                });
+            }
+            tuning_rows = sample.as_ref().map(Vec::len);
+            let fit_rows = sample.as_deref().unwrap_or(&s.fit);
+            let (prep, xf) = Preprocessor::fit_transform(ds, fit_rows)?;
             let xv = prep.transform(ds, &s.valid)?;
             let xt = prep.transform(ds, &s.test)?;
             let keep = !cfg.refit;
@@ -355,7 +390,7 @@ pub fn train(
                 .par_iter()
                 .enumerate()
                 .map(|(k, params)| {
-                    let (m, seconds) = fit_one(params, ds, &s.fit, &xf, candidate_seed(seed, k));
+                    let (m, seconds) = fit_one(params, ds, fit_rows, &xf, candidate_seed(seed, k));
                     progress(Progress::Fitted {
                         what: params.describe(),
                         seconds,
@@ -595,6 +630,7 @@ pub fn train(
             positives,
             split: oot,
             folds: folds_used,
+            tuning_rows,
             candidates,
             families: results,
             champion,
