@@ -136,6 +136,20 @@ impl Rng {
     }
 }
 
+/// Positions of a seeded sample of whole groups (accounts) holding about `max_rows` of
+/// the rows, whose groups are `groups`; None when there are no more rows than that.
+pub fn sample_groups(groups: &[u32], max_rows: usize, seed: u64) -> Option<Vec<usize>> {
+    if groups.len() <= max_rows {
+        return None;
+    }
+    let rate = max_rows as f64 / groups.len() as f64;
+    Some(
+        (0..groups.len())
+            .filter(|&i| Rng::stream(seed, u64::from(groups[i])).f64() < rate)
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,18 +176,4 @@ mod tests {
         let u: f64 = (0..n).map(|_| r.below(10) as f64).sum::<f64>() / n as f64;
         assert!((u - 4.5).abs() < 0.03, "below mean {u}");
     }
-}
-
-/// Positions of a seeded sample of whole groups (accounts) holding about `max_rows` of
-/// the rows, whose groups are `groups`; None when there are no more rows than that.
-pub fn sample_groups(groups: &[u32], max_rows: usize, seed: u64) -> Option<Vec<usize>> {
-    if groups.len() <= max_rows {
-        return None;
-    }
-    let rate = max_rows as f64 / groups.len() as f64;
-    Some(
-        (0..groups.len())
-            .filter(|&i| Rng::stream(seed, u64::from(groups[i])).f64() < rate)
-            .collect(),
-    )
 }
