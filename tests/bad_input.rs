@@ -402,3 +402,124 @@ fn zoned_parquet_timestamps_are_read() {
         ("2025-03-01".into(), "2025-03-01".into())
     );
 }
+
+const ACTIVITIES_HEAD: &str = "account_id,date,type\n";
+
+#[test]
+fn a_typo_year_is_located_against_the_books_span_or_skipped_with_a_warning() {
+    // Contracts run 2024-01-01 to 2025-01-31: event dates may run from 2014-01-01 to about
+    // 2027-01-31 (two years past the span for the dates that define "now").
+    let acts = format!(
+        "{ACTIVITIES_HEAD}A1,2024-03-01,qbr\nA1,0025-11-26,qbr\nA2,2205-01-10,ebr\nA2,2024-05-01,ebr\n"
+    );
+    let d = folder(&[
+        ("accounts.csv", ACCOUNTS),
+        ("contracts.csv", CONTRACTS),
+        ("activities.csv", &acts),
+    ]);
+    let e = errors(d.path());
+    assert!(
+        e.contains(
+            "activities.csv, line 3, column 'date': 0025-11-26 is outside the book's span of dates, \
+             2014-01-01 to 2027-01-31"
+        ),
+        "{e}"
+    );
+    assert!(
+        e.contains("activities.csv, line 4, column 'date': 2205-01-10 is outside"),
+        "{e}"
+    );
+    assert!(e.contains("the input has 2 problems"), "{e}");
+    // Skipped: the two rows are dropped, counted, and "now" stays in 2024.
+    let skip = Limits {
+        skip_out_of_span_dates: true,
+        ..Limits::default()
+    };
+    let book = load::load_book_with(d.path(), skip).unwrap();
+    assert_eq!(book.rows("activities"), 2);
+    assert_eq!(book.as_of().unwrap().to_string(), "2024-05-02");
+    assert!(
+        book.warnings.iter().any(|w| w
+            == "activities.csv: dropped 2 row(s) with a date outside the book's span \
+                (skip_out_of_span_dates), for example line 3 (date = 0025-11-26)"),
+        "{:?}",
+        book.warnings
+    );
+}
+
+#[test]
+fn an_as_of_date_far_outside_the_book_is_refused_before_any_work() {
+    let d = folder(&[("accounts.csv", ACCOUNTS), ("contracts.csv", CONTRACTS)]);
+    let as_of = chrono::NaiveDate::from_ymd_opt(2205, 1, 1).unwrap();
+    let e = churnlab::workflow::BookContext::open(d.path(), 30, Some(as_of))
+        .err()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        e,
+        "the as-of date 2205-01-01 is outside the book's span of dates, 2014-01-01 to 2027-01-31 (from the contracts)"
+    );
+}
+
+#[test]
+fn windows_1252_text_is_read_with_a_warning_and_damaged_utf8_is_located() {
+    let mut latin = b"account_id,name,segment,created_date\nA1,Caf".to_vec();
+    latin.extend_from_slice(b"\xE9 Ltd,enterprise,2023-01-15\nA2,Beta,SMB,2023-06-01\n");
+    let d = tempfile::tempdir().unwrap();
+    fs::write(d.path().join("accounts.csv"), &latin).unwrap();
+    fs::write(d.path().join("contracts.csv"), CONTRACTS).unwrap();
+    let book = load::load_book(d.path()).unwrap();
+    assert_eq!(book.accounts()[0].name, "Café Ltd");
+    assert!(
+        book.warnings.iter().any(|w| w.starts_with(
+            "accounts.csv: 1 line(s) are not UTF-8 (the first on line 2, column 'name')"
+        )),
+        "{:?}",
+        book.warnings
+    );
+    // UTF-8 'é' and a stray 0xFF on one line: damage, not an encoding.
+    let mut bad = b"account_id,name,segment,created_date\nA1,Acme,enterprise,2023-01-15\nA2,B\xC3\xA9ta,SMB\xFF,2023-06-01\n".to_vec();
+    bad.extend_from_slice(b"");
+    fs::write(d.path().join("accounts.csv"), &bad).unwrap();
+    let e = errors(d.path());
+    assert!(
+        e.contains(
+            "accounts.csv, line 3, column 'segment': byte 0xFF is not UTF-8 text, in a line that also holds UTF-8 characters"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn blank_lines_are_skipped_and_later_lines_keep_their_numbers() {
+    let contracts = "account_id,contract_id,start_date,end_date,arr,seats\n\
+A1,C1,2024-01-01,2024-12-31,1000,10\n\
+\n\
+A2,C2,2024-02-01,2025-01-31,lots,5\n\
+\n";
+    let e = with_contracts(contracts);
+    assert!(
+        e.contains("contracts.csv, line 4, column 'arr': expected a number"),
+        "{e}"
+    );
+    assert!(e.contains("the input has 1 problem:"), "{e}");
+    // Without the bad cell the same file loads: blank lines are not rows.
+    let d = folder(&[
+        ("accounts.csv", ACCOUNTS),
+        ("contracts.csv", &contracts.replace("lots", "500")),
+    ]);
+    assert_eq!(load::load_book(d.path()).unwrap().rows("contracts"), 2);
+}
+
+#[test]
+fn lines_after_a_quoted_newline_are_the_lines_an_editor_shows() {
+    let accounts = "account_id,name,segment,created_date\n\
+A1,\"Acme\nHoldings\",enterprise,2023-01-15\n\
+A2,Beta,SMB,2023-13-01\n";
+    let d = folder(&[("accounts.csv", accounts), ("contracts.csv", CONTRACTS)]);
+    let e = errors(d.path());
+    assert!(
+        e.contains("accounts.csv, line 4, column 'created_date': expected an ISO-8601 date"),
+        "{e}"
+    );
+}

@@ -40,6 +40,9 @@ pub struct DataConfig {
     pub grace_days: i64,
     /// The date the data describes as "now"; default: the day after the latest event.
     pub as_of: Option<NaiveDate>,
+    /// Drop rows dated outside the book's span with a warning, instead of refusing the
+    /// book ([`crate::input::span`]).
+    pub skip_out_of_span_dates: bool,
 }
 
 /// How snapshots are taken and labelled.
@@ -110,6 +113,7 @@ impl Default for DataConfig {
         DataConfig {
             grace_days: 30,
             as_of: None,
+            skip_out_of_span_dates: false,
         }
     }
 }

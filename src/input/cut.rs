@@ -85,6 +85,7 @@ pub fn cut(book: &Book, at: NaiveDate) -> Result<Book> {
         *loaded = Loaded {
             path: loaded.path.clone(),
             frame: plan.collect().map_err(pe)?,
+            lines: std::mem::take(&mut loaded.lines),
         };
     }
     Ok(out)

@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Location, Problem, Problems, Result};
 use crate::input::table::{self, Table};
+use crate::input::text::{BadText, CsvText, LineMap, Recoded};
 
 /// A file format for tables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -43,7 +44,7 @@ impl std::str::FromStr for Format {
 /// the loader can parse and report each bad cell with its line and column.
 pub fn read_text_frame(path: &Path) -> Result<DataFrame> {
     let mut parts: Vec<DataFrame> = Vec::new();
-    for_each_text_chunk(path, &mut |df, _| {
+    for_each_text_chunk(path, &mut |df, _, _| {
         parts.push(df);
         Ok(true)
     })?;
@@ -68,15 +69,45 @@ pub fn read_text_frame(path: &Path) -> Result<DataFrame> {
 pub(crate) const CSV_CHUNK_BYTES: usize = 64 << 20;
 pub(crate) const PARQUET_CHUNK_ROWS: usize = 1 << 20;
 
+/// What reading a file as text learned besides the rows: CSV lines and recoded records.
+#[derive(Clone, Debug, Default)]
+pub struct TextInfo {
+    pub lines: LineMap,
+    pub recoded: Recoded,
+}
+
+/// A chunk's handler: the chunk, the index of its first data row, and the lines of every
+/// CSV record read so far. Returns false to stop early.
+pub(crate) type OnChunk<'a> = dyn FnMut(DataFrame, usize, &LineMap) -> Result<bool> + 'a;
+
 /// Reads a CSV or Parquet file in chunks, every column as text (nulls for empty cells),
-/// and hands each chunk to `f` with the index of its first data row. Every chunk has the
-/// file's header, and the first call always happens (with an empty frame if the file has
-/// a header but no rows). `f` returns false to stop early.
-pub(crate) fn for_each_text_chunk(
-    path: &Path,
-    f: &mut dyn FnMut(DataFrame, usize) -> Result<bool>,
-) -> Result<()> {
+/// and hands each chunk to `f`. Every chunk has the file's header, and the first call
+/// always happens (with an empty frame if the file has a header but no rows). CSV text
+/// goes through [`CsvText`] first: blank lines dropped, Windows-1252 recoded, lines kept.
+pub(crate) fn for_each_text_chunk(path: &Path, f: &mut OnChunk) -> Result<TextInfo> {
     for_each_text_chunk_sized(path, CSV_CHUNK_BYTES, PARQUET_CHUNK_ROWS, f)
+}
+
+fn bad_text(path: &Path, b: BadText) -> Error {
+    let file = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    Error::Invalid(Problems {
+        items: vec![Problem {
+            at: Location {
+                file,
+                line: Some(b.line),
+                column: Some(b.column),
+            },
+            message: format!(
+                "byte 0x{:02X} is not UTF-8 text, in a line that also holds UTF-8 characters \
+                 (so it is not a Windows-1252 export either); re-save the file as UTF-8",
+                b.byte
+            ),
+        }],
+        suppressed: 0,
+    })
 }
 
 /// [`for_each_text_chunk`] with explicit chunk sizes (bytes of CSV, rows of Parquet).
@@ -84,8 +115,8 @@ pub(crate) fn for_each_text_chunk_sized(
     path: &Path,
     csv_chunk_bytes: usize,
     parquet_chunk_rows: usize,
-    f: &mut dyn FnMut(DataFrame, usize) -> Result<bool>,
-) -> Result<()> {
+    f: &mut OnChunk,
+) -> Result<TextInfo> {
     let csv_chunk_bytes = csv_chunk_bytes.max(1);
     let parquet_chunk_rows = parquet_chunk_rows.max(1);
     let read_err = |e: PolarsError| Error::Read {
@@ -124,12 +155,12 @@ pub(crate) fn for_each_text_chunk_sized(
             let height = df.height();
             drop(df);
             let text = DataFrame::new(height, cols).map_err(read_err)?;
-            if !f(text, offset)? {
-                return Ok(());
+            if !f(text, offset, &LineMap::default())? {
+                return Ok(TextInfo::default());
             }
             offset += height;
             if height == 0 || offset >= rows {
-                return Ok(());
+                return Ok(TextInfo::default());
             }
         }
     }
@@ -144,6 +175,7 @@ pub(crate) fn for_each_text_chunk_sized(
     let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut buf: Vec<u8> = Vec::new();
     let mut header: Option<Vec<u8>> = None;
+    let mut csv = CsvText::default();
     let mut offset = 0usize;
     let mut eof = false;
     while !eof {
@@ -163,14 +195,15 @@ pub(crate) fn for_each_text_chunk_sized(
         if header.is_none() {
             match row_end(&buf, 0) {
                 Some(end) => {
-                    header = Some(buf[..=end].to_vec());
+                    header = Some(csv.start(&buf[..=end]).map_err(|b| bad_text(path, b))?);
                     buf.drain(..=end);
                 }
                 None if eof => {
                     // A header without a newline, or an empty file: let polars judge it.
-                    let df = parse(std::mem::take(&mut buf))?;
-                    f(df, 0)?;
-                    return Ok(());
+                    let text = csv.start(&buf).map_err(|b| bad_text(path, b))?;
+                    let df = parse(text)?;
+                    f(df, 0, &csv.lines)?;
+                    return Ok(TextInfo::default());
                 }
                 None => continue,
             }
@@ -187,16 +220,21 @@ pub(crate) fn for_each_text_chunk_sized(
             break;
         }
         let mut bytes = header.clone().unwrap_or_default();
-        bytes.extend_from_slice(&buf[..cut]);
+        let (body, _) = csv.prepare(&buf[..cut]).map_err(|b| bad_text(path, b))?;
+        bytes.extend_from_slice(&body);
+        drop(body);
         buf.drain(..cut);
         let df = parse(bytes)?;
         let height = df.height();
-        if !f(df, offset)? {
-            return Ok(());
+        if !f(df, offset, &csv.lines)? {
+            break;
         }
         offset += height;
     }
-    Ok(())
+    Ok(TextInfo {
+        lines: csv.lines,
+        recoded: csv.recoded,
+    })
 }
 
 /// The index of the first newline at or after `from` that ends a CSV row (outside quotes).

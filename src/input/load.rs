@@ -14,6 +14,7 @@ use crate::common::dates;
 use crate::error::{Error, Location, Problem, Problems, Result};
 use crate::input::io;
 use crate::input::schema::{self, Kind, TableSpec};
+use crate::input::text::LineMap;
 
 /// How many problems are listed per file and per column before the rest are only counted.
 #[derive(Clone, Copy, Debug)]
@@ -23,6 +24,9 @@ pub struct Limits {
     /// Bytes of CSV (rows of Parquet / 64) read and parsed at a time: bounds the memory
     /// that text takes while a large table loads.
     pub chunk_bytes: usize,
+    /// Drop rows dated outside the book's span (with a warning) instead of refusing them
+    /// ([`crate::input::span`]).
+    pub skip_out_of_span_dates: bool,
 }
 
 impl Default for Limits {
@@ -31,6 +35,7 @@ impl Default for Limits {
             per_file: 25,
             per_column: 5,
             chunk_bytes: io::CSV_CHUNK_BYTES,
+            skip_out_of_span_dates: false,
         }
     }
 }
@@ -41,6 +46,23 @@ impl Default for Limits {
 pub struct Loaded {
     pub path: PathBuf,
     pub frame: DataFrame,
+    /// CSV: the line of each row (empty for Parquet, whose rows are their own lines).
+    pub lines: LineMap,
+}
+
+impl Loaded {
+    /// The 1-based line (CSV) or row (Parquet) of frame row `i`.
+    pub fn line(&self, i: usize) -> usize {
+        if is_parquet(&self.path.to_string_lossy()) {
+            i + 1
+        } else {
+            self.lines.line(i)
+        }
+    }
+}
+
+fn is_parquet(file: &str) -> bool {
+    file.to_ascii_lowercase().ends_with(".parquet")
 }
 
 /// A validated input folder.
@@ -62,11 +84,13 @@ struct Sink<'a> {
     per_column: HashMap<String, usize>,
     /// Index of the first data row of the chunk being parsed.
     offset: usize,
+    /// CSV: the lines of the records read so far.
+    lines: LineMap,
 }
 
 impl<'a> Sink<'a> {
     fn new(file: String, limits: Limits, out: &'a mut Problems) -> Self {
-        let parquet = file.ends_with(".parquet");
+        let parquet = is_parquet(&file);
         Sink {
             file,
             parquet,
@@ -75,13 +99,18 @@ impl<'a> Sink<'a> {
             kept: 0,
             per_column: HashMap::new(),
             offset: 0,
+            lines: LineMap::default(),
         }
     }
 
     /// The line (CSV, header is line 1) or row (Parquet, 1-based) of data row `i` of the
     /// whole file.
     fn line(&self, i: usize) -> usize {
-        if self.parquet { i + 1 } else { i + 2 }
+        if self.parquet {
+            i + 1
+        } else {
+            self.lines.line(i)
+        }
     }
 
     fn push(&mut self, row: Option<usize>, column: Option<&str>, message: String) {
@@ -207,7 +236,7 @@ pub fn load_book_with(dir: &Path, limits: Limits) -> Result<Book> {
             path,
             limits.chunk_bytes,
             chunk_rows,
-            &mut |chunk, offset| {
+            &mut |chunk, offset, lines| {
                 let p = match &mut parser {
                     Some(p) => p,
                     None => parser.insert(TableParser::new(spec, &chunk, &mut sink)),
@@ -216,13 +245,29 @@ pub fn load_book_with(dir: &Path, limits: Limits) -> Result<Book> {
                     return Ok(false);
                 }
                 sink.offset = offset;
+                sink.lines.clone_from(lines);
                 p.push(&chunk, ids.as_ref(), &mut sink);
                 Ok(true)
             },
         );
-        if let Err(e) = read {
-            sink.file_level(format!("could not be read: {e}"));
-            continue;
+        let info = match read {
+            Ok(info) => info,
+            Err(Error::Invalid(p)) => {
+                sink.out.items.extend(p.items);
+                continue;
+            }
+            Err(e) => {
+                sink.file_level(format!("could not be read: {e}"));
+                continue;
+            }
+        };
+        if let Some((line, column)) = &info.recoded.first {
+            warnings.push(format!(
+                "{}: {} line(s) are not UTF-8 (the first on line {line}, column '{column}'); \
+                 read them as Windows-1252, the encoding of Excel's \"CSV (Comma delimited)\". \
+                 Save as \"CSV UTF-8\" to be sure of accented names",
+                sink.file, info.recoded.records
+            ));
         }
         let frame = parser.and_then(|p| p.finish(&mut sink, &mut warnings));
         if let Some(frame) = frame {
@@ -234,9 +279,13 @@ pub fn load_book_with(dir: &Path, limits: Limits) -> Result<Book> {
                 Loaded {
                     path: path.clone(),
                     frame,
+                    lines: info.lines,
                 },
             );
         }
+    }
+    if problems.is_empty() {
+        crate::input::span::check(&mut tables, &limits, &mut problems, &mut warnings);
     }
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));

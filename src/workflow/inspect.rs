@@ -32,7 +32,7 @@ pub fn retention(
     cfg: &Config,
 ) -> Result<Report> {
     let grace = grace_days.unwrap_or(cfg.data().grace_days);
-    let ctx = BookContext::open(data, grace, super::as_of(as_of, cfg))?;
+    let ctx = BookContext::open_with(data, grace, super::as_of(as_of, cfg), super::loader(cfg))?;
     Ok(retention::report(
         &ctx.accounts,
         &ctx.terms,

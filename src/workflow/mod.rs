@@ -54,8 +54,18 @@ impl BookContext {
     /// Loads and validates the book in `dir`. The as-of date is `as_of` when given, else
     /// the day after the book's latest dated row; a book with no dated row is an error.
     pub fn open(dir: &Path, grace_days: i64, as_of: Option<NaiveDate>) -> Result<Self> {
+        Self::open_with(dir, grace_days, as_of, load::Limits::default())
+    }
+
+    /// [`BookContext::open`] with the loader's options.
+    pub fn open_with(
+        dir: &Path,
+        grace_days: i64,
+        as_of: Option<NaiveDate>,
+        limits: load::Limits,
+    ) -> Result<Self> {
         log::info!("loading and validating {}", dir.display());
-        let book = load::load_book(dir)?;
+        let book = load::load_book_with(dir, limits)?;
         for w in &book.warnings {
             log::debug!("{w}");
         }
@@ -70,6 +80,17 @@ impl BookContext {
                 book.dir.display()
             ))
         })?;
+        if let Some(span) = crate::input::span::contract_span(&book.tables) {
+            let hi = crate::input::span::event_ceiling(span);
+            let day = crate::common::dates::to_days(as_of);
+            if day > hi || day < crate::input::span::floor(span) {
+                return Err(Error::Input(format!(
+                    "the as-of date {as_of} is outside the book's span of dates, {} to {} (from the contracts)",
+                    crate::common::dates::from_days(crate::input::span::floor(span)),
+                    crate::common::dates::from_days(hi)
+                )));
+            }
+        }
         let accounts = book.accounts();
         let terms = book.terms();
         let histories = retention::histories(accounts.len(), &terms, grace_days, as_of);
@@ -97,7 +118,12 @@ impl BookContext {
     /// Opens the book for a job: the configuration's grace period, and the as-of date of
     /// the flag, else the configuration's `data.as_of`, else the data's.
     pub fn for_job(dir: &Path, as_of: Option<NaiveDate>, cfg: &Config) -> Result<Self> {
-        Self::open(dir, cfg.data().grace_days, self::as_of(as_of, cfg))
+        Self::open_with(
+            dir,
+            cfg.data().grace_days,
+            self::as_of(as_of, cfg),
+            loader(cfg),
+        )
     }
 
     /// The snapshot table: every active account at every snapshot date up to the as-of
@@ -127,6 +153,14 @@ impl BookContext {
             t.rows.iter().filter(|r| r.label.is_some()).count()
         );
         Ok(t)
+    }
+}
+
+/// The loader's options a configuration asks for.
+fn loader(cfg: &Config) -> load::Limits {
+    load::Limits {
+        skip_out_of_span_dates: cfg.data().skip_out_of_span_dates,
+        ..load::Limits::default()
     }
 }
 

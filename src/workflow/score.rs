@@ -48,7 +48,12 @@ pub fn score(
     let mut scored = match source {
         ScoreSource::Book { dir, as_of } => {
             let mcfg = &m.config;
-            let ctx = BookContext::open(dir, mcfg.data().grace_days, super::as_of(*as_of, cfg))?;
+            let ctx = BookContext::open_with(
+                dir,
+                mcfg.data().grace_days,
+                super::as_of(*as_of, cfg),
+                super::loader(cfg),
+            )?;
             let t = ctx.snapshot_table(mcfg.snapshots(), mcfg.features())?;
             let r = retention::report(
                 &ctx.accounts,
