@@ -98,13 +98,9 @@ fn bad_text(path: &Path, b: BadText) -> Error {
             at: Location {
                 file,
                 line: Some(b.line),
-                column: Some(b.column),
+                column: b.column,
             },
-            message: format!(
-                "byte 0x{:02X} is not UTF-8 text, in a line that also holds UTF-8 characters \
-                 (so it is not a Windows-1252 export either); re-save the file as UTF-8",
-                b.byte
-            ),
+            message: b.message,
         }],
         suppressed: 0,
     })

@@ -42,12 +42,12 @@ pub struct Recoded {
     pub first: Option<(usize, String)>,
 }
 
-/// A record that is neither UTF-8 nor Windows-1252 text.
+/// A record that cannot be read as CSV text: where, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BadText {
     pub line: usize,
-    pub column: String,
-    pub byte: u8,
+    pub column: Option<String>,
+    pub message: String,
 }
 
 /// The state of one CSV file's reading: where the next record starts.
@@ -62,19 +62,77 @@ pub struct CsvText {
     rows: usize,
 }
 
-/// Where each record of `buf` ends: the index of its newline outside quotes, or the end.
-fn record_end(buf: &[u8], from: usize) -> (usize, usize) {
-    let mut quoted = false;
-    let mut inner = 0;
+/// A record's extent in a buffer.
+struct Record {
+    /// One past its newline (outside quotes), or the buffer's end.
+    end: usize,
+    /// Newlines inside quoted fields.
+    inner: usize,
+    /// Fields (commas outside quotes, plus one).
+    fields: usize,
+    /// A quoted field still open at the buffer's end.
+    open: bool,
+    /// The first misplaced quote (RFC 4180: a quote opens a field, closes it, or is
+    /// doubled inside it): its field, the newlines before it, and what is wrong.
+    stray: Option<(usize, usize, &'static str)>,
+}
+
+/// Where a record's scan is.
+#[derive(Clone, Copy, PartialEq)]
+enum At {
+    FieldStart,
+    Unquoted,
+    Quoted,
+    /// A quote inside a quoted field: the field's end, or the first of a doubled quote.
+    QuoteInQuoted,
+}
+
+fn record_at(buf: &[u8], from: usize) -> Record {
+    let mut at = At::FieldStart;
+    let (mut inner, mut fields) = (0, 1);
+    let mut stray = None;
     for (i, &b) in buf.iter().enumerate().skip(from) {
-        match b {
-            b'"' => quoted = !quoted,
-            b'\n' if !quoted => return (i + 1, inner),
-            b'\n' => inner += 1,
-            _ => {}
-        }
+        at = match (at, b) {
+            (At::Quoted, b'"') => At::QuoteInQuoted,
+            (At::Quoted, b'\n') => {
+                inner += 1;
+                At::Quoted
+            }
+            (At::Quoted, _) => At::Quoted,
+            (_, b'\n') => {
+                return Record {
+                    end: i + 1,
+                    inner,
+                    fields,
+                    open: false,
+                    stray,
+                };
+            }
+            (_, b',') => {
+                fields += 1;
+                At::FieldStart
+            }
+            (At::FieldStart, b'"') | (At::QuoteInQuoted, b'"') => At::Quoted,
+            (At::FieldStart, _) | (At::Unquoted, b'\r') => At::Unquoted,
+            (At::QuoteInQuoted, b'\r') => At::QuoteInQuoted,
+            (At::Unquoted, b'"') => {
+                stray.get_or_insert((fields - 1, inner, "a '\"' inside a value that does not start with one; quote the whole value and double the quote (\"\")"));
+                At::Unquoted
+            }
+            (At::QuoteInQuoted, _) => {
+                stray.get_or_insert((fields - 1, inner, "text after a quoted value's closing '\"'; double a quote inside a quoted value (\"\")"));
+                At::Unquoted
+            }
+            (At::Unquoted, _) => At::Unquoted,
+        };
     }
-    (buf.len(), inner)
+    Record {
+        end: buf.len(),
+        inner,
+        fields,
+        open: at == At::Quoted,
+        stray,
+    }
 }
 
 /// The field (0-based) and line offset of byte `at` of `record`.
@@ -138,13 +196,44 @@ impl CsvText {
         let mut pos = 0;
         let mut kept = 0;
         while pos < chunk.len() {
-            let (end, inner) = record_end(chunk, pos);
+            let Record {
+                end,
+                inner,
+                fields,
+                open,
+                stray,
+            } = record_at(chunk, pos);
             let record = &chunk[pos..end];
             pos = end;
             let line = self.next_line;
             self.next_line += 1 + inner;
             if record.iter().all(|b| b.is_ascii_whitespace()) {
                 continue;
+            }
+            if open {
+                return Err(BadText {
+                    line,
+                    column: None,
+                    message: "a quoted field opened on this line is never closed (a stray '\"'?)"
+                        .into(),
+                });
+            }
+            if let Some((field, lines, what)) = stray {
+                return Err(BadText {
+                    line: line + lines,
+                    column: Some(self.column_name(field)),
+                    message: what.into(),
+                });
+            }
+            if fields > self.columns.len() {
+                return Err(BadText {
+                    line,
+                    column: None,
+                    message: format!(
+                        "has {fields} fields but the header has {} (an unquoted comma in a value?)",
+                        self.columns.len()
+                    ),
+                });
             }
             if self.lines.line(self.rows) != line {
                 self.lines.breaks.push((self.rows, line));
@@ -154,6 +243,13 @@ impl CsvText {
             kept += 1;
         }
         Ok((out, kept))
+    }
+
+    fn column_name(&self, field: usize) -> String {
+        self.columns
+            .get(field)
+            .cloned()
+            .unwrap_or_else(|| format!("field {}", field + 1))
     }
 
     /// Appends `record` (starting on line `start`) to `out` as UTF-8.
@@ -178,16 +274,17 @@ impl CsvText {
         let column = if header {
             format!("header field {}", field + 1)
         } else {
-            self.columns
-                .get(field)
-                .cloned()
-                .unwrap_or_else(|| format!("field {}", field + 1))
+            self.column_name(field)
         };
         if has_utf8_multibyte(record) {
             return Err(BadText {
                 line,
-                column,
-                byte: record[at],
+                column: Some(column),
+                message: format!(
+                    "byte 0x{:02X} is not UTF-8 text, in a line that also holds UTF-8 characters \
+                     (so it is not a Windows-1252 export either); re-save the file as UTF-8",
+                    record[at]
+                ),
             });
         }
         from_cp1252(record, out);
@@ -251,13 +348,38 @@ mod tests {
         let mut t = CsvText::default();
         t.start(b"id,name,city\n").unwrap();
         let e = t.prepare(b"a,x,y\nb,Caf\xC3\xA9,\xFFx\n").unwrap_err();
-        assert_eq!(
-            e,
-            BadText {
-                line: 3,
-                column: "city".into(),
-                byte: 0xFF
-            }
+        assert_eq!((e.line, e.column.as_deref()), (3, Some("city")));
+        assert!(
+            e.message.starts_with("byte 0xFF is not UTF-8"),
+            "{}",
+            e.message
         );
+    }
+
+    #[test]
+    fn extra_fields_and_unclosed_quotes_are_located() {
+        let mut t = CsvText::default();
+        t.start(b"id,name\n").unwrap();
+        let e = t.prepare(b"a,x\nb,y,z\n").unwrap_err();
+        assert_eq!((e.line, e.column), (3, None));
+        assert_eq!(
+            e.message,
+            "has 3 fields but the header has 2 (an unquoted comma in a value?)"
+        );
+        let mut t = CsvText::default();
+        t.start(b"id,name\n").unwrap();
+        let e = t.prepare(b"a,x\n\nb,\"y\nc,z\n").unwrap_err();
+        assert_eq!(e.line, 4);
+        assert!(e.message.starts_with("a quoted field opened on this line"));
+        // A quote in the middle of a value, and text after a closing quote.
+        let mut t = CsvText::default();
+        t.start(b"id,name\n").unwrap();
+        let e = t.prepare(b"a,5\" screen\n").unwrap_err();
+        assert_eq!((e.line, e.column.as_deref()), (2, Some("name")));
+        let mut t = CsvText::default();
+        t.start(b"id,name\n").unwrap();
+        let e = t.prepare(b"a,\"x\"\"y\"\nb,\"a\nb\"c\n").unwrap_err();
+        assert_eq!((e.line, e.column.as_deref()), (4, Some("name")));
+        assert!(e.message.starts_with("text after a quoted value's closing"));
     }
 }
