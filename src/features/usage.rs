@@ -180,6 +180,13 @@ pub(super) fn usage_features(
         None
     };
 
+    // Each snapshot reads only its 90-day window of rows (and 30 days of user-days).
+    let by_day = DayIndex::new(&u, "day")?;
+    let ud_by_day = user_days
+        .as_ref()
+        .map(|ud| DayIndex::new(ud, "day"))
+        .transpose()?;
+    let history = UsageHistory::of(&u)?;
     for (s, t) in snapshot_dates.iter().enumerate() {
         let t = dates::to_days(*t) as i64;
         let last30 = col("day").gt_eq(lit(t - 30));
@@ -240,44 +247,18 @@ pub(super) fn usage_features(
                     .alias("active_days_30d"),
             );
         }
-        fill_aggregates(
-            &u,
-            Some(in_window("day", t - 90, t)),
-            aggs,
-            s,
-            index,
-            values,
-        )?;
+        fill_aggregates(&by_day.window(&u, t - 90, t)?, None, aggs, s, index, values)?;
         // n_unique counts an empty filtered group as 0 only when present; the absent-zero
         // rule covers accounts without rows. Breadth needs the features seen before t.
-        let offered = u
-            .clone()
-            .lazy()
-            .filter(col("day").lt(lit(t)))
-            .select([col("feature").n_unique().alias("n")])
-            .collect()
-            .map_err(pe)?;
-        let offered = offered
-            .column("n")
-            .map_err(pe)?
-            .cast(&DataType::Float64)
-            .map_err(pe)?
-            .f64()
-            .map_err(pe)?
-            .get(0)
-            .unwrap_or(0.0);
-        fill_aggregates(
-            &u,
-            Some(col("day").lt(lit(t))),
-            vec![(lit(t) - col("day").max()).alias("days_since_last_activity")],
-            s,
-            index,
-            values,
-        )?;
-        if let Some(ud) = &user_days {
-            let keep = Some(in_window("day", t - 30, t));
+        let offered = history.features_before(t) as f64;
+        for (a, row) in index.row_of[s].iter().enumerate() {
+            if let (Some(row), Some(last)) = (row, history.last_day_before(a, t)) {
+                values.set("days_since_last_activity", *row, Some((t - last) as f64));
+            }
+        }
+        if let (Some(ud), Some(by)) = (&user_days, &ud_by_day) {
             let aggs = vec![len().alias("user_days_30d")];
-            fill_aggregates(ud, keep, aggs, s, index, values)?;
+            fill_aggregates(&by.window(ud, t - 30, t)?, None, aggs, s, index, values)?;
         }
         for a in 0..index.row_of[s].len() {
             if let Some(row) = index.row_of[s][a] {
@@ -291,6 +272,52 @@ pub(super) fn usage_features(
         }
     }
     Ok((sticky, grain))
+}
+
+/// Per account its distinct usage days, and per feature its first day: what "the last
+/// activity before t" and "the features offered before t" need, for every snapshot at once.
+struct UsageHistory {
+    days: Vec<Vec<i64>>,
+    first_use: Vec<i64>,
+}
+
+impl UsageHistory {
+    fn of(u: &DataFrame) -> Result<Self> {
+        let acc = u.column("account_idx").map_err(pe)?.u32().map_err(pe)?;
+        let day = u.column("day").map_err(pe)?.i32().map_err(pe)?;
+        let feat = u.column("feature").map_err(pe)?.str().map_err(pe)?;
+        let mut days: Vec<Vec<i64>> = Vec::new();
+        let mut first: HashMap<&str, i64> = HashMap::new();
+        for ((a, d), f) in acc.iter().zip(day.iter()).zip(feat.iter()) {
+            let Some(d) = d.map(i64::from) else { continue };
+            if let Some(a) = a.map(|a| a as usize) {
+                if days.len() <= a {
+                    days.resize(a + 1, Vec::new());
+                }
+                days[a].push(d);
+            }
+            if let Some(f) = f {
+                let e = first.entry(f).or_insert(d);
+                *e = (*e).min(d);
+            }
+        }
+        for d in &mut days {
+            d.sort_unstable();
+            d.dedup();
+        }
+        let mut first_use: Vec<i64> = first.into_values().collect();
+        first_use.sort_unstable();
+        Ok(UsageHistory { days, first_use })
+    }
+
+    fn features_before(&self, t: i64) -> usize {
+        self.first_use.partition_point(|&d| d < t)
+    }
+
+    fn last_day_before(&self, account: usize, t: i64) -> Option<i64> {
+        let d = self.days.get(account)?;
+        d[..d.partition_point(|&x| x < t)].last().copied()
+    }
 }
 
 /// Data-driven sticky features: among the earliest half of the labelled snapshots (which
@@ -308,12 +335,12 @@ pub(super) fn choose_sticky(
     labelled.truncate(labelled.len().div_ceil(2));
     let mut users: HashMap<String, Vec<usize>> = HashMap::new();
     let mut considered: Vec<usize> = Vec::new();
+    let by_day = DayIndex::new(u, "day")?;
     for &s in &labelled {
         let t = dates::to_days(snapshot_dates[s]) as i64;
-        let df = u
-            .clone()
+        let df = by_day
+            .window(u, t - 30, t)?
             .lazy()
-            .filter(in_window("day", t - 30, t))
             .group_by([col("account_idx"), col("feature")])
             .agg([len()])
             .collect()
