@@ -243,12 +243,17 @@ impl DayIndex {
         Ok(DayIndex { order, days })
     }
 
+    /// Positions of the rows with `lo <= day < hi`, by day.
+    pub fn rows_between(&self, lo: i64, hi: i64) -> Vec<u32> {
+        let a = self.days.partition_point(|&d| i64::from(d) < lo);
+        let b = self.days.partition_point(|&d| i64::from(d) < hi);
+        self.order[a..b.max(a)].to_vec()
+    }
+
     /// The rows of `frame` with `lo <= day < hi`, in the frame's order (so every
     /// aggregate over them equals the same aggregate over a filter of the whole frame).
     pub fn window(&self, frame: &DataFrame, lo: i64, hi: i64) -> Result<DataFrame> {
-        let a = self.days.partition_point(|&d| i64::from(d) < lo);
-        let b = self.days.partition_point(|&d| i64::from(d) < hi);
-        let mut idx: Vec<u32> = self.order[a..b.max(a)].to_vec();
+        let mut idx = self.rows_between(lo, hi);
         idx.sort_unstable();
         frame.take(&IdxCa::from_vec("idx".into(), idx)).map_err(pe)
     }

@@ -1,6 +1,8 @@
 //! Adoption features from the product-usage table: activity, seats, breadth, sticky
 //! features and trends, at whatever grain the table has (daily, weekly, monthly).
 
+use rayon::prelude::*;
+
 use super::*;
 
 /// The grain of the usage table: the median gap between consecutive distinct dates of the
@@ -146,8 +148,12 @@ pub(super) fn usage_features(
         unavailable.insert("dau_mau_30d".into(), why);
     }
 
+    // The rows as plain vectors (features and users numbered) and ordered by day: every
+    // window below reads them directly, with no plan per snapshot.
+    let by_day = DayIndex::new(&u, "day")?;
+    let mut rows_of = UsageRows::of(&u, has_users, has_minutes)?;
     let sticky = if feat.sticky_features.is_empty() {
-        choose_sticky(&u, rows, snapshot_dates, index)?
+        choose_sticky(&rows_of, &by_day, rows, snapshot_dates, index)
     } else {
         feat.sticky_features.clone()
     };
@@ -159,14 +165,7 @@ pub(super) fn usage_features(
             sticky.join(", ")
         }
     );
-    let is_sticky = sticky.iter().fold(lit(false), |acc, s| {
-        acc.or(col("feature").eq(lit(s.as_str())))
-    });
-    let u = u
-        .lazy()
-        .with_column(is_sticky.alias("sticky"))
-        .collect()
-        .map_err(pe)?;
+    rows_of.mark_sticky(&sticky);
     let user_days = if has_users && grain == UsageGrain::Daily {
         Some(
             u.clone()
@@ -179,75 +178,45 @@ pub(super) fn usage_features(
     } else {
         None
     };
-
-    // Each snapshot reads only its 90-day window of rows (and 30 days of user-days).
-    let by_day = DayIndex::new(&u, "day")?;
     let ud_by_day = user_days
         .as_ref()
         .map(|ud| DayIndex::new(ud, "day"))
         .transpose()?;
-    let history = UsageHistory::of(&u)?;
-    for (s, t) in snapshot_dates.iter().enumerate() {
+    let history = UsageHistory::of(&rows_of);
+    let daily = grain == UsageGrain::Daily;
+    // Every snapshot's window sums at once (in parallel; each is computed alone, so the
+    // result does not depend on the thread count).
+    let windows: Vec<Vec<(u32, WindowSums)>> = snapshot_dates
+        .par_iter()
+        .map(|t| rows_of.window_sums(&by_day, dates::to_days(*t) as i64, daily))
+        .collect();
+    for (s, (t, sums)) in snapshot_dates.iter().zip(&windows).enumerate() {
         let t = dates::to_days(*t) as i64;
-        let last30 = col("day").gt_eq(lit(t - 30));
-        let prev30 = in_window("day", t - 60, t - 30);
-        let mut aggs = vec![
-            col("events")
-                .filter(last30.clone())
-                .sum()
-                .alias("events_30d"),
-            col("events")
-                .filter(prev30.clone())
-                .sum()
-                .alias("events_prev_30d"),
-            col("events").sum().alias("events_90d"),
-            col("feature")
-                .filter(last30.clone())
-                .n_unique()
-                .alias("features_used_30d"),
-            col("feature")
-                .filter(last30.clone().and(col("sticky")))
-                .n_unique()
-                .alias("sticky_features_used_30d"),
-        ];
-        if has_users {
-            let user = col("user_id").is_not_null();
-            aggs.push(
-                col("user_id")
-                    .filter(last30.clone().and(user.clone()))
-                    .n_unique()
-                    .alias("active_users_30d"),
+        for (a, w) in sums {
+            let Some(row) = index.row_of[s][*a as usize] else {
+                continue;
+            };
+            values.set("events_30d", row, Some(w.events_30d));
+            values.set("events_prev_30d", row, Some(w.events_prev_30d));
+            values.set("events_90d", row, Some(w.events_90d));
+            values.set("features_used_30d", row, Some(w.features_30d as f64));
+            values.set(
+                "sticky_features_used_30d",
+                row,
+                Some(w.sticky_features_30d as f64),
             );
-            aggs.push(
-                col("user_id")
-                    .filter(prev30.clone().and(user.clone()))
-                    .n_unique()
-                    .alias("active_users_prev_30d"),
-            );
-            aggs.push(
-                col("user_id")
-                    .filter(last30.clone().and(user).and(col("sticky")))
-                    .n_unique()
-                    .alias("sticky_users_30d"),
-            );
+            if has_users {
+                values.set("active_users_30d", row, Some(w.users_30d as f64));
+                values.set("active_users_prev_30d", row, Some(w.users_prev_30d as f64));
+                values.set("sticky_users_30d", row, Some(w.sticky_users_30d as f64));
+            }
+            if has_minutes {
+                values.set("minutes_30d", row, Some(w.minutes_30d));
+            }
+            if daily {
+                values.set("active_days_30d", row, Some(w.days_30d as f64));
+            }
         }
-        if has_minutes {
-            aggs.push(
-                col("minutes")
-                    .filter(last30.clone())
-                    .sum()
-                    .alias("minutes_30d"),
-            );
-        }
-        if grain == UsageGrain::Daily {
-            aggs.push(
-                col("day")
-                    .filter(last30.clone())
-                    .n_unique()
-                    .alias("active_days_30d"),
-            );
-        }
-        fill_aggregates(&by_day.window(&u, t - 90, t)?, None, aggs, s, index, values)?;
         // n_unique counts an empty filtered group as 0 only when present; the absent-zero
         // rule covers accounts without rows. Breadth needs the features seen before t.
         let offered = history.features_before(t) as f64;
@@ -274,6 +243,183 @@ pub(super) fn usage_features(
     Ok((sticky, grain))
 }
 
+/// The usage rows as plain vectors, with features and users numbered: what the window
+/// sums read.
+struct UsageRows {
+    account: Vec<u32>,
+    day: Vec<i64>,
+    feature: Vec<u32>,
+    /// Feature names by number.
+    feature_names: Vec<String>,
+    /// Whether each row's feature is sticky (set by [`UsageRows::mark_sticky`]).
+    sticky: Vec<bool>,
+    events: Vec<f64>,
+    /// Numbered user ids (None: no user on the row, or no user_id column).
+    user: Vec<Option<u32>>,
+    minutes: Vec<Option<f64>>,
+}
+
+/// One account's sums over one snapshot's 90-day window: the usage features that count.
+#[derive(Clone, Debug, Default)]
+struct WindowSums {
+    events_30d: f64,
+    events_prev_30d: f64,
+    events_90d: f64,
+    minutes_30d: f64,
+    features_30d: usize,
+    sticky_features_30d: usize,
+    users_30d: usize,
+    users_prev_30d: usize,
+    sticky_users_30d: usize,
+    days_30d: usize,
+}
+
+/// Distinct values seen, counted at the end.
+#[derive(Default)]
+struct Seen {
+    features: Vec<u32>,
+    sticky_features: Vec<u32>,
+    users: Vec<u32>,
+    users_prev: Vec<u32>,
+    sticky_users: Vec<u32>,
+    days: Vec<i64>,
+}
+
+fn distinct<T: Ord>(v: &mut Vec<T>) -> usize {
+    v.sort_unstable();
+    v.dedup();
+    v.len()
+}
+
+impl UsageRows {
+    fn of(u: &DataFrame, has_users: bool, has_minutes: bool) -> Result<Self> {
+        /// Numbers the values of a text column in order of first appearance.
+        fn number(u: &DataFrame, name: &str) -> Result<(Vec<Option<u32>>, Vec<String>)> {
+            let c = u.column(name).map_err(pe)?.str().map_err(pe)?;
+            let mut ids: HashMap<&str, u32> = HashMap::new();
+            let mut names = Vec::new();
+            let v = c
+                .iter()
+                .map(|v| {
+                    v.map(|v| {
+                        *ids.entry(v).or_insert_with(|| {
+                            names.push(v.to_string());
+                            names.len() as u32 - 1
+                        })
+                    })
+                })
+                .collect();
+            Ok((v, names))
+        }
+        let f64s = |name: &str| -> Result<Vec<Option<f64>>> {
+            let c = u
+                .column(name)
+                .map_err(pe)?
+                .cast(&DataType::Float64)
+                .map_err(pe)?;
+            Ok(c.f64().map_err(pe)?.iter().collect())
+        };
+        let n = u.height();
+        let (feature, feature_names) = number(u, "feature")?;
+        Ok(UsageRows {
+            account: u
+                .column("account_idx")
+                .map_err(pe)?
+                .u32()
+                .map_err(pe)?
+                .iter()
+                .map(|a| a.unwrap_or(u32::MAX))
+                .collect(),
+            day: u
+                .column("day")
+                .map_err(pe)?
+                .i32()
+                .map_err(pe)?
+                .iter()
+                .map(|d| d.map_or(i64::MIN, i64::from))
+                .collect(),
+            feature: feature.into_iter().map(|f| f.unwrap_or(u32::MAX)).collect(),
+            feature_names,
+            sticky: vec![false; n],
+            events: f64s("events")?
+                .into_iter()
+                .map(|e| e.unwrap_or(0.0))
+                .collect(),
+            user: if has_users {
+                number(u, "user_id")?.0
+            } else {
+                vec![None; n]
+            },
+            minutes: if has_minutes {
+                f64s("minutes")?
+            } else {
+                vec![None; n]
+            },
+        })
+    }
+
+    fn mark_sticky(&mut self, sticky: &[String]) {
+        let flag: Vec<bool> = self
+            .feature_names
+            .iter()
+            .map(|f| sticky.contains(f))
+            .collect();
+        for (s, f) in self.sticky.iter_mut().zip(&self.feature) {
+            *s = flag.get(*f as usize).copied().unwrap_or(false);
+        }
+    }
+
+    /// Per account with a row in `[t - 90, t)`, its sums; accounts in ascending order.
+    /// Rows are read in table order, so each sum adds in the order a filter would.
+    fn window_sums(&self, by_day: &DayIndex, t: i64, daily: bool) -> Vec<(u32, WindowSums)> {
+        let mut rows = by_day.rows_between(t - 90, t);
+        rows.sort_unstable();
+        let mut acc: BTreeMap<u32, (WindowSums, Seen)> = BTreeMap::new();
+        for i in rows {
+            let i = i as usize;
+            let (w, seen) = acc.entry(self.account[i]).or_default();
+            let d = self.day[i];
+            let e = self.events[i];
+            w.events_90d += e;
+            if d >= t - 30 {
+                w.events_30d += e;
+                if let Some(m) = self.minutes[i] {
+                    w.minutes_30d += m;
+                }
+                seen.features.push(self.feature[i]);
+                if self.sticky[i] {
+                    seen.sticky_features.push(self.feature[i]);
+                }
+                if let Some(u) = self.user[i] {
+                    seen.users.push(u);
+                    if self.sticky[i] {
+                        seen.sticky_users.push(u);
+                    }
+                }
+                if daily {
+                    seen.days.push(d);
+                }
+            } else if d >= t - 60 {
+                w.events_prev_30d += e;
+                if let Some(u) = self.user[i] {
+                    seen.users_prev.push(u);
+                }
+            }
+        }
+        acc.into_iter()
+            .map(|(a, (mut w, mut seen))| {
+                w.features_30d = distinct(&mut seen.features);
+                w.sticky_features_30d = distinct(&mut seen.sticky_features);
+                w.users_30d = distinct(&mut seen.users);
+                w.users_prev_30d = distinct(&mut seen.users_prev);
+                w.sticky_users_30d = distinct(&mut seen.sticky_users);
+                w.days_30d = distinct(&mut seen.days);
+                (a, w)
+            })
+            .collect()
+    }
+}
+
 /// Per account its distinct usage days, and per feature its first day: what "the last
 /// activity before t" and "the features offered before t" need, for every snapshot at once.
 struct UsageHistory {
@@ -282,22 +428,16 @@ struct UsageHistory {
 }
 
 impl UsageHistory {
-    fn of(u: &DataFrame) -> Result<Self> {
-        let acc = u.column("account_idx").map_err(pe)?.u32().map_err(pe)?;
-        let day = u.column("day").map_err(pe)?.i32().map_err(pe)?;
-        let feat = u.column("feature").map_err(pe)?.str().map_err(pe)?;
+    fn of(u: &UsageRows) -> Self {
         let mut days: Vec<Vec<i64>> = Vec::new();
-        let mut first: HashMap<&str, i64> = HashMap::new();
-        for ((a, d), f) in acc.iter().zip(day.iter()).zip(feat.iter()) {
-            let Some(d) = d.map(i64::from) else { continue };
-            if let Some(a) = a.map(|a| a as usize) {
-                if days.len() <= a {
-                    days.resize(a + 1, Vec::new());
-                }
-                days[a].push(d);
+        let mut first = vec![i64::MAX; u.feature_names.len()];
+        for ((&a, &d), &f) in u.account.iter().zip(&u.day).zip(&u.feature) {
+            let a = a as usize;
+            if days.len() <= a {
+                days.resize(a + 1, Vec::new());
             }
-            if let Some(f) = f {
-                let e = first.entry(f).or_insert(d);
+            days[a].push(d);
+            if let Some(e) = first.get_mut(f as usize) {
                 *e = (*e).min(d);
             }
         }
@@ -305,9 +445,11 @@ impl UsageHistory {
             d.sort_unstable();
             d.dedup();
         }
-        let mut first_use: Vec<i64> = first.into_values().collect();
-        first_use.sort_unstable();
-        Ok(UsageHistory { days, first_use })
+        first.sort_unstable();
+        UsageHistory {
+            days,
+            first_use: first,
+        }
     }
 
     fn features_before(&self, t: i64) -> usize {
@@ -323,41 +465,38 @@ impl UsageHistory {
 /// Data-driven sticky features: among the earliest half of the labelled snapshots (which
 /// precede any out-of-time test period), the up-to-three features whose users churn least
 /// relative to non-users, among features used by at least 5% of account-snapshots.
-pub(super) fn choose_sticky(
-    u: &DataFrame,
+fn choose_sticky(
+    u: &UsageRows,
+    by_day: &DayIndex,
     rows: &[SpineRow],
     snapshot_dates: &[NaiveDate],
     index: &Index,
-) -> Result<Vec<String>> {
+) -> Vec<String> {
     let mut labelled: Vec<usize> = (0..snapshot_dates.len())
         .filter(|s| rows.iter().any(|r| r.snapshot == *s && r.label.is_some()))
         .collect();
     labelled.truncate(labelled.len().div_ceil(2));
     let mut users: HashMap<String, Vec<usize>> = HashMap::new();
     let mut considered: Vec<usize> = Vec::new();
-    let by_day = DayIndex::new(u, "day")?;
     for &s in &labelled {
         let t = dates::to_days(snapshot_dates[s]) as i64;
-        let df = by_day
-            .window(u, t - 30, t)?
-            .lazy()
-            .group_by([col("account_idx"), col("feature")])
-            .agg([len()])
-            .collect()
-            .map_err(pe)?;
-        let acc: Vec<Option<u32>> = df
-            .column("account_idx")
-            .map_err(pe)?
-            .u32()
-            .map_err(pe)?
-            .iter()
+        let mut pairs: Vec<(u32, u32)> = by_day
+            .rows_between(t - 30, t)
+            .into_iter()
+            .map(|i| (u.account[i as usize], u.feature[i as usize]))
             .collect();
-        let feat = df.column("feature").map_err(pe)?.str().map_err(pe)?;
-        for (a, f) in acc.iter().zip(feat.iter()) {
-            if let (Some(a), Some(f)) = (a, f)
-                && let Some(row) = index.row_of[s][*a as usize].filter(|r| rows[*r].label.is_some())
-            {
-                users.entry(f.to_string()).or_default().push(row);
+        pairs.sort_unstable();
+        pairs.dedup();
+        for (a, f) in pairs {
+            if let (Some(row), Some(name)) = (
+                index.row_of[s]
+                    .get(a as usize)
+                    .copied()
+                    .flatten()
+                    .filter(|r| rows[*r].label.is_some()),
+                u.feature_names.get(f as usize),
+            ) {
+                users.entry(name.clone()).or_default().push(row);
             }
         }
         considered.extend(
@@ -374,7 +513,7 @@ pub(super) fn choose_sticky(
         .filter(|r| rows[**r].label == Some(true))
         .count() as f64;
     if n == 0.0 || churners < 10.0 {
-        return Ok(Vec::new());
+        return Vec::new();
     }
     let mut scored: Vec<(f64, String)> = Vec::new();
     for (f, rs) in &users {
@@ -388,10 +527,10 @@ pub(super) fn choose_sticky(
         scored.push((rate_non / rate_users, f.clone()));
     }
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    Ok(scored
+    scored
         .into_iter()
         .filter(|(lift, _)| *lift > 1.0)
         .take(3)
         .map(|(_, f)| f)
-        .collect())
+        .collect()
 }
