@@ -430,3 +430,43 @@ fn a_killed_run_leaves_the_previous_or_the_new_output_whole() {
     assert!(leftovers(&out).is_empty(), "{:?}", leftovers(&out));
     println!("after the kills: {} early, {} late", states.0, states.1);
 }
+
+/// A run that fails after validation (here: no account ever churns, so the label has a
+/// single class) leaves OUT exactly as the previous run left it, and nothing beside it.
+#[test]
+fn a_failed_run_leaves_the_previous_output_untouched() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("book");
+    fs::create_dir_all(&b).unwrap();
+    fs::write(
+        b.join("accounts.csv"),
+        "account_id,name,segment,created_date\nA1,Acme,smb,2024-01-01\nA2,Beta,smb,2024-01-01\n",
+    )
+    .unwrap();
+    fs::write(
+        b.join("contracts.csv"),
+        "account_id,contract_id,start_date,end_date,arr,seats\n\
+         A1,C1,2024-01-01,2024-12-31,100,1\nA1,C2,2025-01-01,2025-12-31,100,1\n\
+         A2,C3,2024-01-01,2024-12-31,100,1\nA2,C4,2025-01-01,2025-12-31,100,1\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    fs::create_dir_all(&out).unwrap();
+    fs::write(out.join("previous.txt"), "the previous run").unwrap();
+    let before = files(&out);
+    let models = tmp.path().join("models");
+    let o = churnlab(&[
+        "run",
+        "--data",
+        s(&b),
+        "--out",
+        s(&out),
+        "--models",
+        s(&models),
+    ]);
+    assert_ne!(o.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("single class"), "{err}");
+    assert_eq!(files(&out), before);
+    assert!(leftovers(&out).is_empty(), "{:?}", leftovers(&out));
+}
