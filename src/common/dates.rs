@@ -15,7 +15,14 @@ pub fn to_days(d: NaiveDate) -> i32 {
 
 /// Inverse of [`to_days`].
 pub fn from_days(days: i32) -> NaiveDate {
-    epoch() + Duration::days(days as i64)
+    // Saturates at chrono's range (a Parquet date32 reaches further).
+    epoch()
+        .checked_add_signed(Duration::days(days as i64))
+        .unwrap_or(if days < 0 {
+            NaiveDate::MIN
+        } else {
+            NaiveDate::MAX
+        })
 }
 
 /// First day of the month `months` after the month of `d` (negative goes back).
@@ -54,6 +61,27 @@ fn month_length(year: i32, month: u32) -> u32 {
 /// its (UTC) date, since teams often export dates as midnight timestamps.
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
     let s = s.trim();
+    // The common shape, `dddd-dd-dd`, without chrono's format interpreter (the loader
+    // parses every date cell of every table); anything else goes the general way.
+    if let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = *s.as_bytes() {
+        let digits = [y0, y1, y2, y3, m0, m1, d0, d1];
+        if digits.iter().all(u8::is_ascii_digit) {
+            let n = |d: &[u8]| {
+                d.iter()
+                    .fold(0u32, |acc, &c| acc * 10 + u32::from(c - b'0'))
+            };
+            return NaiveDate::from_ymd_opt(
+                n(&digits[..4]) as i32,
+                n(&digits[4..6]),
+                n(&digits[6..]),
+            )
+            .or_else(|| {
+                parse_timestamp_ms(s)
+                    .and_then(DateTime::from_timestamp_millis)
+                    .map(|t| t.date_naive())
+            });
+        }
+    }
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         return Some(d);
     }
@@ -109,6 +137,35 @@ pub const MS_PER_DAY: i64 = 86_400_000;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fast_date_path_agrees_with_chrono() {
+        for s in [
+            "2025-03-31",
+            "2024-02-29",
+            "2023-02-29",
+            "2024-02-30",
+            "0025-11-26",
+            "9999-12-31",
+            "2025-13-01",
+            "2025-00-10",
+            " 2025-03-31 ",
+            "25-08-28",
+            "2025-3-31",
+            "2025-03-31T10:00:00Z",
+        ] {
+            let chrono = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+                .ok()
+                .or_else(|| {
+                    parse_timestamp_ms(s)
+                        .and_then(DateTime::from_timestamp_millis)
+                        .map(|t| t.date_naive())
+                });
+            assert_eq!(parse_date(s), chrono, "{s}");
+        }
+        assert_eq!(from_days(i32::MAX), NaiveDate::MAX);
+        assert_eq!(from_days(i32::MIN), NaiveDate::MIN);
+    }
 
     fn d(s: &str) -> NaiveDate {
         parse_date(s).unwrap()

@@ -144,6 +144,9 @@ pub(crate) fn for_each_text_chunk_sized(
                     DataType::Datetime(unit, Some(_)) => c
                         .cast(&DataType::Datetime(*unit, None))?
                         .cast(&DataType::String),
+                    // Dates written as `YYYY-MM-DD` directly: polars' cast goes through
+                    // chrono's format interpreter for every cell.
+                    DataType::Date => date_text(c),
                     _ => c.cast(&DataType::String),
                 })
                 .collect::<PolarsResult<Vec<_>>>()
@@ -231,6 +234,37 @@ pub(crate) fn for_each_text_chunk_sized(
         lines: csv.lines,
         recoded: csv.recoded,
     })
+}
+
+/// A Date column as `YYYY-MM-DD` text (years outside 0..=9999 as chrono writes them).
+fn date_text(c: &polars::prelude::Column) -> PolarsResult<polars::prelude::Column> {
+    let days = c.cast(&DataType::Int32)?;
+    let mut buf = String::new();
+    let text: StringChunked = days
+        .i32()?
+        .iter()
+        .map(|d| {
+            d.map(|d| {
+                let date = crate::common::dates::from_days(d);
+                buf.clear();
+                let (y, m, day) = (
+                    chrono::Datelike::year(&date),
+                    chrono::Datelike::month(&date),
+                    chrono::Datelike::day(&date),
+                );
+                if (0..=9999).contains(&y) {
+                    let _ = std::fmt::Write::write_fmt(
+                        &mut buf,
+                        format_args!("{y:04}-{m:02}-{day:02}"),
+                    );
+                } else {
+                    buf.push_str(&date.to_string());
+                }
+                buf.clone()
+            })
+        })
+        .collect();
+    Ok(text.with_name(c.name().clone()).into_column())
 }
 
 /// The index of the first newline at or after `from` that ends a CSV row (outside quotes).
