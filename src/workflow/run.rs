@@ -39,11 +39,15 @@ pub struct RunOptions {
 /// Seconds each stage took (logged and printed, never written to the outputs).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Timings {
+    /// Loading and validating the book, with its contract histories.
+    pub load: f64,
     /// From the start to the finished snapshot table.
     pub features: f64,
     pub training: f64,
     /// Cohorts, clusters, propensity (concurrently with training).
     pub analyses: [f64; 3],
+    /// Saving the model folder, loading it back, scoring and explaining the list.
+    pub save_and_score: f64,
     pub total: f64,
 }
 
@@ -70,6 +74,7 @@ pub struct RunResult {
 pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<RunResult> {
     let t0 = Instant::now();
     let ctx = BookContext::for_job(&opts.data, opts.as_of, cfg)?;
+    let t_load = t0.elapsed().as_secs_f64();
     let summary = summary::summarize(&ctx.book, &ctx.accounts, &ctx.histories, ctx.as_of);
     let retention = retention::report(
         &ctx.accounts,
@@ -107,6 +112,7 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
         analyses.seconds[2],
         t0.elapsed().as_secs_f64()
     );
+    let t_save = Instant::now();
     let base = super::train::ManifestBase::book(&opts.data, &table);
     let model_dir = super::train::save(&opts.models, &base, &trained, &dataset, cfg)?;
     // Score with the model as saved, exactly as `churnlab score` would.
@@ -139,11 +145,24 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
         cfg.seed(),
     );
     let seconds = Timings {
+        load: t_load,
         features: t_features,
         training: t_train,
         analyses: analyses.seconds,
+        save_and_score: t_save.elapsed().as_secs_f64(),
         total: t0.elapsed().as_secs_f64(),
     };
+    log::info!(
+        "stage seconds: load {:.1}, features {:.1}, training {:.1} (cohorts {:.1}, clusters {:.1}, propensity {:.1} beside it), save and score {:.1}, total {:.1}",
+        seconds.load,
+        seconds.features - seconds.load,
+        seconds.training,
+        seconds.analyses[0],
+        seconds.analyses[1],
+        seconds.analyses[2],
+        seconds.save_and_score,
+        seconds.total
+    );
     Ok(RunResult {
         summary,
         retention,

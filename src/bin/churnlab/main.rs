@@ -71,8 +71,13 @@ fn run(cli: Cli) -> Result<()> {
                 list: list.options(),
             };
             let r = with_bar(quiet, |p| workflow::run::run(&opts, &cfg, p))?;
+            let t_write = std::time::Instant::now();
             let files = output::run::write(&r, &out, &report.options())?;
-            log::info!("analyses written: {}", files.join(", "));
+            log::info!(
+                "outputs written in {:.1}s: {}",
+                t_write.elapsed().as_secs_f64(),
+                files.join(", ")
+            );
             print!(
                 "{}\n{}{}{}",
                 r.summary,
