@@ -174,7 +174,7 @@ fn from_cp1252(bytes: &[u8], out: &mut Vec<u8>) {
 fn has_utf8_multibyte(bytes: &[u8]) -> bool {
     bytes
         .utf8_chunks()
-        .any(|c| c.valid().chars().any(|ch| !ch.is_ascii()))
+        .any(|c| !c.valid().is_ascii())
 }
 
 impl CsvText {
