@@ -95,12 +95,13 @@ fn cells_of_line(text: &[u8], at: usize) -> Vec<(usize, usize)> {
         .map_or(text.len(), |p| at + p);
     let mut cells = Vec::new();
     let mut s = start;
-    for i in start..=end {
-        if i == end || text[i] == b',' {
-            cells.push((s, i));
-            s = i + 1;
+    for (i, &b) in text[start..end].iter().enumerate() {
+        if b == b',' {
+            cells.push((s, start + i));
+            s = start + i + 1;
         }
     }
+    cells.push((s, end));
     cells
 }
 
