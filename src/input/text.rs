@@ -172,9 +172,7 @@ fn from_cp1252(bytes: &[u8], out: &mut Vec<u8>) {
 
 /// Whether `bytes` hold a valid UTF-8 character outside ASCII.
 fn has_utf8_multibyte(bytes: &[u8]) -> bool {
-    bytes
-        .utf8_chunks()
-        .any(|c| !c.valid().is_ascii())
+    bytes.utf8_chunks().any(|c| !c.valid().is_ascii())
 }
 
 impl CsvText {

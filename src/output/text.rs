@@ -222,6 +222,13 @@ pub fn training(r: &Report) -> String {
             r.positives
         ),
     }
+    if let Some(n) = r.tuning_rows {
+        out!(
+            o,
+            "Candidates fitted on a seeded sample of whole accounts ({n} of the fit rows); each family's choice refitted on all {} labelled rows",
+            r.rows_labelled
+        );
+    }
     let cv = r.split.is_none();
     out!(o);
     out!(

@@ -112,8 +112,12 @@ fn clip(s: &str) -> &str {
     }
 }
 
+/// Rows a worksheet holds (Excel's limit, header included).
+const EXCEL_ROWS: usize = 1_048_576;
+
 /// Fills `ws` with the header and `rows`, freezes the header, adds an autofilter and
-/// fits the column widths (capped so the reasons stay readable).
+/// fits the column widths (capped so the reasons stay readable). Past Excel's row limit
+/// the sheet ends with a line saying where the rest is.
 fn list_sheet(
     ws: &mut Worksheet,
     rows: &[(usize, &Scored)],
@@ -122,6 +126,18 @@ fn list_sheet(
     for (c, h) in HEADERS.iter().enumerate() {
         ws.write_string_with_format(0, c as u16, *h, &f.header)?;
     }
+    let fit = rows.len().min(EXCEL_ROWS - 2);
+    if fit < rows.len() {
+        ws.write_string(
+            fit as u32 + 1,
+            0,
+            format!(
+                "... and {} more accounts (past Excel's row limit): the whole list is in scored_accounts.csv",
+                rows.len() - fit
+            ),
+        )?;
+    }
+    let rows = &rows[..fit];
     for (r, (rank, s)) in rows.iter().enumerate() {
         let r = r as u32 + 1;
         for (c, cell) in cells(*rank, s).into_iter().enumerate() {
@@ -247,6 +263,14 @@ fn build(list: &ScoredList) -> std::result::Result<Vec<u8>, XlsxError> {
     let mut r = 1u32;
     for (rank, s) in &all {
         let Some(e) = &s.explanation else { continue };
+        if r as usize + e.risers.len() + e.protectors.len() >= EXCEL_ROWS - 1 {
+            ws.write_string(
+                r,
+                0,
+                "... the drivers of the remaining accounts (past Excel's row limit) are in drivers.csv",
+            )?;
+            break;
+        }
         for (what, ds) in [("raises risk", &e.risers), ("lowers risk", &e.protectors)] {
             for d in ds {
                 ws.write_number_with_format(r, 0, *rank as f64, &f.whole)?;
