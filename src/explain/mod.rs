@@ -15,6 +15,7 @@ pub mod drivers;
 pub mod treeshap;
 
 use ndarray::ArrayView2;
+use rayon::prelude::*;
 
 use crate::common::math::logit;
 use crate::model::Model;
@@ -56,10 +57,24 @@ pub fn contributions(
     reference: &[f64],
 ) -> Vec<RowContributions> {
     let p = x.ncols();
-    x.rows()
-        .into_iter()
-        .map(|r| {
-            let row = r.to_vec();
+    // The trees' expected outputs do not depend on the row: once per model.
+    // (Summed in the order the per-row loop used to add them, so the base is unchanged.)
+    let expected = |start: f64, trees: &[crate::model::tree::Tree]| -> f64 {
+        trees
+            .iter()
+            .fold(start, |acc, t| acc + treeshap::expected_value(t))
+    };
+    let base_all = match model {
+        Model::GradientBoosting(b) => expected(b.base, &b.trees),
+        Model::DecisionTree(d) => treeshap::expected_value(&d.tree),
+        Model::RandomForest(rf) => expected(0.0, &rf.trees) / rf.trees.len().max(1) as f64,
+        Model::Logistic(_) => 0.0,
+    };
+    // Rows are independent: in parallel, collected in row order.
+    (0..x.nrows())
+        .into_par_iter()
+        .map_init(treeshap::Scratch::default, |scratch, i| {
+            let row = x.row(i).to_vec();
             match model {
                 Model::Logistic(m) => {
                     let values: Vec<f64> = (0..p)
@@ -73,32 +88,30 @@ pub fn contributions(
                 }
                 Model::GradientBoosting(b) => {
                     let mut values = vec![0.0; p];
-                    let mut base = b.base;
                     for t in &b.trees {
-                        treeshap::tree_shap(t, &row, &mut values);
-                        base += treeshap::expected_value(t);
+                        treeshap::tree_shap_with(t, &row, &mut values, scratch);
                     }
-                    RowContributions { base, values }
+                    RowContributions {
+                        base: base_all,
+                        values,
+                    }
                 }
                 Model::DecisionTree(d) => {
                     let mut values = vec![0.0; p];
-                    treeshap::tree_shap(&d.tree, &row, &mut values);
-                    let base = treeshap::expected_value(&d.tree);
+                    treeshap::tree_shap_with(&d.tree, &row, &mut values, scratch);
                     let f = d.tree.predict_row(&row).clamp(0.0, 1.0);
-                    to_log_odds(base, f, values)
+                    to_log_odds(base_all, f, values)
                 }
                 Model::RandomForest(rf) => {
                     let k = rf.trees.len().max(1) as f64;
                     let mut values = vec![0.0; p];
-                    let mut base = 0.0;
                     let mut f = 0.0;
                     for t in &rf.trees {
-                        treeshap::tree_shap(t, &row, &mut values);
-                        base += treeshap::expected_value(t);
+                        treeshap::tree_shap_with(t, &row, &mut values, scratch);
                         f += t.predict_row(&row);
                     }
                     values.iter_mut().for_each(|v| *v /= k);
-                    to_log_odds(base / k, (f / k).clamp(0.0, 1.0), values)
+                    to_log_odds(base_all, (f / k).clamp(0.0, 1.0), values)
                 }
             }
         })

@@ -71,23 +71,38 @@ fn unwound_sum(m: &[PathElem], i: usize) -> f64 {
     total
 }
 
+/// Reusable path buffers, one per depth, so a row's recursion allocates nothing.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    paths: Vec<Vec<PathElem>>,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn recurse(
     t: &Tree,
     x: &[f64],
     phi: &mut [f64],
     j: usize,
-    path: &[PathElem],
+    paths: &mut [Vec<PathElem>],
+    depth: usize,
     pz: f64,
     po: f64,
     pi: i64,
 ) {
-    let mut m = path.to_vec();
-    extend(&mut m, pz, po, pi);
+    // This node's path: the parent's (one level up), extended.
+    let (parents, rest) = paths.split_at_mut(depth);
+    let Some(m) = rest.first_mut() else {
+        return;
+    };
+    m.clear();
+    if let Some(parent) = parents.last() {
+        m.extend_from_slice(parent);
+    }
+    extend(m, pz, po, pi);
     let n = &t.nodes[j];
     if n.is_leaf() {
         for i in 1..m.len() {
-            let w = unwound_sum(&m, i);
+            let w = unwound_sum(m, i);
             phi[m[i].d as usize] += w * (m[i].o - m[i].z) * n.value;
         }
         return;
@@ -102,20 +117,55 @@ fn recurse(
     if let Some(k) = (1..m.len()).find(|&k| m[k].d == d as i64) {
         iz = m[k].z;
         io = m[k].o;
-        unwind(&mut m, k);
+        unwind(m, k);
     }
     let cover = n.cover.max(f64::MIN_POSITIVE);
     let (hc, cc) = (t.nodes[hot].cover, t.nodes[cold].cover);
-    recurse(t, x, phi, hot, &m, iz * hc / cover, io, d as i64);
-    recurse(t, x, phi, cold, &m, iz * cc / cover, 0.0, d as i64);
+    // Children write only deeper buffers, so this node's path is intact for the second.
+    recurse(
+        t,
+        x,
+        phi,
+        hot,
+        paths,
+        depth + 1,
+        iz * hc / cover,
+        io,
+        d as i64,
+    );
+    recurse(
+        t,
+        x,
+        phi,
+        cold,
+        paths,
+        depth + 1,
+        iz * cc / cover,
+        0.0,
+        d as i64,
+    );
 }
 
 /// Adds the SHAP values of `tree` at row `x` into `phi` (one slot per design column).
+#[cfg(test)]
 pub(crate) fn tree_shap(tree: &Tree, x: &[f64], phi: &mut [f64]) {
+    tree_shap_with(tree, x, phi, &mut Scratch::default());
+}
+
+/// [`tree_shap`] with buffers reused across rows and trees.
+pub(crate) fn tree_shap_with(tree: &Tree, x: &[f64], phi: &mut [f64], scratch: &mut Scratch) {
     if tree.nodes.is_empty() || tree.nodes[0].is_leaf() {
         return;
     }
-    recurse(tree, x, phi, 0, &[], 1.0, 1.0, -1);
+    // One buffer per level: a tree of depth D has at least 2D + 1 nodes, so this bounds
+    // its depth without a walk.
+    let need = (tree.nodes.len() - 1) / 2 + 2;
+    if scratch.paths.len() < need {
+        scratch
+            .paths
+            .resize_with(need, || Vec::with_capacity(need + 1));
+    }
+    recurse(tree, x, phi, 0, &mut scratch.paths, 0, 1.0, 1.0, -1);
 }
 
 /// The tree's expected output: leaf values weighted by training cover.

@@ -193,7 +193,7 @@ pub(super) fn usage_features(
     for (s, (t, sums)) in snapshot_dates.iter().zip(&windows).enumerate() {
         let t = dates::to_days(*t) as i64;
         for (a, w) in sums {
-            let Some(row) = index.row_of[s][*a as usize] else {
+            let Some(row) = index.row_of[s].get(*a as usize).copied().flatten() else {
                 continue;
             };
             values.set("events_30d", row, Some(w.events_30d));
@@ -432,6 +432,10 @@ impl UsageHistory {
         let mut days: Vec<Vec<i64>> = Vec::new();
         let mut first = vec![i64::MAX; u.feature_names.len()];
         for ((&a, &d), &f) in u.account.iter().zip(&u.day).zip(&u.feature) {
+            // Validated rows always have both; a missing one is skipped, not trusted.
+            if a == u32::MAX || d == i64::MIN {
+                continue;
+            }
             let a = a as usize;
             if days.len() <= a {
                 days.resize(a + 1, Vec::new());
