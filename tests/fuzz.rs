@@ -10,6 +10,7 @@
 //!
 //! ```sh
 //! FUZZ_CASES=10000 FUZZ_SEED=1 cargo test --test fuzz -- --ignored --nocapture
+//! FUZZ_SEED=1 FUZZ_ONLY=2119 FUZZ_VERBOSE=1 cargo test --test fuzz -- --ignored --nocapture  # replay one case
 //! ```
 //!
 //! Mutations (one to three per case, on one table file of the book):
@@ -273,7 +274,12 @@ fn fuzz(cases: usize, seed: u64, budget: Duration) -> Vec<String> {
     let (mut ok, mut located) = (0usize, 0usize);
     let t0 = Instant::now();
     let verbose = std::env::var_os("FUZZ_VERBOSE").is_some();
+    // Replays one case of the run (the number a failure prints).
+    let only: Option<usize> = std::env::var("FUZZ_ONLY").ok().and_then(|v| v.parse().ok());
     for case in 0..cases {
+        if only.is_some_and(|o| o != case) {
+            continue;
+        }
         let case_seed = seed.wrapping_mul(1_000_003).wrapping_add(case as u64);
         let mut g = Gen(case_seed);
         let src = &books[g.below(books.len())];

@@ -110,6 +110,10 @@ fn interpolate(x: &[f64], y: &[f64], p: f64) -> f64 {
     let (Some(&x0), Some(&xn)) = (x.first(), x.last()) else {
         return p;
     };
+    if p.is_nan() {
+        // No knot to place it between (found by the fuzzer: it indexed before the first).
+        return p;
+    }
     let line = |xa: f64, ya: f64, xb: f64, yb: f64| {
         if xb > xa {
             ya + (yb - ya) * (p - xa) / (xb - xa)

@@ -44,7 +44,8 @@ pub fn roc_auc(y: &[f64], p: &[f64]) -> Option<f64> {
     while i < idx.len() {
         let (tp0, fp0) = (tp, fp);
         let s = p[idx[i]];
-        while i < idx.len() && p[idx[i]] == s {
+        // NaN scores form one group too (NaN == NaN is false: the walk would not advance).
+        while i < idx.len() && (p[idx[i]] == s || (p[idx[i]].is_nan() && s.is_nan())) {
             if y[idx[i]] > 0.5 {
                 tp += 1.0;
             } else {
@@ -69,7 +70,8 @@ pub fn pr_auc(y: &[f64], p: &[f64]) -> Option<f64> {
     let mut i = 0;
     while i < idx.len() {
         let s = p[idx[i]];
-        while i < idx.len() && p[idx[i]] == s {
+        // NaN scores form one group too (NaN == NaN is false: the walk would not advance).
+        while i < idx.len() && (p[idx[i]] == s || (p[idx[i]].is_nan() && s.is_nan())) {
             if y[idx[i]] > 0.5 {
                 tp += 1.0;
             }
@@ -227,6 +229,21 @@ impl Metrics {
                 .map(|k| top_share(y, p, arr, k as f64 * 0.05))
                 .collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod nan_tests {
+    use super::*;
+
+    /// Found by the fuzzer: a usage count of 1e308 made a model's scores NaN, and the
+    /// tie walk never advanced past them.
+    #[test]
+    fn nan_scores_do_not_stall_the_ranking_metrics() {
+        let y = [1.0, 0.0, 1.0, 0.0];
+        let p = [f64::NAN, 0.2, f64::NAN, 0.1];
+        assert!(roc_auc(&y, &p).is_some());
+        assert!(pr_auc(&y, &p).is_some());
     }
 }
 
