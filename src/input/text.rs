@@ -180,6 +180,23 @@ impl CsvText {
     /// returns the header as UTF-8.
     pub fn start(&mut self, header: &[u8]) -> std::result::Result<Vec<u8>, BadText> {
         let mut out = Vec::with_capacity(header.len());
+        // The header gets the record checks too (found by the fuzzer: a quote inserted
+        // into it reached polars, which refused the file without a line).
+        let h = record_at(header, 0);
+        if h.open {
+            return Err(BadText {
+                line: 1,
+                column: None,
+                message: "the header has a quoted name that is never closed (a stray '\"'?)".into(),
+            });
+        }
+        if let Some((field, lines, what)) = h.stray {
+            return Err(BadText {
+                line: 1 + lines,
+                column: Some(format!("header field {}", field + 1)),
+                message: what.into(),
+            });
+        }
         self.push_text(header, 1, &mut out, true)?;
         let text = String::from_utf8_lossy(&out);
         self.columns = split_fields(text.trim_end_matches(['\r', '\n']));
@@ -379,5 +396,9 @@ mod tests {
         let e = t.prepare(b"a,\"x\"\"y\"\nb,\"a\nb\"c\n").unwrap_err();
         assert_eq!((e.line, e.column.as_deref()), (4, Some("name")));
         assert!(e.message.starts_with("text after a quoted value's closing"));
+        // The same in the header.
+        let mut t = CsvText::default();
+        let e = t.start(b"id,sta\"a\nb\"rt\n").unwrap_err();
+        assert_eq!((e.line, e.column.as_deref()), (1, Some("header field 2")));
     }
 }
