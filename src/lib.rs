@@ -8,11 +8,13 @@
 //! book      frames -> histories, snapshots     (retention, snapshot, summary)
 //! features  snapshots -> feature matrix        (catalog, one file per table, dataset)
 //! model     matrix -> fitted models            (prep, logistic, tree, calibrate)
-//! train     models -> validated champion       (split, metrics, train, artifact)
+//! train     models -> validated champion       (split, metrics, train, artifact,
+//!                                               compare, registry)
 //! explain   models -> contributions, drivers   (treeshap, drivers)
 //! score     champion -> ranked at-risk list
 //! health    the CS team's health score, validated against churn
 //! analysis  cohorts, clusters, propensity of CS plays, the renewal forecast
+//! monitor   drift since training, list stability since the previous run
 //! output    writers (csv, parquet, json, the at_risk.xlsx workbook), text renderings
 //! report    report.html, rendered from an output folder's files
 //! ```
@@ -44,6 +46,8 @@ pub mod score;
 pub mod health;
 
 pub mod analysis;
+
+pub mod monitor;
 
 pub mod output;
 

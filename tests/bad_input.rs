@@ -101,7 +101,7 @@ fn missing_column() {
     let e = with_contracts(
         "account_id,contract_id,start_date,end_date,seats\nA1,C1,2024-01-01,2024-12-31,10\n",
     );
-    assert!(e.contains("contracts.csv: missing required column 'arr' (a number >= 0); the header has: account_id, contract_id, start_date, end_date, seats"), "{e}");
+    assert!(e.contains("contracts.csv: missing required column 'arr' (a number from 0 to 1e12); the header has: account_id, contract_id, start_date, end_date, seats"), "{e}");
 }
 
 #[test]
@@ -110,7 +110,9 @@ fn wrong_type() {
         "account_id,contract_id,start_date,end_date,arr,seats\nA1,C1,2024-01-01,2024-12-31,1000,10\nA2,C2,2024-02-01,2025-01-31,lots,5\n",
     );
     assert!(
-        e.contains("contracts.csv, line 3, column 'arr': expected a number >= 0, found \"lots\""),
+        e.contains(
+            "contracts.csv, line 3, column 'arr': expected a number from 0 to 1e12, found \"lots\""
+        ),
         "{e}"
     );
 }
@@ -138,7 +140,43 @@ fn negative_arr() {
     );
     assert!(
         e.contains(
-            "contracts.csv, line 2, column 'arr': -5 is below the allowed 0; expected a number >= 0"
+            "contracts.csv, line 2, column 'arr': -5 is below the allowed 0; expected a number from 0 to 1e12"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_absurd_or_non_finite_number_is_refused_before_it_reaches_a_model() {
+    // The fuzzer's case: a usage count of 1e308 made sums infinite and a model's
+    // coefficients NaN. Counts and amounts are bounded by 1e12, and inf/NaN are not numbers.
+    let usage = "account_id,date,feature,events\n\
+A1,2024-03-01,reports,1e308\n\
+A1,2024-03-02,reports,inf\n\
+A2,2024-03-01,reports,NaN\n\
+A2,2024-03-02,reports,999999999999\n";
+    let d = folder(&[
+        ("accounts.csv", ACCOUNTS),
+        ("contracts.csv", CONTRACTS),
+        ("usage.csv", usage),
+    ]);
+    let e = errors(d.path());
+    assert!(e.contains("the input has 3 problems"), "{e}");
+    assert!(
+        e.contains(
+            "usage.csv, line 2, column 'events': 1e308 is above the allowed 1e12; expected a number from 0 to 1e12"
+        ),
+        "{e}"
+    );
+    assert!(
+        e.contains(
+            "usage.csv, line 3, column 'events': expected a number from 0 to 1e12, found \"inf\""
+        ),
+        "{e}"
+    );
+    assert!(
+        e.contains(
+            "usage.csv, line 4, column 'events': expected a number from 0 to 1e12, found \"NaN\""
         ),
         "{e}"
     );

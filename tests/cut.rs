@@ -61,6 +61,7 @@ fn the_snapshot_at_t_is_the_same_when_the_future_is_cut_off() {
             "workflows".into(),
             "dashboards".into(),
         ],
+        ..FeatureConfig::default()
     };
     let snap = SnapshotConfig::default();
     let table = full.snapshot_table(&snap, &feat).unwrap();

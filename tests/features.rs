@@ -92,6 +92,7 @@ fn build(dir: &Path, as_of: &str) -> SnapshotTable {
     };
     let feat = FeatureConfig {
         sticky_features: vec!["api".into()],
+        ..FeatureConfig::default()
     };
     ctx.snapshot_table(&snap, &feat).unwrap()
 }

@@ -260,6 +260,7 @@ fn pipeline(data: &Path, work: &Path) -> Result<(), Error> {
         models: work.join("models"),
         as_of: None,
         list: ListOptions::default(),
+        previous: Default::default(),
     };
     let r = workflow::run::run(&opts, &cfg, &workflow::no_progress)?;
     churnlab::output::run::write(&r, &work.join("out"), &Default::default())?;

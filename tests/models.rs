@@ -168,7 +168,8 @@ fn book_workflow_train_save_score_and_oracle() {
         dir: dir.clone(),
         as_of: None,
     };
-    let out = workflow::train::train(&source, models.path(), &cfg, &workflow::no_progress).unwrap();
+    let out =
+        workflow::train::train(&source, models.path(), None, &cfg, &workflow::no_progress).unwrap();
     let (t, ds) = (&out.trained, &out.dataset);
     let r = &t.report;
     assert_eq!(r.scheme, "out_of_time");

@@ -38,6 +38,7 @@ fn run_small(root: &std::path::Path, families: Vec<Family>, refit: bool) -> (Run
         models: root.join("models"),
         as_of: None,
         list: ListOptions::default(),
+        previous: Default::default(),
     };
     let r = workflow::run::run(&opts, &cfg, &workflow::no_progress).unwrap();
     let out = root.join("out");

@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use crate::common::math::sigmoid;
 use crate::common::rng::{Rng, sample_groups};
+use crate::common::stats::percentile_ci;
 use crate::error::Result;
 use crate::features::dataset::Dataset;
 use crate::features::{self, PlayFlags};
@@ -248,16 +249,6 @@ fn quantiles(mut v: Vec<f64>) -> [f64; 5] {
         }
     };
     [q(0.05), q(0.25), q(0.5), q(0.75), q(0.95)]
-}
-
-fn percentile_ci(mut v: Vec<f64>) -> (f64, f64) {
-    v.retain(|x| x.is_finite());
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() {
-        return (f64::NAN, f64::NAN);
-    }
-    let at = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
-    (at(0.025), at(0.975))
 }
 
 #[allow(clippy::too_many_arguments)]

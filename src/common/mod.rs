@@ -1,8 +1,9 @@
 //! Vocabulary every stage shares: dates as day numbers, the seeded random streams, the
-//! health components and model families, the logit, and number formats for people.
+//! health components and model families, the logit, bootstrap intervals, and number formats for people.
 
 pub mod dates;
 pub mod fmt;
 pub mod math;
 pub mod rng;
+pub mod stats;
 pub mod vocab;

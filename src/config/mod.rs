@@ -67,6 +67,10 @@ pub struct SnapshotConfig {
 pub struct FeatureConfig {
     /// Sticky features by name; empty: chosen from the data (see `sticky_features`).
     pub sticky_features: Vec<String>,
+    /// Features the models must not use: feature names (`churnlab catalog`) or source
+    /// tables (`usage` drops every usage feature). They are still computed, written to the
+    /// snapshot table and used to score a previous model that has them.
+    pub exclude: Vec<String>,
 }
 
 /// Training options.
@@ -351,6 +355,15 @@ impl RawConfig {
                 ));
             }
             seen.push(f);
+        }
+        for f in &self.features.exclude {
+            if crate::features::catalog::matching(f).is_empty() {
+                return Err(src.error(
+                    "features",
+                    "exclude",
+                    format!("`{f}` is neither a feature of the catalog (see `churnlab catalog`) nor a table name"),
+                ));
+            }
         }
         let m = &self.models;
         if !(m.test_share > 0.0 && m.test_share < 0.5) {

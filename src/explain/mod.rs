@@ -131,6 +131,32 @@ pub fn by_feature(prep: &Preprocessor, values: &[f64]) -> Vec<(String, f64)> {
     out
 }
 
+/// Each feature's mean |contribution| (log-odds) over `rows`, strongest first: the model's
+/// global importance on those rows. Rows beyond 2,000 are sampled evenly.
+pub fn importance(
+    pipe: &crate::train::Pipeline,
+    ds: &crate::features::dataset::Dataset,
+    rows: &[usize],
+) -> crate::error::Result<Vec<(String, f64)>> {
+    let step = rows.len().div_ceil(2000).max(1);
+    let rows: Vec<usize> = rows.iter().step_by(step).copied().collect();
+    let x = pipe.prep.transform(ds, &rows)?;
+    let c = contributions(&pipe.model, x.view(), &pipe.prep.column_means);
+    let mut sum: Vec<(String, f64)> = Vec::new();
+    for r in &c {
+        for (k, (f, v)) in by_feature(&pipe.prep, &r.values).into_iter().enumerate() {
+            match sum.get_mut(k) {
+                Some(slot) => slot.1 += v.abs(),
+                None => sum.push((f, v.abs())),
+            }
+        }
+    }
+    let n = c.len().max(1) as f64;
+    sum.iter_mut().for_each(|s| s.1 /= n);
+    sum.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Ok(sum)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

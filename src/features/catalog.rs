@@ -532,6 +532,36 @@ pub const CATEGORICALS: [(&str, Component, &str); 4] = [
     ("plan", Commercial, "contracts"),
 ];
 
+/// The features (numeric and categorical) a name stands for: the feature of that name, or
+/// every feature computed from the table of that name. Empty when it names neither.
+pub fn matching(name: &str) -> Vec<&'static str> {
+    let name = name.trim();
+    let numeric = CATALOG
+        .iter()
+        .filter(|s| s.name.eq_ignore_ascii_case(name) || table(s.source).eq_ignore_ascii_case(name))
+        .map(|s| s.name);
+    let categorical = CATEGORICALS
+        .iter()
+        .filter(|c| c.0.eq_ignore_ascii_case(name) || c.2.eq_ignore_ascii_case(name))
+        .map(|c| c.0);
+    numeric.chain(categorical).collect()
+}
+
+/// The table a `source` names first: `usage` of "usage (user_id), contracts".
+fn table(source: &str) -> &str {
+    source.split([' ', ',']).next().unwrap_or(source)
+}
+
+/// The table a feature (numeric or categorical) is computed from (the first, when it
+/// combines several).
+pub fn source_of(feature: &str) -> Option<&'static str> {
+    CATALOG
+        .iter()
+        .find(|s| s.name == feature)
+        .map(|s| table(s.source))
+        .or_else(|| CATEGORICALS.iter().find(|c| c.0 == feature).map(|c| c.2))
+}
+
 impl FeatureSpec {
     /// Days of customer history the feature needs before it means anything: the window
     /// of a count (no rows means 0), or both windows of a change against a prior window.
@@ -634,4 +664,27 @@ pub fn is_context(feature: &str) -> bool {
 
 pub fn spec(name: &str) -> Option<&'static FeatureSpec> {
     CATALOG.iter().find(|s| s.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_name_stands_for_every_feature_computed_from_it() {
+        let usage = matching("usage");
+        assert_eq!(
+            usage.len(),
+            CATALOG
+                .iter()
+                .filter(|s| s.source.starts_with("usage"))
+                .count()
+        );
+        assert!(usage.contains(&"seat_utilisation_30d") && usage.contains(&"events_30d"));
+        assert_eq!(matching("Segment"), ["segment"]);
+        assert_eq!(matching("events_30d"), ["events_30d"]);
+        assert!(matching("nope").is_empty());
+        assert_eq!(source_of("seat_utilisation_30d"), Some("usage"));
+        assert_eq!(source_of("plan"), Some("contracts"));
+    }
 }

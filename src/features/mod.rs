@@ -8,6 +8,7 @@ mod activities;
 pub mod catalog;
 mod contacts;
 pub mod dataset;
+pub use usage::events_by_feature;
 mod invoices;
 mod nps;
 mod tickets;

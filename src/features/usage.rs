@@ -538,3 +538,53 @@ fn choose_sticky(
         .map(|(_, f)| f)
         .collect()
 }
+
+/// Events of each product feature (the usage table's `feature` column) in two ranges of
+/// days, `[lo, hi)` each: `(feature, events in a, events in b)`, by feature name. Empty
+/// without a usage table. For the drift check: an instrumentation change that doubles one
+/// feature's events shows here before any account-level feature moves much.
+pub fn events_by_feature(
+    book: &Book,
+    a: (i32, i32),
+    b: (i32, i32),
+) -> Result<Vec<(String, f64, f64)>> {
+    let Some(u) = book.frame("usage") else {
+        return Ok(Vec::new());
+    };
+    let date = u.column("date").map_err(pe)?;
+    let day = if matches!(date.dtype(), DataType::Datetime(..)) {
+        (col("date").cast(DataType::Int64) / lit(MS_PER_DAY)).cast(DataType::Int32)
+    } else {
+        col("date").cast(DataType::Int32)
+    };
+    let within = |(lo, hi): (i32, i32)| col("day").gt_eq(lit(lo)).and(col("day").lt(lit(hi)));
+    let sums = u
+        .clone()
+        .lazy()
+        .select([
+            day.alias("day"),
+            col("feature"),
+            col("events").cast(DataType::Float64),
+        ])
+        .group_by([col("feature")])
+        .agg([
+            col("events").filter(within(a)).sum().alias("a"),
+            col("events").filter(within(b)).sum().alias("b"),
+        ])
+        .sort(["feature"], SortMultipleOptions::default())
+        .collect()
+        .map_err(pe)?;
+    let name = sums
+        .column("feature")
+        .map_err(pe)?
+        .str()
+        .map_err(pe)?
+        .clone();
+    let sa = sums.column("a").map_err(pe)?.f64().map_err(pe)?.clone();
+    let sb = sums.column("b").map_err(pe)?.f64().map_err(pe)?.clone();
+    Ok(name
+        .iter()
+        .zip(sa.iter().zip(sb.iter()))
+        .filter_map(|(n, (x, y))| Some((n?.to_string(), x.unwrap_or(0.0), y.unwrap_or(0.0))))
+        .collect())
+}

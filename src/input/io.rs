@@ -10,7 +10,7 @@ use polars::prelude::*;
 
 use crate::error::{Error, Location, Problem, Problems, Result};
 use crate::input::table::{self, Table};
-use crate::input::text::{BadText, CsvText, LineMap, Recoded};
+use crate::input::text::{self, BadText, CsvText, LineMap, Recoded};
 
 /// A file format for tables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -88,11 +88,15 @@ pub(crate) fn for_each_text_chunk(path: &Path, f: &mut OnChunk) -> Result<TextIn
     for_each_text_chunk_sized(path, CSV_CHUNK_BYTES, PARQUET_CHUNK_ROWS, f)
 }
 
-fn bad_text(path: &Path, b: BadText) -> Error {
-    let file = path
-        .file_name()
+/// How messages name a table's file: its name (`usage.csv`), else the path as given.
+pub(crate) fn file_label(path: &Path) -> String {
+    path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string());
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+fn bad_text(path: &Path, b: BadText) -> Error {
+    let file = file_label(path);
     Error::Invalid(Problems {
         items: vec![Problem {
             at: Location {
@@ -192,10 +196,10 @@ pub(crate) fn for_each_text_chunk_sized(
             }
         }
         if header.is_none() {
-            match row_end(&buf, 0) {
+            match text::first_record_end(&buf) {
                 Some(end) => {
-                    header = Some(csv.start(&buf[..=end]).map_err(|b| bad_text(path, b))?);
-                    buf.drain(..=end);
+                    header = Some(csv.start(&buf[..end]).map_err(|b| bad_text(path, b))?);
+                    buf.drain(..end);
                 }
                 None if eof => {
                     // A header without a newline, or an empty file: let polars judge it.
@@ -210,8 +214,8 @@ pub(crate) fn for_each_text_chunk_sized(
         let cut = if eof {
             buf.len()
         } else {
-            match last_row_end(&buf) {
-                Some(end) => end + 1,
+            match text::last_record_end(&buf) {
+                Some(end) => end,
                 None => continue,
             }
         };
@@ -265,33 +269,6 @@ fn date_text(c: &polars::prelude::Column) -> PolarsResult<polars::prelude::Colum
         })
         .collect();
     Ok(text.with_name(c.name().clone()).into_column())
-}
-
-/// The index of the first newline at or after `from` that ends a CSV row (outside quotes).
-fn row_end(buf: &[u8], from: usize) -> Option<usize> {
-    let mut quoted = false;
-    for (i, &b) in buf.iter().enumerate().skip(from) {
-        match b {
-            b'"' => quoted = !quoted,
-            b'\n' if !quoted => return Some(i),
-            _ => {}
-        }
-    }
-    None
-}
-
-/// The index of the last newline in `buf` that ends a CSV row; `buf` starts at a row start.
-fn last_row_end(buf: &[u8]) -> Option<usize> {
-    let mut quoted = false;
-    let mut last = None;
-    for (i, &b) in buf.iter().enumerate() {
-        match b {
-            b'"' => quoted = !quoted,
-            b'\n' if !quoted => last = Some(i),
-            _ => {}
-        }
-    }
-    last
 }
 
 /// Reads a whole CSV or Parquet file as named text columns (None for empty cells), in

@@ -224,11 +224,7 @@ pub fn load_book_with(dir: &Path, limits: Limits) -> Result<Book> {
     let mut ids: Option<HashMap<String, u32>> = None;
     for (spec, path) in &paths {
         let Some(path) = path else { continue };
-        let file = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or(spec.name)
-            .to_string();
+        let file = io::file_label(path);
         let mut sink = Sink::new(file, limits, &mut problems);
         let mut parser: Option<TableParser> = None;
         let chunk_rows = (limits.chunk_bytes / 64).max(1);
@@ -291,12 +287,8 @@ pub fn load_book_with(dir: &Path, limits: Limits) -> Result<Book> {
         return Err(Error::Invalid(problems));
     }
     if let (Some(a), Some(c)) = (tables.get("accounts"), tables.get("contracts")) {
-        let file = a
-            .path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("accounts");
-        warnings.extend(accounts_without_contracts(file, &a.frame, &c.frame));
+        let file = io::file_label(&a.path);
+        warnings.extend(accounts_without_contracts(&file, &a.frame, &c.frame));
     }
     Ok(Book {
         dir: dir.to_path_buf(),
@@ -494,7 +486,8 @@ fn parse_column(
                                 Some(i),
                                 Some(spec.name),
                                 format!(
-                                    "{s} is {what} the allowed {limit}; expected {}",
+                                    "{s} is {what} the allowed {}; expected {}",
+                                    schema::show(limit),
                                     spec.kind.expected()
                                 ),
                             );
@@ -882,27 +875,18 @@ impl Book {
 
     /// The (min, max) of the dates that record observed events in table `name`.
     pub fn date_range(&self, name: &str) -> Option<(NaiveDate, NaiveDate)> {
-        let spec = schema::TABLES.iter().find(|s| s.name == name)?;
-        let df = self.frame(name)?;
-        let col = df.column(spec.event_date?).ok()?;
-        let days: Vec<i64> = if matches!(col.dtype(), DataType::Datetime(..)) {
-            let c = col.cast(&DataType::Int64).ok()?;
-            c.i64()
-                .ok()?
-                .iter()
-                .flatten()
-                .map(|ms| ms.div_euclid(dates::MS_PER_DAY))
-                .collect()
-        } else {
-            day_col(df, spec.event_date?)
-                .into_iter()
-                .flatten()
-                .map(i64::from)
-                .collect()
-        };
+        let days = self.event_days(name)?;
         let lo = *days.iter().min()?;
         let hi = *days.iter().max()?;
-        Some((dates::from_days(lo as i32), dates::from_days(hi as i32)))
+        Some((dates::from_days(lo), dates::from_days(hi)))
+    }
+
+    /// The day (since 1970-01-01) of every row of a table that dates events (usage,
+    /// tickets, NPS, ...), in file order; None for a table that is absent or dates none.
+    pub fn event_days(&self, name: &str) -> Option<Vec<i32>> {
+        let spec = schema::TABLES.iter().find(|s| s.name == name)?;
+        let days = super::span::days_of(self.frame(name)?, spec.event_date?)?;
+        Some(days.into_iter().flatten().collect())
     }
 
     /// The day after the latest observed event in any table: the date the data describes

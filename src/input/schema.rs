@@ -34,12 +34,7 @@ impl Kind {
             Kind::Timestamp => {
                 "an ISO-8601 timestamp such as 2025-03-31T14:05:00Z or a date".into()
             }
-            Kind::Number { min, max } => match (min.is_finite(), max.is_finite()) {
-                (true, true) => format!("a number from {min} to {max}"),
-                (true, false) => format!("a number >= {min}"),
-                (false, true) => format!("a number <= {max}"),
-                (false, false) => "a number".into(),
-            },
+            Kind::Number { min, max } => format!("a number from {} to {}", show(*min), show(*max)),
             Kind::Bool => "true or false (also yes/no, 1/0)".into(),
             Kind::Priority => "a priority: p1, p2, p3, p4 or urgent, high, normal, low".into(),
             Kind::Role => "a role: executive_sponsor, champion, admin, user or other".into(),
@@ -47,7 +42,19 @@ impl Kind {
     }
 }
 
-const ANY: f64 = f64::INFINITY;
+/// The largest magnitude a count or an amount may have: a trillion. No ARR, seat count,
+/// usage count or invoice in a CS book comes near it, and a value past it is an overflow or
+/// a typo (`1e308`) that would turn sums and model fits into infinities and NaN.
+/// A bound as a reader writes it: `1e12` rather than thirteen digits.
+pub(crate) fn show(x: f64) -> String {
+    if x.abs() >= 1e6 {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
+
+const ANY: f64 = 1e12;
 
 #[derive(Clone, Copy, Debug)]
 pub struct ColumnSpec {

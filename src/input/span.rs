@@ -41,7 +41,8 @@ fn shift_years(days: i32, years: i32) -> i32 {
 }
 
 /// Days of a date or timestamp column (None where empty).
-fn days_of(frame: &DataFrame, name: &str) -> Option<Vec<Option<i32>>> {
+/// A date or timestamp column as days since 1970-01-01 (timestamps floored to their day).
+pub(crate) fn days_of(frame: &DataFrame, name: &str) -> Option<Vec<Option<i32>>> {
     let col = frame.column(name).ok()?;
     if matches!(col.dtype(), DataType::Datetime(..)) {
         let c = col.cast(&DataType::Int64).ok()?;
@@ -104,11 +105,7 @@ pub fn check(
         let Some(loaded) = tables.get_mut(spec.name) else {
             continue;
         };
-        let file = loaded
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| spec.name.to_string());
+        let file = super::io::file_label(&loaded.path);
         let mut drop = vec![false; loaded.frame.height()];
         let mut dropped: Vec<(usize, &str, i32)> = Vec::new();
         for c in spec.columns {

@@ -135,6 +135,32 @@ fn record_at(buf: &[u8], from: usize) -> Record {
     }
 }
 
+/// The end (one past its newline) of `buf`'s first whole record, when it holds one.
+pub(crate) fn first_record_end(buf: &[u8]) -> Option<usize> {
+    let r = record_at(buf, 0);
+    complete(buf, &r).then_some(r.end)
+}
+
+/// The end of `buf`'s last whole record (`buf` starts at a record's start), when it holds
+/// one: where a chunk can be cut.
+pub(crate) fn last_record_end(buf: &[u8]) -> Option<usize> {
+    let (mut from, mut last) = (0, None);
+    while from < buf.len() {
+        let r = record_at(buf, from);
+        if !complete(buf, &r) {
+            break;
+        }
+        last = Some(r.end);
+        from = r.end;
+    }
+    last
+}
+
+/// The record ended at a newline outside quotes (not at the buffer's end).
+fn complete(buf: &[u8], r: &Record) -> bool {
+    !r.open && r.end > 0 && buf[r.end - 1] == b'\n'
+}
+
 /// The field (0-based) and line offset of byte `at` of `record`.
 fn field_at(record: &[u8], at: usize) -> (usize, usize) {
     let mut quoted = false;

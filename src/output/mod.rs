@@ -6,6 +6,7 @@ pub mod backtest;
 pub mod forecast;
 pub mod health;
 pub mod list;
+pub mod monitor;
 pub mod run;
 pub mod stage;
 pub mod text;

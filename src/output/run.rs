@@ -9,8 +9,8 @@ use crate::workflow::run::RunResult;
 
 /// Writes a run's files into `out`: `retention.csv`, `summary.json`, `snapshots.*`,
 /// the analyses, `metrics.json`, the health-score validation (when configured) and the
-/// at-risk list with its workbook and forecast, and last `report.html`, rendered from
-/// those files. Returns the names of the analyses' files.
+/// at-risk list with its workbook and forecast, the drift and list-stability checks, and last `report.html`, rendered from
+/// those files. Returns the names of the analyses' and checks' files.
 ///
 /// The folder is replaced whole ([`super::staged`]): a failure or a kill leaves the
 /// previous run's files as they were.
@@ -29,7 +29,8 @@ fn write_files(r: &RunResult, out: &Path, report: &ReportOptions) -> Result<Vec<
         &serde_json::json!({ "summary": r.summary, "retention": r.retention }),
     )?;
     io::write_parquet_and_csv(&out.join("snapshots"), &r.table.to_table())?;
-    let files = super::analysis::write_files(&r.analyses, out)?;
+    let mut files = super::analysis::write_files(&r.analyses, out)?;
+    files.extend(super::monitor::write(&r.drift, r.stability.as_ref(), out)?);
     super::write_json(&out.join("metrics.json"), &r.trained.report)?;
     if let Some(v) = &r.health {
         super::health::write_files(v, &r.dataset, &r.table, out)?;

@@ -281,6 +281,194 @@ pub fn training(r: &Report) -> String {
         r.champion.name(),
         r.champion_reason
     );
+    if let Some(c) = &r.comparison {
+        o.push_str(&comparison(c));
+    }
+    o
+}
+
+/// The challenger against the champion, as printed after training.
+pub fn comparison(c: &crate::train::compare::Comparison) -> String {
+    let mut o = String::new();
+    out!(o, "\nAgainst the previous model {}:", c.champion_run_id);
+    match &c.champion {
+        Some(old) => {
+            out!(
+                o,
+                "  compared on {} ({} rows, {} churned)",
+                c.rows_basis,
+                c.rows,
+                c.positives
+            );
+            out!(
+                o,
+                "  {:<34} {:>8} {:>8} {:>8} {:>8} {:>12}",
+                "",
+                "ROC-AUC",
+                "PR-AUC",
+                "Brier",
+                "ECE",
+                "ARRcap@10"
+            );
+            for (who, x) in [("challenger", &c.challenger), ("champion", old)] {
+                out!(
+                    o,
+                    "  {:<34} {:>8} {:>8} {:>8.4} {:>8.4} {:>12}",
+                    format!("{who} {} ({})", x.family.name(), x.run_id),
+                    opt(x.roc_auc),
+                    opt(x.pr_auc),
+                    x.brier,
+                    x.calibration_error,
+                    x.churned_arr_capture_top_10
+                        .map(|v| format!("{:.1}%", 100.0 * v))
+                        .unwrap_or("-".into())
+                );
+            }
+            if let (Some(d), Some((lo, hi))) = (c.auc_difference, c.auc_difference_interval) {
+                out!(
+                    o,
+                    "  ROC-AUC difference {d:+.4}, 95% paired bootstrap interval {lo:+.4} to {hi:+.4} ({} draws over accounts)",
+                    c.draws
+                );
+            }
+        }
+        None => out!(
+            o,
+            "  not compared: {}",
+            c.not_compared.as_deref().unwrap_or("")
+        ),
+    }
+    out!(o, "  rule: {}", c.rule);
+    out!(o, "  decision: {}", c.decision);
+    o
+}
+
+/// Drift since training and list stability since the previous run, as printed by `run`.
+pub fn retraining(
+    d: &crate::monitor::drift::Drift,
+    s: Option<&crate::monitor::stability::Stability>,
+) -> String {
+    let mut o = String::new();
+    let top: Vec<_> = d
+        .features
+        .iter()
+        .filter(|f| {
+            f.importance_rank
+                .is_some_and(|r| r <= crate::monitor::drift::TOP)
+        })
+        .collect();
+    let shifted = d.features.iter().filter(|f| f.status == "shifted").count();
+    out!(
+        o,
+        "Drift, training window {} to {} ({} rows) against {} ({} rows): {} of {} features shifted (PSI >= {}); top features:",
+        d.then.0,
+        d.then.1,
+        d.rows_then,
+        d.now,
+        d.rows_now,
+        shifted,
+        d.features.len(),
+        crate::monitor::drift::SHIFTED
+    );
+    for f in top {
+        out!(
+            o,
+            "  {:>2}. {:<32} PSI {:>7}  {:<11} missing {:>5.1}% -> {:>5.1}%  own AUC {} -> {}{}",
+            f.importance_rank.unwrap_or(0),
+            f.feature,
+            opt(f.psi),
+            f.status,
+            100.0 * f.missing_then,
+            100.0 * f.missing_now,
+            opt(f.auc_then),
+            opt(f.auc_recent),
+            if f.relation_changed {
+                "  relation changed"
+            } else {
+                ""
+            }
+        );
+    }
+    for g in &d.signals {
+        out!(o, "  signal: {} {}: {}", g.table, g.change, g.detail);
+    }
+    if let Some(s) = s {
+        out!(
+            o,
+            "\nList stability against {} (model {}): top 50 shared {}/{}, top 10% shared {}/{}, rank correlation {} over {} accounts; {} entered the high tier, {} left it",
+            s.previous,
+            if s.previous_model.is_empty() {
+                "-"
+            } else {
+                &s.previous_model
+            },
+            s.top_50.shared,
+            s.top_50.size,
+            s.top_10_percent.shared,
+            s.top_10_percent.size,
+            opt(s.rank_correlation),
+            s.accounts_in_both,
+            s.entered_high,
+            s.left_high
+        );
+        for m in s.moves.iter().take(10) {
+            out!(
+                o,
+                "  {:<7} {:<28} {} -> {}  {}{}",
+                m.direction,
+                m.name,
+                m.probability_before.map(probability).unwrap_or("-".into()),
+                m.probability_now.map(probability).unwrap_or("-".into()),
+                m.driver
+                    .as_ref()
+                    .map(|f| format!("{f} {:+.2}: ", m.driver_change.unwrap_or(0.0)))
+                    .unwrap_or_default(),
+                m.why
+            );
+        }
+        if s.moves.len() > 10 {
+            out!(o, "  ... {} more in stability.csv", s.moves.len() - 10);
+        }
+    }
+    o
+}
+
+/// `churnlab models list`.
+pub fn models(index: &crate::train::registry::Index, dir: &std::path::Path) -> String {
+    let mut o = String::new();
+    if index.models.is_empty() {
+        out!(
+            o,
+            "{}: no model folders yet (run `churnlab run` or `churnlab train`)",
+            dir.display()
+        );
+        return o;
+    }
+    out!(
+        o,
+        "{:<2} {:<34} {:<11} {:<20} {:>8}  decision",
+        "",
+        "run id",
+        "as of",
+        "champion",
+        "ROC-AUC"
+    );
+    for e in &index.models {
+        out!(
+            o,
+            "{:<2} {:<34} {:<11} {:<20} {:>8}  {}",
+            if e.promoted { "*" } else { "" },
+            e.run_id,
+            e.as_of,
+            e.champion_family,
+            opt(e.test_roc_auc),
+            e.decision
+        );
+    }
+    out!(
+        o,
+        "* promoted: the model in production (`--previous champion`)"
+    );
     o
 }
 

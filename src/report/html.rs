@@ -1,7 +1,7 @@
 //! `report.html`: one self-contained page (inline CSS, inline SVG, a few kB of inline
 //! script for sorting and filtering; no network access), in the order a CS leader reads:
 //! headline, the ranked list, risk by CSM and segment, the renewal forecast, the health
-//! score, retention, clusters, plays, model quality and data caveats.
+//! score, retention, clusters, plays, model quality, the retraining checks and data caveats.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -145,7 +145,7 @@ pub fn render(inp: &Inputs, o: &Options) -> String {
         esc(&model),
         order
     );
-    p.push_str("<nav><a href=\"#headline\">Headline</a><a href=\"#list-section\">Ranked list</a><a href=\"#by-owner\">By CSM &amp; segment</a><a href=\"#forecast\">Renewal forecast</a><a href=\"#health\">Health score</a><a href=\"#retention\">Retention</a><a href=\"#clusters\">Clusters</a><a href=\"#plays\">Plays</a><a href=\"#model\">Model quality</a><a href=\"#caveats\">Data caveats</a></nav><main>");
+    p.push_str("<nav><a href=\"#headline\">Headline</a><a href=\"#list-section\">Ranked list</a><a href=\"#by-owner\">By CSM &amp; segment</a><a href=\"#forecast\">Renewal forecast</a><a href=\"#health\">Health score</a><a href=\"#retention\">Retention</a><a href=\"#clusters\">Clusters</a><a href=\"#plays\">Plays</a><a href=\"#model\">Model quality</a><a href=\"#retraining\">Retraining</a><a href=\"#caveats\">Data caveats</a></nav><main>");
     headline(&mut p, inp, o);
     ranked_list(&mut p, inp, o, order);
     by_owner(&mut p, inp, o);
@@ -155,6 +155,7 @@ pub fn render(inp: &Inputs, o: &Options) -> String {
     clusters(&mut p, inp);
     plays(&mut p, inp);
     model_quality(&mut p, inp);
+    super::retraining::section(&mut p, inp);
     caveats(&mut p, inp);
     w!(p, "</main><script>{SCRIPT}</script></body></html>\n");
     p

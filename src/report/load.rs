@@ -1,7 +1,6 @@
 //! Reads what the report shows from an output folder: the files `run` and `score` wrote.
 //! Every file but the at-risk list is optional; a section whose file is missing says so.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -9,34 +8,8 @@ use serde::de::DeserializeOwned;
 
 use crate::analysis::forecast::Forecast;
 use crate::error::{Error, Result};
-use crate::input::io;
+pub use crate::input::previous::{Account, accounts};
 use crate::train::Report as TrainReport;
-
-/// One account of the at-risk list, as `scored_accounts.csv` has it.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Account {
-    pub rank: usize,
-    pub account_id: String,
-    pub name: String,
-    pub segment: String,
-    pub csm: String,
-    pub status: String,
-    pub arr: Option<f64>,
-    pub renewal_date: String,
-    pub days_to_renewal: Option<f64>,
-    pub renewal_state: String,
-    pub probability: Option<f64>,
-    pub tier: String,
-    pub arr_at_risk: Option<f64>,
-    pub health_score: Option<f64>,
-    pub health_tier: String,
-    pub drivers: Vec<String>,
-    pub context_note: String,
-    pub play: String,
-    pub play_basis: String,
-    pub not_scored: String,
-    pub model_id: String,
-}
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct TableLine {
@@ -240,6 +213,8 @@ pub struct Inputs {
     pub backtest: Option<Backtest>,
     /// The previous run's list, when one was given.
     pub previous: Option<Vec<Account>>,
+    pub drift: Option<crate::monitor::drift::Drift>,
+    pub stability: Option<crate::monitor::stability::Stability>,
 }
 
 /// Reads `dir`; `previous` and `backtest` are other output folders (a backtest's
@@ -276,6 +251,8 @@ pub fn load(dir: &Path, previous: Option<&Path>, backtest: Option<&Path>) -> Res
             Some(p) => Some(accounts(&p.join("scored_accounts.csv"))?),
             None => None,
         },
+        drift: json(&dir.join("drift.json"))?,
+        stability: json(&dir.join("stability.json"))?,
     })
 }
 
@@ -318,63 +295,4 @@ fn analysis<T: DeserializeOwned>(path: &Path) -> Result<Option<std::result::Resu
             e.column()
         ))
     })
-}
-
-/// Reads a `scored_accounts.csv`.
-pub fn accounts(path: &Path) -> Result<Vec<Account>> {
-    let (names, cols) = io::read_text_columns(path)?;
-    let by_name: BTreeMap<&str, usize> = names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.as_str(), i))
-        .collect();
-    let Some(&id) = by_name.get("account_id") else {
-        return Err(Error::Input(format!(
-            "{}: no account_id column; expected a scored_accounts.csv written by churnlab",
-            path.display()
-        )));
-    };
-    let rows = cols.get(id).map_or(0, Vec::len);
-    let s = |name: &str, i: usize| -> String {
-        by_name
-            .get(name)
-            .and_then(|&c| cols[c][i].clone())
-            .unwrap_or_default()
-    };
-    let f = |name: &str, i: usize| -> Option<f64> {
-        by_name
-            .get(name)
-            .and_then(|&c| cols[c][i].as_deref())
-            .and_then(|v| v.parse::<f64>().ok())
-            .filter(|v| v.is_finite())
-    };
-    Ok((0..rows)
-        .map(|i| Account {
-            rank: f("rank", i).map_or(i + 1, |r| r as usize),
-            account_id: s("account_id", i),
-            name: s("name", i),
-            segment: s("segment", i),
-            csm: s("csm", i),
-            status: s("status", i),
-            arr: f("arr", i),
-            renewal_date: s("renewal_date", i),
-            days_to_renewal: f("days_to_renewal", i),
-            renewal_state: s("renewal_state", i),
-            probability: f("churn_probability", i),
-            tier: s("risk_tier", i),
-            arr_at_risk: f("arr_at_risk", i),
-            health_score: f("health_score", i),
-            health_tier: s("health_tier", i),
-            drivers: ["driver_1", "driver_2", "driver_3"]
-                .iter()
-                .map(|d| s(d, i))
-                .filter(|d| !d.is_empty())
-                .collect(),
-            context_note: s("context_note", i),
-            play: s("suggested_play", i),
-            play_basis: s("play_basis", i),
-            not_scored: s("not_scored_reason", i),
-            model_id: s("model_id", i),
-        })
-        .collect())
 }

@@ -4,6 +4,7 @@
 
 pub mod html;
 pub mod load;
+pub mod retraining;
 pub mod svg;
 
 use std::path::{Path, PathBuf};

@@ -71,8 +71,14 @@ fn fnv(bytes: &[u8]) -> u64 {
 /// A run id that depends only on the inputs and results: the same data, config and seed
 /// give the same id.
 pub fn run_id(prefix: &str, report: &Report) -> String {
-    // Timings are not serialised, so this depends only on the inputs.
-    let text = serde_json::to_string(report).unwrap_or_default();
+    // Timings are not serialised, so this depends only on the inputs. The comparison with
+    // a previous model is not part of the model: the same fit has the same id with or
+    // without one.
+    let bare = Report {
+        comparison: None,
+        ..report.clone()
+    };
+    let text = serde_json::to_string(&bare).unwrap_or_default();
     format!("{prefix}-{:08x}", fnv(text.as_bytes()) as u32)
 }
 
@@ -165,6 +171,73 @@ pub fn load(dir: &Path) -> Result<ModelDir> {
         pipelines,
         config,
     })
+}
+
+/// The challenger-against-champion section of the model card (Markdown).
+pub(crate) fn comparison_md(c: &super::compare::Comparison) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "## Against the model in production
+"
+    );
+    let _ = writeln!(
+        s,
+        "**Decision: {}.**
+",
+        c.decision
+    );
+    let _ = writeln!(
+        s,
+        "Rule: {}.
+",
+        c.rule
+    );
+    match &c.champion {
+        Some(old) => {
+            let _ = writeln!(
+                s,
+                "Compared on {} ({} rows, {} churned).
+",
+                c.rows_basis, c.rows, c.positives
+            );
+            let _ = writeln!(
+                s,
+                "| model | run | ROC-AUC | PR-AUC | Brier | calibration error | churned ARR captured top 10% |"
+            );
+            let _ = writeln!(s, "|---|---|---|---|---|---|---|");
+            for (who, x) in [("challenger", &c.challenger), ("champion", old)] {
+                let _ = writeln!(
+                    s,
+                    "| {who} ({}) | {} | {} | {} | {:.4} | {:.4} | {} |",
+                    x.family.name(),
+                    x.run_id,
+                    num(x.roc_auc),
+                    num(x.pr_auc),
+                    x.brier,
+                    x.calibration_error,
+                    pct(x.churned_arr_capture_top_10)
+                );
+            }
+            if let (Some(d), Some((lo, hi))) = (c.auc_difference, c.auc_difference_interval) {
+                let _ = writeln!(
+                    s,
+                    "\nROC-AUC difference (challenger - champion): {d:+.4}, 95% paired bootstrap interval over accounts {lo:+.4} to {hi:+.4} ({} draws).",
+                    c.draws
+                );
+            }
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "The champion {} could not score this run's rows: {}.",
+                c.champion_run_id,
+                c.not_compared.as_deref().unwrap_or("")
+            );
+        }
+    }
+    let _ = writeln!(s);
+    s
 }
 
 /// Logistic coefficients per design column, with the feature each folds back into.
@@ -419,6 +492,9 @@ pub(crate) fn model_card(m: &Manifest, trained: &Trained, ds: &Dataset) -> Strin
             }
         }
         let _ = writeln!(s);
+    }
+    if let Some(c) = &r.comparison {
+        s.push_str(&comparison_md(c));
     }
     if let Some(p) = trained.pipelines.get(&Family::Logistic) {
         let _ = writeln!(

@@ -12,7 +12,9 @@
 //! saved whole as a model folder ([`artifact`]).
 
 pub mod artifact;
+pub mod compare;
 pub mod metrics;
+pub mod registry;
 pub mod split;
 
 use std::collections::BTreeMap;
@@ -110,6 +112,9 @@ pub struct Report {
     pub champion: Family,
     pub champion_rule: String,
     pub champion_reason: String,
+    /// This run's champion against the previous model (`--previous`), with the decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<compare::Comparison>,
 }
 
 /// What training reports while it works, for progress bars and logs.
@@ -216,6 +221,29 @@ fn fit_one(
     let t = std::time::Instant::now();
     let m = model::fit(params, x.view(), &y, None, stop.as_deref(), seed);
     (m, t.elapsed().as_secs_f64())
+}
+
+/// The champion's chosen parameters refitted on `rows` alone, with the champion's
+/// calibration map: the new model as it would have been trained on the dates an older
+/// model had (see [`compare`]).
+pub fn refit_champion_on(
+    trained: &Trained,
+    ds: &Dataset,
+    rows: &[usize],
+    seed: u64,
+) -> Result<Pipeline> {
+    let champion = trained
+        .pipelines
+        .get(&trained.report.champion)
+        .ok_or_else(|| Error::Internal("the champion has no fitted pipeline to refit".into()))?;
+    let (prep, x) = Preprocessor::fit_transform(ds, rows)?;
+    let (model, _) = fit_one(&champion.params, ds, rows, &x, candidate_seed(seed, 950));
+    Ok(Pipeline {
+        params: champion.params.clone(),
+        prep,
+        model,
+        calibrator: champion.calibrator.clone(),
+    })
 }
 
 /// One candidate fitted on the fit period: its predictions on the validation and test
@@ -639,6 +667,7 @@ pub fn train(
                  among families within {TIE} of it, the simplest (logistic, decision tree, random forest, gradient boosting)"
             ),
             champion_reason: reason,
+            comparison: None,
         },
         pipelines,
         test_rows,

@@ -15,6 +15,7 @@ pub mod backtest;
 pub mod bench;
 pub mod health;
 pub mod inspect;
+pub mod previous;
 pub mod run;
 pub mod score;
 pub mod train;

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use chrono::NaiveDate;
 
+use super::previous::Previous;
 use super::{BookContext, OnProgress};
 use crate::analysis::forecast::{self, Forecast};
 use crate::analysis::{self, Analyses};
@@ -19,9 +20,12 @@ use crate::error::Result;
 use crate::features::dataset::Dataset;
 use crate::features::{self, SnapshotTable};
 use crate::health::validate::{self, Validation};
+use crate::monitor::drift::{self, Drift};
+use crate::monitor::stability::{self, Stability};
 use crate::score::{self, ListOptions, ScoredList};
 use crate::train::Trained;
 use crate::train::artifact::{self, Manifest};
+use crate::train::registry::Entry;
 
 /// Where `run` reads and saves, and how it lists.
 #[derive(Clone, Debug)]
@@ -34,6 +38,8 @@ pub struct RunOptions {
     /// the latest event).
     pub as_of: Option<NaiveDate>,
     pub list: ListOptions,
+    /// The previous model and list to compare with (see [`Previous::resolve`]).
+    pub previous: Previous,
 }
 
 /// Seconds each stage took (logged and printed, never written to the outputs).
@@ -61,6 +67,12 @@ pub struct RunResult {
     pub analyses: Analyses,
     pub model_dir: PathBuf,
     pub manifest: Manifest,
+    /// The model's line in `MODELS/index.json` (promoted or not, and why).
+    pub entry: Entry,
+    /// Drift between the training window and the scoring date.
+    pub drift: Drift,
+    /// How much the list changed since the previous run's, when there was one.
+    pub stability: Option<Stability>,
     /// The health-score validation, when `[health]` is configured.
     pub health: Option<Validation>,
     /// The ranked at-risk list, scored with the model as saved.
@@ -73,6 +85,7 @@ pub struct RunResult {
 /// Runs the whole pipeline on `opts.data`.
 pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<RunResult> {
     let t0 = Instant::now();
+    let previous = opts.previous.load()?;
     let ctx = BookContext::for_job(&opts.data, opts.as_of, cfg)?;
     let t_load = t0.elapsed().as_secs_f64();
     let summary = summary::summarize(&ctx.book, &ctx.accounts, &ctx.histories, ctx.as_of);
@@ -104,7 +117,7 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
         },
         || analysis::run_all(&inputs),
     );
-    let trained = trained?;
+    let mut trained = trained?;
     log::info!(
         "up to the snapshot table {t_features:.1}s; then concurrently: training {t_train:.1}s, cohorts {:.1}s, clusters {:.1}s, propensity {:.1}s; wall {:.1}s since the start",
         analyses.seconds[0],
@@ -114,7 +127,14 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
     );
     let t_save = Instant::now();
     let base = super::train::ManifestBase::book(&opts.data, &table);
-    let model_dir = super::train::save(&opts.models, &base, &trained, &dataset, cfg)?;
+    let (model_dir, entry) = super::train::save(
+        &opts.models,
+        &base,
+        &mut trained,
+        &dataset,
+        previous.model.as_ref(),
+        cfg,
+    )?;
     // Score with the model as saved, exactly as `churnlab score` would.
     let m = artifact::load(&model_dir)?;
     log::info!(
@@ -138,6 +158,38 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
         None => None,
     };
     list.arrange(&opts.list);
+    let scoring_rows = table.scoring_rows();
+    let drift = drift::drift(&drift::Inputs {
+        ds: &dataset,
+        then: &dataset.labelled(),
+        recent: &trained.test_rows,
+        now: &scoring_rows,
+        as_of: table.as_of,
+        importance: &crate::explain::importance(m.champion()?, &dataset, &scoring_rows)?,
+        book: &ctx.book,
+        previous_features: previous
+            .model
+            .as_ref()
+            .map(|p| {
+                [
+                    p.manifest.numeric_features.clone(),
+                    p.manifest.categorical_features.clone(),
+                ]
+                .concat()
+            })
+            .as_deref(),
+    });
+    for s in &drift.signals {
+        log::warn!("drift: {} {}: {}", s.table, s.change, s.detail);
+    }
+    let stability = previous.list.as_ref().map(|p| {
+        stability::stability(
+            &list,
+            &p.accounts,
+            &p.drivers,
+            &p.path.display().to_string(),
+        )
+    });
     let forecast = forecast::of_list(
         &list,
         &forecast::contraction_rates(&retention, table.horizon_days),
@@ -172,6 +224,9 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
         analyses,
         model_dir,
         manifest: m.manifest,
+        entry,
+        drift,
+        stability,
         health,
         list,
         forecast,

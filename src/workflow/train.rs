@@ -2,6 +2,7 @@
 //! of time) or on a flat table (cross-validated), pick the champion and save the model
 //! folder; or cross-validate only.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
@@ -11,7 +12,9 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::features::SnapshotTable;
 use crate::features::dataset::Dataset;
-use crate::train::artifact::{self, Manifest};
+use crate::train::artifact::{self, Manifest, ModelDir};
+use crate::train::compare::{self, Challenger};
+use crate::train::registry::{self, Entry};
 use crate::train::{self as fit, Trained};
 
 /// A flat feature table and how to read it.
@@ -44,15 +47,21 @@ pub struct TrainOutcome {
     pub dataset: Dataset,
     /// The saved model folder (`MODELS/<run-id>`).
     pub model_dir: PathBuf,
+    /// Its line in `MODELS/index.json`: promoted or not, and why.
+    pub entry: Entry,
 }
 
 /// Trains every family on `source`, saves the model folder under `models` and returns it.
+/// With `previous` (a model folder), the new champion is compared with it first
+/// ([`crate::train::compare`]) and the index records the decision.
 pub fn train(
     source: &TrainSource,
     models: &Path,
+    previous: Option<&Path>,
     cfg: &Config,
     progress: OnProgress<'_>,
 ) -> Result<TrainOutcome> {
+    let previous = previous.map(artifact::load).transpose()?;
     let (ds, base) = match source {
         TrainSource::Book { dir, as_of } => {
             let ctx = BookContext::for_job(dir, *as_of, cfg)?;
@@ -64,13 +73,38 @@ pub fn train(
             ManifestBase::flat(f, cfg.snapshots().horizon_days),
         ),
     };
-    let trained = train_dataset(&ds, cfg, progress)?;
-    let model_dir = save(models, &base, &trained, &ds, cfg)?;
+    let mut trained = train_dataset(&ds, cfg, progress)?;
+    let (model_dir, entry) = save(models, &base, &mut trained, &ds, previous.as_ref(), cfg)?;
     Ok(TrainOutcome {
         trained,
         dataset: ds,
         model_dir,
+        entry,
     })
+}
+
+/// The dataset the models are fitted on: `ds` without the features `[features] exclude`
+/// names (borrowed when it names none).
+pub(crate) fn for_training<'a>(ds: &'a Dataset, cfg: &Config) -> Cow<'a, Dataset> {
+    let exclude = &cfg.features().exclude;
+    if exclude.is_empty() {
+        return Cow::Borrowed(ds);
+    }
+    let names: Vec<String> = exclude
+        .iter()
+        .flat_map(|e| crate::features::catalog::matching(e))
+        .map(str::to_string)
+        .collect();
+    let mut d = ds.clone();
+    let _ = d.drop_columns(&names);
+    log::info!(
+        "[features] exclude: the models leave out {} feature columns ({})",
+        ds.numeric_names.len() + ds.categorical_names.len()
+            - d.numeric_names.len()
+            - d.categorical_names.len(),
+        exclude.join(", ")
+    );
+    Cow::Owned(d)
 }
 
 /// Cross-validates every family on a flat table with `folds` folds (nothing is saved).
@@ -91,10 +125,11 @@ pub fn evaluate(
     train_dataset(&ds, &cfg, progress)
 }
 
-/// Trains every family on a dataset with the configured options.
+/// Trains every family on a dataset with the configured options (without the features
+/// `[features] exclude` names).
 pub fn train_dataset(ds: &Dataset, cfg: &Config, progress: OnProgress<'_>) -> Result<Trained> {
     fit::train(
-        ds,
+        &for_training(ds, cfg),
         cfg.models(),
         cfg.snapshots().horizon_days,
         cfg.seed(),
@@ -171,7 +206,7 @@ impl ManifestBase {
         }
     }
 
-    fn manifest(&self, trained: &Trained, ds: &Dataset, cfg: &Config) -> Manifest {
+    fn manifest(&self, trained: &Trained, cfg: &Config) -> Manifest {
         Manifest {
             run_id: artifact::run_id(&self.prefix, &trained.report),
             churnlab_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -180,8 +215,9 @@ impl ManifestBase {
             source: self.source.clone(),
             label: self.label.clone(),
             id_column: self.id.clone(),
-            numeric_features: ds.numeric_names.clone(),
-            categorical_features: ds.categorical_names.clone(),
+            // The features the models use (`[features] exclude` leaves some of `ds` out).
+            numeric_features: features(trained).0,
+            categorical_features: features(trained).1,
             horizon_days: self.horizon,
             seed: cfg.seed(),
             data_window: self.window.clone(),
@@ -190,20 +226,88 @@ impl ManifestBase {
     }
 }
 
-/// Saves the model folder `models/<run-id>`; a training that kept no model (cross-
-/// validation with `refit = false`) cannot be saved.
+/// The numeric and categorical features the champion's preprocessor takes.
+fn features(trained: &Trained) -> (Vec<String>, Vec<String>) {
+    trained
+        .pipelines
+        .get(&trained.report.champion)
+        .map(|p| {
+            (
+                p.prep.numeric.iter().map(|s| s.name.clone()).collect(),
+                p.prep.categorical.iter().map(|s| s.name.clone()).collect(),
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// Saves the model folder `models/<run-id>` and records it in `models/index.json`. With a
+/// previous model, the champion is first compared with it on `ds` (every computed
+/// feature, so a champion using features this training left out still scores) and the
+/// comparison goes into metrics.json and the model card. A training that kept no model
+/// (cross-validation with `refit = false`) cannot be saved.
 pub(crate) fn save(
     models: &Path,
     base: &ManifestBase,
-    trained: &Trained,
+    trained: &mut Trained,
     ds: &Dataset,
+    previous: Option<&ModelDir>,
     cfg: &Config,
-) -> Result<PathBuf> {
+) -> Result<(PathBuf, Entry)> {
     if !trained.pipelines.contains_key(&trained.report.champion) {
         return Err(Error::Input(
             "cross-validation with [models] refit = false keeps no single model to save; set refit = true (a book trained out of time keeps its validation models)".into(),
         ));
     }
-    let manifest = base.manifest(trained, ds, cfg);
-    artifact::save(models, &manifest, trained, cfg, ds)
+    if let Some(prev) = previous {
+        let run_id = artifact::run_id(&base.prefix, &trained.report);
+        let champion = trained.report.champion;
+        let proba = trained
+            .test_proba
+            .get(&champion)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        log::info!(
+            "comparing {run_id} with the previous model {}",
+            prev.manifest.run_id
+        );
+        let fit_ds = for_training(ds, cfg);
+        let refit_until = |end: i32, rows: &[usize]| -> Result<Vec<f64>> {
+            let t = fit_ds.time.as_deref().unwrap_or(&[]);
+            let fit_rows: Vec<usize> = fit_ds
+                .labelled()
+                .into_iter()
+                .filter(|&i| t.get(i).is_some_and(|&d| d <= end))
+                .collect();
+            log::info!(
+                "refitting the challenger on the {} labelled rows up to the champion's window end",
+                fit_rows.len()
+            );
+            fit::refit_champion_on(trained, &fit_ds, &fit_rows, cfg.seed())?.predict(ds, rows)
+        };
+        let c = compare::compare(
+            &Challenger {
+                run_id: &run_id,
+                family: champion,
+                horizon_days: base.horizon,
+                ds,
+                test_rows: &trained.test_rows,
+                test_proba: proba,
+                refit_until: &refit_until,
+            },
+            prev,
+            cfg.seed(),
+        );
+        log::info!("{}", c.decision);
+        trained.report.comparison = Some(c);
+    }
+    let manifest = base.manifest(trained, cfg);
+    let dir = artifact::save(models, &manifest, trained, cfg, ds)?;
+    let auc = trained
+        .report
+        .families
+        .iter()
+        .find(|f| f.family == trained.report.champion)
+        .and_then(|f| f.test.roc_auc);
+    let entry = registry::record(models, &manifest, auc, trained.report.comparison.as_ref())?;
+    Ok((dir, entry))
 }

@@ -68,6 +68,21 @@ pub enum Command {
         list: ListArgs,
         #[command(flatten)]
         report: ReportArgs,
+        /// What to compare with: a model folder (MODELS/<run-id>), `champion` (the
+        /// promoted model in MODELS), `latest`, or an earlier run's output folder. The new
+        /// champion is compared with that model, and the list with the previous list
+        /// (the output folder given, else the run OUT holds now).
+        #[arg(long)]
+        previous: Option<String>,
+        /// Exit with status 3 (after writing every output) when a top feature's PSI between
+        /// the training window and the scoring date exceeds this, or it disappeared.
+        #[arg(long, value_name = "PSI", value_parser = positive_psi)]
+        fail_on_drift: Option<f64>,
+    },
+    /// The model folders under MODELS and which one is promoted (MODELS/index.json).
+    Models {
+        #[command(subcommand)]
+        command: ModelsCommand,
     },
     /// Re-render report.html from an output folder of `run` or `score` (after editing
     /// nothing but the options below: an earlier run to compare with, a backtest).
@@ -77,6 +92,9 @@ pub enum Command {
         run: PathBuf,
         #[command(flatten)]
         report: ReportArgs,
+        /// An earlier run's output folder: the report's headline says what changed since.
+        #[arg(long)]
+        previous: Option<PathBuf>,
     },
     /// Validate the team's health score ([health] in the config) against churn: its
     /// out-of-time ROC-AUC next to the model's, churn by tier, each component and
@@ -122,6 +140,10 @@ pub enum Command {
         /// The date the data describes as "now" (default: the day after the latest event).
         #[arg(long)]
         as_of: Option<NaiveDate>,
+        /// The model to compare the new champion with: a model folder, `champion` or
+        /// `latest` (see `run --previous`).
+        #[arg(long)]
+        previous: Option<String>,
     },
     /// Cross-validate every model family on a flat feature table and print the metrics.
     Evaluate {
@@ -159,6 +181,9 @@ pub enum Command {
         list: ListArgs,
         #[command(flatten)]
         report: ReportArgs,
+        /// An earlier run's output folder: the report's headline says what changed since.
+        #[arg(long)]
+        previous: Option<PathBuf>,
     },
     /// Would past lists have been right? Reruns the pipeline on the book as it was at
     /// each date and compares its scores with what happened over the next horizon.
@@ -280,12 +305,25 @@ pub struct ListArgs {
     pub top: usize,
 }
 
+#[derive(Subcommand)]
+pub enum ModelsCommand {
+    /// Every saved model, oldest first, with its decision; the promoted one is marked.
+    List {
+        #[arg(long, default_value = "models")]
+        models: PathBuf,
+    },
+}
+
+fn positive_psi(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
+        _ => Err(format!("expected a PSI above 0 such as 0.25, found {s:?}")),
+    }
+}
+
 /// What report.html compares with and how much of the list it shows.
 #[derive(clap::Args, Clone, Debug)]
 pub struct ReportArgs {
-    /// An earlier run's output folder: the report's headline says what changed since.
-    #[arg(long)]
-    pub previous: Option<PathBuf>,
     /// A backtest's output folder: the report shows how accurate the forecast was
     /// (default: OUT/backtest.json when present).
     #[arg(long)]
@@ -296,9 +334,10 @@ pub struct ReportArgs {
 }
 
 impl ReportArgs {
-    pub fn options(&self) -> ReportOptions {
+    /// The report's options; `previous` is the earlier run's output folder, if any.
+    pub fn options(&self, previous: Option<PathBuf>) -> ReportOptions {
         ReportOptions {
-            previous: self.previous.clone(),
+            previous,
             backtest: self.backtest.clone(),
             page: churnlab::report::Options {
                 top: self.report_rows as usize,

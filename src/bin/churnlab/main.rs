@@ -17,14 +17,16 @@ use churnlab::output::{self, text};
 use churnlab::score::ScoredList;
 use churnlab::sim::{self, SimConfig};
 
-use args::{Cli, Command, ListArgs};
-use churnlab::workflow::{self, Progress, run::RunOptions, score::ScoreSource, train::FlatTable};
+use args::{Cli, Command, ListArgs, ModelsCommand};
+use churnlab::workflow::{
+    self, Progress, previous::Previous, run::RunOptions, score::ScoreSource, train::FlatTable,
+};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
@@ -32,7 +34,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+fn run(cli: Cli) -> Result<ExitCode> {
     let cfg = load_config(cli.config.as_deref(), cli.command.data_dir())?;
     let quiet = cli.quiet;
     let t0 = Instant::now();
@@ -63,49 +65,33 @@ fn run(cli: Cli) -> Result<()> {
             models,
             list,
             report,
+            previous,
+            fail_on_drift,
         } => {
+            let previous = Previous::resolve(previous.as_deref(), &models, Some(&out))?;
             let opts = RunOptions {
                 data: book.data,
                 models,
                 as_of: book.as_of,
                 list: list.options(),
+                previous: previous.clone(),
             };
-            let r = with_bar(quiet, |p| workflow::run::run(&opts, &cfg, p))?;
-            let t_write = std::time::Instant::now();
-            let files = output::run::write(&r, &out, &report.options())?;
-            log::info!(
-                "outputs written in {:.1}s: {}",
-                t_write.elapsed().as_secs_f64(),
-                files.join(", ")
+            return run_pipeline(
+                &opts,
+                &cfg,
+                &out,
+                &list,
+                &report.options(previous.list),
+                fail_on_drift,
+                quiet,
             );
-            print!(
-                "{}\n{}{}{}",
-                r.summary,
-                text::retention(&r.retention),
-                text::training(&r.trained.report),
-                text::analyses(&r.analyses)
-            );
-            if let Some(v) = &r.health {
-                print!("\n{}", v.report_brief());
-            }
-            println!(
-                "\nmodel folder: {} (champion {})",
-                r.model_dir.display(),
-                r.manifest.champion.name()
-            );
-            print_list(&r.list, &list, &out);
-            let health = if cfg.health().is_some() {
-                " and the health-score validation (health_*, recommended_health.toml)"
-            } else {
-                ""
-            };
-            println!(
-                "also wrote retention.csv, summary.json, snapshots.parquet/.csv, metrics.json, forecast.json/.csv, the cohort, cluster and propensity analyses{health} in {} ({:.1}s in all)",
-                out.display(),
-                r.seconds.total
-            );
-            print_deliverables(&out);
         }
+        Command::Models {
+            command: ModelsCommand::List { models },
+        } => print!(
+            "{}",
+            text::models(&churnlab::train::registry::read(&models)?, &models)
+        ),
         Command::Health {
             book,
             out,
@@ -147,7 +133,12 @@ fn run(cli: Cli) -> Result<()> {
             flat,
             models,
             as_of,
+            previous,
         } => {
+            let previous = match previous {
+                Some(p) => Some(churnlab::train::registry::resolve(&models, &p)?),
+                None => None,
+            };
             let source = match (data, flat.table, flat.label) {
                 (Some(dir), _, _) => workflow::train::TrainSource::Book { dir, as_of },
                 (None, Some(path), Some(label)) => workflow::train::TrainSource::Flat(FlatTable {
@@ -158,7 +149,9 @@ fn run(cli: Cli) -> Result<()> {
                 }),
                 _ => anyhow::bail!("pass --data DIR or --table FILE --label COL"),
             };
-            let t = with_bar(quiet, |p| workflow::train::train(&source, &models, &cfg, p))?;
+            let t = with_bar(quiet, |p| {
+                workflow::train::train(&source, &models, previous.as_deref(), &cfg, p)
+            })?;
             print!("{}", text::training(&t.trained.report));
             println!(
                 "\nchampion: {} ({}); model folder {} written in {:.1}s",
@@ -167,6 +160,7 @@ fn run(cli: Cli) -> Result<()> {
                 t.model_dir.display(),
                 t0.elapsed().as_secs_f64()
             );
+            println!("{}", t.entry.decision);
         }
         Command::Evaluate { flat, cv, out } => {
             let trained = with_bar(quiet, |p| {
@@ -187,6 +181,7 @@ fn run(cli: Cli) -> Result<()> {
             as_of,
             list,
             report,
+            previous,
         } => {
             let source = match (data, table) {
                 (Some(dir), _) => ScoreSource::Book { dir, as_of },
@@ -194,12 +189,16 @@ fn run(cli: Cli) -> Result<()> {
                 (None, None) => anyhow::bail!("pass --data DIR or --table FILE"),
             };
             let scored = workflow::score::score(&model, &source, &cfg, &list.options())?;
-            output::list::write_scoring(&scored, &out, &report.options())?;
+            output::list::write_scoring(&scored, &out, &report.options(previous))?;
             print_list(&scored.list, &list, &out);
             print_deliverables(&out);
         }
-        Command::Report { run, report } => {
-            let path = churnlab::report::write(&run, &report.options())?;
+        Command::Report {
+            run,
+            report,
+            previous,
+        } => {
+            let path = churnlab::report::write(&run, &report.options(previous))?;
             println!("wrote {}", path.display());
         }
         Command::Backtest { data, at, out } => {
@@ -233,7 +232,81 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `churnlab run`: the pipeline, its files, what it prints; status 3 when
+/// `--fail-on-drift` trips (after every file is written).
+fn run_pipeline(
+    opts: &RunOptions,
+    cfg: &Config,
+    out: &Path,
+    list: &ListArgs,
+    report: &churnlab::report::ReportOptions,
+    fail_on_drift: Option<f64>,
+    quiet: bool,
+) -> Result<ExitCode> {
+    let r = with_bar(quiet, |p| workflow::run::run(opts, cfg, p))?;
+    let t_write = std::time::Instant::now();
+    let files = output::run::write(&r, out, report)?;
+    log::info!(
+        "outputs written in {:.1}s: {}",
+        t_write.elapsed().as_secs_f64(),
+        files.join(", ")
+    );
+    print!(
+        "{}\n{}{}{}",
+        r.summary,
+        text::retention(&r.retention),
+        text::training(&r.trained.report),
+        text::analyses(&r.analyses)
+    );
+    if let Some(v) = &r.health {
+        print!("\n{}", v.report_brief());
+    }
+    println!(
+        "\nmodel folder: {} (champion {}); {}",
+        r.model_dir.display(),
+        r.manifest.champion.name(),
+        r.entry.decision
+    );
+    print_list(&r.list, list, out);
+    print!("\n{}", text::retraining(&r.drift, r.stability.as_ref()));
+    let health = if cfg.health().is_some() {
+        " and the health-score validation (health_*, recommended_health.toml)"
+    } else {
+        ""
+    };
+    println!(
+        "also wrote retention.csv, summary.json, snapshots.parquet/.csv, metrics.json, forecast.json/.csv, drift.csv/.json{}, the cohort, cluster and propensity analyses{health} in {} ({:.1}s in all)",
+        if r.stability.is_some() {
+            ", stability.csv/.json"
+        } else {
+            ""
+        },
+        out.display(),
+        r.seconds.total
+    );
+    print_deliverables(out);
+    if let Some(threshold) = fail_on_drift {
+        let past = r.drift.past(threshold);
+        if !past.is_empty() {
+            let names: Vec<String> = past
+                .iter()
+                .map(|f| match f.psi {
+                    Some(p) if f.status != "disappeared" => format!("{} (PSI {p:.3})", f.feature),
+                    _ => format!("{} ({})", f.feature, f.status),
+                })
+                .collect();
+            eprintln!(
+                "error: drift: {} of the model's top features drifted past PSI {threshold}: {} (see drift.csv); exiting with status 3",
+                past.len(),
+                names.join(", ")
+            );
+            return Ok(ExitCode::from(3));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The configuration, checked: `--config`, else `DATA/churnlab.toml` when the command
