@@ -470,3 +470,87 @@ fn a_failed_run_leaves_the_previous_output_untouched() {
     assert_eq!(files(&out), before);
     assert!(leftovers(&out).is_empty(), "{:?}", leftovers(&out));
 }
+
+/// `models list` marks the promoted model; `--fail-on-drift` exits with status 3 after
+/// writing everything when a top feature passes the threshold, and 0 when none does;
+/// `--previous` that names nothing is refused before any work.
+#[test]
+fn models_list_and_fail_on_drift_for_schedulers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = book(tmp.path());
+    let (out, models) = (tmp.path().join("out"), tmp.path().join("models"));
+    let run = |extra: &[&str]| {
+        let mut a = vec![
+            "-q",
+            "run",
+            "--data",
+            s(&data),
+            "--out",
+            s(&out),
+            "--models",
+            s(&models),
+        ];
+        a.extend_from_slice(extra);
+        churnlab(&a)
+    };
+    // A threshold no feature stays under: status 3, and the outputs are all there.
+    let o = run(&["--fail-on-drift", "0.000001"]);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("of the model's top features drifted past PSI 0.000001"),
+        "{err}"
+    );
+    for f in [
+        "scored_accounts.csv",
+        "drift.csv",
+        "report.html",
+        "metrics.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    // One no feature reaches: status 0. Same inputs, same model: one entry, promoted.
+    let o = run(&["--fail-on-drift", "1000"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let list = ok(&["models", "list", "--models", s(&models)]);
+    let id = model_folder(&models)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    assert!(
+        list.lines().any(|l| l.starts_with('*') && l.contains(&id)),
+        "{list}"
+    );
+    assert!(
+        list.contains("promoted: no model in this folder was promoted yet"),
+        "{list}"
+    );
+    // Compared with itself (the same data): every test row, with the champion in sample.
+    let o = run(&["--previous", "champion"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("the champion was trained on their labels"),
+        "{stdout}"
+    );
+    assert!(out.join("stability.csv").is_file());
+    // Names that are not models fail before any work, saying what is expected.
+    let o = run(&["--previous", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--previous nope: not a model folder"), "{err}");
+    let o = run(&["--fail-on-drift=-1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("expected a PSI above 0"));
+}

@@ -302,8 +302,10 @@ pub fn comparison(c: &crate::train::compare::Comparison) -> String {
             );
             out!(
                 o,
-                "  {:<34} {:>8} {:>8} {:>8} {:>8} {:>12}",
+                "  {:<11} {:<18} {:<27} {:>8} {:>8} {:>8} {:>8} {:>10}",
                 "",
+                "family",
+                "run",
                 "ROC-AUC",
                 "PR-AUC",
                 "Brier",
@@ -313,8 +315,10 @@ pub fn comparison(c: &crate::train::compare::Comparison) -> String {
             for (who, x) in [("challenger", &c.challenger), ("champion", old)] {
                 out!(
                     o,
-                    "  {:<34} {:>8} {:>8} {:>8.4} {:>8.4} {:>12}",
-                    format!("{who} {} ({})", x.family.name(), x.run_id),
+                    "  {:<11} {:<18} {:<27} {:>8} {:>8} {:>8.4} {:>8.4} {:>10}",
+                    who,
+                    x.family.name(),
+                    x.run_id,
                     opt(x.roc_auc),
                     opt(x.pr_auc),
                     x.brier,
