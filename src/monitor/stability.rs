@@ -170,21 +170,19 @@ fn moves(now: &ScoredList, before: &[Account], before_drivers: &[DriverRow]) -> 
             .or_default()
             .push(d);
     }
-    let high_before = |id: &str| old.get(id).is_some_and(|a| a.tier == "high");
-    let high_now = |id: &str| {
-        new.get(id)
-            .is_some_and(|(_, s)| s.risk_tier == Some("high"))
-    };
+    let tiers_now: Vec<(&str, &str)> = now
+        .rows
+        .iter()
+        .map(|s| (s.account_id.as_str(), s.risk_tier.unwrap_or("")))
+        .collect();
+    let tiers_before: Vec<(&str, &str)> = before
+        .iter()
+        .map(|a| (a.account_id.as_str(), a.tier.as_str()))
+        .collect();
+    let (entered, left) = high_tier_moves(&tiers_now, &tiers_before);
     let mut out = Vec::new();
-    let mut ids: Vec<&str> = old.keys().chain(new.keys()).copied().collect();
-    ids.sort_unstable();
-    ids.dedup();
-    for id in ids {
-        let direction = match (high_before(id), high_now(id)) {
-            (false, true) => "entered",
-            (true, false) => "left",
-            _ => continue,
-        };
+    let both = entered.iter().map(|id| (*id, "entered"));
+    for (id, direction) in both.chain(left.iter().map(|id| (*id, "left"))) {
         let a = old.get(id);
         let n = new.get(id);
         let (driver, change, why) = changed_most(
@@ -218,6 +216,30 @@ fn moves(now: &ScoredList, before: &[Account], before_drivers: &[DriverRow]) -> 
         )
     });
     out
+}
+
+/// The accounts that entered the high tier (in `now`'s order) and that left it (in
+/// `before`'s order), from two lists of (account id, risk tier). An account new to the
+/// list in the high tier entered it; one gone from the list left it.
+pub fn high_tier_moves<'a>(
+    now: &[(&'a str, &str)],
+    before: &[(&'a str, &str)],
+) -> (Vec<&'a str>, Vec<&'a str>) {
+    let high = |list: &[(&'a str, &str)]| -> HashSet<&'a str> {
+        list.iter().filter(|x| x.1 == "high").map(|x| x.0).collect()
+    };
+    let (high_now, high_before) = (high(now), high(before));
+    let entered = now
+        .iter()
+        .filter(|x| x.1 == "high" && !high_before.contains(x.0))
+        .map(|x| x.0)
+        .collect();
+    let left = before
+        .iter()
+        .filter(|x| x.1 == "high" && !high_now.contains(x.0))
+        .map(|x| x.0)
+        .collect();
+    (entered, left)
 }
 
 /// The feature whose contribution changed most between the previous drivers and the

@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use super::load::{Account, Inputs};
 use super::svg::{self, Axes, Bar, Interval, Series};
 use crate::common::fmt::{money, pct, pct_or, thousands};
+use crate::monitor::stability::high_tier_moves;
 
 /// HTML-escapes text from data: `& < > " '`.
 pub fn esc(s: &str) -> String {
@@ -257,23 +258,10 @@ fn changes(p: &mut String, now: &[Account], prev: &[Account]) {
     let before: BTreeMap<&str, &Account> =
         prev.iter().map(|a| (a.account_id.as_str(), a)).collect();
     let after: BTreeMap<&str, &Account> = now.iter().map(|a| (a.account_id.as_str(), a)).collect();
-    let entered: Vec<&Account> = now
+    let (entered, left) = high_tier_moves(&tiers(now), &tiers(prev));
+    let entered: Vec<&Account> = entered
         .iter()
-        .filter(|a| a.tier == "high")
-        .filter(|a| {
-            before
-                .get(a.account_id.as_str())
-                .is_none_or(|b| b.tier != "high")
-        })
-        .collect();
-    let left: Vec<&Account> = prev
-        .iter()
-        .filter(|a| a.tier == "high")
-        .filter(|a| {
-            after
-                .get(a.account_id.as_str())
-                .is_none_or(|b| b.tier != "high")
-        })
+        .filter_map(|id| after.get(id).copied())
         .collect();
     let sum = |v: &[Account]| v.iter().filter_map(|a| a.arr_at_risk).sum::<f64>();
     let (r0, r1) = (sum(prev), sum(now));
@@ -310,6 +298,13 @@ fn changes(p: &mut String, now: &[Account], prev: &[Account]) {
         }
         p.push_str("</p>");
     }
+}
+
+/// (account id, risk tier) of each account of a list.
+fn tiers(v: &[Account]) -> Vec<(&str, &str)> {
+    v.iter()
+        .map(|a| (a.account_id.as_str(), a.tier.as_str()))
+        .collect()
 }
 
 /// "1 account", "2 accounts".
