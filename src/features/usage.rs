@@ -548,14 +548,8 @@ pub fn events_by_feature(
     a: (i32, i32),
     b: (i32, i32),
 ) -> Result<Vec<(String, f64, f64)>> {
-    let Some(u) = book.frame("usage") else {
+    let Some((u, day)) = book.event_day("usage") else {
         return Ok(Vec::new());
-    };
-    let date = u.column("date").map_err(pe)?;
-    let day = if matches!(date.dtype(), DataType::Datetime(..)) {
-        (col("date").cast(DataType::Int64) / lit(MS_PER_DAY)).cast(DataType::Int32)
-    } else {
-        col("date").cast(DataType::Int32)
     };
     let within = |(lo, hi): (i32, i32)| col("day").gt_eq(lit(lo)).and(col("day").lt(lit(hi)));
     let sums = u

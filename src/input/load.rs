@@ -875,18 +875,81 @@ impl Book {
 
     /// The (min, max) of the dates that record observed events in table `name`.
     pub fn date_range(&self, name: &str) -> Option<(NaiveDate, NaiveDate)> {
-        let days = self.event_days(name)?;
-        let lo = *days.iter().min()?;
-        let hi = *days.iter().max()?;
-        Some((dates::from_days(lo), dates::from_days(hi)))
+        let (df, day) = self.event_day(name)?;
+        let out = df
+            .clone()
+            .lazy()
+            .select([day.alias("day")])
+            .select([col("day").min().alias("lo"), col("day").max().alias("hi")])
+            .collect()
+            .ok()?;
+        let get = |c: &str| out.column(c).ok()?.i32().ok()?.get(0);
+        Some((dates::from_days(get("lo")?), dates::from_days(get("hi")?)))
     }
 
-    /// The day (since 1970-01-01) of every row of a table that dates events (usage,
-    /// tickets, NPS, ...), in file order; None for a table that is absent or dates none.
-    pub fn event_days(&self, name: &str) -> Option<Vec<i32>> {
+    /// A table's frame and the expression of its event date as days since 1970-01-01
+    /// (timestamps floored to their day); None for a table that is absent or dates none.
+    pub(crate) fn event_day(&self, name: &str) -> Option<(&DataFrame, Expr)> {
         let spec = schema::TABLES.iter().find(|s| s.name == name)?;
-        let days = super::span::days_of(self.frame(name)?, spec.event_date?)?;
-        Some(days.into_iter().flatten().collect())
+        let date = spec.event_date?;
+        let df = self.frame(name)?;
+        let day = if matches!(df.column(date).ok()?.dtype(), DataType::Datetime(..)) {
+            (col(date).cast(DataType::Int64) / lit(dates::MS_PER_DAY)).cast(DataType::Int32)
+        } else {
+            col(date).cast(DataType::Int32)
+        };
+        Some((df, day))
+    }
+
+    /// Rows of table `name` dated in each `[lo, hi)` range of days, and the day of its
+    /// last row before `before`; None for a table that is absent or dates no events.
+    /// Counted by polars without copying the dates out.
+    pub fn rows_between(
+        &self,
+        name: &str,
+        ranges: &[(i32, i32)],
+        before: i32,
+    ) -> Option<(Vec<usize>, Option<i32>)> {
+        let (df, day) = self.event_day(name)?;
+        let mut aggs: Vec<Expr> = ranges
+            .iter()
+            .enumerate()
+            .map(|(k, &(lo, hi))| {
+                col("day")
+                    .gt_eq(lit(lo))
+                    .and(col("day").lt(lit(hi)))
+                    .cast(DataType::UInt32)
+                    .sum()
+                    .alias(format!("r{k}"))
+            })
+            .collect();
+        aggs.push(
+            col("day")
+                .filter(col("day").lt(lit(before)))
+                .max()
+                .alias("last"),
+        );
+        let out = df
+            .clone()
+            .lazy()
+            .select([day.alias("day")])
+            .select(aggs)
+            .collect()
+            .ok()?;
+        let counts = (0..ranges.len())
+            .map(|k| {
+                out.column(&format!("r{k}"))
+                    .ok()
+                    .and_then(|c| c.cast(&DataType::UInt64).ok())
+                    .and_then(|c| c.u64().ok().and_then(|v| v.get(0)))
+                    .unwrap_or(0) as usize
+            })
+            .collect();
+        let last = out
+            .column("last")
+            .ok()
+            .and_then(|c| c.i32().ok().and_then(|v| v.get(0)));
+        Some((counts, last))
     }
 
     /// The day after the latest observed event in any table: the date the data describes

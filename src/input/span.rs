@@ -42,7 +42,7 @@ fn shift_years(days: i32, years: i32) -> i32 {
 
 /// Days of a date or timestamp column (None where empty).
 /// A date or timestamp column as days since 1970-01-01 (timestamps floored to their day).
-pub(crate) fn days_of(frame: &DataFrame, name: &str) -> Option<Vec<Option<i32>>> {
+fn days_of(frame: &DataFrame, name: &str) -> Option<Vec<Option<i32>>> {
     let col = frame.column(name).ok()?;
     if matches!(col.dtype(), DataType::Datetime(..)) {
         let c = col.cast(&DataType::Int64).ok()?;

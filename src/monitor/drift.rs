@@ -418,21 +418,16 @@ fn table_signals(inp: &Inputs<'_>) -> Vec<Signal> {
     let months_then = f64::from((hi - lo).max(30)) / 30.0;
     let mut out = Vec::new();
     for spec in schema::TABLES.iter().filter(|s| s.event_date.is_some()) {
-        let Some(days) = inp.book.event_days(spec.name) else {
+        let Some((n, last)) =
+            inp.book
+                .rows_between(spec.name, &[(lo, hi), (now - RECENT_DAYS, now)], now)
+        else {
             continue;
         };
-        let n_then = days.iter().filter(|&&d| d >= lo && d < hi).count() as f64;
-        let n_now = days
-            .iter()
-            .filter(|&&d| d >= now - RECENT_DAYS && d < now)
-            .count() as f64;
+        let (n_then, n_now) = (n[0] as f64, n[1] as f64);
         let rate_then = n_then / months_then / active_then.max(1.0);
         let rate_now = n_now / (f64::from(RECENT_DAYS) / 30.0) / active_now;
-        let last = days
-            .iter()
-            .filter(|&&d| d < now)
-            .max()
-            .map(|&d| dates::from_days(d));
+        let last = last.map(dates::from_days);
         let per = |r: f64| format!("{r:.2} rows per active account and 30 days");
         let signal = |change: &str, detail: String| Signal {
             table: spec.name.to_string(),
