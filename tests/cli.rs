@@ -536,15 +536,29 @@ fn models_list_and_fail_on_drift_for_schedulers() {
         list.contains("promoted: no model in this folder was promoted yet"),
         "{list}"
     );
-    // Compared with itself (the same data): every test row, with the champion in sample.
+    // Compared with itself (same data, config, seed): nothing to compare, it stays promoted.
     let o = run(&["--previous", "champion"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("Against the previous model"));
+    assert!(out.join("stability.csv").is_file());
+    let list = ok(&["models", "list", "--models", s(&models)]);
+    assert_eq!(
+        list.lines().filter(|l| l.starts_with("* ")).count(),
+        2,
+        "{list}"
+    );
+    // Another configuration on the same data: a different model, compared on every test
+    // row, with the champion in sample (its figures favour it).
+    let cfg = tmp.path().join("logistic.toml");
+    fs::write(&cfg, "[models]\nfamilies = [\"logistic\"]\n").unwrap();
+    let o = run(&["--previous", "champion", "--config", s(&cfg)]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(
         stdout.contains("the champion was trained on their labels"),
         "{stdout}"
     );
-    assert!(out.join("stability.csv").is_file());
+    assert!(stdout.contains("  decision: "), "{stdout}");
     // Names that are not models fail before any work, saying what is expected.
     let o = run(&["--previous", "nope"]);
     assert_eq!(o.status.code(), Some(2));

@@ -95,8 +95,9 @@ fn entry(m: &Manifest, auc: Option<f64>, cmp: Option<&Comparison>) -> Entry {
     }
 }
 
-/// Records a saved model in MODELS/index.json (replacing an entry of the same run id) and
-/// returns its entry: promoted when `cmp` says so, or when no model is promoted yet.
+/// Records a saved model in MODELS/index.json and returns its entry: promoted when `cmp`
+/// says so, or when no model is promoted yet. A model saved again without a comparison
+/// keeps its entry; with one, its entry is replaced.
 pub fn record(
     models: &Path,
     m: &Manifest,
@@ -104,6 +105,15 @@ pub fn record(
     cmp: Option<&Comparison>,
 ) -> Result<Entry> {
     let mut index = read(models)?;
+    // (Without an index file, the list is rebuilt from the folders, this one included.)
+    let same = path(models)
+        .is_file()
+        .then(|| index.models.iter().position(|e| e.run_id == m.run_id))
+        .flatten();
+    if let (None, Some(k)) = (cmp, same) {
+        // The same model saved again (same data, configuration and seed): its line stands.
+        return Ok(index.models[k].clone());
+    }
     index.models.retain(|e| e.run_id != m.run_id);
     let mut e = entry(m, test_roc_auc, cmp);
     match (cmp, index.promoted()) {

@@ -1,8 +1,9 @@
 //! `churnlab run`: the whole pipeline on a folder of tables. Validation, retention,
 //! snapshots and features; training with the cohort, cluster and propensity analyses
-//! running beside it; the model folder; scoring and explaining the accounts active at
-//! the as-of date with the model as saved; the health-score validation when one is
-//! configured.
+//! running beside it; the model folder (compared with the previous model under
+//! `--previous`); scoring and explaining the accounts active at the as-of date with the
+//! model as saved; the health-score validation when one is configured; drift since
+//! training, and the list's stability against the previous list under `--previous`.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -158,6 +159,10 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
         None => None,
     };
     list.arrange(&opts.list);
+    log::info!(
+        "measuring drift between the training window and {}",
+        table.as_of
+    );
     let scoring_rows = table.scoring_rows();
     let drift = drift::drift(&drift::Inputs {
         ds: &dataset,

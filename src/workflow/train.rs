@@ -258,8 +258,14 @@ pub(crate) fn save(
             "cross-validation with [models] refit = false keeps no single model to save; set refit = true (a book trained out of time keeps its validation models)".into(),
         ));
     }
-    if let Some(prev) = previous {
-        let run_id = artifact::run_id(&base.prefix, &trained.report);
+    let run_id = artifact::run_id(&base.prefix, &trained.report);
+    if let Some(prev) = previous.filter(|p| p.manifest.run_id == run_id) {
+        log::info!(
+            "the previous model {} is this very model (same data, configuration and seed): nothing to compare",
+            prev.manifest.run_id
+        );
+    }
+    if let Some(prev) = previous.filter(|p| p.manifest.run_id != run_id) {
         let champion = trained.report.champion;
         let proba = trained
             .test_proba
