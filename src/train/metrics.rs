@@ -32,30 +32,7 @@ pub fn wilson(k: usize, n: usize) -> (f64, f64) {
 /// Area under the ROC curve, ties scored one half (scikit-learn `roc_auc_score`).
 /// `None` when only one class is present.
 pub fn roc_auc(y: &[f64], p: &[f64]) -> Option<f64> {
-    let idx = order_desc(p);
-    let pos = y.iter().filter(|&&v| v > 0.5).count() as f64;
-    let neg = y.len() as f64 - pos;
-    if pos == 0.0 || neg == 0.0 {
-        return None;
-    }
-    // Walk groups of tied scores; area added by each group is a trapezoid.
-    let (mut tp, mut fp, mut area) = (0.0f64, 0.0f64, 0.0f64);
-    let mut i = 0;
-    while i < idx.len() {
-        let (tp0, fp0) = (tp, fp);
-        let s = p[idx[i]];
-        // NaN scores form one group too (NaN == NaN is false: the walk would not advance).
-        while i < idx.len() && (p[idx[i]] == s || (p[idx[i]].is_nan() && s.is_nan())) {
-            if y[idx[i]] > 0.5 {
-                tp += 1.0;
-            } else {
-                fp += 1.0;
-            }
-            i += 1;
-        }
-        area += (fp - fp0) * (tp + tp0) / 2.0;
-    }
-    Some(area / (pos * neg))
+    weighted_roc_auc(&order_desc(p), y, p, &vec![1; y.len()])
 }
 
 /// ROC-AUC of rows weighted by whole multiplicities `w` (a bootstrap draw), given `order`,
