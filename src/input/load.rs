@@ -798,6 +798,13 @@ fn num_col(df: &DataFrame, name: &str) -> Vec<Option<f64>> {
 }
 
 impl Book {
+    /// Drops the frames of the tables that date events (usage, tickets, NPS, ...) once
+    /// every feature and check that reads them has run; accounts and contracts stay.
+    pub fn release_event_tables(&mut self) {
+        self.tables
+            .retain(|name, _| matches!(*name, "accounts" | "contracts"));
+    }
+
     pub fn frame(&self, name: &str) -> Option<&DataFrame> {
         self.tables.get(name).map(|l| &l.frame)
     }

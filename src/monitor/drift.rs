@@ -144,7 +144,8 @@ pub struct Inputs<'a> {
     pub as_of: NaiveDate,
     /// The champion's features by mean |contribution| on the scoring rows.
     pub importance: &'a [(String, f64)],
-    pub book: &'a Book,
+    /// The tables' signals, measured by [`table_signals`] while the book was whole.
+    pub table_signals: Vec<Signal>,
     /// The features of the previous model, when there is one.
     pub previous_features: Option<&'a [String]>,
 }
@@ -203,7 +204,7 @@ pub fn drift(inp: &Inputs<'_>) -> Drift {
         let r = |f: &FeatureDrift| f.importance_rank.unwrap_or(usize::MAX);
         r(a).cmp(&r(b)).then_with(|| a.feature.cmp(&b.feature))
     });
-    let mut signals = table_signals(inp);
+    let mut signals = inp.table_signals.clone();
     if let Some(prev) = inp.previous_features {
         let have = |f: &String| ds.numeric_names.contains(f) || ds.categorical_names.contains(f);
         let gone: Vec<&String> = prev.iter().filter(|f| !have(f)).collect();
@@ -400,27 +401,34 @@ fn feature_auc(ds: &Dataset, col: &[Option<f64>], rows: &[usize]) -> Option<f64>
     metrics::roc_auc(&y, &x)
 }
 
-/// Rows per active account and 30 days, per event table: the training window against the
-/// 90 days before the scoring date.
-fn table_signals(inp: &Inputs<'_>) -> Vec<Signal> {
-    let Some(t) = inp.ds.time.as_deref() else {
+/// Rows per active account and 30 days, per event table, and events per active account,
+/// per product feature of the usage table: the training window (the dates of the
+/// labelled rows `then` of `ds`) against the 90 days before the scoring date (`now`: the
+/// rows scored then). Measured before the book's large tables are let go.
+pub fn table_signals(
+    book: &Book,
+    ds: &Dataset,
+    then: &[usize],
+    now_rows: &[usize],
+    as_of: NaiveDate,
+) -> Vec<Signal> {
+    let Some(t) = ds.time.as_deref() else {
         return Vec::new();
     };
-    let then_days: Vec<i32> = inp.then.iter().map(|&i| t[i]).collect();
+    let then_days: Vec<i32> = then.iter().map(|&i| t[i]).collect();
     let (Some(&lo), Some(&hi)) = (then_days.iter().min(), then_days.iter().max()) else {
         return Vec::new();
     };
     let dates_then: std::collections::BTreeSet<i32> = then_days.iter().copied().collect();
     // Active accounts: the mean per snapshot date then, the scoring rows now.
-    let active_then = inp.then.len() as f64 / dates_then.len().max(1) as f64;
-    let active_now = inp.now.len().max(1) as f64;
-    let now = dates::to_days(inp.as_of);
+    let active_then = then.len() as f64 / dates_then.len().max(1) as f64;
+    let active_now = now_rows.len().max(1) as f64;
+    let now = dates::to_days(as_of);
     let months_then = f64::from((hi - lo).max(30)) / 30.0;
     let mut out = Vec::new();
     for spec in schema::TABLES.iter().filter(|s| s.event_date.is_some()) {
         let Some((n, last)) =
-            inp.book
-                .rows_between(spec.name, &[(lo, hi), (now - RECENT_DAYS, now)], now)
+            book.rows_between(spec.name, &[(lo, hi), (now - RECENT_DAYS, now)], now)
         else {
             continue;
         };
@@ -439,7 +447,7 @@ fn table_signals(inp: &Inputs<'_>) -> Vec<Signal> {
                 "stopped",
                 format!(
                     "no rows in the {RECENT_DAYS} days before {}{}; the training window had {}",
-                    inp.as_of,
+                    as_of,
                     last.map(|d| format!(" (the last is dated {d})"))
                         .unwrap_or_default(),
                     per(rate_then)
@@ -474,7 +482,7 @@ fn table_signals(inp: &Inputs<'_>) -> Vec<Signal> {
         }
     }
     // Per product feature of the usage table: its events per active account.
-    let volumes = crate::features::events_by_feature(inp.book, (lo, hi), (now - RECENT_DAYS, now))
+    let volumes = crate::features::events_by_feature(book, (lo, hi), (now - RECENT_DAYS, now))
         .unwrap_or_else(|e| {
             log::warn!("drift: usage volumes by product feature not measured: {e}");
             Vec::new()

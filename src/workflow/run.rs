@@ -87,7 +87,7 @@ pub struct RunResult {
 pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<RunResult> {
     let t0 = Instant::now();
     let previous = opts.previous.load()?;
-    let ctx = BookContext::for_job(&opts.data, opts.as_of, cfg)?;
+    let mut ctx = BookContext::for_job(&opts.data, opts.as_of, cfg)?;
     let t_load = t0.elapsed().as_secs_f64();
     let summary = summary::summarize(&ctx.book, &ctx.accounts, &ctx.histories, ctx.as_of);
     let retention = retention::report(
@@ -100,6 +100,13 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
     let table = ctx.snapshot_table(cfg.snapshots(), cfg.features())?;
     let dataset = Dataset::from_snapshots(&table);
     let plays = features::play_flags(&ctx.book, &table, table.horizon_days)?;
+    let scoring_rows = table.scoring_rows();
+    let labelled = dataset.labelled();
+    let table_signals =
+        drift::table_signals(&ctx.book, &dataset, &labelled, &scoring_rows, table.as_of);
+    // Nothing reads the raw tables after this point: let the largest go before training
+    // (the usage frame is about half of a large book's memory).
+    ctx.book.release_event_tables();
     let inputs = analysis::Inputs {
         ds: &dataset,
         accounts: &ctx.accounts,
@@ -171,7 +178,7 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
         now: &scoring_rows,
         as_of: table.as_of,
         importance: &crate::explain::importance(m.champion()?, &dataset, &scoring_rows)?,
-        book: &ctx.book,
+        table_signals,
         previous_features: previous
             .model
             .as_ref()
