@@ -206,9 +206,15 @@ pub fn compare(ch: &Challenger<'_>, champion: &ModelDir, seed: u64) -> Compariso
         Some(end) => match (ch.refit_until)(end, &rows) {
             Ok(p) => p,
             Err(e) => {
-                return replace(format!(
-                    "the challenger could not be refitted on the champion's dates: {e}"
-                ));
+                return Comparison {
+                    promoted: false,
+                    decision: format!(
+                        "not promoted: the challenger could not be refitted on the champion's dates ({e}); {} stays in production",
+                        champion.manifest.run_id
+                    ),
+                    not_compared: Some(e.to_string()),
+                    ..base
+                };
             }
         },
         None => pos.iter().map(|&k| ch.test_proba[k]).collect(),
