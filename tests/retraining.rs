@@ -83,6 +83,11 @@ fn a_second_run_compares_with_the_champion_and_the_previous_list() {
         first.entry.promoted,
         "the first model of a folder is promoted"
     );
+    // An output folder as --previous: its list, and the model its list names.
+    let p = Previous::resolve(Some(out.to_str().unwrap()), &models, None).unwrap();
+    let loaded = p.load().unwrap();
+    assert_eq!(loaded.model.unwrap().manifest.run_id, first.manifest.run_id);
+    assert_eq!(loaded.list.unwrap().accounts.len(), first.list.rows.len());
     assert!(first.stability.is_none());
     // The second, on the whole book, compared with it.
     let second = run(

@@ -145,6 +145,11 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
     })
 }
 
+/// Reads a model folder's `manifest.json` alone (no pipelines).
+pub fn read_manifest(dir: &Path) -> Result<Manifest> {
+    read_json(&dir.join("manifest.json"))
+}
+
 /// Loads a model folder written by [`save`].
 pub fn load(dir: &Path) -> Result<ModelDir> {
     let mpath = dir.join("manifest.json");
@@ -154,7 +159,7 @@ pub fn load(dir: &Path) -> Result<ModelDir> {
             dir.display()
         )));
     }
-    let manifest: Manifest = read_json(&mpath)?;
+    let manifest = read_manifest(dir)?;
     let mut pipelines = BTreeMap::new();
     for fam in &manifest.families {
         let p: Pipeline = read_json(&dir.join(format!("pipeline_{}.json", fam.name())))?;

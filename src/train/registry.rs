@@ -70,10 +70,10 @@ pub fn read(models: &Path) -> Result<Index> {
             .collect();
         dirs.sort();
         for d in dirs {
-            if let Ok(m) = artifact::load(&d) {
+            if let Ok(m) = artifact::read_manifest(&d) {
                 models_found.push(Entry {
                     decision: "saved before the index existed".into(),
-                    ..entry(&m.manifest, None, None)
+                    ..entry(&m, None, None)
                 });
             }
         }

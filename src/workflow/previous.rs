@@ -15,6 +15,9 @@ pub struct Previous {
     pub model: Option<PathBuf>,
     /// An output folder of `run` or `score`: the list is compared with its list.
     pub list: Option<PathBuf>,
+    /// Given an output folder only: the models folder where [`Previous::load`] looks for
+    /// the model that made its list (named in the list's `model_id`).
+    pub list_model_in: Option<PathBuf>,
 }
 
 fn holds_list(dir: &Path) -> bool {
@@ -38,31 +41,22 @@ impl Previous {
         let out_list = out.filter(|o| holds_list(o)).map(Path::to_path_buf);
         let dir = PathBuf::from(arg);
         if holds_list(&dir) && !dir.join("manifest.json").is_file() {
-            let list = previous::accounts(&dir.join("scored_accounts.csv"))?;
-            let model = list
-                .first()
-                .map(|a| models.join(&a.model_id))
-                .filter(|m| m.join("manifest.json").is_file());
-            if model.is_none() {
-                log::warn!(
-                    "--previous {arg}: the model that made this list is not in {}; the list is compared, the models are not",
-                    models.display()
-                );
-            }
             return Ok(Previous {
-                model,
+                model: None,
                 list: Some(dir),
+                list_model_in: Some(models.to_path_buf()),
             });
         }
         Ok(Previous {
             model: Some(registry::resolve(models, arg)?),
             list: out_list,
+            list_model_in: None,
         })
     }
 
     /// Reads what was resolved: errors name the file.
     pub fn load(&self) -> Result<Loaded> {
-        let model = self.model.as_deref().map(artifact::load).transpose()?;
+        let mut model = self.model.as_deref().map(artifact::load).transpose()?;
         let list = match &self.list {
             Some(dir) => {
                 let accounts = previous::accounts(&dir.join("scored_accounts.csv"))?;
@@ -72,6 +66,20 @@ impl Previous {
                 } else {
                     Vec::new()
                 };
+                if let Some(models) = &self.list_model_in {
+                    let m = accounts
+                        .first()
+                        .map(|a| models.join(&a.model_id))
+                        .filter(|m| m.join("manifest.json").is_file());
+                    match m {
+                        Some(m) => model = Some(artifact::load(&m)?),
+                        None => log::warn!(
+                            "--previous {}: the model that made this list is not in {}; the list is compared, the models are not",
+                            dir.display(),
+                            models.display()
+                        ),
+                    }
+                }
                 Some(List {
                     path: dir.join("scored_accounts.csv"),
                     accounts,

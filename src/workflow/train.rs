@@ -276,8 +276,9 @@ pub(crate) fn save(
             "comparing {run_id} with the previous model {}",
             prev.manifest.run_id
         );
-        let fit_ds = for_training(ds, cfg);
+        // Only the comparison on newer rows refits (see compare::compare).
         let refit_until = |end: i32, rows: &[usize]| -> Result<Vec<f64>> {
+            let fit_ds = for_training(ds, cfg);
             let t = fit_ds.time.as_deref().unwrap_or(&[]);
             let fit_rows: Vec<usize> = fit_ds
                 .labelled()
