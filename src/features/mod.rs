@@ -26,7 +26,7 @@ use crate::common::dates::{self, MS_PER_DAY};
 pub use crate::common::vocab::Component;
 use crate::config::{FeatureConfig, SnapshotConfig};
 use crate::error::{Error, Result};
-use crate::input::load::{AccountInfo, Book};
+use crate::input::load::{AccountInfo, Book, Loaded};
 use crate::input::table::{Column as TCol, Table};
 pub use activities::{PlayFlags, play_flags};
 pub use catalog::{Absent, CATALOG, CATEGORICALS, FeatureSpec, catalog_markdown, spec};
@@ -216,50 +216,6 @@ fn fill_aggregates(
     fill(&df, s, index, values)
 }
 
-/// A frame's rows ordered by a day column, to cut a window of days out of it without a
-/// pass over the whole frame: one sort per table instead of one filter per snapshot.
-pub(super) struct DayIndex {
-    /// Row positions, by (day, position).
-    order: Vec<u32>,
-    /// The day of each entry of `order` (ascending).
-    days: Vec<i32>,
-}
-
-impl DayIndex {
-    pub fn new(frame: &DataFrame, day: &str) -> Result<Self> {
-        let c = frame
-            .column(day)
-            .map_err(pe)?
-            .cast(&DataType::Int32)
-            .map_err(pe)?;
-        let v: Vec<i32> = c
-            .i32()
-            .map_err(pe)?
-            .iter()
-            .map(|d| d.unwrap_or(i32::MIN))
-            .collect();
-        let mut order: Vec<u32> = (0..v.len() as u32).collect();
-        order.sort_by_key(|&i| (v[i as usize], i));
-        let days = order.iter().map(|&i| v[i as usize]).collect();
-        Ok(DayIndex { order, days })
-    }
-
-    /// Positions of the rows with `lo <= day < hi`, by day.
-    pub fn rows_between(&self, lo: i64, hi: i64) -> Vec<u32> {
-        let a = self.days.partition_point(|&d| i64::from(d) < lo);
-        let b = self.days.partition_point(|&d| i64::from(d) < hi);
-        self.order[a..b.max(a)].to_vec()
-    }
-
-    /// The rows of `frame` with `lo <= day < hi`, in the frame's order (so every
-    /// aggregate over them equals the same aggregate over a filter of the whole frame).
-    pub fn window(&self, frame: &DataFrame, lo: i64, hi: i64) -> Result<DataFrame> {
-        let mut idx = self.rows_between(lo, hi);
-        idx.sort_unstable();
-        frame.take(&IdxCa::from_vec("idx".into(), idx)).map_err(pe)
-    }
-}
-
 fn day_col(name: &str) -> Expr {
     col(name).cast(DataType::Int32)
 }
@@ -346,7 +302,7 @@ pub fn build(
             clock.elapsed().as_secs_f64()
         )
     };
-    if let Some(usage) = book.frame("usage") {
+    if let Some(usage) = book.tables.get("usage") {
         present.push("usage");
         let (s, g) = usage::usage_features(
             usage,

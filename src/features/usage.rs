@@ -1,95 +1,43 @@
 //! Adoption features from the product-usage table: activity, seats, breadth, sticky
 //! features and trends, at whatever grain the table has (daily, weekly, monthly).
 
+use std::borrow::Cow;
+
 use rayon::prelude::*;
 
 use super::*;
 
 /// The grain of the usage table: the median gap between consecutive distinct dates of the
 /// same account, user and feature, over a sample of accounts.
-pub(super) fn detect_grain(u: &DataFrame, has_users: bool) -> Result<UsageGrain> {
-    let mut keys = vec![col("account_idx"), col("feature")];
-    if has_users {
-        keys.push(col("user_id"));
-    }
-    let sample = u
-        .clone()
-        .lazy()
-        .filter(col("account_idx").lt(lit(400u32)))
-        .select(
-            [col("account_idx"), col("feature"), col("day")]
-                .into_iter()
-                .chain(has_users.then(|| col("user_id")))
-                .collect::<Vec<_>>(),
-        )
-        .unique(None, UniqueKeepStrategy::First)
-        .sort_by_exprs(
-            keys.iter().cloned().chain([col("day")]).collect::<Vec<_>>(),
-            SortMultipleOptions::default(),
-        )
-        .collect()
-        .map_err(pe)?;
-    let day: Vec<Option<i32>> = sample
-        .column("day")
-        .map_err(pe)?
-        .i32()
-        .map_err(pe)?
-        .iter()
+fn detect_grain(u: &UsageRows) -> UsageGrain {
+    let mut sample: Vec<(u32, u32, u32, i32)> = (0..u.len())
+        .filter(|&i| u.account[i] < 400 && u.kept(i))
+        .map(|i| (u.account[i], u.feature[i], u.user_of(i), u.day[i]))
         .collect();
-    let acc: Vec<Option<u32>> = sample
-        .column("account_idx")
-        .map_err(pe)?
-        .u32()
-        .map_err(pe)?
-        .iter()
+    sample.sort_unstable();
+    sample.dedup();
+    let mut gaps: Vec<i32> = sample
+        .windows(2)
+        .filter(|w| w[0].0 == w[1].0 && w[0].1 == w[1].1 && w[0].2 == w[1].2)
+        .map(|w| w[1].3 - w[0].3)
         .collect();
-    let feat: Vec<Option<String>> = sample
-        .column("feature")
-        .map_err(pe)?
-        .str()
-        .map_err(pe)?
-        .iter()
-        .map(|x| x.map(str::to_string))
-        .collect();
-    let user: Vec<Option<String>> = if has_users {
-        sample
-            .column("user_id")
-            .map_err(pe)?
-            .str()
-            .map_err(pe)?
-            .iter()
-            .map(|x| x.map(str::to_string))
-            .collect()
-    } else {
-        vec![None; day.len()]
-    };
-    let mut gaps = Vec::new();
-    for i in 1..day.len() {
-        if acc[i] == acc[i - 1]
-            && feat[i] == feat[i - 1]
-            && user[i] == user[i - 1]
-            && let (Some(a), Some(b)) = (day[i - 1], day[i])
-        {
-            gaps.push(b - a);
-        }
-    }
     if gaps.is_empty() {
-        return Ok(UsageGrain::Daily);
+        return UsageGrain::Daily;
     }
     gaps.sort_unstable();
     let median = gaps[gaps.len() / 2];
-    Ok(if median <= 3 {
+    if median <= 3 {
         UsageGrain::Daily
     } else if median <= 10 {
         UsageGrain::Weekly
     } else {
         UsageGrain::Monthly
-    })
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn usage_features(
-    usage: &DataFrame,
+    usage: &Loaded,
     rows: &[SpineRow],
     snapshot_dates: &[NaiveDate],
     index: &Index,
@@ -98,33 +46,11 @@ pub(super) fn usage_features(
     unavailable: &mut BTreeMap<String, String>,
 ) -> Result<(Vec<String>, UsageGrain)> {
     ensure_scratch(values, rows.len());
-    let names: Vec<&str> = usage
-        .get_column_names()
-        .iter()
-        .map(|s| s.as_str())
-        .collect();
-    let has_users = names.contains(&"user_id");
-    let has_minutes = names.contains(&"minutes");
-    let mut select = vec![
-        col("account_idx"),
-        day_col("date").alias("day"),
-        col("feature"),
-        col("events"),
-    ];
-    if has_users {
-        select.push(col("user_id"));
-    }
-    if has_minutes {
-        select.push(col("minutes"));
-    }
-    let u = usage
-        .clone()
-        .lazy()
-        .select(select)
-        .filter(col("events").gt(lit(0.0)))
-        .collect()
-        .map_err(pe)?;
-    let grain = detect_grain(&u, has_users)?;
+    // The frame's own columns, read in place: no copy of a table that can hold most of
+    // a large book's memory.
+    let mut rows_of = UsageRows::of(usage)?;
+    let (has_users, has_minutes) = (rows_of.user.is_some(), rows_of.minutes.is_some());
+    let grain = detect_grain(&rows_of);
     log::debug!("usage grain: {grain:?}");
     if !has_users {
         for n in [
@@ -148,10 +74,8 @@ pub(super) fn usage_features(
         unavailable.insert("dau_mau_30d".into(), why);
     }
 
-    // The rows as plain vectors (features and users numbered) and ordered by day: every
-    // window below reads them directly, with no plan per snapshot.
-    let by_day = DayIndex::new(&u, "day")?;
-    let mut rows_of = UsageRows::of(&u, has_users, has_minutes)?;
+    // Every window below reads the rows through one index by day: no plan per snapshot.
+    let by_day = DayIndex::of_days(&rows_of.day, |i| rows_of.kept(i));
     let sticky = if feat.sticky_features.is_empty() {
         choose_sticky(&rows_of, &by_day, rows, snapshot_dates, index)
     } else {
@@ -166,22 +90,6 @@ pub(super) fn usage_features(
         }
     );
     rows_of.mark_sticky(&sticky);
-    let user_days = if has_users && grain == UsageGrain::Daily {
-        Some(
-            u.clone()
-                .lazy()
-                .group_by([col("account_idx"), col("user_id"), col("day")])
-                .agg([len()])
-                .collect()
-                .map_err(pe)?,
-        )
-    } else {
-        None
-    };
-    let ud_by_day = user_days
-        .as_ref()
-        .map(|ud| DayIndex::new(ud, "day"))
-        .transpose()?;
     let history = UsageHistory::of(&rows_of);
     let daily = grain == UsageGrain::Daily;
     // Every snapshot's window sums at once (in parallel; each is computed alone, so the
@@ -215,6 +123,9 @@ pub(super) fn usage_features(
             }
             if daily {
                 values.set("active_days_30d", row, Some(w.days_30d as f64));
+                if has_users {
+                    values.set("user_days_30d", row, Some(w.user_days_30d as f64));
+                }
             }
         }
         // n_unique counts an empty filtered group as 0 only when present; the absent-zero
@@ -224,10 +135,6 @@ pub(super) fn usage_features(
             if let (Some(row), Some(last)) = (row, history.last_day_before(a, t)) {
                 values.set("days_since_last_activity", *row, Some((t - last) as f64));
             }
-        }
-        if let (Some(ud), Some(by)) = (&user_days, &ud_by_day) {
-            let aggs = vec![len().alias("user_days_30d")];
-            fill_aggregates(&by.window(ud, t - 30, t)?, None, aggs, s, index, values)?;
         }
         for a in 0..index.row_of[s].len() {
             if let Some(row) = index.row_of[s][a] {
@@ -243,20 +150,65 @@ pub(super) fn usage_features(
     Ok((sticky, grain))
 }
 
-/// The usage rows as plain vectors, with features and users numbered: what the window
-/// sums read.
-struct UsageRows {
-    account: Vec<u32>,
-    day: Vec<i64>,
-    feature: Vec<u32>,
-    /// Feature names by number.
-    feature_names: Vec<String>,
-    /// Whether each row's feature is sticky (set by [`UsageRows::mark_sticky`]).
+/// The usage rows ordered by day, to cut a window of days out of them without a pass over
+/// the whole table: one sort instead of one filter per snapshot.
+struct DayIndex {
+    /// Row positions, by (day, position).
+    order: Vec<u32>,
+    /// Each distinct day, ascending, with the index in `order` of its first row.
+    starts: Vec<(i32, usize)>,
+}
+
+impl DayIndex {
+    /// An index of the rows `keep` accepts, by their days (`days[i]` is row i's day).
+    fn of_days(days: &[i32], keep: impl Fn(usize) -> bool) -> Self {
+        let mut order: Vec<u32> = (0..days.len() as u32)
+            .filter(|&i| keep(i as usize))
+            .collect();
+        order.sort_by_key(|&i| (days[i as usize], i));
+        let mut starts: Vec<(i32, usize)> = Vec::new();
+        for (k, &i) in order.iter().enumerate() {
+            let d = days[i as usize];
+            if starts.last().is_none_or(|&(last, _)| last != d) {
+                starts.push((d, k));
+            }
+        }
+        DayIndex { order, starts }
+    }
+
+    /// Positions of the rows with `lo <= day < hi`, by day.
+    fn rows_between(&self, lo: i64, hi: i64) -> Vec<u32> {
+        let at = |t: i64| {
+            let k = self.starts.partition_point(|&(d, _)| i64::from(d) < t);
+            self.starts
+                .get(k)
+                .map_or(self.order.len(), |&(_, start)| start)
+        };
+        let (a, b) = (at(lo), at(hi));
+        self.order[a..b.max(a)].to_vec()
+    }
+}
+
+/// The user code of a row without a user (or of every row without a user_id column).
+const NO_USER: u32 = u32::MAX;
+
+/// The usage rows as the windows read them, borrowed from the validated frame where its
+/// columns are contiguous and without gaps (copied with a stand-in for a gap otherwise):
+/// accounts, days, feature and user codes, events and minutes. A row without events is
+/// skipped by every reader ([`UsageRows::kept`]).
+struct UsageRows<'a> {
+    account: Cow<'a, [u32]>,
+    day: Cow<'a, [i32]>,
+    feature: Cow<'a, [u32]>,
+    /// Feature names by code.
+    feature_names: &'a [String],
+    /// Whether each feature code is sticky (set by [`UsageRows::mark_sticky`]).
     sticky: Vec<bool>,
-    events: Vec<f64>,
-    /// Numbered user ids (None: no user on the row, or no user_id column).
-    user: Vec<Option<u32>>,
-    minutes: Vec<Option<f64>>,
+    events: Cow<'a, [f64]>,
+    /// User codes ([`NO_USER`] on a row without one); None without a user_id column.
+    user: Option<Cow<'a, [u32]>>,
+    /// Minutes (NaN on a row without them); None without a minutes column.
+    minutes: Option<Cow<'a, [f64]>>,
 }
 
 /// One account's sums over one snapshot's 90-day window: the usage features that count.
@@ -272,6 +224,8 @@ struct WindowSums {
     users_prev_30d: usize,
     sticky_users_30d: usize,
     days_30d: usize,
+    /// Distinct (user, day) pairs: daily active users summed over the days.
+    user_days_30d: usize,
 }
 
 /// Distinct values seen, counted at the end.
@@ -282,7 +236,8 @@ struct Seen {
     users: Vec<u32>,
     users_prev: Vec<u32>,
     sticky_users: Vec<u32>,
-    days: Vec<i64>,
+    days: Vec<i32>,
+    user_days: Vec<(u32, i32)>,
 }
 
 fn distinct<T: Ord>(v: &mut Vec<T>) -> usize {
@@ -291,82 +246,84 @@ fn distinct<T: Ord>(v: &mut Vec<T>) -> usize {
     v.len()
 }
 
-impl UsageRows {
-    fn of(u: &DataFrame, has_users: bool, has_minutes: bool) -> Result<Self> {
-        /// Numbers the values of a text column in order of first appearance.
-        fn number(u: &DataFrame, name: &str) -> Result<(Vec<Option<u32>>, Vec<String>)> {
-            let c = u.column(name).map_err(pe)?.str().map_err(pe)?;
-            let mut ids: HashMap<&str, u32> = HashMap::new();
-            let mut names = Vec::new();
-            let v = c
-                .iter()
-                .map(|v| {
-                    v.map(|v| {
-                        *ids.entry(v).or_insert_with(|| {
-                            names.push(v.to_string());
-                            names.len() as u32 - 1
-                        })
-                    })
-                })
-                .collect();
-            Ok((v, names))
-        }
-        let f64s = |name: &str| -> Result<Vec<Option<f64>>> {
-            let c = u
-                .column(name)
-                .map_err(pe)?
-                .cast(&DataType::Float64)
-                .map_err(pe)?;
-            Ok(c.f64().map_err(pe)?.iter().collect())
+/// A numeric column as a slice: borrowed when it is one chunk without nulls, else copied
+/// with `none` standing in for each null.
+fn slice<T: PolarsNumericType>(ca: &ChunkedArray<T>, none: T::Native) -> Cow<'_, [T::Native]> {
+    match ca.cont_slice() {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => Cow::Owned(ca.iter().map(|v| v.unwrap_or(none)).collect()),
+    }
+}
+
+impl<'a> UsageRows<'a> {
+    fn of(usage: &'a Loaded) -> Result<Self> {
+        let u = &usage.frame;
+        let column = |name: &str| u.column(name).map_err(pe);
+        let optional = |name: &str| u.column(name).ok();
+        let date = column("date")?;
+        let day = match date.dtype() {
+            DataType::Date => slice(date.date().map_err(pe)?.physical(), i32::MIN),
+            _ => Cow::Owned(
+                date.cast(&DataType::Int32)
+                    .map_err(pe)?
+                    .i32()
+                    .map_err(pe)?
+                    .iter()
+                    .map(|d| d.unwrap_or(i32::MIN))
+                    .collect(),
+            ),
         };
-        let n = u.height();
-        let (feature, feature_names) = number(u, "feature")?;
+        let feature_names = usage.names("feature").ok_or_else(|| {
+            Error::Internal("the usage table's feature column is not coded".into())
+        })?;
         Ok(UsageRows {
-            account: u
-                .column("account_idx")
-                .map_err(pe)?
-                .u32()
-                .map_err(pe)?
-                .iter()
-                .map(|a| a.unwrap_or(u32::MAX))
-                .collect(),
-            day: u
-                .column("day")
-                .map_err(pe)?
-                .i32()
-                .map_err(pe)?
-                .iter()
-                .map(|d| d.map_or(i64::MIN, i64::from))
-                .collect(),
-            feature: feature.into_iter().map(|f| f.unwrap_or(u32::MAX)).collect(),
+            account: slice(column("account_idx")?.u32().map_err(pe)?, u32::MAX),
+            day,
+            feature: slice(column("feature")?.u32().map_err(pe)?, u32::MAX),
             feature_names,
-            sticky: vec![false; n],
-            events: f64s("events")?
-                .into_iter()
-                .map(|e| e.unwrap_or(0.0))
-                .collect(),
-            user: if has_users {
-                number(u, "user_id")?.0
-            } else {
-                vec![None; n]
-            },
-            minutes: if has_minutes {
-                f64s("minutes")?
-            } else {
-                vec![None; n]
-            },
+            sticky: vec![false; feature_names.len()],
+            events: slice(column("events")?.f64().map_err(pe)?, 0.0),
+            user: optional("user_id")
+                .map(|c| c.u32().map(|c| slice(c, NO_USER)))
+                .transpose()
+                .map_err(pe)?,
+            minutes: optional("minutes")
+                .map(|c| c.f64().map(|c| slice(c, f64::NAN)))
+                .transpose()
+                .map_err(pe)?,
         })
     }
 
+    fn len(&self) -> usize {
+        self.account.len()
+    }
+
+    /// Whether row `i` counts: it has events (a row of zero events is no use).
+    fn kept(&self, i: usize) -> bool {
+        self.events[i] > 0.0
+    }
+
+    fn user_of(&self, i: usize) -> u32 {
+        self.user.as_ref().map_or(NO_USER, |u| u[i])
+    }
+
+    fn minutes_of(&self, i: usize) -> Option<f64> {
+        self.minutes.as_ref().map(|m| m[i]).filter(|m| !m.is_nan())
+    }
+
+    fn is_sticky(&self, i: usize) -> bool {
+        self.sticky
+            .get(self.feature[i] as usize)
+            .copied()
+            .unwrap_or(false)
+    }
+
     fn mark_sticky(&mut self, sticky: &[String]) {
-        let flag: Vec<bool> = self
+        self.sticky = self
             .feature_names
             .iter()
             .map(|f| sticky.contains(f))
             .collect();
-        for (s, f) in self.sticky.iter_mut().zip(&self.feature) {
-            *s = flag.get(*f as usize).copied().unwrap_or(false);
-        }
     }
 
     /// Per account with a row in `[t - 90, t)`, its sums; accounts in ascending order.
@@ -380,29 +337,32 @@ impl UsageRows {
             let (w, seen) = acc.entry(self.account[i]).or_default();
             let d = self.day[i];
             let e = self.events[i];
+            let user = self.user_of(i);
+            let sticky = self.is_sticky(i);
             w.events_90d += e;
-            if d >= t - 30 {
+            if i64::from(d) >= t - 30 {
                 w.events_30d += e;
-                if let Some(m) = self.minutes[i] {
+                if let Some(m) = self.minutes_of(i) {
                     w.minutes_30d += m;
                 }
                 seen.features.push(self.feature[i]);
-                if self.sticky[i] {
+                if sticky {
                     seen.sticky_features.push(self.feature[i]);
                 }
-                if let Some(u) = self.user[i] {
-                    seen.users.push(u);
-                    if self.sticky[i] {
-                        seen.sticky_users.push(u);
+                if user != NO_USER {
+                    seen.users.push(user);
+                    if sticky {
+                        seen.sticky_users.push(user);
                     }
                 }
                 if daily {
                     seen.days.push(d);
+                    seen.user_days.push((user, d));
                 }
-            } else if d >= t - 60 {
+            } else if i64::from(d) >= t - 60 {
                 w.events_prev_30d += e;
-                if let Some(u) = self.user[i] {
-                    seen.users_prev.push(u);
+                if user != NO_USER {
+                    seen.users_prev.push(user);
                 }
             }
         }
@@ -414,6 +374,7 @@ impl UsageRows {
                 w.users_prev_30d = distinct(&mut seen.users_prev);
                 w.sticky_users_30d = distinct(&mut seen.sticky_users);
                 w.days_30d = distinct(&mut seen.days);
+                w.user_days_30d = distinct(&mut seen.user_days);
                 (a, w)
             })
             .collect()
@@ -423,17 +384,18 @@ impl UsageRows {
 /// Per account its distinct usage days, and per feature its first day: what "the last
 /// activity before t" and "the features offered before t" need, for every snapshot at once.
 struct UsageHistory {
-    days: Vec<Vec<i64>>,
-    first_use: Vec<i64>,
+    days: Vec<Vec<i32>>,
+    first_use: Vec<i32>,
 }
 
 impl UsageHistory {
     fn of(u: &UsageRows) -> Self {
-        let mut days: Vec<Vec<i64>> = Vec::new();
-        let mut first = vec![i64::MAX; u.feature_names.len()];
-        for ((&a, &d), &f) in u.account.iter().zip(&u.day).zip(&u.feature) {
+        let mut days: Vec<Vec<i32>> = Vec::new();
+        let mut first = vec![i32::MAX; u.feature_names.len()];
+        for i in (0..u.len()).filter(|&i| u.kept(i)) {
+            let (a, d, f) = (u.account[i], u.day[i], u.feature[i]);
             // Validated rows always have both; a missing one is skipped, not trusted.
-            if a == u32::MAX || d == i64::MIN {
+            if a == u32::MAX || d == i32::MIN {
                 continue;
             }
             let a = a as usize;
@@ -457,12 +419,15 @@ impl UsageHistory {
     }
 
     fn features_before(&self, t: i64) -> usize {
-        self.first_use.partition_point(|&d| d < t)
+        self.first_use.partition_point(|&d| i64::from(d) < t)
     }
 
     fn last_day_before(&self, account: usize, t: i64) -> Option<i64> {
         let d = self.days.get(account)?;
-        d[..d.partition_point(|&x| x < t)].last().copied()
+        d[..d.partition_point(|&x| i64::from(x) < t)]
+            .last()
+            .copied()
+            .map(i64::from)
     }
 }
 
@@ -548,7 +513,10 @@ pub fn events_by_feature(
     a: (i32, i32),
     b: (i32, i32),
 ) -> Result<Vec<(String, f64, f64)>> {
-    let Some((u, day)) = book.event_day("usage") else {
+    let (Some((u, day)), Some(names)) = (
+        book.event_day("usage"),
+        book.tables.get("usage").and_then(|t| t.names("feature")),
+    ) else {
         return Ok(Vec::new());
     };
     let within = |(lo, hi): (i32, i32)| col("day").gt_eq(lit(lo)).and(col("day").lt(lit(hi)));
@@ -565,20 +533,19 @@ pub fn events_by_feature(
             col("events").filter(within(a)).sum().alias("a"),
             col("events").filter(within(b)).sum().alias("b"),
         ])
-        .sort(["feature"], SortMultipleOptions::default())
         .collect()
         .map_err(pe)?;
-    let name = sums
-        .column("feature")
-        .map_err(pe)?
-        .str()
-        .map_err(pe)?
-        .clone();
-    let sa = sums.column("a").map_err(pe)?.f64().map_err(pe)?.clone();
-    let sb = sums.column("b").map_err(pe)?.f64().map_err(pe)?.clone();
-    Ok(name
+    let code = sums.column("feature").map_err(pe)?.u32().map_err(pe)?;
+    let sa = sums.column("a").map_err(pe)?.f64().map_err(pe)?;
+    let sb = sums.column("b").map_err(pe)?.f64().map_err(pe)?;
+    let mut out: Vec<(String, f64, f64)> = code
         .iter()
         .zip(sa.iter().zip(sb.iter()))
-        .filter_map(|(n, (x, y))| Some((n?.to_string(), x.unwrap_or(0.0), y.unwrap_or(0.0))))
-        .collect())
+        .filter_map(|(k, (x, y))| {
+            let name = names.get(k? as usize)?;
+            Some((name.clone(), x.unwrap_or(0.0), y.unwrap_or(0.0)))
+        })
+        .collect();
+    out.sort_by(|x, y| x.0.cmp(&y.0));
+    Ok(out)
 }

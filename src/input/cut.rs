@@ -86,6 +86,7 @@ pub fn cut(book: &Book, at: NaiveDate) -> Result<Book> {
             path: loaded.path.clone(),
             frame: plan.collect().map_err(pe)?,
             lines: std::mem::take(&mut loaded.lines),
+            codes: std::mem::take(&mut loaded.codes),
         };
     }
     Ok(out)

@@ -48,9 +48,17 @@ pub struct Loaded {
     pub frame: DataFrame,
     /// CSV: the line of each row (empty for Parquet, whose rows are their own lines).
     pub lines: LineMap,
+    /// For each coded column ([`schema::ColumnSpec::coded`]), its names by code.
+    pub codes: BTreeMap<&'static str, Vec<String>>,
 }
 
 impl Loaded {
+    /// The names of a coded column's codes (code `k` is `names[k]`); None for a column
+    /// that is not coded or absent.
+    pub fn names(&self, column: &str) -> Option<&[String]> {
+        self.codes.get(column).map(Vec::as_slice)
+    }
+
     /// The 1-based line (CSV) or row (Parquet) of frame row `i`.
     pub fn line(&self, i: usize) -> usize {
         if is_parquet(&self.path.to_string_lossy()) {
@@ -265,8 +273,8 @@ pub fn load_book_with(dir: &Path, limits: Limits) -> Result<Book> {
                 sink.file, info.recoded.records
             ));
         }
-        let frame = parser.and_then(|p| p.finish(&mut sink, &mut warnings));
-        if let Some(frame) = frame {
+        let table = parser.and_then(|p| p.finish(&mut sink, &mut warnings));
+        if let Some(Table { frame, codes }) = table {
             if spec.name == "accounts" {
                 ids = Some(account_index(&frame));
             }
@@ -276,6 +284,7 @@ pub fn load_book_with(dir: &Path, limits: Limits) -> Result<Book> {
                     path: path.clone(),
                     frame,
                     lines: info.lines,
+                    codes,
                 },
             );
         }
@@ -533,6 +542,8 @@ struct TableParser {
     /// Typed chunks per present column, kept while the table has no problem.
     parts: Vec<Vec<Series>>,
     idx_parts: Vec<Series>,
+    /// Per coded column: its code of each name, and the names in code order.
+    dictionaries: BTreeMap<&'static str, (HashMap<String, u32>, Vec<String>)>,
     /// First row of each key value, for the uniqueness check across chunks.
     keys: HashMap<String, usize>,
     rows: usize,
@@ -585,6 +596,7 @@ impl TableParser {
             present,
             header_ok,
             idx_parts: Vec::new(),
+            dictionaries: BTreeMap::new(),
             keys: HashMap::new(),
             rows: 0,
             clean: header_ok,
@@ -683,7 +695,15 @@ impl TableParser {
             if name == "account_id" && spec.name != "accounts" {
                 continue;
             }
-            match p.into_series(name) {
+            let coded = spec.column(name).is_some_and(|c| c.coded);
+            let built = match p {
+                Parsed::Text(v) if coded => {
+                    let (ids, names) = self.dictionaries.entry(name).or_default();
+                    Ok(encode(&v, ids, names).with_name(name.into()).into_series())
+                }
+                p => p.into_series(name),
+            };
+            match built {
                 Ok(s) => slot.push(s),
                 Err(e) => {
                     sink.file_level(format!("internal error building column '{name}': {e}"));
@@ -693,7 +713,7 @@ impl TableParser {
         }
     }
 
-    fn finish(self, sink: &mut Sink, warnings: &mut Vec<String>) -> Option<DataFrame> {
+    fn finish(self, sink: &mut Sink, warnings: &mut Vec<String>) -> Option<Table> {
         if self.unknown_roles > 0 {
             warnings.push(format!(
                 "{}: {} contact role(s) are not one of executive_sponsor, champion, admin, user; counted as 'other'",
@@ -732,14 +752,46 @@ impl TableParser {
                 }
             }
         }
+        let codes = self
+            .dictionaries
+            .into_iter()
+            .map(|(name, (_, names))| (name, names))
+            .collect();
         match DataFrame::new(self.rows, columns) {
-            Ok(df) => Some(df),
+            Ok(frame) => Some(Table { frame, codes }),
             Err(e) => {
                 sink.file_level(format!("internal error building the table: {e}"));
                 None
             }
         }
     }
+}
+
+/// A parsed table: its frame and the names behind its coded columns.
+struct Table {
+    frame: DataFrame,
+    codes: BTreeMap<&'static str, Vec<String>>,
+}
+
+/// A text chunk as codes into a growing dictionary (new names get the next code).
+fn encode(
+    v: &StringChunked,
+    ids: &mut HashMap<String, u32>,
+    names: &mut Vec<String>,
+) -> UInt32Chunked {
+    v.iter()
+        .map(|v| {
+            v.map(|v| match ids.get(v) {
+                Some(&k) => k,
+                None => {
+                    let k = names.len() as u32;
+                    ids.insert(v.to_string(), k);
+                    names.push(v.to_string());
+                    k
+                }
+            })
+        })
+        .collect()
 }
 
 /// One contract term, as retention and label logic use it.

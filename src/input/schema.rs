@@ -64,6 +64,10 @@ pub struct ColumnSpec {
     pub required: bool,
     /// Empty cells are allowed (they become missing values).
     pub nullable: bool,
+    /// Held as UInt32 codes into the table's dictionary of names
+    /// ([`crate::input::load::Loaded::names`]), not as text: a usage table repeats a few
+    /// feature names and user ids over millions of rows.
+    pub coded: bool,
 }
 
 const fn col(name: &'static str, kind: Kind) -> ColumnSpec {
@@ -72,6 +76,7 @@ const fn col(name: &'static str, kind: Kind) -> ColumnSpec {
         kind,
         required: true,
         nullable: false,
+        coded: false,
     }
 }
 const fn nullable(name: &'static str, kind: Kind) -> ColumnSpec {
@@ -80,6 +85,7 @@ const fn nullable(name: &'static str, kind: Kind) -> ColumnSpec {
         kind,
         required: true,
         nullable: true,
+        coded: false,
     }
 }
 const fn optional(name: &'static str, kind: Kind) -> ColumnSpec {
@@ -88,7 +94,12 @@ const fn optional(name: &'static str, kind: Kind) -> ColumnSpec {
         kind,
         required: false,
         nullable: true,
+        coded: false,
     }
+}
+/// A column held as codes into a dictionary of its names (see [`ColumnSpec::coded`]).
+const fn coded(c: ColumnSpec) -> ColumnSpec {
+    ColumnSpec { coded: true, ..c }
 }
 
 /// A pair of columns where the second must not come before the first.
@@ -171,9 +182,9 @@ pub(crate) const USAGE: TableSpec = TableSpec {
     columns: &[
         col("account_id", Kind::Id),
         col("date", Kind::Date),
-        col("feature", Kind::Category),
+        coded(col("feature", Kind::Category)),
         col("events", Kind::Number { min: 0.0, max: ANY }),
-        optional("user_id", Kind::Text),
+        coded(optional("user_id", Kind::Text)),
         optional("minutes", Kind::Number { min: 0.0, max: ANY }),
     ],
     key: None,
