@@ -13,7 +13,9 @@
 //! Covariates are every feature except those built from the activities table itself
 //! (they are the treatment, or follow from it).
 
-use ndarray::{Array2, Axis};
+use std::borrow::Cow;
+
+use ndarray::{Array2, Axis, CowArray, Ix2};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -272,12 +274,12 @@ fn one(
         // book the trees are fitted on a seeded uniform sample of whole accounts (every
         // row is still scored); a uniform sample needs no weights.
         let fit_rows = sample_groups(groups, cfg.max_fit_rows, seed ^ 0x5A3B1E);
-        let (xs, ts) = match &fit_rows {
+        let (xs, ts): (CowArray<f64, Ix2>, Cow<[f64]>) = match &fit_rows {
             Some(rows) => (
-                x.select(Axis(0), rows),
-                rows.iter().map(|&i| tf[i]).collect::<Vec<f64>>(),
+                x.select(Axis(0), rows).into(),
+                rows.iter().map(|&i| tf[i]).collect::<Vec<f64>>().into(),
             ),
-            None => (x.to_owned(), tf.clone()),
+            None => (x.view().into(), tf.as_slice().into()),
         };
         let fit_groups: Vec<u32> = match &fit_rows {
             Some(rows) => rows.iter().map(|&i| groups[i]).collect(),

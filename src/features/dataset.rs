@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::common::dates;
 use crate::error::{Error, Location, Problem, Problems, Result};
@@ -12,15 +13,20 @@ use crate::features::{self, SnapshotTable};
 use crate::input::io;
 use crate::input::schema;
 
+/// One feature's values by row. The snapshot table and every dataset made from it share
+/// the same columns: cloning a dataset counts references instead of copying a large
+/// book's features (about 1.3 GB of them at 100,000 accounts).
+pub type Column<T> = Arc<Vec<Option<T>>>;
+
 #[derive(Clone, Debug, Default)]
 pub struct Dataset {
     /// Row ids (account ids for snapshot tables).
     pub ids: Vec<String>,
     pub numeric_names: Vec<String>,
     /// Numeric features, one vector per feature.
-    pub numeric: Vec<Vec<Option<f64>>>,
+    pub numeric: Vec<Column<f64>>,
     pub categorical_names: Vec<String>,
-    pub categorical: Vec<Vec<Option<String>>>,
+    pub categorical: Vec<Column<String>>,
     /// 1.0 churned, 0.0 retained, None unlabelled (rows to score).
     pub label: Vec<Option<f64>>,
     /// Rows of one group (an account) stay on one side of every split.
@@ -294,14 +300,16 @@ impl Dataset {
                                 .filter(|s| !is_missing(s))
                                 .and_then(|s| s.parse().ok())
                         })
-                        .collect(),
+                        .collect::<Vec<_>>()
+                        .into(),
                 );
             } else {
                 ds.categorical_names.push(name.clone());
                 ds.categorical.push(
                     col.into_iter()
                         .map(|v| v.filter(|s| !is_missing(s)))
-                        .collect(),
+                        .collect::<Vec<_>>()
+                        .into(),
                 );
             }
         }

@@ -49,8 +49,8 @@ pub struct SnapshotTable {
     pub account_ids: Vec<String>,
     pub rows: Vec<SpineRow>,
     /// One vector per catalog feature, in catalog order.
-    pub numeric: Vec<Vec<Option<f64>>>,
-    pub categorical: Vec<Vec<Option<String>>>,
+    pub numeric: Vec<dataset::Column<f64>>,
+    pub categorical: Vec<dataset::Column<String>>,
     /// Features that cannot be computed from this data, with the reason.
     pub unavailable: BTreeMap<String, String>,
     pub sticky_features: Vec<String>,
@@ -124,7 +124,7 @@ impl SnapshotTable {
             );
         }
         for ((name, _, _), v) in CATEGORICALS.iter().zip(&self.categorical) {
-            t = t.with(name, TCol::Str(v.clone()));
+            t = t.with(name, TCol::Str(v.to_vec()));
         }
         t
     }
@@ -379,9 +379,12 @@ pub fn build(
 
     let numeric = CATALOG
         .iter()
-        .map(|s| values.cols.remove(s.name).unwrap_or_default())
+        .map(|s| values.cols.remove(s.name).unwrap_or_default().into())
         .collect();
-    let categorical = accounts::categoricals(book, &rows);
+    let categorical = accounts::categoricals(book, &rows)
+        .into_iter()
+        .map(Into::into)
+        .collect();
     Ok(SnapshotTable {
         as_of,
         horizon_days: snap.horizon_days,

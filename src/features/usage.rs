@@ -90,60 +90,65 @@ pub(super) fn usage_features(
         }
     );
     rows_of.mark_sticky(&sticky);
-    let history = UsageHistory::of(&rows_of);
+    let history = UsageHistory::of(&rows_of, &by_day);
     let daily = grain == UsageGrain::Daily;
-    // Every snapshot's window sums at once (in parallel; each is computed alone, so the
-    // result does not depend on the thread count).
-    let windows: Vec<Vec<(u32, WindowSums)>> = snapshot_dates
-        .par_iter()
-        .map(|t| rows_of.window_sums(&by_day, dates::to_days(*t) as i64, daily))
-        .collect();
-    for (s, (t, sums)) in snapshot_dates.iter().zip(&windows).enumerate() {
-        let t = dates::to_days(*t) as i64;
-        for (a, w) in sums {
-            let Some(row) = index.row_of[s].get(*a as usize).copied().flatten() else {
-                continue;
-            };
-            values.set("events_30d", row, Some(w.events_30d));
-            values.set("events_prev_30d", row, Some(w.events_prev_30d));
-            values.set("events_90d", row, Some(w.events_90d));
-            values.set("features_used_30d", row, Some(w.features_30d as f64));
-            values.set(
-                "sticky_features_used_30d",
-                row,
-                Some(w.sticky_features_30d as f64),
-            );
-            if has_users {
-                values.set("active_users_30d", row, Some(w.users_30d as f64));
-                values.set("active_users_prev_30d", row, Some(w.users_prev_30d as f64));
-                values.set("sticky_users_30d", row, Some(w.sticky_users_30d as f64));
-            }
-            if has_minutes {
-                values.set("minutes_30d", row, Some(w.minutes_30d));
-            }
-            if daily {
-                values.set("active_days_30d", row, Some(w.days_30d as f64));
+    // The snapshots' window sums, as many at once as there are threads (each is computed
+    // alone, so the result does not depend on the thread count; a batch at a time keeps
+    // only that many snapshots' sums in memory).
+    let batch = rayon::current_num_threads().max(1);
+    for (b, ts) in snapshot_dates.chunks(batch).enumerate() {
+        let sums: Vec<Vec<(u32, WindowSums)>> = ts
+            .par_iter()
+            .map(|t| rows_of.window_sums(&by_day, dates::to_days(*t) as i64, daily))
+            .collect();
+        for (k, (t, sums)) in ts.iter().zip(&sums).enumerate() {
+            let s = b * batch + k;
+            let t = dates::to_days(*t) as i64;
+            for (a, w) in sums {
+                let Some(row) = index.row_of[s].get(*a as usize).copied().flatten() else {
+                    continue;
+                };
+                values.set("events_30d", row, Some(w.events_30d));
+                values.set("events_prev_30d", row, Some(w.events_prev_30d));
+                values.set("events_90d", row, Some(w.events_90d));
+                values.set("features_used_30d", row, Some(w.features_30d as f64));
+                values.set(
+                    "sticky_features_used_30d",
+                    row,
+                    Some(w.sticky_features_30d as f64),
+                );
                 if has_users {
-                    values.set("user_days_30d", row, Some(w.user_days_30d as f64));
+                    values.set("active_users_30d", row, Some(w.users_30d as f64));
+                    values.set("active_users_prev_30d", row, Some(w.users_prev_30d as f64));
+                    values.set("sticky_users_30d", row, Some(w.sticky_users_30d as f64));
+                }
+                if has_minutes {
+                    values.set("minutes_30d", row, Some(w.minutes_30d));
+                }
+                if daily {
+                    values.set("active_days_30d", row, Some(w.days_30d as f64));
+                    if has_users {
+                        values.set("user_days_30d", row, Some(w.user_days_30d as f64));
+                    }
                 }
             }
-        }
-        // n_unique counts an empty filtered group as 0 only when present; the absent-zero
-        // rule covers accounts without rows. Breadth needs the features seen before t.
-        let offered = history.features_before(t) as f64;
-        for (a, row) in index.row_of[s].iter().enumerate() {
-            if let (Some(row), Some(last)) = (row, history.last_day_before(a, t)) {
-                values.set("days_since_last_activity", *row, Some((t - last) as f64));
+            // n_unique counts an empty filtered group as 0 only when present; the absent-zero
+            // rule covers accounts without rows. Breadth needs the features seen before t.
+            let offered = history.features_before(t) as f64;
+            for (a, row) in index.row_of[s].iter().enumerate() {
+                if let (Some(row), Some(last)) = (row, history.last_day_before(a, t)) {
+                    values.set("days_since_last_activity", *row, Some((t - last) as f64));
+                }
             }
-        }
-        for a in 0..index.row_of[s].len() {
-            if let Some(row) = index.row_of[s][a] {
-                let used = values.get("features_used_30d", row).unwrap_or(0.0);
-                values.set(
-                    "feature_breadth_30d",
-                    row,
-                    (offered > 0.0).then(|| used / offered),
-                );
+            for a in 0..index.row_of[s].len() {
+                if let Some(row) = index.row_of[s][a] {
+                    let used = values.get("features_used_30d", row).unwrap_or(0.0);
+                    values.set(
+                        "feature_breadth_30d",
+                        row,
+                        (offered > 0.0).then(|| used / offered),
+                    );
+                }
             }
         }
     }
@@ -389,10 +394,13 @@ struct UsageHistory {
 }
 
 impl UsageHistory {
-    fn of(u: &UsageRows) -> Self {
+    /// Read in day order, so each account's days arrive sorted and a repeat is dropped
+    /// as it comes (no list of every row's day per account).
+    fn of(u: &UsageRows, by_day: &DayIndex) -> Self {
         let mut days: Vec<Vec<i32>> = Vec::new();
         let mut first = vec![i32::MAX; u.feature_names.len()];
-        for i in (0..u.len()).filter(|&i| u.kept(i)) {
+        for &i in &by_day.order {
+            let i = i as usize;
             let (a, d, f) = (u.account[i], u.day[i], u.feature[i]);
             // Validated rows always have both; a missing one is skipped, not trusted.
             if a == u32::MAX || d == i32::MIN {
@@ -402,14 +410,12 @@ impl UsageHistory {
             if days.len() <= a {
                 days.resize(a + 1, Vec::new());
             }
-            days[a].push(d);
+            if days[a].last() != Some(&d) {
+                days[a].push(d);
+            }
             if let Some(e) = first.get_mut(f as usize) {
                 *e = (*e).min(d);
             }
-        }
-        for d in &mut days {
-            d.sort_unstable();
-            d.dedup();
         }
         first.sort_unstable();
         UsageHistory {

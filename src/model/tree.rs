@@ -573,6 +573,13 @@ impl DecisionTree {
     }
 }
 
+/// Most rows one tree of a forest or of a boosted ensemble is grown on. Past it, a forest's
+/// tree draws this many rows with replacement (scikit-learn's `max_samples`) and a boosted
+/// tree samples this many on average (a smaller `subsample`). On the 100,000-account book
+/// (1.3 M labelled rows) that is five to six times less work per tree at the same test
+/// AUC; books up to this size fit exactly as before (docs/decisions.md 23).
+pub const MAX_TREE_ROWS: usize = 200_000;
+
 /// A random forest: bootstrap rows, a random subset of columns per split, mean of the
 /// trees' leaf churn rates.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -602,7 +609,7 @@ impl Forest {
             .map(|t| {
                 let mut rng = Rng::stream(seed, 1000 + t as u64);
                 let mut count = vec![0.0f64; n];
-                for _ in 0..n {
+                for _ in 0..n.min(MAX_TREE_ROWS) {
                     count[rng.below(n as u64) as usize] += 1.0;
                 }
                 let wc: Vec<f64> = w.iter().zip(&count).map(|(w, c)| w * c).collect();
@@ -720,22 +727,26 @@ impl Boost {
             lambda: p.lambda,
             mtry: None,
         };
+        let subsample = p
+            .subsample
+            .min(MAX_TREE_ROWS as f64 / train.len().max(1) as f64);
         for t in 0..p.max_trees {
-            for &i in &train {
+            let mut rows: Vec<u32> = if subsample < 1.0 {
+                train
+                    .iter()
+                    .copied()
+                    .filter(|_| rng.f64() < subsample)
+                    .collect()
+            } else {
+                train.clone()
+            };
+            // Gradients of the rows this tree grows on (the only ones it reads).
+            for &i in &rows {
                 let i = i as usize;
                 let pi = sigmoid(raw[i]);
                 a[i] = w[i] * (y[i] - pi);
                 b[i] = w[i] * (pi * (1.0 - pi)).max(1e-6);
             }
-            let mut rows: Vec<u32> = if p.subsample < 1.0 {
-                train
-                    .iter()
-                    .copied()
-                    .filter(|_| rng.f64() < p.subsample)
-                    .collect()
-            } else {
-                train.clone()
-            };
             let Grown { mut tree, leaves } =
                 grow_tree(&data, &a, &b, &w, &mut rows, params, rng.next_u64());
             for node in &mut tree.nodes {
