@@ -124,7 +124,7 @@ fn metric_cohorts_by_hand() {
     let ds = Dataset {
         ids: (0..102).map(|i| format!("a{i}")).collect(),
         numeric_names: vec!["seats".into()],
-        numeric: vec![vals],
+        numeric: vec![vals.into()],
         label,
         group: (0..102).map(|i| i / 2).collect(),
         ..Default::default()

@@ -130,12 +130,12 @@ fn the_score_redistributes_missing_measures_and_uses_profiles() {
             "open_tickets".into(),
         ],
         numeric: vec![
-            vec![Some(0.5), None, Some(0.9)],
-            vec![Some(15.0), None, Some(60.0)],
-            vec![Some(1.0), Some(2.0), Some(0.0)],
+            vec![Some(0.5), None, Some(0.9)].into(),
+            vec![Some(15.0), None, Some(60.0)].into(),
+            vec![Some(1.0), Some(2.0), Some(0.0)].into(),
         ],
         categorical_names: vec!["segment".into()],
-        categorical: vec![vec![Some("enterprise".into()), None, Some("smb".into())]],
+        categorical: vec![vec![Some("enterprise".into()), None, Some("smb".into())].into()],
         label: vec![None; 3],
         group: vec![0, 1, 2],
         ..Default::default()

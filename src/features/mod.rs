@@ -153,19 +153,32 @@ impl Index {
     }
 }
 
-/// Feature values being filled, by catalog name.
+/// Feature values being filled, by catalog name. A value is finite or missing, so NaN
+/// stands for missing: 8 bytes a cell instead of an `Option`'s 16 while the tables are
+/// still in memory (1.5 M account-snapshots x 64 columns at 100,000 accounts).
 struct Values {
-    cols: HashMap<&'static str, Vec<Option<f64>>>,
+    cols: HashMap<&'static str, Vec<f64>>,
 }
+
+const MISSING: f64 = f64::NAN;
 
 impl Values {
     fn set(&mut self, name: &str, row: usize, v: Option<f64>) {
         if let Some(c) = self.cols.get_mut(name) {
-            c[row] = v.filter(|x| x.is_finite());
+            c[row] = v.filter(|x| x.is_finite()).unwrap_or(MISSING);
         }
     }
     fn get(&self, name: &str, row: usize) -> Option<f64> {
-        self.cols.get(name).and_then(|c| c[row])
+        self.cols.get(name).map(|c| c[row]).filter(|x| !x.is_nan())
+    }
+    /// A column taken out, as the snapshot table holds it.
+    fn take(&mut self, name: &str) -> Vec<Option<f64>> {
+        self.cols
+            .remove(name)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|x| (!x.is_nan()).then_some(x))
+            .collect()
     }
 }
 
@@ -264,7 +277,7 @@ pub fn build(
     let mut values = Values {
         cols: CATALOG
             .iter()
-            .map(|s| (s.name, vec![None; rows.len()]))
+            .map(|s| (s.name, vec![MISSING; rows.len()]))
             .collect(),
     };
     let mut unavailable: BTreeMap<String, String> = BTreeMap::new();
@@ -362,25 +375,20 @@ pub fn build(
         }
         if unavailable.contains_key(spec.name) {
             if let Some(c) = values.cols.get_mut(spec.name) {
-                c.iter_mut().for_each(|v| *v = None);
+                c.iter_mut().for_each(|v| *v = MISSING);
             }
             continue;
         }
         if spec.absent == Absent::Zero
             && let Some(c) = values.cols.get_mut(spec.name)
         {
-            c.iter_mut()
-                .filter(|v| v.is_none())
-                .for_each(|v| *v = Some(0.0));
+            c.iter_mut().filter(|v| v.is_nan()).for_each(|v| *v = 0.0);
         }
     }
     derive_ratios(&rows, &mut values, &unavailable);
     mask_unobserved_windows(&rows, &mut values);
 
-    let numeric = CATALOG
-        .iter()
-        .map(|s| values.cols.remove(s.name).unwrap_or_default().into())
-        .collect();
+    let numeric = CATALOG.iter().map(|s| values.take(s.name).into()).collect();
     let categorical = accounts::categoricals(book, &rows)
         .into_iter()
         .map(Into::into)
@@ -414,7 +422,7 @@ const SCRATCH: [&str; 9] = [
 
 fn ensure_scratch(values: &mut Values, n: usize) {
     for s in SCRATCH {
-        values.cols.entry(s).or_insert_with(|| vec![None; n]);
+        values.cols.entry(s).or_insert_with(|| vec![MISSING; n]);
     }
 }
 
@@ -431,7 +439,7 @@ fn mask_unobserved_windows(rows: &[SpineRow], v: &mut Values) {
         };
         for (i, r) in rows.iter().enumerate() {
             if r.tenure_days < days as f64 {
-                col[i] = None;
+                col[i] = MISSING;
             }
         }
     }

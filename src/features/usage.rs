@@ -519,38 +519,30 @@ pub fn events_by_feature(
     a: (i32, i32),
     b: (i32, i32),
 ) -> Result<Vec<(String, f64, f64)>> {
-    let (Some((u, day)), Some(names)) = (
-        book.event_day("usage"),
-        book.tables.get("usage").and_then(|t| t.names("feature")),
-    ) else {
+    let Some(usage) = book.tables.get("usage") else {
         return Ok(Vec::new());
     };
-    let within = |(lo, hi): (i32, i32)| col("day").gt_eq(lit(lo)).and(col("day").lt(lit(hi)));
-    let sums = u
-        .clone()
-        .lazy()
-        .select([
-            day.alias("day"),
-            col("feature"),
-            col("events").cast(DataType::Float64),
-        ])
-        .group_by([col("feature")])
-        .agg([
-            col("events").filter(within(a)).sum().alias("a"),
-            col("events").filter(within(b)).sum().alias("b"),
-        ])
-        .collect()
-        .map_err(pe)?;
-    let code = sums.column("feature").map_err(pe)?.u32().map_err(pe)?;
-    let sa = sums.column("a").map_err(pe)?.f64().map_err(pe)?;
-    let sb = sums.column("b").map_err(pe)?.f64().map_err(pe)?;
-    let mut out: Vec<(String, f64, f64)> = code
-        .iter()
-        .zip(sa.iter().zip(sb.iter()))
-        .filter_map(|(k, (x, y))| {
-            let name = names.get(k? as usize)?;
-            Some((name.clone(), x.unwrap_or(0.0), y.unwrap_or(0.0)))
-        })
+    // Read in place, one pass: no copy of the largest table.
+    let u = UsageRows::of(usage)?;
+    let within = |(lo, hi): (i32, i32), d: i32| lo <= d && d < hi;
+    let mut sums: Vec<Option<(f64, f64)>> = vec![None; u.feature_names.len()];
+    for i in 0..u.len() {
+        let Some(s) = sums.get_mut(u.feature[i] as usize) else {
+            continue;
+        };
+        let (sa, sb) = s.get_or_insert((0.0, 0.0));
+        let (d, e) = (u.day[i], u.events[i]);
+        if within(a, d) {
+            *sa += e;
+        }
+        if within(b, d) {
+            *sb += e;
+        }
+    }
+    let mut out: Vec<(String, f64, f64)> = sums
+        .into_iter()
+        .zip(u.feature_names)
+        .filter_map(|(s, name)| s.map(|(x, y)| (name.clone(), x, y)))
         .collect();
     out.sort_by(|x, y| x.0.cmp(&y.0));
     Ok(out)

@@ -934,80 +934,53 @@ impl Book {
 
     /// The (min, max) of the dates that record observed events in table `name`.
     pub fn date_range(&self, name: &str) -> Option<(NaiveDate, NaiveDate)> {
-        let (df, day) = self.event_day(name)?;
-        let out = df
-            .clone()
-            .lazy()
-            .select([day.alias("day")])
-            .select([col("day").min().alias("lo"), col("day").max().alias("hi")])
-            .collect()
-            .ok()?;
-        let get = |c: &str| out.column(c).ok()?.i32().ok()?.get(0);
-        Some((dates::from_days(get("lo")?), dates::from_days(get("hi")?)))
+        let mut range: Option<(i32, i32)> = None;
+        self.for_each_event_day(name, |d| {
+            range = Some(range.map_or((d, d), |(lo, hi)| (lo.min(d), hi.max(d))));
+        })?;
+        let (lo, hi) = range?;
+        Some((dates::from_days(lo), dates::from_days(hi)))
     }
 
-    /// A table's frame and the expression of its event date as days since 1970-01-01
-    /// (timestamps floored to their day); None for a table that is absent or dates none.
-    pub(crate) fn event_day(&self, name: &str) -> Option<(&DataFrame, Expr)> {
+    /// Calls `f` with the event day (days since 1970-01-01, a timestamp floored to its
+    /// day) of every row of table `name` that has one, read from the frame in place: a
+    /// large usage table is not copied. None for a table that is absent or dates none.
+    pub fn for_each_event_day(&self, name: &str, mut f: impl FnMut(i32)) -> Option<()> {
         let spec = schema::TABLES.iter().find(|s| s.name == name)?;
-        let date = spec.event_date?;
-        let df = self.frame(name)?;
-        let day = if matches!(df.column(date).ok()?.dtype(), DataType::Datetime(..)) {
-            (col(date).cast(DataType::Int64) / lit(dates::MS_PER_DAY)).cast(DataType::Int32)
-        } else {
-            col(date).cast(DataType::Int32)
-        };
-        Some((df, day))
+        let c = self.frame(name)?.column(spec.event_date?).ok()?;
+        match c.dtype() {
+            DataType::Date => c.date().ok()?.physical().iter().flatten().for_each(f),
+            DataType::Datetime(TimeUnit::Milliseconds, _) => c
+                .datetime()
+                .ok()?
+                .physical()
+                .iter()
+                .flatten()
+                .for_each(|ms| f(ms.div_euclid(dates::MS_PER_DAY) as i32)),
+            _ => return None,
+        }
+        Some(())
     }
 
     /// Rows of table `name` dated in each `[lo, hi)` range of days, and the day of its
     /// last row before `before`; None for a table that is absent or dates no events.
-    /// Counted by polars without copying the dates out.
+    /// One pass over the dates, without copying them.
     pub fn rows_between(
         &self,
         name: &str,
         ranges: &[(i32, i32)],
         before: i32,
     ) -> Option<(Vec<usize>, Option<i32>)> {
-        let (df, day) = self.event_day(name)?;
-        let mut aggs: Vec<Expr> = ranges
-            .iter()
-            .enumerate()
-            .map(|(k, &(lo, hi))| {
-                col("day")
-                    .gt_eq(lit(lo))
-                    .and(col("day").lt(lit(hi)))
-                    .cast(DataType::UInt32)
-                    .sum()
-                    .alias(format!("r{k}"))
-            })
-            .collect();
-        aggs.push(
-            col("day")
-                .filter(col("day").lt(lit(before)))
-                .max()
-                .alias("last"),
-        );
-        let out = df
-            .clone()
-            .lazy()
-            .select([day.alias("day")])
-            .select(aggs)
-            .collect()
-            .ok()?;
-        let counts = (0..ranges.len())
-            .map(|k| {
-                out.column(&format!("r{k}"))
-                    .ok()
-                    .and_then(|c| c.cast(&DataType::UInt64).ok())
-                    .and_then(|c| c.u64().ok().and_then(|v| v.get(0)))
-                    .unwrap_or(0) as usize
-            })
-            .collect();
-        let last = out
-            .column("last")
-            .ok()
-            .and_then(|c| c.i32().ok().and_then(|v| v.get(0)));
+        let mut counts = vec![0usize; ranges.len()];
+        let mut last: Option<i32> = None;
+        self.for_each_event_day(name, |d| {
+            for (n, &(lo, hi)) in counts.iter_mut().zip(ranges) {
+                *n += usize::from(lo <= d && d < hi);
+            }
+            if d < before && last.is_none_or(|l| d > l) {
+                last = Some(d);
+            }
+        })?;
         Some((counts, last))
     }
 

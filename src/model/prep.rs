@@ -371,16 +371,13 @@ mod tests {
         let ds = Dataset {
             numeric_names: vec!["x".into(), "flat".into()],
             numeric: vec![
-                vec![Some(1.0), None, Some(3.0), Some(5.0)],
-                vec![Some(2.0); 4],
+                vec![Some(1.0), None, Some(3.0), Some(5.0)].into(),
+                vec![Some(2.0); 4].into(),
             ],
             categorical_names: vec!["seg".into()],
-            categorical: vec![vec![
-                Some("a".into()),
-                Some("b".into()),
-                Some("a".into()),
-                None,
-            ]],
+            categorical: vec![
+                vec![Some("a".into()), Some("b".into()), Some("a".into()), None].into(),
+            ],
             label: vec![Some(0.0); 4],
             ..Dataset::default()
         };
