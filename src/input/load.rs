@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-use crate::common::dates;
+use crate::common::{dates, memory};
 use crate::error::{Error, Location, Problem, Problems, Result};
 use crate::input::io;
 use crate::input::schema::{self, Kind, TableSpec};
@@ -744,7 +744,12 @@ impl TableParser {
         let all = std::iter::once(self.idx_parts).chain(self.parts);
         for parts in all {
             match concat(parts) {
-                Ok(Some(s)) => columns.push(s.into_column()),
+                Ok(Some(s)) => {
+                    columns.push(s.into_column());
+                    // The column's chunks are freed: give their pages back before the
+                    // next column is joined (see common::memory).
+                    memory::release_freed();
+                }
                 Ok(None) => {}
                 Err(e) => {
                     sink.file_level(format!("internal error building the table: {e}"));

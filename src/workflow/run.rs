@@ -16,6 +16,7 @@ use crate::analysis::forecast::{self, Forecast};
 use crate::analysis::{self, Analyses};
 use crate::book::retention;
 use crate::book::summary::{self, Summary};
+use crate::common::memory;
 use crate::config::Config;
 use crate::error::Result;
 use crate::features::dataset::Dataset;
@@ -107,6 +108,7 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
     // Nothing reads the raw tables after this point: let the largest go before training
     // (the usage frame is about half of a large book's memory).
     ctx.book.release_event_tables();
+    memory::release_freed();
     let inputs = analysis::Inputs {
         ds: &dataset,
         accounts: &ctx.accounts,
@@ -126,6 +128,8 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
         || analysis::run_all(&inputs),
     );
     let mut trained = trained?;
+    // The design matrices of training are gone; so should their pages be.
+    memory::release_freed();
     log::info!(
         "up to the snapshot table {t_features:.1}s; then concurrently: training {t_train:.1}s, cohorts {:.1}s, clusters {:.1}s, propensity {:.1}s; wall {:.1}s since the start",
         analyses.seconds[0],
