@@ -1,6 +1,9 @@
 # Expected ROC-AUC of a scored list against the simulator's oracle 90-day churn
 # probability on the scoring date: each account counts as a churner with weight p and as
-# a stayer with weight 1 - p (truth/account_months.parquet).
+# a stayer with weight 1 - p (truth/account_months.parquet). The oracle's latest month
+# stands in for the scoring date when the truth ends before it.
+#
+#   python3 benches/oracle_auc.py BOOK OUT [OUT ...]
 import sys, numpy as np, pandas as pd
 book, *outs = sys.argv[1:]
 truth = pd.read_parquet(f"{book}/truth/account_months.parquet")
@@ -13,11 +16,9 @@ for out in outs:
     order = np.argsort(m.churn_probability.values, kind="mergesort")
     p = m.p_churn_90d.values[order]
     score = m.churn_probability.values[order]
-    # weighted Mann-Whitney with ties handled by average ranks
-    ranks = pd.Series(score).rank(method="average").values
+    # Weighted Mann-Whitney: each churner weight times the stayer weight scored below it
+    # (half of the stayer weight at the same score), over the product of the totals.
     wpos, wneg = p, 1 - p
-    # AUC = sum over pos-neg pairs of [s_pos > s_neg] + 0.5 ties, weighted
-    # = (sum_i wpos_i * (weighted count of negatives with lower score + half ties)) / (W+ W-)
     df = pd.DataFrame({"s": score, "wp": wpos, "wn": wneg})
     g = df.groupby("s", sort=True).agg(wp=("wp", "sum"), wn=("wn", "sum"))
     below = g.wn.cumsum() - g.wn

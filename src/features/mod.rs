@@ -1,7 +1,8 @@
 //! The feature catalog: one row per (account, snapshot date), every feature computed only
 //! from rows dated before the snapshot, each tagged with the health component it belongs
-//! to. Window aggregations run as polars lazy plans, one per table and snapshot; the
-//! contract facts come from the snapshot spine.
+//! to. The usage windows are one pass over the usage table's own columns for every
+//! snapshot (`usage.rs`); the smaller tables' windows run as polars lazy plans, one per
+//! table and snapshot; the contract facts come from the snapshot spine.
 
 mod accounts;
 mod activities;
