@@ -952,19 +952,7 @@ impl Book {
     /// large usage table is not copied. None for a table that is absent or dates none.
     pub fn for_each_event_day(&self, name: &str, mut f: impl FnMut(i32)) -> Option<()> {
         let spec = schema::TABLES.iter().find(|s| s.name == name)?;
-        let c = self.frame(name)?.column(spec.event_date?).ok()?;
-        match c.dtype() {
-            DataType::Date => c.date().ok()?.physical().iter().flatten().for_each(f),
-            DataType::Datetime(TimeUnit::Milliseconds, _) => c
-                .datetime()
-                .ok()?
-                .physical()
-                .iter()
-                .flatten()
-                .for_each(|ms| f(ms.div_euclid(dates::MS_PER_DAY) as i32)),
-            _ => return None,
-        }
-        Some(())
+        crate::input::span::for_each_day(self.frame(name)?, spec.event_date?, |_, d| f(d))
     }
 
     /// Rows of table `name` dated in each `[lo, hi)` range of days, and the day of its

@@ -40,21 +40,38 @@ fn shift_years(days: i32, years: i32) -> i32 {
     days.saturating_add(years.saturating_mul(365) + years / 4)
 }
 
-/// Days of a date or timestamp column (None where empty).
-/// A date or timestamp column as days since 1970-01-01 (timestamps floored to their day).
-fn days_of(frame: &DataFrame, name: &str) -> Option<Vec<Option<i32>>> {
+/// Calls `f(row, day)` for every non-empty cell of a date or timestamp column, the day
+/// as days since 1970-01-01 (timestamps floored to their day), read in place: a large
+/// table's dates are not copied. None when the column is absent or holds no dates.
+pub(crate) fn for_each_day(
+    frame: &DataFrame,
+    name: &str,
+    mut f: impl FnMut(usize, i32),
+) -> Option<()> {
     let col = frame.column(name).ok()?;
     if matches!(col.dtype(), DataType::Datetime(..)) {
         let c = col.cast(&DataType::Int64).ok()?;
-        let v = c.i64().ok()?;
-        return Some(
-            v.iter()
-                .map(|ms| ms.map(|ms| ms.div_euclid(dates::MS_PER_DAY) as i32))
-                .collect(),
-        );
+        for (i, ms) in c.i64().ok()?.iter().enumerate() {
+            if let Some(ms) = ms {
+                f(i, ms.div_euclid(dates::MS_PER_DAY) as i32);
+            }
+        }
+    } else {
+        let c = col.cast(&DataType::Int32).ok()?;
+        for (i, d) in c.i32().ok()?.iter().enumerate() {
+            if let Some(d) = d {
+                f(i, d);
+            }
+        }
     }
-    let c = col.cast(&DataType::Int32).ok()?;
-    Some(c.i32().ok()?.iter().collect())
+    Some(())
+}
+
+/// The non-empty days of a date or timestamp column.
+fn days_of(frame: &DataFrame, name: &str) -> Option<Vec<i32>> {
+    let mut v = Vec::new();
+    for_each_day(frame, name, |_, d| v.push(d))?;
+    Some(v)
 }
 
 fn quantile(mut v: Vec<i32>, q: f64) -> Option<i32> {
@@ -69,11 +86,9 @@ fn quantile(mut v: Vec<i32>, q: f64) -> Option<i32> {
 /// The core span of the contracts: 1st percentile start to 99th percentile end.
 pub fn contract_span(tables: &BTreeMap<&'static str, Loaded>) -> Option<Span> {
     let c = &tables.get("contracts")?.frame;
-    let starts: Vec<i32> = days_of(c, "start_date")?.into_iter().flatten().collect();
-    let ends: Vec<i32> = days_of(c, "end_date")?.into_iter().flatten().collect();
     Some(Span {
-        lo: quantile(starts, 0.01)?,
-        hi: quantile(ends, 0.99)?,
+        lo: quantile(days_of(c, "start_date")?, 0.01)?,
+        hi: quantile(days_of(c, "end_date")?, 0.99)?,
     })
 }
 
@@ -119,25 +134,22 @@ pub fn check(
                 Some(s) => (floor(s), shift_years(s.hi, MARGIN_YEARS).min(ceiling)),
                 None => (floor_day, ceiling),
             };
-            let Some(days) = days_of(&loaded.frame, c.name) else {
-                continue;
-            };
             let mut listed = 0;
-            for (i, d) in days.iter().enumerate() {
-                let Some(d) = *d else { continue };
+            let loaded = &*loaded;
+            for_each_day(&loaded.frame, c.name, |i, d| {
                 if (lo..=hi).contains(&d) {
-                    continue;
+                    return;
                 }
                 if limits.skip_out_of_span_dates {
                     if !drop[i] {
                         dropped.push((i, c.name, d));
                     }
                     drop[i] = true;
-                    continue;
+                    return;
                 }
                 if listed >= limits.per_column {
                     problems.suppressed += 1;
-                    continue;
+                    return;
                 }
                 listed += 1;
                 problems.items.push(Problem {
@@ -155,7 +167,7 @@ pub fn check(
                         show(hi)
                     ),
                 });
-            }
+            });
         }
         if let Some(&(i, col, d)) = dropped.first() {
             warnings.push(format!(
