@@ -1,4 +1,19 @@
-//! Small statistics shared by the stages that resample: bootstrap percentile intervals.
+//! Small statistics shared by the stages: medians, bootstrap percentile intervals.
+
+/// The median (the mean of the middle two for an even count); None for no values. Sorts
+/// `v` in place.
+pub fn median(v: &mut [f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
 
 /// The 95% percentile interval of bootstrap values (nearest rank: the values at ranks
 /// `round(0.025 (n - 1))` and `round(0.975 (n - 1))` of the sorted finite values); NaN

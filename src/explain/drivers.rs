@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::common::fmt::{money, thousands};
+use crate::common::stats::median;
 use crate::explain;
 use crate::features;
 use crate::features::dataset::Dataset;
@@ -315,19 +316,6 @@ pub fn sentence(
             }
         }
     }
-}
-
-fn median(v: &mut [f64]) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    })
 }
 
 /// Typical values: per numeric feature, the median over `rows`, overall and per

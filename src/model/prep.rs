@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
+use crate::common::stats::median;
 use crate::error::{Error, Result};
 use crate::features::dataset::Dataset;
 
@@ -92,19 +93,6 @@ const MIN_LEVEL_ROWS: usize = 5;
 /// Sample skewness above which a non-negative feature is arcsinh-transformed.
 const SKEW_LIMIT: f64 = 2.0;
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n == 0 {
-        return 0.0;
-    }
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
 fn mean_std(v: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
     let (mut n, mut s) = (0.0, 0.0);
     for x in v.clone() {
@@ -138,7 +126,8 @@ impl NumericStep {
         } else {
             Transform::Identity
         };
-        let med = median(&mut present);
+        // No training value at all: impute 0.
+        let med = median(&mut present).unwrap_or(0.0);
         let values = rows.iter().map(|&i| transform.apply(col[i].unwrap_or(med)));
         let (mean, std) = mean_std(values);
         let value_column = std > 1e-12;
