@@ -391,17 +391,14 @@ pub fn explain_rows(
         .enumerate()
         .map(|(k, n)| (n.as_str(), k))
         .collect();
-    (0..rows.len())
+    // Every row's contributions in one call (it compiles the trees once, then works
+    // through the rows in parallel).
+    let contributions = explain::contributions(&pipe.model, x, &reference);
+    contributions
         .into_par_iter()
-        .map(|r| {
+        .enumerate()
+        .map(|(r, c)| {
             let i = rows[r];
-            let xr = x.slice(ndarray::s![r..r + 1, ..]);
-            let c = explain::contributions(&pipe.model, xr, &reference)
-                .pop()
-                .unwrap_or(explain::RowContributions {
-                    base: 0.0,
-                    values: Vec::new(),
-                });
             let by = explain::by_feature(&pipe.prep, &c.values);
             let mut components: BTreeMap<String, f64> = BTreeMap::new();
             let mut context = Vec::new();

@@ -168,6 +168,114 @@ pub(crate) fn tree_shap_with(tree: &Tree, x: &[f64], phi: &mut [f64], scratch: &
     recurse(tree, x, phi, 0, &mut scratch.paths, 0, 1.0, 1.0, -1);
 }
 
+/// Deepest tree [`Compiled`] precomputes; deeper trees (a forest's) are explained by the
+/// recursion. A leaf at depth D has 2^D patterns of D entries: at most 32 leaves x 32
+/// patterns x 5 entries for a tree of depth 5.
+pub(crate) const MAX_COMPILED_DEPTH: usize = 5;
+
+/// A shallow tree's TreeSHAP, compiled. What a leaf adds to a row's contributions depends
+/// only on which way the row turned at each of the leaf's ancestors (towards the leaf, or
+/// away from it), so for every leaf and every pattern of turns the additions are worked
+/// out once, by the same arithmetic [`recurse`] does for that pattern. A row then walks
+/// the tree in the recursion's order (the row's own branch first) and adds the entries of
+/// each leaf's pattern: the same numbers added in the same order, so the contributions are
+/// bit-for-bit the recursion's (a test compares them), at O(leaves x depth) a row instead
+/// of O(leaves x depth^2) with divisions.
+pub(crate) struct Compiled {
+    /// Per node; for a leaf, where its patterns start in `table`.
+    start: Vec<usize>,
+    /// Per node; for a leaf, the entries of one pattern (its path's distinct features).
+    width: Vec<usize>,
+    /// (design column, addition), pattern after pattern, leaf after leaf.
+    table: Vec<(u32, f64)>,
+}
+
+impl Compiled {
+    /// None for a tree deeper than [`MAX_COMPILED_DEPTH`].
+    pub(crate) fn new(t: &Tree) -> Option<Compiled> {
+        if t.depth() > MAX_COMPILED_DEPTH {
+            return None;
+        }
+        let mut c = Compiled {
+            start: vec![0; t.nodes.len()],
+            width: vec![0; t.nodes.len()],
+            table: Vec::new(),
+        };
+        if t.nodes.is_empty() || t.nodes[0].is_leaf() {
+            return Some(c);
+        }
+        // Depth-first; each entry is a node and its ancestors with the child taken.
+        let mut stack: Vec<(usize, Vec<(usize, usize)>)> = vec![(0, Vec::new())];
+        let mut m: Vec<PathElem> = Vec::new();
+        while let Some((j, ancestors)) = stack.pop() {
+            let n = &t.nodes[j];
+            if !n.is_leaf() {
+                for child in [n.left as usize, n.right as usize] {
+                    let mut a = ancestors.clone();
+                    a.push((j, child));
+                    stack.push((child, a));
+                }
+                continue;
+            }
+            c.start[j] = c.table.len();
+            for pattern in 0..1usize << ancestors.len() {
+                // The recursion's path to this leaf when the row turns towards it at the
+                // ancestors whose bit is set.
+                m.clear();
+                extend(&mut m, 1.0, 1.0, -1);
+                for (a, &(node, child)) in ancestors.iter().enumerate() {
+                    let p = &t.nodes[node];
+                    let d = p.feature as usize;
+                    let (mut iz, mut io) = (1.0, 1.0);
+                    if let Some(k) = (1..m.len()).find(|&k| m[k].d == d as i64) {
+                        iz = m[k].z;
+                        io = m[k].o;
+                        unwind(&mut m, k);
+                    }
+                    let cover = p.cover.max(f64::MIN_POSITIVE);
+                    let towards = pattern >> a & 1 == 1;
+                    let po = if towards { io } else { 0.0 };
+                    extend(&mut m, iz * t.nodes[child].cover / cover, po, d as i64);
+                }
+                for i in 1..m.len() {
+                    let w = unwound_sum(&m, i);
+                    c.table
+                        .push((m[i].d as u32, w * (m[i].o - m[i].z) * n.value));
+                }
+                c.width[j] = m.len() - 1;
+            }
+        }
+        Some(c)
+    }
+
+    /// Adds the SHAP values of `tree` (the tree this was compiled from) at row `x`.
+    pub(crate) fn add(&self, tree: &Tree, x: &[f64], phi: &mut [f64]) {
+        if tree.nodes.is_empty() || tree.nodes[0].is_leaf() {
+            return;
+        }
+        self.walk(tree, x, phi, 0, 0, 0);
+    }
+
+    fn walk(&self, t: &Tree, x: &[f64], phi: &mut [f64], j: usize, bits: usize, depth: usize) {
+        let n = &t.nodes[j];
+        if n.is_leaf() {
+            let w = self.width[j];
+            let s = self.start[j] + bits * w;
+            for &(d, v) in &self.table[s..s + w] {
+                phi[d as usize] += v;
+            }
+            return;
+        }
+        let (hot, cold) = if x[n.feature as usize] <= n.threshold {
+            (n.left as usize, n.right as usize)
+        } else {
+            (n.right as usize, n.left as usize)
+        };
+        self.walk(t, x, phi, hot, bits | 1 << depth, depth + 1);
+        self.walk(t, x, phi, cold, bits, depth + 1);
+    }
+}
+
 /// The tree's expected output: leaf values weighted by training cover.
 pub(crate) fn expected_value(tree: &Tree) -> f64 {
     let root = tree.nodes.first().map(|n| n.cover).unwrap_or(0.0);
@@ -255,6 +363,49 @@ mod tests {
                 assert!((a - b).abs() < 1e-9, "treeshap {a} vs brute force {b}");
             }
         }
+    }
+
+    /// The compiled form adds the recursion's numbers in the recursion's order: equal to
+    /// the last bit, on trees with repeated features along their paths and on rows with
+    /// missing (NaN) values.
+    #[test]
+    fn compiled_trees_give_the_recursions_values_exactly() {
+        let mut rng = Rng::new(21);
+        let (n, p) = (600, 4);
+        let x = Array2::from_shape_fn((n, p), |_| rng.normal());
+        let y: Vec<f64> = (0..n)
+            .map(|i| {
+                let z = 2.0 * x[[i, 0]] - x[[i, 1]] * x[[i, 0]] + x[[i, 2]].abs();
+                f64::from(u8::from(rng.bernoulli(crate::common::math::sigmoid(z))))
+            })
+            .collect();
+        let mut compared = 0;
+        for depth in 1..=MAX_COMPILED_DEPTH {
+            let t = DecisionTree::fit(x.view(), &y, None, depth, 3.0).tree;
+            let c = Compiled::new(&t).expect("shallow enough to compile");
+            for i in 0..n {
+                let mut row = x.row(i).to_vec();
+                if i % 7 == 0 {
+                    row[0] = f64::NAN;
+                }
+                let (mut a, mut b) = (vec![0.0; p], vec![0.0; p]);
+                tree_shap(&t, &row, &mut a);
+                c.add(&t, &row, &mut b);
+                assert_eq!(
+                    a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    b.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    "depth {depth}, row {i}: {a:?} vs {b:?}"
+                );
+                compared += 1;
+            }
+        }
+        assert_eq!(compared, MAX_COMPILED_DEPTH * n);
+        let deep = DecisionTree::fit(x.view(), &y, None, MAX_COMPILED_DEPTH + 3, 1.0).tree;
+        assert!(deep.depth() > MAX_COMPILED_DEPTH);
+        assert!(
+            Compiled::new(&deep).is_none(),
+            "deep trees keep the recursion"
+        );
     }
 
     /// Hand-computed: a stump on x0 at 0 with leaves 0 (cover 3) and 1 (cover 1).
