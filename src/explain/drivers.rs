@@ -365,6 +365,18 @@ impl Typical {
     }
 }
 
+/// A possible driver: a feature (by index) and its contribution.
+type Candidate = (usize, f64);
+
+/// What the explanation needs to know of a feature, looked up once per call.
+struct FeatureFacts<'a> {
+    name: &'a String,
+    context: bool,
+    component: &'static str,
+    numeric: Option<usize>,
+    categorical: Option<usize>,
+}
+
 /// Explains `rows` of `ds` with a fitted pipeline: `k` risers and `k` protectors each.
 /// `x` is the rows' design matrix (`pipe.prep.transform(ds, rows)`), which the caller
 /// also scores, so it is built once.
@@ -391,6 +403,20 @@ pub fn explain_rows(
         .enumerate()
         .map(|(k, n)| (n.as_str(), k))
         .collect();
+    // What each feature is, looked up once for all rows.
+    let folding = explain::Folding::new(&pipe.prep);
+    let facts: Vec<FeatureFacts> = folding
+        .features
+        .iter()
+        .map(|f| FeatureFacts {
+            name: f,
+            context: features::catalog::is_context(f),
+            component: component_of(f),
+            numeric: num_idx.get(f.as_str()).copied(),
+            categorical: cat_idx.get(f.as_str()).copied(),
+        })
+        .collect();
+    let sponsor = num_idx.get("days_since_sponsor_left").copied();
     // Every row's contributions in one call (it compiles the trees once, then works
     // through the rows in parallel).
     let contributions = explain::contributions(&pipe.model, x, &reference);
@@ -399,72 +425,78 @@ pub fn explain_rows(
         .enumerate()
         .map(|(r, c)| {
             let i = rows[r];
-            let by = explain::by_feature(&pipe.prep, &c.values);
-            let mut components: BTreeMap<String, f64> = BTreeMap::new();
+            let by = folding.fold(&c.values);
+            // Per component, in order of first appearance; a map at the end.
+            let mut sums: Vec<(&'static str, f64)> = Vec::new();
             let mut context = Vec::new();
             let segment = seg.and_then(|s| s[i].as_deref());
-            let sponsor_days = num_idx
-                .get("days_since_sponsor_left")
-                .and_then(|&k| ds.numeric[k][i]);
-            let mut drivers = Vec::new();
-            for (feature, contribution) in by {
-                if features::catalog::is_context(&feature) {
-                    let value = num_idx
-                        .get(feature.as_str())
-                        .and_then(|&k| ds.numeric[k][i]);
-                    let level = cat_idx
-                        .get(feature.as_str())
-                        .and_then(|&k| ds.categorical[k][i].clone());
+            let sponsor_days = sponsor.and_then(|k| ds.numeric[k][i]);
+            // Candidates as (feature, contribution); a driver is built for the kept ones.
+            let mut candidates: Vec<Candidate> = Vec::new();
+            for (f, (facts, &contribution)) in facts.iter().zip(&by).enumerate() {
+                if facts.context {
                     context.push(ContextPart {
-                        feature,
-                        value,
-                        level,
+                        feature: facts.name.clone(),
+                        value: facts.numeric.and_then(|k| ds.numeric[k][i]),
+                        level: facts.categorical.and_then(|k| ds.categorical[k][i].clone()),
                         contribution,
                     });
                     continue;
                 }
-                *components
-                    .entry(component_of(&feature).to_string())
-                    .or_insert(0.0) += contribution;
+                match sums.iter_mut().find(|(c, _)| *c == facts.component) {
+                    Some((_, s)) => *s += contribution,
+                    None => sums.push((facts.component, 0.0 + contribution)),
+                }
                 if contribution.abs() < 1e-9 {
                     continue;
                 }
-                if let Some(&kx) = num_idx.get(feature.as_str()) {
-                    // No sentence for a feature missing for this account.
-                    let Some(v) = ds.numeric[kx][i] else { continue };
-                    let t = typical.get(&feature, segment);
-                    // The sentence is written below, for the drivers kept.
-                    drivers.push(Driver {
-                        sentence: String::new(),
-                        component: component_of(&feature).to_string(),
-                        feature,
-                        value: Some(v),
-                        level: None,
-                        typical: t,
-                        contribution,
-                    });
-                } else if let Some(&kx) = cat_idx.get(feature.as_str()) {
-                    let Some(level) = ds.categorical[kx][i].clone() else {
-                        continue;
-                    };
-                    drivers.push(Driver {
-                        sentence: String::new(),
-                        component: component_of(&feature).to_string(),
-                        feature,
-                        value: None,
-                        level: Some(level),
-                        typical: None,
-                        contribution,
-                    });
+                // No driver for a feature missing for this account.
+                let present = match (facts.numeric, facts.categorical) {
+                    (Some(k), _) => ds.numeric[k][i].is_some(),
+                    (None, Some(k)) => ds.categorical[k][i].is_some(),
+                    (None, None) => false,
+                };
+                if present {
+                    candidates.push((f, contribution));
                 }
             }
-            let (mut risers, mut protectors): (Vec<Driver>, Vec<Driver>) =
-                drivers.into_iter().partition(|d| d.contribution > 0.0);
-            risers.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
-            let rising: f64 = risers.iter().map(|d| d.contribution).sum();
-            risers.truncate(k);
-            protectors.sort_by(|a, b| a.contribution.total_cmp(&b.contribution));
-            protectors.truncate(k);
+            let components: BTreeMap<String, f64> =
+                sums.into_iter().map(|(c, s)| (c.to_string(), s)).collect();
+            let (mut rise, mut protect): (Vec<Candidate>, Vec<Candidate>) =
+                candidates.into_iter().partition(|d| d.1 > 0.0);
+            rise.sort_by(|a, b| b.1.total_cmp(&a.1));
+            let rising: f64 = rise.iter().map(|d| d.1).sum();
+            rise.truncate(k);
+            protect.sort_by(|a, b| a.1.total_cmp(&b.1));
+            protect.truncate(k);
+            let driver = |&(f, contribution): &Candidate| {
+                let facts = &facts[f];
+                let feature = facts.name.clone();
+                match facts.numeric {
+                    Some(kx) => Driver {
+                        sentence: String::new(),
+                        component: facts.component.to_string(),
+                        typical: typical.get(&feature, segment),
+                        value: ds.numeric[kx][i],
+                        level: None,
+                        feature,
+                        contribution,
+                    },
+                    None => Driver {
+                        sentence: String::new(),
+                        component: facts.component.to_string(),
+                        typical: None,
+                        value: None,
+                        level: facts
+                            .categorical
+                            .and_then(|kx| ds.categorical[kx][i].clone()),
+                        feature,
+                        contribution,
+                    },
+                }
+            };
+            let mut risers: Vec<Driver> = rise.iter().map(driver).collect();
+            let mut protectors: Vec<Driver> = protect.iter().map(driver).collect();
             for d in risers.iter_mut().chain(protectors.iter_mut()) {
                 let s = match (d.value, &d.level) {
                     (Some(v), _) => {

@@ -134,17 +134,51 @@ pub fn contributions(
         .collect()
 }
 
+/// How design columns fold back onto the original features (one-hot levels and missing
+/// flags join their feature): the features in the order of `prep`'s columns, and each
+/// column's feature.
+pub struct Folding {
+    pub features: Vec<String>,
+    column_feature: Vec<usize>,
+}
+
+impl Folding {
+    pub fn new(prep: &Preprocessor) -> Folding {
+        let mut features: Vec<String> = Vec::new();
+        let column_feature = prep
+            .columns
+            .iter()
+            .map(|c| match features.iter().position(|f| *f == c.source) {
+                Some(k) => k,
+                None => {
+                    features.push(c.source.clone());
+                    features.len() - 1
+                }
+            })
+            .collect();
+        Folding {
+            features,
+            column_feature,
+        }
+    }
+
+    /// One row's contributions summed per feature (in column order, each sum starting at
+    /// its first column's value), by feature index.
+    pub fn fold(&self, values: &[f64]) -> Vec<f64> {
+        let mut out: Vec<Option<f64>> = vec![None; self.features.len()];
+        for (&k, &v) in self.column_feature.iter().zip(values) {
+            out[k] = Some(out[k].map_or(v, |s| s + v));
+        }
+        out.into_iter().map(|v| v.unwrap_or(0.0)).collect()
+    }
+}
+
 /// Contributions folded back onto the original features (one-hot levels and missing
 /// flags join their feature), in the order of `prep`'s features.
 pub fn by_feature(prep: &Preprocessor, values: &[f64]) -> Vec<(String, f64)> {
-    let mut out: Vec<(String, f64)> = Vec::new();
-    for (c, v) in prep.columns.iter().zip(values) {
-        match out.iter_mut().find(|(n, _)| *n == c.source) {
-            Some(slot) => slot.1 += v,
-            None => out.push((c.source.clone(), *v)),
-        }
-    }
-    out
+    let f = Folding::new(prep);
+    let sums = f.fold(values);
+    f.features.into_iter().zip(sums).collect()
 }
 
 /// Each feature's mean |contribution| (log-odds) over `rows`, strongest first: the model's
