@@ -270,7 +270,8 @@ impl ScoredList {
     }
 
     /// Long form: every scored account x its top risk-raising and protective drivers.
-    pub fn drivers_table(&self) -> Table {
+    /// The drivers of the accounts ranked `rows` (0-based), one line per driver.
+    pub fn drivers_table(&self, rows: std::ops::Range<usize>) -> Table {
         let mut rank = Vec::new();
         let mut id = Vec::new();
         let mut kind = Vec::new();
@@ -280,7 +281,7 @@ impl ScoredList {
         let mut contribution = Vec::new();
         let mut comp = Vec::new();
         let mut text = Vec::new();
-        for (k, s) in self.rows.iter().enumerate() {
+        for (k, s) in self.rows.iter().enumerate().take(rows.end).skip(rows.start) {
             let Some(e) = &s.explanation else { continue };
             for (what, list) in [("raises risk", &e.risers), ("lowers risk", &e.protectors)] {
                 for d in list {
