@@ -192,15 +192,20 @@ pub fn importance(
     let rows: Vec<usize> = rows.iter().step_by(step).copied().collect();
     let x = pipe.prep.transform(ds, &rows)?;
     let c = contributions(&pipe.model, x.view(), &pipe.prep.column_means);
-    let mut sum: Vec<(String, f64)> = Vec::new();
+    let folding = Folding::new(&pipe.prep);
+    let mut totals: Vec<Option<f64>> = vec![None; folding.features.len()];
     for r in &c {
-        for (k, (f, v)) in by_feature(&pipe.prep, &r.values).into_iter().enumerate() {
-            match sum.get_mut(k) {
-                Some(slot) => slot.1 += v.abs(),
-                None => sum.push((f, v.abs())),
-            }
+        for (t, v) in totals.iter_mut().zip(folding.fold(&r.values)) {
+            *t = Some(t.map_or(v.abs(), |s| s + v.abs()));
         }
     }
+    // Features seen in at least one row (all of them when there is a row).
+    let mut sum: Vec<(String, f64)> = folding
+        .features
+        .into_iter()
+        .zip(totals)
+        .filter_map(|(f, t)| t.map(|t| (f, t)))
+        .collect();
     let n = c.len().max(1) as f64;
     sum.iter_mut().for_each(|s| s.1 /= n);
     sum.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
