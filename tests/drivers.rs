@@ -133,7 +133,7 @@ fn explanations_recover_the_simulators_truth() {
             if d >= t_i || d < t_i - Duration::days(90) {
                 continue;
             }
-            let top: Vec<&str> = ex[k].risers.iter().map(|d| d.component.as_str()).collect();
+            let top: Vec<&str> = ex[k].risers.iter().map(|d| d.component).collect();
             let slot = hits.entry(ev).or_insert((0, 0));
             slot.1 += 1;
             if top.contains(&comp) {

@@ -8,10 +8,10 @@
 //! mostly context, one sentence says so. A suggested play follows the strongest reason.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use ndarray::ArrayView2;
 use rayon::prelude::*;
-use serde::Serialize;
 
 use crate::common::fmt::{money, thousands};
 use crate::common::stats::median;
@@ -20,11 +20,14 @@ use crate::features;
 use crate::features::dataset::Dataset;
 use crate::train::Pipeline;
 
-/// One driver of one account's risk.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+/// One driver of one account's risk: facts only. Its sentence is built when it is
+/// written ([`Driver::sentence`]), so a million explained accounts hold numbers, not
+/// text.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Driver {
-    pub feature: String,
-    pub component: String,
+    /// Shared by every driver of the feature.
+    pub feature: Arc<str>,
+    pub component: &'static str,
     /// The account's value (numeric features), or its level (categoricals).
     pub value: Option<f64>,
     pub level: Option<String>,
@@ -32,17 +35,42 @@ pub struct Driver {
     pub typical: Option<f64>,
     /// Signed contribution to the log-odds of churn: positive raises risk.
     pub contribution: f64,
-    pub sentence: String,
+    /// Days since the executive sponsor left, which the sponsor-change sentence states.
+    pub sponsor_days: Option<f64>,
+}
+
+impl Driver {
+    /// The driver in one plain sentence naming its component, e.g. "Adoption: Seat
+    /// utilisation is 23% (typical 68%), raising risk"; empty when the account has
+    /// neither a value nor a level for it.
+    pub fn sentence(&self) -> String {
+        let s = match (self.value, &self.level) {
+            (Some(v), _) => sentence(
+                &self.feature,
+                v,
+                self.typical,
+                self.contribution,
+                self.sponsor_days,
+            ),
+            (None, Some(level)) => format!(
+                "{} is {level}, {}",
+                label(&self.feature),
+                effect(self.contribution)
+            ),
+            (None, None) => return String::new(),
+        };
+        format!("{}: {s}", capitalise(self.component))
+    }
 }
 
 /// The explanation of one account.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Explanation {
     /// Log-odds at the reference account and for this account.
     pub base: f64,
     pub raw: f64,
-    /// Behavioural contributions summed per health component.
-    pub components: BTreeMap<String, f64>,
+    /// Behavioural contributions summed per health component, by component name.
+    pub components: Vec<(&'static str, f64)>,
     /// Context contributions (timing, size, term, tenure, segment), summed.
     pub context: f64,
     /// One sentence when the risk is mostly context, e.g. "Mostly timing and profile:
@@ -55,11 +83,32 @@ pub struct Explanation {
 }
 
 /// A play a CSM could run, with what it rests on.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Play {
-    pub play: String,
-    /// The fact the suggestion follows from (a driver's sentence, or the renewal state).
-    pub basis: String,
+    pub play: &'static str,
+    basis: Basis,
+}
+
+/// The fact a play follows from.
+#[derive(Clone, Debug, PartialEq)]
+enum Basis {
+    /// The term ended this many days ago with no renewal booked.
+    Lapsed(f64),
+    /// The strongest behavioural reason.
+    Driver(Driver),
+}
+
+impl Play {
+    /// What the suggestion follows from, in words: the driver's sentence, or the renewal
+    /// state.
+    pub fn basis(&self) -> String {
+        match &self.basis {
+            Basis::Lapsed(days) => {
+                format!("the term ended {days:.0} days ago and no renewal is booked")
+            }
+            Basis::Driver(d) => d.sentence(),
+        }
+    }
 }
 
 /// The play the strongest behavioural reason calls for, after the signal-to-play rules CS
@@ -71,12 +120,12 @@ pub struct Play {
 pub fn suggested_play(days_lapsed: f64, top_riser: Option<&Driver>) -> Option<Play> {
     if days_lapsed > 0.0 {
         return Some(Play {
-            play: "Renewal call: confirm the renewal or the reason it is not coming".into(),
-            basis: format!("the term ended {days_lapsed:.0} days ago and no renewal is booked"),
+            play: "Renewal call: confirm the renewal or the reason it is not coming",
+            basis: Basis::Lapsed(days_lapsed),
         });
     }
     let d = top_riser?;
-    let play = match (d.feature.as_str(), d.component.as_str()) {
+    let play = match (&*d.feature, d.component) {
         ("sponsor_left_90d" | "days_since_sponsor_left" | "sponsor_present", _) => {
             "Executive outreach: re-establish an executive sponsor"
         }
@@ -94,8 +143,8 @@ pub fn suggested_play(days_lapsed: f64, top_riser: Option<&Driver>) -> Option<Pl
         _ => return None,
     };
     Some(Play {
-        play: play.into(),
-        basis: d.sentence.clone(),
+        play,
+        basis: Basis::Driver(d.clone()),
     })
 }
 
@@ -127,8 +176,8 @@ fn context_fact(feature: &str, value: Option<f64>, level: Option<&str>) -> Optio
 }
 
 /// One context feature of one account: its value or level and its contribution.
-struct ContextPart {
-    feature: String,
+struct ContextPart<'a> {
+    feature: &'a str,
     value: Option<f64>,
     level: Option<String>,
     contribution: f64,
@@ -136,7 +185,7 @@ struct ContextPart {
 
 /// "Mostly timing and profile: renewal in 78 days, smb segment; behaviour looks normal",
 /// when context raises risk more than all behavioural risers together.
-fn context_note(context: &[ContextPart], risers: f64) -> Option<String> {
+fn context_note(context: &[ContextPart<'_>], risers: f64) -> Option<String> {
     let total: f64 = context.iter().map(|c| c.contribution).sum();
     if total <= 0.0 || total < risers {
         return None;
@@ -145,7 +194,7 @@ fn context_note(context: &[ContextPart], risers: f64) -> Option<String> {
     up.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
     let mut facts: Vec<String> = Vec::new();
     for c in up {
-        if let Some(f) = context_fact(&c.feature, c.value, c.level.as_deref())
+        if let Some(f) = context_fact(c.feature, c.value, c.level.as_deref())
             && !facts.contains(&f)
         {
             facts.push(f);
@@ -252,6 +301,14 @@ fn fmt_value(feature: &str, v: f64) -> String {
     }
 }
 
+fn effect(contribution: f64) -> &'static str {
+    if contribution > 0.0 {
+        "raising risk"
+    } else {
+        "lowering risk"
+    }
+}
+
 /// One plain sentence for a driver. `days_since_sponsor_left` feeds the sponsor sentence.
 pub fn sentence(
     feature: &str,
@@ -260,11 +317,7 @@ pub fn sentence(
     contribution: f64,
     sponsor_days: Option<f64>,
 ) -> String {
-    let effect = if contribution > 0.0 {
-        "raising risk"
-    } else {
-        "lowering risk"
-    };
+    let effect = effect(contribution);
     let yes = value > 0.5;
     let flag = |on: &str, off: &str| format!("{}, {effect}", if yes { on } else { off });
     match feature {
@@ -369,8 +422,8 @@ impl Typical {
 type Candidate = (usize, f64);
 
 /// What the explanation needs to know of a feature, looked up once per call.
-struct FeatureFacts<'a> {
-    name: &'a String,
+struct FeatureFacts {
+    name: Arc<str>,
     context: bool,
     component: &'static str,
     numeric: Option<usize>,
@@ -409,7 +462,7 @@ pub fn explain_rows(
         .features
         .iter()
         .map(|f| FeatureFacts {
-            name: f,
+            name: Arc::from(f.as_str()),
             context: features::catalog::is_context(f),
             component: component_of(f),
             numeric: num_idx.get(f.as_str()).copied(),
@@ -436,7 +489,7 @@ pub fn explain_rows(
             for (f, (facts, &contribution)) in facts.iter().zip(&by).enumerate() {
                 if facts.context {
                     context.push(ContextPart {
-                        feature: facts.name.clone(),
+                        feature: &facts.name,
                         value: facts.numeric.and_then(|k| ds.numeric[k][i]),
                         level: facts.categorical.and_then(|k| ds.categorical[k][i].clone()),
                         contribution,
@@ -460,8 +513,7 @@ pub fn explain_rows(
                     candidates.push((f, contribution));
                 }
             }
-            let components: BTreeMap<String, f64> =
-                sums.into_iter().map(|(c, s)| (c.to_string(), s)).collect();
+            sums.sort_by(|a, b| a.0.cmp(b.0));
             let (mut rise, mut protect): (Vec<Candidate>, Vec<Candidate>) =
                 candidates.into_iter().partition(|d| d.1 > 0.0);
             rise.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -471,53 +523,32 @@ pub fn explain_rows(
             protect.truncate(k);
             let driver = |&(f, contribution): &Candidate| {
                 let facts = &facts[f];
-                let feature = facts.name.clone();
-                match facts.numeric {
-                    Some(kx) => Driver {
-                        sentence: String::new(),
-                        component: facts.component.to_string(),
-                        typical: typical.get(&feature, segment),
-                        value: ds.numeric[kx][i],
-                        level: None,
-                        feature,
-                        contribution,
-                    },
-                    None => Driver {
-                        sentence: String::new(),
-                        component: facts.component.to_string(),
-                        typical: None,
-                        value: None,
-                        level: facts
+                let (value, level, typical) = match facts.numeric {
+                    Some(kx) => (ds.numeric[kx][i], None, typical.get(&facts.name, segment)),
+                    None => (
+                        None,
+                        facts
                             .categorical
                             .and_then(|kx| ds.categorical[kx][i].clone()),
-                        feature,
-                        contribution,
-                    },
+                        None,
+                    ),
+                };
+                Driver {
+                    feature: Arc::clone(&facts.name),
+                    component: facts.component,
+                    value,
+                    level,
+                    typical,
+                    contribution,
+                    sponsor_days,
                 }
             };
-            let mut risers: Vec<Driver> = rise.iter().map(driver).collect();
-            let mut protectors: Vec<Driver> = protect.iter().map(driver).collect();
-            for d in risers.iter_mut().chain(protectors.iter_mut()) {
-                let s = match (d.value, &d.level) {
-                    (Some(v), _) => {
-                        sentence(&d.feature, v, d.typical, d.contribution, sponsor_days)
-                    }
-                    (None, Some(level)) => {
-                        let effect = if d.contribution > 0.0 {
-                            "raising risk"
-                        } else {
-                            "lowering risk"
-                        };
-                        format!("{} is {level}, {effect}", label(&d.feature))
-                    }
-                    (None, None) => continue,
-                };
-                d.sentence = format!("{}: {s}", capitalise(&d.component));
-            }
+            let risers: Vec<Driver> = rise.iter().map(driver).collect();
+            let protectors: Vec<Driver> = protect.iter().map(driver).collect();
             Explanation {
                 base: c.base,
                 raw: raw[r],
-                components,
+                components: sums,
                 context: context.iter().map(|c| c.contribution).sum(),
                 context_note: context_note(&context, rising),
                 risers,

@@ -277,25 +277,62 @@ fn date_text(c: &polars::prelude::Column) -> PolarsResult<polars::prelude::Colum
 pub(crate) type TextColumns = (Vec<String>, Vec<Vec<Option<String>>>);
 
 pub fn read_text_columns(path: &Path) -> Result<TextColumns> {
-    let df = read_text_frame(path)?;
-    let mut names = Vec::new();
-    let mut cols = Vec::new();
-    for c in df.columns() {
-        names.push(c.name().to_string());
-        let v = match c.str() {
-            Ok(s) => s
-                .iter()
-                .map(|v| {
-                    v.map(str::trim)
-                        .filter(|v| !v.is_empty())
-                        .map(str::to_string)
-                })
-                .collect(),
-            Err(_) => vec![None; df.height()],
-        };
-        cols.push(v);
-    }
+    let t = TextFrame::read(path)?;
+    let names = t.names();
+    let cols = names
+        .iter()
+        .map(|n| {
+            let c = t.column(n);
+            (0..t.height())
+                .map(|i| c.get(i).map(str::to_string))
+                .collect()
+        })
+        .collect();
     Ok((names, cols))
+}
+
+/// A text file's cells, read once and borrowed where they lie: a reader takes the
+/// columns it needs, a row at a time, without a copy of every cell.
+pub struct TextFrame {
+    df: DataFrame,
+}
+
+/// One column of a [`TextFrame`] (empty when the file has no such column).
+pub struct TextColumn<'a>(Option<&'a StringChunked>);
+
+impl TextFrame {
+    pub fn read(path: &Path) -> Result<TextFrame> {
+        Ok(TextFrame {
+            df: read_text_frame(path)?,
+        })
+    }
+
+    pub fn height(&self) -> usize {
+        self.df.height()
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.df
+            .get_column_names()
+            .iter()
+            .map(|n| n.to_string())
+            .collect()
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.df.column(name).is_ok()
+    }
+
+    pub fn column(&self, name: &str) -> TextColumn<'_> {
+        TextColumn(self.df.column(name).ok().and_then(|c| c.str().ok()))
+    }
+}
+
+impl TextColumn<'_> {
+    /// Row `i`, trimmed; None when blank or missing.
+    pub fn get(&self, i: usize) -> Option<&str> {
+        self.0?.get(i).map(str::trim).filter(|v| !v.is_empty())
+    }
 }
 
 /// Converts a [`Table`] into a polars frame with matching types.
@@ -332,12 +369,20 @@ fn temp_path(path: &Path) -> PathBuf {
 
 /// Writes `bytes` to `path` atomically (temporary file, then rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, |tmp| {
+        fs::write(tmp, bytes).map_err(|e| Error::io(path, e))
+    })
+}
+
+/// Has `write` fill a temporary file beside `path`, then renames it into place; on an
+/// error the temporary file is removed and nothing appears at `path`.
+pub fn write_atomic_with(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let tmp = temp_path(path);
-    let res = fs::write(&tmp, bytes).and_then(|_| fs::rename(&tmp, path));
+    let res = write(&tmp).and_then(|_| fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
     if res.is_err() {
         let _ = fs::remove_file(&tmp);
     }
-    res.map_err(|e| Error::io(path, e))
+    res
 }
 
 /// Writes a whole table as CSV or Parquet, atomically.

@@ -2,7 +2,6 @@
 //! drivers (`drivers.csv`). The report compares with them, and so does the list-stability
 //! check after a retrain.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -36,59 +35,83 @@ pub struct Account {
 
 /// Reads a `scored_accounts.csv`.
 pub fn accounts(path: &Path) -> Result<Vec<Account>> {
-    let (names, cols) = io::read_text_columns(path)?;
-    let by_name: BTreeMap<&str, usize> = names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.as_str(), i))
-        .collect();
-    let Some(&id) = by_name.get("account_id") else {
+    // Cells are read where the file's frame holds them, a row at a time: a million-row
+    // list is not first copied into a string per cell.
+    let t = io::TextFrame::read(path)?;
+    if !t.has("account_id") {
         return Err(Error::Input(format!(
             "{}: no account_id column; expected a scored_accounts.csv written by churnlab",
             path.display()
         )));
+    }
+    let text = |name: &str| {
+        let c = t.column(name);
+        move |i: usize| c.get(i).unwrap_or_default().to_string()
     };
-    let rows = cols.get(id).map_or(0, Vec::len);
-    let s = |name: &str, i: usize| -> String {
-        by_name
-            .get(name)
-            .and_then(|&c| cols[c][i].clone())
-            .unwrap_or_default()
+    let number = |name: &str| {
+        let c = t.column(name);
+        move |i: usize| {
+            c.get(i)
+                .and_then(|v| v.parse::<f64>().ok())
+                .filter(|v| v.is_finite())
+        }
     };
-    let f = |name: &str, i: usize| -> Option<f64> {
-        by_name
-            .get(name)
-            .and_then(|&c| cols[c][i].as_deref())
-            .and_then(|v| v.parse::<f64>().ok())
-            .filter(|v| v.is_finite())
-    };
-    Ok((0..rows)
+    let (rank, id, name, segment, csm, status) = (
+        number("rank"),
+        text("account_id"),
+        text("name"),
+        text("segment"),
+        text("csm"),
+        text("status"),
+    );
+    let (arr, renewal_date, days_to_renewal, renewal_state, probability, tier) = (
+        number("arr"),
+        text("renewal_date"),
+        number("days_to_renewal"),
+        text("renewal_state"),
+        number("churn_probability"),
+        text("risk_tier"),
+    );
+    let (arr_at_risk, health_score, health_tier) = (
+        number("arr_at_risk"),
+        number("health_score"),
+        text("health_tier"),
+    );
+    let drivers = ["driver_1", "driver_2", "driver_3"].map(text);
+    let (context_note, play, play_basis, not_scored, model_id) = (
+        text("context_note"),
+        text("suggested_play"),
+        text("play_basis"),
+        text("not_scored_reason"),
+        text("model_id"),
+    );
+    Ok((0..t.height())
         .map(|i| Account {
-            rank: f("rank", i).map_or(i + 1, |r| r as usize),
-            account_id: s("account_id", i),
-            name: s("name", i),
-            segment: s("segment", i),
-            csm: s("csm", i),
-            status: s("status", i),
-            arr: f("arr", i),
-            renewal_date: s("renewal_date", i),
-            days_to_renewal: f("days_to_renewal", i),
-            renewal_state: s("renewal_state", i),
-            probability: f("churn_probability", i),
-            tier: s("risk_tier", i),
-            arr_at_risk: f("arr_at_risk", i),
-            health_score: f("health_score", i),
-            health_tier: s("health_tier", i),
-            drivers: ["driver_1", "driver_2", "driver_3"]
+            rank: rank(i).map_or(i + 1, |r| r as usize),
+            account_id: id(i),
+            name: name(i),
+            segment: segment(i),
+            csm: csm(i),
+            status: status(i),
+            arr: arr(i),
+            renewal_date: renewal_date(i),
+            days_to_renewal: days_to_renewal(i),
+            renewal_state: renewal_state(i),
+            probability: probability(i),
+            tier: tier(i),
+            arr_at_risk: arr_at_risk(i),
+            health_score: health_score(i),
+            health_tier: health_tier(i),
+            drivers: drivers
                 .iter()
-                .map(|d| s(d, i))
+                .map(|d| d(i))
                 .filter(|d| !d.is_empty())
                 .collect(),
-            context_note: s("context_note", i),
-            play: s("suggested_play", i),
-            play_basis: s("play_basis", i),
-            not_scored: s("not_scored_reason", i),
-            model_id: s("model_id", i),
+            context_note: context_note(i),
+            play: play(i),
+            play_basis: play_basis(i),
+            not_scored: not_scored(i),
+            model_id: model_id(i),
         })
         .collect())
 }

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::explain::drivers::{Driver, Explanation};
 use crate::input::previous::{Account, DriverRow};
 use crate::input::table::{Column, Table};
 use crate::score::{Scored, ScoredList};
@@ -245,7 +246,7 @@ pub fn high_tier_moves<'a>(
 /// The feature whose contribution changed most between the previous drivers and the
 /// current explanation, its change, and a sentence.
 fn changed_most(
-    now: Option<&crate::explain::drivers::Explanation>,
+    now: Option<&Explanation>,
     before: &[&DriverRow],
     was_listed: bool,
     is_listed: bool,
@@ -264,16 +265,18 @@ fn changed_most(
             "no longer on the list (churned, or no longer active)".into(),
         );
     }
-    let mut c: BTreeMap<&str, (f64, f64, &str, &str)> = BTreeMap::new();
+    // Per feature: contribution before, now, and the sentence before and now.
+    let mut c: BTreeMap<&str, (f64, f64, &str, Option<&Driver>)> = BTreeMap::new();
     for d in before {
-        c.entry(d.feature.as_str()).or_insert((0.0, 0.0, "", "")).0 += d.contribution;
-        c.entry(d.feature.as_str()).or_insert((0.0, 0.0, "", "")).2 = d.sentence.as_str();
+        let slot = c.entry(d.feature.as_str()).or_insert((0.0, 0.0, "", None));
+        slot.0 += d.contribution;
+        slot.2 = d.sentence.as_str();
     }
     if let Some(e) = now {
         for d in e.risers.iter().chain(&e.protectors) {
-            let slot = c.entry(d.feature.as_str()).or_insert((0.0, 0.0, "", ""));
+            let slot = c.entry(&d.feature).or_insert((0.0, 0.0, "", None));
             slot.1 += d.contribution;
-            slot.3 = d.sentence.as_str();
+            slot.3 = Some(d);
         }
     }
     let best = c.iter().max_by(|a, b| {
@@ -281,9 +284,12 @@ fn changed_most(
         da.total_cmp(&db).then_with(|| b.0.cmp(a.0))
     });
     match best {
-        Some((f, (b, n, sb, sn))) => {
-            let sentence = if sn.is_empty() { *sb } else { *sn };
-            (Some(f.to_string()), Some(n - b), sentence.to_string())
+        Some((f, (b, n, sb, dn))) => {
+            let sentence = dn
+                .map(Driver::sentence)
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| sb.to_string());
+            (Some(f.to_string()), Some(n - b), sentence)
         }
         None => (
             None,

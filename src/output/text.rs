@@ -524,7 +524,7 @@ pub fn scored(list: &ScoredList, top: usize) -> String {
                 out!(o, "         - {n}");
             }
             for d in e.top(3) {
-                out!(o, "         - {}", d.sentence);
+                out!(o, "         - {}", d.sentence());
             }
         }
         if let Some(p) = &s.play {

@@ -1,16 +1,21 @@
 //! `at_risk.xlsx`, the workbook CS leaders open: the ranked list (currency and percentage
 //! formats, a frozen header, an autofilter, fitted column widths), one sheet per CSM with
-//! their accounts, and the drivers sheet. Written with rust_xlsxwriter into memory, then
+//! their accounts, and the drivers sheet. Written with rust_xlsxwriter, each sheet
+//! streamed row by row through a temporary file beside the output, then the workbook
 //! atomically into place.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use rust_xlsxwriter::utility::cell_autofit_width;
 use rust_xlsxwriter::{
     DocProperties, ExcelDateTime, Format, FormatAlign, Workbook, Worksheet, XlsxError,
 };
 
+use rayon::prelude::*;
+
 use crate::error::{Error, Result};
+use crate::explain::drivers::Driver;
 use crate::input::io;
 use crate::score::{Scored, ScoredList};
 
@@ -49,7 +54,7 @@ fn cells(rank: usize, s: &Scored) -> [Cell; 20] {
     let driver = |k: usize| {
         s.explanation
             .as_ref()
-            .and_then(|e| e.top(3).get(k).map(|d| d.sentence.clone()))
+            .and_then(|e| e.top(3).get(k).map(|d| d.sentence()))
     };
     [
         Cell::Number(Some(rank as f64), 0),
@@ -75,7 +80,7 @@ fn cells(rank: usize, s: &Scored) -> [Cell; 20] {
         Cell::Text(driver(0)),
         Cell::Text(driver(1)),
         Cell::Text(driver(2)),
-        Cell::Text(s.play.as_ref().map(|p| p.play.clone())),
+        Cell::Text(s.play.as_ref().map(|p| p.play.to_string())),
         Cell::Text(s.reason.clone()),
     ]
 }
@@ -115,57 +120,166 @@ fn clip(s: &str) -> &str {
 /// Rows a worksheet holds (Excel's limit, header included).
 const EXCEL_ROWS: usize = 1_048_576;
 
-/// Fills `ws` with the header and `rows`, freezes the header, adds an autofilter and
-/// fits the column widths (capped so the reasons stay readable). Past Excel's row limit
-/// the sheet ends with a line saying where the rest is.
+/// Column widths are fitted to the first rows only, as Excel's autofit would be.
+const FIT_ROWS: u32 = 2000;
+
+/// Above this many CSMs the per-CSM sheets are left out: a workbook of hundreds of tabs
+/// is no use to open, and each sheet streams through a temporary file of its own. The
+/// list's CSM column has an autofilter.
+const MAX_CSM_SHEETS: usize = 250;
+
+/// A worksheet being written row by row. Every sheet is in rust_xlsxwriter's
+/// constant-memory mode: a row goes to a temporary file once the next one starts, so a
+/// million-row list never sits in memory. That mode cannot autofit (the rows are gone
+/// by then), so the sheet measures its first [`FIT_ROWS`] rows as it writes them, the
+/// way autofit would, and sets the widths at the end.
+struct Sheet<'a> {
+    ws: &'a mut Worksheet,
+    widths: Vec<u32>,
+    max_width: u32,
+}
+
+impl<'a> Sheet<'a> {
+    fn new(
+        wb: &'a mut Workbook,
+        name: &str,
+        headers: &[&str],
+        max_width: u32,
+        f: &Formats,
+    ) -> std::result::Result<Self, XlsxError> {
+        let ws = wb.add_worksheet_with_constant_memory()?;
+        ws.set_name(name)?;
+        ws.set_freeze_panes(1, 0)?;
+        // Row options must come before the row is written in constant-memory mode.
+        ws.set_row_height(0, 30)?;
+        let mut sheet = Sheet {
+            ws,
+            widths: vec![0; headers.len()],
+            max_width,
+        };
+        for (c, h) in headers.iter().enumerate() {
+            sheet
+                .ws
+                .write_string_with_format(0, c as u16, *h, &f.header)?;
+            // The autofilter's drop-down arrow takes 16 pixels of the header.
+            sheet.fit(0, c as u16, cell_autofit_width(h) + 16);
+        }
+        Ok(sheet)
+    }
+
+    fn fit(&mut self, r: u32, c: u16, px: u32) {
+        if r < FIT_ROWS
+            && let Some(w) = self.widths.get_mut(c as usize)
+        {
+            *w = (*w).max(px.min(self.max_width));
+        }
+    }
+
+    fn text(&mut self, r: u32, c: u16, s: &str) -> std::result::Result<(), XlsxError> {
+        let s = clip(s);
+        self.ws.write_string(r, c, s)?;
+        self.fit(r, c, cell_autofit_width(s));
+        Ok(())
+    }
+
+    fn number(
+        &mut self,
+        r: u32,
+        c: u16,
+        v: f64,
+        format: Option<&Format>,
+    ) -> std::result::Result<(), XlsxError> {
+        match format {
+            Some(f) => self.ws.write_number_with_format(r, c, v, f)?,
+            None => self.ws.write_number(r, c, v)?,
+        };
+        // Autofit's own rule for numbers: seven pixels a character of the shortest
+        // representation, plus the cell's padding.
+        self.fit(r, c, 7 * v.to_string().len() as u32 + 7);
+        Ok(())
+    }
+
+    /// Adds the autofilter over `rows` data rows and sets the fitted widths.
+    fn finish(self, rows: u32) -> std::result::Result<(), XlsxError> {
+        let last = self.widths.len() as u16 - 1;
+        self.ws.autofilter(0, 0, rows.max(1), last)?;
+        for (c, &w) in self.widths.iter().enumerate() {
+            if w > 0 {
+                self.ws.set_column_autofit_width(c as u16, w)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Rows prepared (cells formatted, sentences built) at a time, in parallel, before one
+/// thread writes them into the sheet in order.
+const PREPARE_BLOCK: usize = 4096;
+
+/// Calls `write(k, make(&items[k]))` for every item in order, `make` running on blocks
+/// of items in parallel: the text is built on every core while the sheet itself is one
+/// thread's.
+fn prepared<I: Sync, T: Send>(
+    items: &[I],
+    make: impl Fn(&I) -> T + Sync,
+    mut write: impl FnMut(usize, T) -> std::result::Result<(), XlsxError>,
+) -> std::result::Result<(), XlsxError> {
+    for (b, block) in items.chunks(PREPARE_BLOCK).enumerate() {
+        let made: Vec<T> = block.par_iter().map(&make).collect();
+        for (k, t) in made.into_iter().enumerate() {
+            write(b * PREPARE_BLOCK + k, t)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the header and `rows` into a new sheet. Past Excel's row limit the sheet ends
+/// with a line saying where the rest is; `note` adds a last line of its own.
 fn list_sheet(
-    ws: &mut Worksheet,
+    wb: &mut Workbook,
+    name: &str,
     rows: &[(usize, &Scored)],
+    note: Option<&str>,
     f: &Formats,
 ) -> std::result::Result<(), XlsxError> {
-    for (c, h) in HEADERS.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, *h, &f.header)?;
-    }
-    let fit = rows.len().min(EXCEL_ROWS - 2);
+    let mut ws = Sheet::new(wb, name, &HEADERS, 420, f)?;
+    let fit = rows.len().min(EXCEL_ROWS - 3);
+    prepared(
+        &rows[..fit],
+        |(rank, s)| cells(*rank, s),
+        |k, row| {
+            let r = k as u32 + 1;
+            for (c, cell) in row.into_iter().enumerate() {
+                let c = c as u16;
+                match cell {
+                    Cell::Text(Some(t)) => ws.text(r, c, &t)?,
+                    Cell::Money(Some(v)) if v.is_finite() => ws.number(r, c, v, Some(&f.money))?,
+                    Cell::Share(Some(v)) if v.is_finite() => ws.number(r, c, v, Some(&f.share))?,
+                    Cell::Number(Some(v), d) if v.is_finite() => {
+                        ws.number(r, c, v, Some(if d == 0 { &f.whole } else { &f.tenth }))?
+                    }
+                    _ => {}
+                }
+            }
+            Ok(())
+        },
+    )?;
+    let mut next = fit as u32 + 1;
     if fit < rows.len() {
-        ws.write_string(
-            fit as u32 + 1,
+        ws.text(
+            next,
             0,
-            format!(
+            &format!(
                 "... and {} more accounts (past Excel's row limit): the whole list is in scored_accounts.csv",
                 rows.len() - fit
             ),
         )?;
+        next += 1;
     }
-    let rows = &rows[..fit];
-    for (r, (rank, s)) in rows.iter().enumerate() {
-        let r = r as u32 + 1;
-        for (c, cell) in cells(*rank, s).into_iter().enumerate() {
-            let c = c as u16;
-            match cell {
-                Cell::Text(Some(t)) => {
-                    ws.write_string(r, c, clip(&t))?;
-                }
-                Cell::Money(Some(v)) if v.is_finite() => {
-                    ws.write_number_with_format(r, c, v, &f.money)?;
-                }
-                Cell::Share(Some(v)) if v.is_finite() => {
-                    ws.write_number_with_format(r, c, v, &f.share)?;
-                }
-                Cell::Number(Some(v), d) if v.is_finite() => {
-                    ws.write_number_with_format(r, c, v, if d == 0 { &f.whole } else { &f.tenth })?;
-                }
-                _ => {}
-            }
-        }
+    if let Some(n) = note {
+        ws.text(next, 0, n)?;
     }
-    ws.set_freeze_panes(1, 0)?;
-    ws.autofilter(0, 0, rows.len() as u32, HEADERS.len() as u16 - 1)?;
-    ws.set_autofit_max_row(2000);
-    ws.set_autofit_max_width(420);
-    ws.autofit();
-    ws.set_row_height(0, 30)?;
-    Ok(())
+    ws.finish(fit as u32)
 }
 
 /// A valid, unique worksheet name for `csm` (Excel: at most 31 characters, none of
@@ -205,9 +319,95 @@ fn sheet_name(csm: &str, used: &mut Vec<String>) -> String {
     }
 }
 
-fn build(list: &ScoredList) -> std::result::Result<Vec<u8>, XlsxError> {
+const DRIVER_HEADERS: [&str; 9] = [
+    "Rank",
+    "Account ID",
+    "Direction",
+    "Component",
+    "Feature",
+    "Value",
+    "Typical",
+    "Contribution (log-odds)",
+    "In words",
+];
+
+fn drivers_sheet(
+    wb: &mut Workbook,
+    all: &[(usize, &Scored)],
+    f: &Formats,
+) -> std::result::Result<(), XlsxError> {
+    let mut ws = Sheet::new(wb, "Drivers", &DRIVER_HEADERS, 480, f)?;
+    // The accounts whose drivers fit under Excel's row limit.
+    let mut rows = 1usize;
+    let fit = all
+        .iter()
+        .take_while(|(_, s)| {
+            let n = s
+                .explanation
+                .as_ref()
+                .map_or(0, |e| e.risers.len() + e.protectors.len());
+            rows += n;
+            rows < EXCEL_ROWS - 1
+        })
+        .count();
+    let mut r = 1u32;
+    prepared(
+        &all[..fit],
+        |(_, s)| {
+            s.explanation.as_ref().map(|e| {
+                (e.risers.iter().chain(&e.protectors))
+                    .map(Driver::sentence)
+                    .collect::<Vec<String>>()
+            })
+        },
+        |k, sentences| {
+            let (rank, s) = all[k];
+            let (Some(e), Some(sentences)) = (&s.explanation, sentences) else {
+                return Ok(());
+            };
+            let kinds = std::iter::repeat_n("raises risk", e.risers.len())
+                .chain(std::iter::repeat_n("lowers risk", e.protectors.len()));
+            for ((what, d), sentence) in kinds
+                .zip(e.risers.iter().chain(&e.protectors))
+                .zip(sentences)
+            {
+                ws.number(r, 0, rank as f64, Some(&f.whole))?;
+                ws.text(r, 1, &s.account_id)?;
+                ws.text(r, 2, what)?;
+                ws.text(r, 3, d.component)?;
+                ws.text(r, 4, &d.feature)?;
+                match (d.value, &d.level) {
+                    (Some(v), _) if v.is_finite() => ws.number(r, 5, v, None)?,
+                    (_, Some(l)) => ws.text(r, 5, l)?,
+                    _ => {}
+                }
+                if let Some(t) = d.typical.filter(|t| t.is_finite()) {
+                    ws.number(r, 6, t, None)?;
+                }
+                if d.contribution.is_finite() {
+                    ws.number(r, 7, d.contribution, None)?;
+                }
+                ws.text(r, 8, &sentence)?;
+                r += 1;
+            }
+            Ok(())
+        },
+    )?;
+    if fit < all.len() {
+        ws.text(
+            r,
+            0,
+            "... the drivers of the remaining accounts (past Excel's row limit) are in drivers.csv",
+        )?;
+    }
+    ws.finish(r.saturating_sub(1))
+}
+
+/// Builds the workbook; its sheets stream through temporary files in `tmp`.
+fn build(list: &ScoredList, tmp: &Path) -> std::result::Result<Workbook, XlsxError> {
     let f = Formats::new();
     let mut wb = Workbook::new();
+    wb.set_tempdir(tmp)?;
     // Dated on the list's as-of date, not the clock: the same inputs give the same bytes.
     let (y, m, d) = list
         .as_of
@@ -225,12 +425,6 @@ fn build(list: &ScoredList) -> std::result::Result<Vec<u8>, XlsxError> {
         .enumerate()
         .map(|(i, s)| (i + 1, s))
         .collect();
-    let mut used = vec!["At-risk list".to_string(), "Drivers".to_string()];
-    {
-        let ws = wb.add_worksheet();
-        ws.set_name("At-risk list")?;
-        list_sheet(ws, &all, &f)?;
-    }
     let mut by_csm: BTreeMap<&str, Vec<(usize, &Scored)>> = BTreeMap::new();
     for (rank, s) in &all {
         by_csm
@@ -238,86 +432,102 @@ fn build(list: &ScoredList) -> std::result::Result<Vec<u8>, XlsxError> {
             .or_default()
             .push((*rank, *s));
     }
-    for (csm, rows) in &by_csm {
-        let name = sheet_name(csm, &mut used);
-        let ws = wb.add_worksheet();
-        ws.set_name(name)?;
-        list_sheet(ws, rows, &f)?;
-    }
-    let ws = wb.add_worksheet();
-    ws.set_name("Drivers")?;
-    let heads = [
-        "Rank",
-        "Account ID",
-        "Direction",
-        "Component",
-        "Feature",
-        "Value",
-        "Typical",
-        "Contribution (log-odds)",
-        "In words",
-    ];
-    for (c, h) in heads.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, *h, &f.header)?;
-    }
-    let mut r = 1u32;
-    for (rank, s) in &all {
-        let Some(e) = &s.explanation else { continue };
-        if r as usize + e.risers.len() + e.protectors.len() >= EXCEL_ROWS - 1 {
-            ws.write_string(
-                r,
-                0,
-                "... the drivers of the remaining accounts (past Excel's row limit) are in drivers.csv",
-            )?;
-            break;
-        }
-        for (what, ds) in [("raises risk", &e.risers), ("lowers risk", &e.protectors)] {
-            for d in ds {
-                ws.write_number_with_format(r, 0, *rank as f64, &f.whole)?;
-                ws.write_string(r, 1, clip(&s.account_id))?;
-                ws.write_string(r, 2, what)?;
-                ws.write_string(r, 3, clip(&d.component))?;
-                ws.write_string(r, 4, clip(&d.feature))?;
-                match (d.value, &d.level) {
-                    (Some(v), _) if v.is_finite() => {
-                        ws.write_number(r, 5, v)?;
-                    }
-                    (_, Some(l)) => {
-                        ws.write_string(r, 5, clip(l))?;
-                    }
-                    _ => {}
-                }
-                if let Some(t) = d.typical.filter(|t| t.is_finite()) {
-                    ws.write_number(r, 6, t)?;
-                }
-                if d.contribution.is_finite() {
-                    ws.write_number(r, 7, d.contribution)?;
-                }
-                ws.write_string(r, 8, clip(&d.sentence))?;
-                r += 1;
-            }
+    let many = by_csm.len() > MAX_CSM_SHEETS;
+    let note = many.then(|| {
+        format!(
+            "{} CSMs: too many for a sheet each (at most {MAX_CSM_SHEETS}); filter the CSM column instead",
+            by_csm.len()
+        )
+    });
+    list_sheet(&mut wb, "At-risk list", &all, note.as_deref(), &f)?;
+    // No sheet per CSM when no account has one: it would repeat the list.
+    let nobody = list.rows.iter().all(|s| s.csm.is_none());
+    if !many && !nobody {
+        let mut used = vec!["At-risk list".to_string(), "Drivers".to_string()];
+        for (csm, rows) in &by_csm {
+            let name = sheet_name(csm, &mut used);
+            list_sheet(&mut wb, &name, rows, None, &f)?;
         }
     }
-    ws.set_freeze_panes(1, 0)?;
-    ws.autofilter(0, 0, r.saturating_sub(1).max(1), heads.len() as u16 - 1)?;
-    ws.set_autofit_max_row(2000);
-    ws.set_autofit_max_width(480);
-    ws.autofit();
-    wb.save_to_buffer()
+    drivers_sheet(&mut wb, &all, &f)?;
+    Ok(wb)
 }
 
 /// Writes `at_risk.xlsx` for `list` at `path`, atomically.
 pub fn write(list: &ScoredList, path: &Path) -> Result<()> {
-    let bytes = build(list).map_err(|e| Error::Write {
+    let err = |e: XlsxError| Error::Write {
         path: path.to_path_buf(),
         message: format!("building the workbook: {e}"),
-    })?;
-    io::write_atomic(path, &bytes)
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut wb = build(list, dir).map_err(err)?;
+    // Saved straight to the file: the zipped workbook of a million accounts is hundreds
+    // of megabytes, never held in memory.
+    io::write_atomic_with(path, |tmp| wb.save(tmp).map_err(err))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::sheet_name;
+    use super::*;
+    use calamine::{Data, Reader, Xlsx, open_workbook};
+
+    fn list(csms: &[Option<String>]) -> ScoredList {
+        ScoredList {
+            model_id: "m".into(),
+            as_of: Some("2026-11-01".into()),
+            rows: csms
+                .iter()
+                .enumerate()
+                .map(|(i, c)| Scored {
+                    csm: c.clone(),
+                    churn_probability: Some(0.5),
+                    ..Scored::blank(format!("A{i}"))
+                })
+                .collect(),
+            health_components: Vec::new(),
+        }
+    }
+
+    fn sheets(l: &ScoredList) -> (Vec<String>, Vec<Vec<Data>>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("at_risk.xlsx");
+        write(l, &path).unwrap();
+        // Only the workbook is left: the sheets' temporary files are gone.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let mut wb: Xlsx<_> = open_workbook(&path).unwrap();
+        let names = wb.sheet_names();
+        let list = wb.worksheet_range("At-risk list").unwrap();
+        (names, list.rows().map(<[Data]>::to_vec).collect())
+    }
+
+    #[test]
+    fn no_sheet_per_csm_when_nobody_has_one() {
+        let (names, rows) = sheets(&list(&[None, None, None]));
+        assert_eq!(names, ["At-risk list", "Drivers"]);
+        // Header and three accounts, ranked, nothing after them.
+        assert_eq!(rows.len(), 4);
+        assert_eq!(rows[3][0], Data::Float(3.0));
+        assert_eq!(rows[3][1], Data::String("A2".into()));
+    }
+
+    #[test]
+    fn past_250_csms_the_list_says_to_filter_instead() {
+        let csms: Vec<Option<String>> = (0..251).map(|i| Some(format!("CSM {i}"))).collect();
+        let (names, rows) = sheets(&list(&csms));
+        assert_eq!(names, ["At-risk list", "Drivers"]);
+        assert_eq!(rows.len(), 253);
+        assert_eq!(
+            rows[252][0],
+            Data::String(
+                "251 CSMs: too many for a sheet each (at most 250); filter the CSM column instead"
+                    .into()
+            )
+        );
+        // At the limit, every CSM gets a sheet.
+        let (names, _) = sheets(&list(&csms[..250]));
+        assert_eq!(names.len(), 252);
+        assert_eq!(names[1], "CSM 0");
+    }
 
     #[test]
     fn sheet_names_are_valid_and_unique() {

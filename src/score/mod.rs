@@ -3,8 +3,6 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
-
 use crate::book::retention::History;
 use crate::book::snapshot::{SpineRow, Status};
 use crate::common::vocab::Component;
@@ -19,7 +17,7 @@ use crate::input::table::{Column, Table};
 use crate::train::artifact::ModelDir;
 
 /// One scored account (or row).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Scored {
     pub account_id: String,
     pub name: Option<String>,
@@ -38,10 +36,8 @@ pub struct Scored {
     /// Why the account could not be scored.
     pub reason: Option<String>,
     /// Why the model scores it so (champion's contributions, top drivers).
-    #[serde(skip)]
     pub explanation: Option<Explanation>,
     /// The team's health score, when one is configured.
-    #[serde(skip)]
     pub health: Option<HealthRow>,
     /// A play the strongest reason calls for, with what it rests on.
     pub play: Option<Play>,
@@ -49,7 +45,7 @@ pub struct Scored {
 
 impl Scored {
     /// A row with an id and nothing else.
-    fn blank(account_id: String) -> Scored {
+    pub(crate) fn blank(account_id: String) -> Scored {
         Scored {
             account_id,
             name: None,
@@ -107,7 +103,7 @@ impl Filter {
 }
 
 /// A ranked list of scored rows.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct ScoredList {
     pub model_id: String,
     pub as_of: Option<String>,
@@ -196,14 +192,19 @@ impl ScoredList {
         });
     }
 
-    pub fn to_table(&self) -> Table {
-        let r = &self.rows;
+    /// `scored_accounts`: the accounts ranked `rows` (0-based), one line each.
+    pub fn table(&self, rows: std::ops::Range<usize>) -> Table {
+        let r = &self.rows[rows.clone()];
         let s = |f: &dyn Fn(&Scored) -> Option<String>| Column::Str(r.iter().map(f).collect());
         let n = |f: &dyn Fn(&Scored) -> Option<f64>| Column::Float(r.iter().map(f).collect());
         let mut t = Table::new()
             .with(
                 "rank",
-                Column::Int((1..=r.len() as i64).map(Some).collect()),
+                Column::Int(
+                    (rows.start as i64 + 1..=rows.end as i64)
+                        .map(Some)
+                        .collect(),
+                ),
             )
             .with("account_id", s(&|x| Some(x.account_id.clone())))
             .with("name", s(&|x| x.name.clone()))
@@ -240,12 +241,9 @@ impl ScoredList {
             )
             .with(
                 "suggested_play",
-                s(&|x| x.play.as_ref().map(|p| p.play.clone())),
+                s(&|x| x.play.as_ref().map(|p| p.play.to_string())),
             )
-            .with(
-                "play_basis",
-                s(&|x| x.play.as_ref().map(|p| p.basis.clone())),
-            );
+            .with("play_basis", s(&|x| x.play.as_ref().map(|p| p.basis())));
         for c in Component::ALL {
             t = t.with_rounded(
                 &format!("risk_{}", c.name()),
@@ -288,12 +286,12 @@ impl ScoredList {
                     rank.push(Some(k as i64 + 1));
                     id.push(Some(s.account_id.clone()));
                     kind.push(Some(what.to_string()));
-                    feature.push(Some(d.feature.clone()));
+                    feature.push(Some(d.feature.to_string()));
                     value.push(d.value.map(|v| format!("{v}")).or(d.level.clone()));
                     typical.push(d.typical);
                     contribution.push(Some(d.contribution));
-                    comp.push(Some(d.component.clone()));
-                    text.push(Some(d.sentence.clone()));
+                    comp.push(Some(d.component.to_string()));
+                    text.push(Some(d.sentence()));
                 }
             }
         }
@@ -313,13 +311,13 @@ impl ScoredList {
 fn driver(s: &Scored, k: usize) -> Option<String> {
     s.explanation
         .as_ref()
-        .and_then(|e| e.top(3).get(k).map(|d| d.sentence.clone()))
+        .and_then(|e| e.top(3).get(k).map(|d| d.sentence()))
 }
 
 fn component(s: &Scored, c: &str) -> Option<f64> {
     s.explanation
         .as_ref()
-        .map(|e| e.components.get(c).copied().unwrap_or(0.0))
+        .map(|e| e.components.iter().find(|x| x.0 == c).map_or(0.0, |x| x.1))
 }
 
 /// The renewal state of a spine row in words.

@@ -72,8 +72,13 @@ pub fn score(
         }
         ScoreSource::Flat { path, id } => score_flat(&m, path, id.as_deref(), cfg)?,
     };
+    // The scored table and its features are gone; give their pages back before the
+    // writers start.
+    crate::common::memory::release_freed();
     scored.arrange(list);
+    let t = Instant::now();
     let forecast = forecast::of_list(&scored, &rates, horizon, cfg.seed());
+    log::info!("forecast in {:.1}s", t.elapsed().as_secs_f64());
     Ok(Scoring {
         list: scored,
         forecast,

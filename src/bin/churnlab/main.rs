@@ -189,8 +189,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 (None, None) => anyhow::bail!("pass --data DIR or --table FILE"),
             };
             let scored = workflow::score::score(&model, &source, &cfg, &list.options())?;
-            output::list::write_scoring(&scored, &out, &report.options(previous))?;
-            print_list(&scored.list, &list, &out);
+            // Rendered before the list is handed to the writers, which free it.
+            let shown = list_text(&scored.list, &list, &out);
+            output::list::write_scoring(scored, &out, &report.options(previous))?;
+            print!("{shown}");
             print_deliverables(&out);
         }
         Command::Report {
@@ -387,16 +389,21 @@ fn bar(quiet: bool, what: &str) -> ProgressBar {
 
 /// Prints the ranked list's head and where it was written.
 fn print_list(list: &ScoredList, a: &ListArgs, out: &Path) {
-    print!("\n{}", text::at_risk(list, a.options().rank_by, a.top));
+    print!("{}", list_text(list, a, out));
+}
+
+/// The top of the list and where the files are.
+fn list_text(list: &ScoredList, a: &ListArgs, out: &Path) -> String {
     let unscored = list.rows.iter().filter(|s| s.reason.is_some()).count();
-    println!(
-        "\n{} accounts ({unscored} could not be scored; reasons in the file). Wrote {}, {}, {} and {}",
+    format!(
+        "\n{}\n{} accounts ({unscored} could not be scored; reasons in the file). Wrote {}, {}, {} and {}\n",
+        text::at_risk(list, a.options().rank_by, a.top),
         list.rows.len(),
         out.join("scored_accounts.csv").display(),
         out.join("scored_accounts.parquet").display(),
         out.join("drivers.csv").display(),
         out.join("at_risk.xlsx").display()
-    );
+    )
 }
 
 /// The closing lines: where the files a CS leader opens are.
