@@ -96,6 +96,17 @@ pub fn poisson_binomial(p: &[f64]) -> (usize, Vec<f64>) {
     (offset, pmf)
 }
 
+/// The integer a draw's 53 random bits must be below for an account of churn probability
+/// `p` to churn: `u < p` for `u = k / 2^53` exactly when `k < ceil(p 2^53)` (scaling by a
+/// power of two is exact). 0 for a probability of 0 or NaN; every `k` for 1.
+fn churn_threshold(p: f64) -> u64 {
+    if p > 0.0 {
+        (p.min(1.0) * (1u64 << 53) as f64).ceil() as u64
+    } else {
+        0
+    }
+}
+
 /// The smallest count whose cumulative probability reaches `q`.
 pub fn pmf_quantile(offset: usize, pmf: &[f64], q: f64) -> usize {
     let mut c = 0.0;
@@ -158,22 +169,31 @@ pub fn forecast(
         .collect();
     // One set of draws for every account, shared by every segment, so the segments' draws
     // add up to the book's.
+    //
+    // An account churns in a draw when the draw's uniform `k / 2^53` is below its
+    // probability, that is when `k` is below `ceil(p 2^53)`: the same events as comparing
+    // the uniform itself, decided on integers. Its ARR is added to the book's slot and to
+    // its segment's (a spare last slot for accounts of no segment); an account that does
+    // not churn adds zero, which leaves every sum as it was, so the loop has no branch.
+    let stride = groups.len() + 1;
+    let slots: Vec<usize> = group_of.iter().map(|g| g.unwrap_or(groups.len())).collect();
+    let thresholds: Vec<u64> = items.iter().map(|i| churn_threshold(i.probability)).collect();
     let draws: Vec<Vec<f64>> = (0..DRAWS.div_ceil(BLOCK))
         .into_par_iter()
         .map(|b| {
             let mut rng = Rng::stream(seed, 0xF0CA_0000 + b as u64);
             let n = BLOCK.min(DRAWS - b * BLOCK);
-            let mut out = vec![0.0; n * groups.len()];
+            let mut out = vec![0.0; n * stride];
             for d in 0..n {
-                let row = &mut out[d * groups.len()..(d + 1) * groups.len()];
-                for (it, g) in items.iter().zip(&group_of) {
-                    if rng.f64() < it.probability {
-                        row[0] += it.arr;
-                        if let Some(g) = g {
-                            row[*g] += it.arr;
-                        }
-                    }
+                let row = &mut out[d * stride..(d + 1) * stride];
+                // The book's sum in a register: the same additions in the same order.
+                let mut book = 0.0;
+                for ((it, &slot), &t) in items.iter().zip(&slots).zip(&thresholds) {
+                    let churned = if rng.next_u64() >> 11 < t { it.arr } else { 0.0 };
+                    book += churned;
+                    row[slot] += churned;
                 }
+                row[0] = book;
             }
             out
         })
@@ -186,7 +206,7 @@ pub fn forecast(
             let (off, pmf) = poisson_binomial(&p);
             let mut sims: Vec<f64> = draws
                 .iter()
-                .flat_map(|b| b.chunks(groups.len()).map(move |r| r[g]))
+                .flat_map(|b| b.chunks(stride).map(move |r| r[g]))
                 .collect();
             sims.sort_by(f64::total_cmp);
             let arr: f64 = members.iter().map(|i| i.arr).sum();

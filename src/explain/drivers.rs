@@ -375,34 +375,47 @@ pub fn sentence(
 /// segment (segments with at least 20 rows).
 pub struct Typical {
     overall: HashMap<String, f64>,
-    by_segment: HashMap<(String, String), f64>,
+    /// Feature, then segment.
+    by_segment: HashMap<String, HashMap<String, f64>>,
 }
 
 impl Typical {
+    /// The medians, features in parallel.
     pub fn new(ds: &Dataset, rows: &[usize]) -> Typical {
         let seg = ds.categorical_col("segment");
+        let per_feature: Vec<(&String, Option<f64>, HashMap<String, f64>)> = ds
+            .numeric_names
+            .par_iter()
+            .zip(&ds.numeric)
+            .map(|(name, col)| {
+                let mut all: Vec<f64> = rows.iter().filter_map(|&i| col[i]).collect();
+                let overall = median(&mut all);
+                let mut by_segment = HashMap::new();
+                if let Some(seg) = seg {
+                    let mut groups: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+                    for &i in rows {
+                        if let (Some(s), Some(v)) = (&seg[i], col[i]) {
+                            groups.entry(s.as_str()).or_default().push(v);
+                        }
+                    }
+                    for (s, mut v) in groups {
+                        if v.len() >= 20
+                            && let Some(m) = median(&mut v)
+                        {
+                            by_segment.insert(s.to_string(), m);
+                        }
+                    }
+                }
+                (name, overall, by_segment)
+            })
+            .collect();
         let mut overall = HashMap::new();
         let mut by_segment = HashMap::new();
-        for (name, col) in ds.numeric_names.iter().zip(&ds.numeric) {
-            let mut all: Vec<f64> = rows.iter().filter_map(|&i| col[i]).collect();
-            if let Some(m) = median(&mut all) {
+        for (name, m, segments) in per_feature {
+            if let Some(m) = m {
                 overall.insert(name.clone(), m);
             }
-            if let Some(seg) = seg {
-                let mut groups: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-                for &i in rows {
-                    if let (Some(s), Some(v)) = (&seg[i], col[i]) {
-                        groups.entry(s.as_str()).or_default().push(v);
-                    }
-                }
-                for (s, mut v) in groups {
-                    if v.len() >= 20
-                        && let Some(m) = median(&mut v)
-                    {
-                        by_segment.insert((name.clone(), s.to_string()), m);
-                    }
-                }
-            }
+            by_segment.insert(name.clone(), segments);
         }
         Typical {
             overall,
@@ -412,7 +425,7 @@ impl Typical {
 
     pub fn get(&self, feature: &str, segment: Option<&str>) -> Option<f64> {
         segment
-            .and_then(|s| self.by_segment.get(&(feature.to_string(), s.to_string())))
+            .and_then(|s| self.by_segment.get(feature)?.get(s))
             .or_else(|| self.overall.get(feature))
             .copied()
     }

@@ -144,7 +144,10 @@ impl Dataset {
     }
 
     fn read_flat(path: &Path, label: Option<&str>, id: Option<&str>) -> Result<Dataset> {
-        let (names, cols) = io::read_text_columns(path)?;
+        // Cells are parsed where the file's frame holds them, a column at a time: a
+        // million-row table is never also held as a string per cell.
+        let t = io::TextFrame::read(path)?;
+        let names = t.names();
         let file = path
             .file_name()
             .and_then(|n| n.to_str())
@@ -180,18 +183,20 @@ impl Dataset {
             })?),
             None => None,
         };
-        let n = cols.first().map_or(0, Vec::len);
+        let n = t.height();
         if n == 0 {
             return Err(Error::Input(format!("{file}: the table has no rows")));
         }
         let mut problems = Problems::default();
         let mut labels = Vec::with_capacity(n);
         let Some(li) = li else {
-            return Self::features_of(names, cols, None, ii, vec![None; n], &line_of);
+            return Self::features_of(&t, names, None, ii, vec![None; n], &line_of);
         };
         let mut blank = 0usize;
-        for (i, cell) in cols[li].iter().enumerate() {
-            let v = cell.as_deref().and_then(schema::parse_bool);
+        let label_col = t.column(&names[li]);
+        for i in 0..n {
+            let cell = label_col.get(i);
+            let v = cell.and_then(schema::parse_bool);
             if cell.is_none() {
                 blank += 1;
             } else if v.is_none() {
@@ -204,8 +209,7 @@ impl Dataset {
                         },
                         message: format!(
                             "expected a label 0/1, yes/no or true/false, found {}",
-                            cell.as_deref()
-                                .map(|s| format!("\"{s}\""))
+                            cell.map(|s| format!("\"{s}\""))
                                 .unwrap_or("an empty cell".into())
                         ),
                     });
@@ -226,7 +230,7 @@ impl Dataset {
                 names[li], positives
             )));
         }
-        let mut ds = Self::features_of(names, cols, Some(li), ii, labels, &line_of)?;
+        let mut ds = Self::features_of(&t, names, Some(li), ii, labels, &line_of)?;
         if blank > 0 {
             ds.notes.push(format!(
                 "{blank} rows have an empty label and are not used for training"
@@ -236,8 +240,8 @@ impl Dataset {
     }
 
     fn features_of(
+        t: &io::TextFrame,
         names: Vec<String>,
-        mut cols: Vec<Vec<Option<String>>>,
         li: Option<usize>,
         ii: Option<usize>,
         labels: Vec<Option<f64>>,
@@ -245,11 +249,15 @@ impl Dataset {
     ) -> Result<Dataset> {
         let n = labels.len();
         let ids: Vec<String> = match ii {
-            Some(k) => cols[k]
-                .iter()
-                .enumerate()
-                .map(|(i, v)| v.clone().unwrap_or_else(|| format!("row{}", line_of(i))))
-                .collect(),
+            Some(k) => {
+                let c = t.column(&names[k]);
+                (0..n)
+                    .map(|i| {
+                        c.get(i)
+                            .map_or_else(|| format!("row{}", line_of(i)), str::to_string)
+                    })
+                    .collect()
+            }
             None => (0..n).map(|i| format!("row{}", line_of(i))).collect(),
         };
         // Rows sharing an id are one group (e.g. several snapshots of one account).
@@ -270,44 +278,42 @@ impl Dataset {
             if Some(k) == li || Some(k) == ii {
                 continue;
             }
-            let col = std::mem::take(&mut cols[k]);
             let is_missing = |s: &str| {
                 matches!(
                     s.to_ascii_lowercase().as_str(),
                     "na" | "n/a" | "nan" | "null" | "none" | "-"
                 )
             };
-            let present: Vec<&str> = col
-                .iter()
-                .flatten()
-                .map(String::as_str)
-                .filter(|s| !is_missing(s))
-                .collect();
-            if present.is_empty() {
+            let c = t.column(name);
+            let cell = |i: usize| c.get(i).filter(|s| !is_missing(s));
+            // Parsed once: a column is numeric when every present cell is a finite number.
+            let mut present = false;
+            let mut numeric = true;
+            let mut values: Vec<Option<f64>> = Vec::with_capacity(n);
+            for i in 0..n {
+                let v = cell(i).map(|s| {
+                    present = true;
+                    s.parse::<f64>().ok().filter(|v| v.is_finite())
+                });
+                if v == Some(None) {
+                    numeric = false;
+                    break;
+                }
+                values.push(v.flatten());
+            }
+            if !present && numeric {
                 ds.notes
                     .push(format!("column '{name}' is empty in every row; ignored"));
                 continue;
             }
-            let numeric = present
-                .iter()
-                .all(|s| s.parse::<f64>().is_ok_and(f64::is_finite));
             if numeric {
                 ds.numeric_names.push(name.clone());
-                ds.numeric.push(
-                    col.iter()
-                        .map(|v| {
-                            v.as_deref()
-                                .filter(|s| !is_missing(s))
-                                .and_then(|s| s.parse().ok())
-                        })
-                        .collect::<Vec<_>>()
-                        .into(),
-                );
+                ds.numeric.push(values.into());
             } else {
                 ds.categorical_names.push(name.clone());
                 ds.categorical.push(
-                    col.into_iter()
-                        .map(|v| v.filter(|s| !is_missing(s)))
+                    (0..n)
+                        .map(|i| cell(i).map(str::to_string))
                         .collect::<Vec<_>>()
                         .into(),
                 );
