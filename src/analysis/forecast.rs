@@ -177,7 +177,10 @@ pub fn forecast(
     // not churn adds zero, which leaves every sum as it was, so the loop has no branch.
     let stride = groups.len() + 1;
     let slots: Vec<usize> = group_of.iter().map(|g| g.unwrap_or(groups.len())).collect();
-    let thresholds: Vec<u64> = items.iter().map(|i| churn_threshold(i.probability)).collect();
+    let thresholds: Vec<u64> = items
+        .iter()
+        .map(|i| churn_threshold(i.probability))
+        .collect();
     let draws: Vec<Vec<f64>> = (0..DRAWS.div_ceil(BLOCK))
         .into_par_iter()
         .map(|b| {
@@ -189,7 +192,11 @@ pub fn forecast(
                 // The book's sum in a register: the same additions in the same order.
                 let mut book = 0.0;
                 for ((it, &slot), &t) in items.iter().zip(&slots).zip(&thresholds) {
-                    let churned = if rng.next_u64() >> 11 < t { it.arr } else { 0.0 };
+                    let churned = if rng.next_u64() >> 11 < t {
+                        it.arr
+                    } else {
+                        0.0
+                    };
                     book += churned;
                     row[slot] += churned;
                 }

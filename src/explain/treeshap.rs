@@ -188,6 +188,26 @@ pub(crate) struct Compiled {
     width: Vec<usize>,
     /// (design column, addition), pattern after pattern, leaf after leaf.
     table: Vec<(u32, f64)>,
+    /// For a tree of at most [`MAX_FLAT_SPLITS`] splits, the walk itself laid out.
+    flat: Option<Flat>,
+}
+
+/// Most splits a tree may have for [`Flat`]: 7 (a full tree of depth 3) makes 128
+/// outcomes of at most 24 additions each.
+const MAX_FLAT_SPLITS: usize = 7;
+
+/// A small tree's walk, laid out for every outcome of its splits. The walk visits every
+/// node whichever way the row goes; only the order (the row's own branch first) and the
+/// patterns differ, and both follow from which way the row goes at each split. So for
+/// each of the 2^splits outcomes the walk's additions are listed once, in the walk's
+/// order, and a row adds the list of its outcome: the same additions in the same order,
+/// without the recursion.
+struct Flat {
+    /// The splits: node index, design column, threshold.
+    splits: Vec<(usize, usize, f64)>,
+    /// Per outcome, where its additions start in `entries` (and one past the last).
+    start: Vec<usize>,
+    entries: Vec<(u32, f64)>,
 }
 
 impl Compiled {
@@ -200,6 +220,7 @@ impl Compiled {
             start: vec![0; t.nodes.len()],
             width: vec![0; t.nodes.len()],
             table: Vec::new(),
+            flat: None,
         };
         if t.nodes.is_empty() || t.nodes[0].is_leaf() {
             return Some(c);
@@ -245,12 +266,79 @@ impl Compiled {
                 c.width[j] = m.len() - 1;
             }
         }
+        c.flat = c.flatten(t);
         Some(c)
+    }
+
+    /// The walk laid out per outcome of the splits; None past [`MAX_FLAT_SPLITS`].
+    fn flatten(&self, t: &Tree) -> Option<Flat> {
+        let splits: Vec<(usize, usize, f64)> = (t.nodes.iter().enumerate())
+            .filter(|(_, n)| !n.is_leaf())
+            .map(|(j, n)| (j, n.feature as usize, n.threshold))
+            .collect();
+        if splits.len() > MAX_FLAT_SPLITS {
+            return None;
+        }
+        let mut f = Flat {
+            start: vec![0],
+            entries: Vec::new(),
+            splits,
+        };
+        for outcome in 0..1usize << f.splits.len() {
+            // Which way the row goes at each node for this outcome (bit k: split k's
+            // test held, so the row goes left).
+            let left = |j: usize| {
+                let k = f.splits.iter().position(|s| s.0 == j).unwrap_or(0);
+                outcome >> k & 1 == 1
+            };
+            let mut entries = Vec::new();
+            self.lay_out(t, &left, 0, 0, 0, &mut entries);
+            f.entries.extend(entries);
+            f.start.push(f.entries.len());
+        }
+        Some(f)
+    }
+
+    /// [`Compiled::walk`]'s additions in its order, given which way the row goes.
+    fn lay_out(
+        &self,
+        t: &Tree,
+        left: &dyn Fn(usize) -> bool,
+        j: usize,
+        bits: usize,
+        depth: usize,
+        out: &mut Vec<(u32, f64)>,
+    ) {
+        let n = &t.nodes[j];
+        if n.is_leaf() {
+            let w = self.width[j];
+            let s = self.start[j] + bits * w;
+            out.extend_from_slice(&self.table[s..s + w]);
+            return;
+        }
+        let (hot, cold) = if left(j) {
+            (n.left as usize, n.right as usize)
+        } else {
+            (n.right as usize, n.left as usize)
+        };
+        self.lay_out(t, left, hot, bits | 1 << depth, depth + 1, out);
+        self.lay_out(t, left, cold, bits, depth + 1, out);
     }
 
     /// Adds the SHAP values of `tree` (the tree this was compiled from) at row `x`.
     pub(crate) fn add(&self, tree: &Tree, x: &[f64], phi: &mut [f64]) {
         if tree.nodes.is_empty() || tree.nodes[0].is_leaf() {
+            return;
+        }
+        if let Some(f) = &self.flat {
+            let mut outcome = 0;
+            for (k, &(_, d, threshold)) in f.splits.iter().enumerate() {
+                // As the walk decides: NaN fails the test and goes right.
+                outcome |= usize::from(x[d] <= threshold) << k;
+            }
+            for &(d, v) in &f.entries[f.start[outcome]..f.start[outcome + 1]] {
+                phi[d as usize] += v;
+            }
             return;
         }
         self.walk(tree, x, phi, 0, 0, 0);
@@ -379,10 +467,14 @@ mod tests {
                 f64::from(u8::from(rng.bernoulli(crate::common::math::sigmoid(z))))
             })
             .collect();
-        let mut compared = 0;
+        let (mut compared, mut flat) = (0, 0);
         for depth in 1..=MAX_COMPILED_DEPTH {
             let t = DecisionTree::fit(x.view(), &y, None, depth, 3.0).tree;
             let c = Compiled::new(&t).expect("shallow enough to compile");
+            // Up to seven splits the walk is laid out per outcome; past that it walks.
+            let splits = t.nodes.iter().filter(|n| !n.is_leaf()).count();
+            assert_eq!(c.flat.is_some(), splits <= MAX_FLAT_SPLITS, "depth {depth}");
+            flat += usize::from(c.flat.is_some());
             for i in 0..n {
                 let mut row = x.row(i).to_vec();
                 if i % 7 == 0 {
@@ -400,6 +492,8 @@ mod tests {
             }
         }
         assert_eq!(compared, MAX_COMPILED_DEPTH * n);
+        // Both ways were compared: depths 1 to 3 laid out, deeper ones walked.
+        assert!((3..MAX_COMPILED_DEPTH).contains(&flat), "{flat} laid out");
         let deep = DecisionTree::fit(x.view(), &y, None, MAX_COMPILED_DEPTH + 3, 1.0).tree;
         assert!(deep.depth() > MAX_COMPILED_DEPTH);
         assert!(
