@@ -97,8 +97,9 @@ pub fn contributions(
             let rows: Vec<Vec<f64>> = (b * ROW_BLOCK..n.min((b + 1) * ROW_BLOCK))
                 .map(|i| x.row(i).to_vec())
                 .collect();
-            let mut values = vec![vec![0.0; p]; rows.len()];
-            let mut each_tree = |values: &mut [Vec<f64>], mut also: Option<&mut [f64]>| {
+            // Every row's values, summed over the trees (and their predictions in `also`).
+            let mut each_tree = |mut also: Option<&mut [f64]>| {
+                let mut values = vec![vec![0.0; p]; rows.len()];
                 for (k, t) in trees.iter().enumerate() {
                     for (r, row) in rows.iter().enumerate() {
                         shap(k, row, &mut values[r], scratch);
@@ -107,6 +108,7 @@ pub fn contributions(
                         }
                     }
                 }
+                values
             };
             match model {
                 Model::Logistic(m) => rows
@@ -124,30 +126,25 @@ pub fn contributions(
                         RowContributions { base, values }
                     })
                     .collect(),
-                Model::GradientBoosting(_) => {
-                    each_tree(&mut values, None);
-                    values
-                        .into_iter()
-                        .map(|values| RowContributions {
-                            base: base_all,
-                            values,
-                        })
-                        .collect()
-                }
-                Model::DecisionTree(d) => {
-                    each_tree(&mut values, None);
-                    rows.iter()
-                        .zip(values)
-                        .map(|(row, values)| {
-                            let f = d.tree.predict_row(row).clamp(0.0, 1.0);
-                            to_log_odds(base_all, f, values)
-                        })
-                        .collect()
-                }
+                Model::GradientBoosting(_) => each_tree(None)
+                    .into_iter()
+                    .map(|values| RowContributions {
+                        base: base_all,
+                        values,
+                    })
+                    .collect(),
+                Model::DecisionTree(d) => rows
+                    .iter()
+                    .zip(each_tree(None))
+                    .map(|(row, values)| {
+                        let f = d.tree.predict_row(row).clamp(0.0, 1.0);
+                        to_log_odds(base_all, f, values)
+                    })
+                    .collect(),
                 Model::RandomForest(rf) => {
                     let k = rf.trees.len().max(1) as f64;
                     let mut f = vec![0.0; rows.len()];
-                    each_tree(&mut values, Some(&mut f));
+                    let values = each_tree(Some(&mut f));
                     values
                         .into_iter()
                         .zip(f)

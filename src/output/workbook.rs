@@ -178,7 +178,9 @@ impl<'a> Sheet<'a> {
     fn text(&mut self, r: u32, c: u16, s: &str) -> std::result::Result<(), XlsxError> {
         let s = clip(s);
         self.ws.write_string(r, c, s)?;
-        self.fit(r, c, cell_autofit_width(s));
+        if r < FIT_ROWS {
+            self.fit(r, c, cell_autofit_width(s));
+        }
         Ok(())
     }
 
@@ -195,7 +197,9 @@ impl<'a> Sheet<'a> {
         };
         // Autofit's own rule for numbers: seven pixels a character of the shortest
         // representation, plus the cell's padding.
-        self.fit(r, c, 7 * v.to_string().len() as u32 + 7);
+        if r < FIT_ROWS {
+            self.fit(r, c, 7 * v.to_string().len() as u32 + 7);
+        }
         Ok(())
     }
 
