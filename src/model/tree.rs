@@ -816,4 +816,45 @@ mod tests {
         assert!((root.gain - 2.1).abs() < 1e-12);
         assert_eq!(t.proba(x.view()), y);
     }
+
+    /// Past [`MAX_TREE_ROWS`] a tree grows on that many rows: a forest's tree draws
+    /// exactly that many (its root covers them), a boosted tree samples that many on
+    /// average. Below it, every row: a forest's tree draws n, a booster with subsample 1
+    /// takes all n.
+    #[test]
+    fn trees_grow_on_at_most_max_tree_rows() {
+        let n = MAX_TREE_ROWS + 50_000;
+        let x = Array2::from_shape_fn((n, 1), |(i, _)| (i % 100) as f64);
+        let y: Vec<f64> = (0..n).map(|i| f64::from(u8::from(i % 100 >= 70))).collect();
+        let p = BoostParams {
+            max_trees: 3,
+            max_depth: 1,
+            learning_rate: 0.1,
+            lambda: 1.0,
+            min_leaf: 1.0,
+            subsample: 1.0,
+        };
+        let forest = Forest::fit(x.view(), &y, None, 2, 1, 1.0, 7);
+        for t in &forest.trees {
+            assert_eq!(t.nodes[0].cover, MAX_TREE_ROWS as f64);
+        }
+        // The subsample is lowered to 200,000 / 250,000 = 0.8: a binomial count with a
+        // standard deviation of 200 rows.
+        let boost = Boost::fit(x.view(), &y, None, p, None, 7);
+        assert_eq!(boost.trees.len(), 3);
+        for t in &boost.trees {
+            let c = t.nodes[0].cover;
+            assert!((c - MAX_TREE_ROWS as f64).abs() < 1_500.0, "{c}");
+        }
+        let small = 1_000;
+        let xs = x.slice(ndarray::s![..small, ..]);
+        let forest = Forest::fit(xs, &y[..small], None, 2, 1, 1.0, 7);
+        for t in &forest.trees {
+            assert_eq!(t.nodes[0].cover, small as f64);
+        }
+        let boost = Boost::fit(xs, &y[..small], None, p, None, 7);
+        for t in &boost.trees {
+            assert_eq!(t.nodes[0].cover, small as f64);
+        }
+    }
 }
