@@ -124,9 +124,10 @@ const EXCEL_ROWS: usize = 1_048_576;
 const FIT_ROWS: u32 = 2000;
 
 /// Above this many CSMs the per-CSM sheets are left out: a workbook of hundreds of tabs
-/// is no use to open, and each sheet streams through a temporary file of its own. The
-/// list's CSM column has an autofilter.
-const MAX_CSM_SHEETS: usize = 250;
+/// is no use to open, and each sheet streams through a temporary file of its own, open
+/// until the save (200 leaves room under macOS's default of 256 open files). The list's
+/// CSM column has an autofilter.
+const MAX_CSM_SHEETS: usize = 200;
 
 /// A worksheet being written row by row. Every sheet is in rust_xlsxwriter's
 /// constant-memory mode: a row goes to a temporary file once the next one starts, so a
@@ -515,21 +516,21 @@ mod tests {
     }
 
     #[test]
-    fn past_250_csms_the_list_says_to_filter_instead() {
-        let csms: Vec<Option<String>> = (0..251).map(|i| Some(format!("CSM {i}"))).collect();
+    fn past_200_csms_the_list_says_to_filter_instead() {
+        let csms: Vec<Option<String>> = (0..201).map(|i| Some(format!("CSM {i}"))).collect();
         let (names, rows) = sheets(&list(&csms));
         assert_eq!(names, ["At-risk list", "Drivers"]);
-        assert_eq!(rows.len(), 253);
+        assert_eq!(rows.len(), 203);
         assert_eq!(
-            rows[252][0],
+            rows[202][0],
             Data::String(
-                "251 CSMs: too many for a sheet each (at most 250); filter the CSM column instead"
+                "201 CSMs: too many for a sheet each (at most 200); filter the CSM column instead"
                     .into()
             )
         );
         // At the limit, every CSM gets a sheet.
-        let (names, _) = sheets(&list(&csms[..250]));
-        assert_eq!(names.len(), 252);
+        let (names, _) = sheets(&list(&csms[..200]));
+        assert_eq!(names.len(), 202);
         assert_eq!(names[1], "CSM 0");
     }
 
