@@ -492,7 +492,7 @@ pub fn explain_rows(
         .map(|(r, c)| {
             let i = rows[r];
             let by = folding.fold(&c.values);
-            // Per component, in order of first appearance; a map at the end.
+            // Per component, summed in order of first appearance, then sorted by name.
             let mut sums: Vec<(&'static str, f64)> = Vec::new();
             let mut context = Vec::new();
             let segment = seg.and_then(|s| s[i].as_deref());

@@ -33,10 +33,9 @@ pub struct Account {
     pub model_id: String,
 }
 
-/// Reads a `scored_accounts.csv`.
+/// Reads a `scored_accounts.csv`. Cells are read where the file's frame holds them, a
+/// row at a time: a million-row list is not first copied into a string per cell.
 pub fn accounts(path: &Path) -> Result<Vec<Account>> {
-    // Cells are read where the file's frame holds them, a row at a time: a million-row
-    // list is not first copied into a string per cell.
     let t = io::TextFrame::read(path)?;
     if !t.has("account_id") {
         return Err(Error::Input(format!(
@@ -56,39 +55,31 @@ pub fn accounts(path: &Path) -> Result<Vec<Account>> {
                 .filter(|v| v.is_finite())
         }
     };
-    let (rank, id, name, segment, csm, status) = (
-        number("rank"),
-        text("account_id"),
-        text("name"),
-        text("segment"),
-        text("csm"),
-        text("status"),
-    );
-    let (arr, renewal_date, days_to_renewal, renewal_state, probability, tier) = (
-        number("arr"),
-        text("renewal_date"),
-        number("days_to_renewal"),
-        text("renewal_state"),
-        number("churn_probability"),
-        text("risk_tier"),
-    );
-    let (arr_at_risk, health_score, health_tier) = (
-        number("arr_at_risk"),
-        number("health_score"),
-        text("health_tier"),
-    );
+    let rank = number("rank");
+    let account_id = text("account_id");
+    let name = text("name");
+    let segment = text("segment");
+    let csm = text("csm");
+    let status = text("status");
+    let arr = number("arr");
+    let renewal_date = text("renewal_date");
+    let days_to_renewal = number("days_to_renewal");
+    let renewal_state = text("renewal_state");
+    let probability = number("churn_probability");
+    let tier = text("risk_tier");
+    let arr_at_risk = number("arr_at_risk");
+    let health_score = number("health_score");
+    let health_tier = text("health_tier");
     let drivers = ["driver_1", "driver_2", "driver_3"].map(text);
-    let (context_note, play, play_basis, not_scored, model_id) = (
-        text("context_note"),
-        text("suggested_play"),
-        text("play_basis"),
-        text("not_scored_reason"),
-        text("model_id"),
-    );
+    let context_note = text("context_note");
+    let play = text("suggested_play");
+    let play_basis = text("play_basis");
+    let not_scored = text("not_scored_reason");
+    let model_id = text("model_id");
     Ok((0..t.height())
         .map(|i| Account {
             rank: rank(i).map_or(i + 1, |r| r as usize),
-            account_id: id(i),
+            account_id: account_id(i),
             name: name(i),
             segment: segment(i),
             csm: csm(i),
@@ -127,27 +118,30 @@ pub struct DriverRow {
 
 /// Reads a `drivers.csv`.
 pub fn drivers(path: &Path) -> Result<Vec<DriverRow>> {
-    let (names, cols) = io::read_text_columns(path)?;
-    let col = |name: &str| names.iter().position(|n| n == name);
-    let (Some(id), Some(f), Some(c)) = (
-        col("account_id"),
-        col("feature"),
-        col("contribution_log_odds"),
-    ) else {
+    // Read in place, as `accounts` is: six rows an account make this the larger file.
+    let t = io::TextFrame::read(path)?;
+    if !["account_id", "feature", "contribution_log_odds"]
+        .iter()
+        .all(|c| t.has(c))
+    {
         return Err(Error::Input(format!(
             "{}: expected a drivers.csv written by churnlab (account_id, feature, contribution_log_odds)",
             path.display()
         )));
-    };
-    let text = col("sentence");
-    let rows = cols[id].len();
-    Ok((0..rows)
+    }
+    let (id, feature, contribution, sentence) = (
+        t.column("account_id"),
+        t.column("feature"),
+        t.column("contribution_log_odds"),
+        t.column("sentence"),
+    );
+    Ok((0..t.height())
         .filter_map(|i| {
             Some(DriverRow {
-                account_id: cols[id][i].clone()?,
-                feature: cols[f][i].clone()?,
-                contribution: cols[c][i].as_deref()?.parse().ok()?,
-                sentence: text.and_then(|t| cols[t][i].clone()).unwrap_or_default(),
+                account_id: id.get(i)?.to_string(),
+                feature: feature.get(i)?.to_string(),
+                contribution: contribution.get(i)?.parse().ok()?,
+                sentence: sentence.get(i).unwrap_or_default().to_string(),
             })
         })
         .collect())
