@@ -332,7 +332,7 @@ fn ranked_list(p: &mut String, inp: &Inputs, o: &Options, order: &str) {
     let shown = a.len().min(o.top);
     w!(
         p,
-        "<section id=\"list-section\"><h2>The ranked list</h2><p class=\"note\">The top {} of {} accounts by {}{}; <span id=\"shown\">{shown}</span> shown with the filters below. Click a column to sort. The reasons are the model's three strongest behavioural drivers in plain language; the play is what the strongest one calls for. Every account, a sheet per CSM and the drivers are in <code>at_risk.xlsx</code>.</p>",
+        "<section id=\"list-section\"><h2>The ranked list</h2><p class=\"note\">The top {} of {} accounts by {}{}; <span id=\"shown\">{shown}</span> shown with the filters below. Click a column to sort. The reasons are the model's three strongest behavioural drivers in plain language; the play is what the strongest one calls for. Every account, a sheet per CSM (up to 200 CSMs) and the drivers are in <code>at_risk.xlsx</code>.</p>",
         thousands(shown as f64),
         thousands(a.len() as f64),
         order.split(" (").next().unwrap_or(""),

@@ -409,7 +409,7 @@ fn list_text(list: &ScoredList, a: &ListArgs, out: &Path) -> String {
 /// The closing lines: where the files a CS leader opens are.
 fn print_deliverables(out: &Path) {
     println!(
-        "\nFor CS leaders: open {} (the report) and {} (every account, a sheet per CSM).",
+        "\nFor CS leaders: open {} (the report) and {} (every account, a sheet per CSM up to 200 CSMs).",
         out.join("report.html").display(),
         out.join("at_risk.xlsx").display()
     );
