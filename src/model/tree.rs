@@ -12,7 +12,7 @@
 //! A node's histogram comes from its smaller child plus subtraction from the parent, so
 //! each level costs about half a pass over the rows.
 
-use ndarray::ArrayView2;
+use ndarray::{ArrayView2, s};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +20,12 @@ use crate::common::math::sigmoid;
 use crate::common::rng::Rng;
 
 pub(crate) const MAX_BINS: usize = 255;
+
+/// Cells of one group's joint histogram: any u8 code.
+const GROUP_CELLS: usize = 256;
+
+/// Rows per task when a large node's rows are partitioned in parallel.
+const PARTITION_CHUNK: usize = 32_768;
 
 /// Bin edges per design column: bin k holds values <= `edges[k]`; the last bin the rest.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -38,17 +44,15 @@ impl Bins {
         let edges = (0..x.ncols())
             .into_par_iter()
             .map(|j| {
-                let col = x.column(j);
-                let mut v: Vec<f64> = col.iter().step_by(stride).copied().collect();
-                v.sort_by(f64::total_cmp);
+                let mut all: Vec<f64> = x.column(j).iter().step_by(stride).copied().collect();
+                all.sort_unstable_by(f64::total_cmp);
+                let mut v = all.clone();
                 v.dedup();
                 if v.len() <= max_bins {
                     return v.windows(2).map(|w| (w[0] + w[1]) / 2.0).collect();
                 }
                 // Quantile cuts over the sampled values (with repeats, so heavy values
                 // such as zero get a bin of their own).
-                let mut all: Vec<f64> = col.iter().step_by(stride).copied().collect();
-                all.sort_by(f64::total_cmp);
                 let mut e: Vec<f64> = Vec::new();
                 for k in 1..max_bins {
                     let q = all[(k * all.len() / max_bins).min(all.len() - 1)];
@@ -67,16 +71,37 @@ impl Bins {
         Bins { edges }
     }
 
-    /// Column-major bin codes of `x`.
+    /// Column-major bin codes of `x`. Rows are coded in blocks in parallel (a row of `x`
+    /// is contiguous in memory, a column is not), then each column's codes are joined.
     pub fn apply(&self, x: ArrayView2<f64>) -> Vec<Vec<u8>> {
-        self.edges
-            .par_iter()
-            .enumerate()
-            .map(|(j, e)| {
-                x.column(j)
-                    .iter()
-                    .map(|&v| e.partition_point(|&edge| edge < v) as u8)
-                    .collect()
+        const BLOCK: usize = 4_096;
+        let (n, p) = (x.nrows(), self.edges.len());
+        if p == 0 {
+            return Vec::new();
+        }
+        let blocks: Vec<Vec<u8>> = (0..n.div_ceil(BLOCK))
+            .into_par_iter()
+            .map(|b| {
+                let rows = x.slice(s![b * BLOCK..((b + 1) * BLOCK).min(n), ..]);
+                let len = rows.nrows();
+                let mut out = vec![0u8; p * len];
+                for (i, row) in rows.rows().into_iter().enumerate() {
+                    for ((j, e), &v) in self.edges.iter().enumerate().zip(row) {
+                        out[j * len + i] = e.partition_point(|&edge| edge < v) as u8;
+                    }
+                }
+                out
+            })
+            .collect();
+        (0..p)
+            .into_par_iter()
+            .map(|j| {
+                let mut col = Vec::with_capacity(n);
+                for out in &blocks {
+                    let len = out.len() / p;
+                    col.extend_from_slice(&out[j * len..(j + 1) * len]);
+                }
+                col
             })
             .collect()
     }
@@ -170,21 +195,26 @@ pub(crate) struct GrowParams {
 ///
 /// Columns with few bins (missing flags, one-hot levels, small counts) share one byte:
 /// a group's code is `sum(bin_f * stride_f)` over its members, with the product of their
-/// bin counts at most 256. One pass over a group's codes fills the joint histogram, and
-/// each member's own histogram is its marginal (a sum over at most 256 cells). On the
-/// churn design matrix this turns 105 column passes into about 40. It is exact: a
-/// member's marginal holds the same sums as a pass over its own codes.
+/// bin counts at most 256. A group's joint histogram has 256 cells, and each member's
+/// own histogram is its marginal (a sum over the codes in use). On the churn design
+/// matrix this turns 105 columns into 44 groups. It is exact: a member's marginal holds
+/// the same sums as a pass over its own codes.
 pub(crate) struct Binned<'a> {
     edges: &'a Bins,
     /// Column-major bin codes per design column (for partitions and predictions).
     codes: Vec<Vec<u8>>,
-    /// Column-major codes per group (for histograms).
-    group_codes: Vec<Vec<u8>>,
+    /// Row-major codes per group (for histograms): a row's groups are adjacent, so a
+    /// histogram pass reads each row's codes from one cache line and updates one cell in
+    /// each of several histograms in turn, instead of one histogram row after row (where
+    /// rows landing in the same cell wait on each other's sums).
+    row_codes: Vec<u8>,
     /// Per design column: (group, stride, bins).
     member: Vec<(usize, usize, usize)>,
-    /// Per group: its columns, and the offset of its joint histogram.
+    /// Per group: its columns, and the offset of its joint histogram (GROUP_CELLS apart).
     groups: Vec<Vec<usize>>,
     group_offsets: Vec<usize>,
+    /// Per group: its codes in use (the product of its members' bin counts).
+    group_size: Vec<usize>,
 }
 
 impl<'a> Binned<'a> {
@@ -214,35 +244,35 @@ impl<'a> Binned<'a> {
             product[g] *= nbins[f];
             groups[g].push(f);
         }
+        // Row-major group codes: row r's code in group g at `r * groups + g`.
         let n = x.nrows();
-        let group_codes: Vec<Vec<u8>> = groups
-            .iter()
-            .map(|cols| {
-                if let [f] = cols[..] {
-                    return codes[f].clone();
-                }
-                let mut c = vec![0u8; n];
-                for &f in cols {
-                    let s = member[f].1;
-                    for (ci, &b) in c.iter_mut().zip(&codes[f]) {
-                        // Fits: the group's product is at most 256.
-                        *ci = (usize::from(*ci) + usize::from(b) * s) as u8;
+        let ng = groups.len();
+        let mut row_codes = vec![0u8; n * ng];
+        row_codes
+            .par_chunks_mut(ng.max(1) * 4_096)
+            .enumerate()
+            .for_each(|(chunk, block)| {
+                let first = chunk * 4_096;
+                for (g, cols) in groups.iter().enumerate() {
+                    for &f in cols {
+                        let s = member[f].1;
+                        let col = &codes[f][first..first + block.len() / ng];
+                        for (c, &b) in block[g..].iter_mut().step_by(ng).zip(col) {
+                            // Fits: the group's product is at most 256.
+                            *c = (usize::from(*c) + usize::from(b) * s) as u8;
+                        }
                     }
                 }
-                c
-            })
-            .collect();
-        let mut group_offsets = vec![0usize];
-        for p in &product {
-            group_offsets.push(group_offsets.last().copied().unwrap_or(0) + p);
-        }
+            });
+        let group_offsets = (0..=groups.len()).map(|g| g * GROUP_CELLS).collect();
         Binned {
             edges,
             codes,
-            group_codes,
+            row_codes,
             member,
             groups,
             group_offsets,
+            group_size: product,
         }
     }
 
@@ -256,7 +286,7 @@ type Hist = Vec<[f64; 3]>;
 struct Grower<'a> {
     data: &'a Binned<'a>,
     /// Per row (a, b, cover), packed so a histogram update reads one cache line.
-    abc: Vec<[f64; 3]>,
+    abc: &'a [[f64; 3]],
     params: GrowParams,
     rng: Rng,
     nodes: Vec<Node>,
@@ -269,32 +299,48 @@ impl Grower<'_> {
     fn histogram(&self, rows: &[u32]) -> Hist {
         let d = self.data;
         let mut h = vec![[0.0; 3]; d.group_offsets.last().copied().unwrap_or(0)];
-        // The rows' statistics in row order, read once (not once per column).
-        let ordered: Vec<[f64; 3]> = rows.iter().map(|&r| self.abc[r as usize]).collect();
-        let mut slices: Vec<&mut [[f64; 3]]> = Vec::with_capacity(d.groups.len());
+        let ng = d.groups.len();
+        // Groups split into parts, one pass over the rows per part (two parts a thread,
+        // for balance). Every cell's sum is still taken in row order, so the result
+        // depends neither on the parts nor on the thread count.
+        let parts = if rows.len() >= 4_096 {
+            (2 * rayon::current_num_threads()).clamp(1, ng.max(1))
+        } else {
+            1
+        };
+        let mut slices: Vec<(usize, usize, &mut [[f64; 3]])> = Vec::with_capacity(parts);
         let mut rest: &mut [[f64; 3]] = &mut h;
-        for g in 0..d.groups.len() {
-            let (head, tail) = rest.split_at_mut(d.group_offsets[g + 1] - d.group_offsets[g]);
-            slices.push(head);
+        for p in 0..parts {
+            let (g0, g1) = (p * ng / parts, (p + 1) * ng / parts);
+            let (head, tail) = rest.split_at_mut(d.group_offsets[g1] - d.group_offsets[g0]);
+            slices.push((g0, g1, head));
             rest = tail;
         }
-        // Each group's sums are computed in row order, so the result does not depend on
-        // the thread count.
-        let fill = |(hg, col): (&mut &mut [[f64; 3]], &Vec<u8>)| {
-            for (v, &r) in ordered.iter().zip(rows) {
-                let cell = &mut hg[col[r as usize] as usize];
-                cell[0] += v[0];
-                cell[1] += v[1];
-                cell[2] += v[2];
+        let fill = |(g0, g1, hp): &mut (usize, usize, &mut [[f64; 3]])| {
+            // Every group's histogram has GROUP_CELLS cells, so a u8 code indexes it
+            // without a bounds check.
+            let mut hists: Vec<&mut [[f64; 3]; GROUP_CELLS]> = hp
+                .chunks_exact_mut(GROUP_CELLS)
+                .filter_map(|c| c.try_into().ok())
+                .collect();
+            for &r in rows {
+                // Copied out, so it stays in registers across the row's groups (and a and
+                // b are added as one vector).
+                let v = self.abc[r as usize];
+                let at = r as usize * ng;
+                let codes = &d.row_codes[at + *g0..at + *g1];
+                for (&c, hg) in codes.iter().zip(hists.iter_mut()) {
+                    let cell = &mut hg[usize::from(c)];
+                    cell[0] += v[0];
+                    cell[1] += v[1];
+                    cell[2] += v[2];
+                }
             }
         };
-        if rows.len() >= 4_096 {
-            slices
-                .par_iter_mut()
-                .zip(d.group_codes.par_iter())
-                .for_each(fill);
+        if parts > 1 {
+            slices.par_iter_mut().for_each(fill);
         } else {
-            slices.iter_mut().zip(d.group_codes.iter()).for_each(fill);
+            slices.iter_mut().for_each(fill);
         }
         h
     }
@@ -310,17 +356,64 @@ impl Grower<'_> {
         let (g, stride, nb) = d.member[f];
         let joint = &hist[d.group_offsets[g]..d.group_offsets[g + 1]];
         if d.groups[g].len() == 1 {
-            return joint;
+            return &joint[..nb];
         }
         buf.clear();
         buf.resize(nb, [0.0; 3]);
-        for (c, cell) in joint.iter().enumerate() {
-            let m = &mut buf[(c / stride) % nb];
-            m[0] += cell[0];
-            m[1] += cell[1];
-            m[2] += cell[2];
+        // Code c is column f's bin (c / stride) % nb: runs of `stride` codes share a bin,
+        // and the bins cycle.
+        let mut bin = 0;
+        for run in joint[..d.group_size[g]].chunks(stride) {
+            let m = &mut buf[bin];
+            for cell in run {
+                m[0] += cell[0];
+                m[1] += cell[1];
+                m[2] += cell[2];
+            }
+            bin = if bin + 1 == nb { 0 } else { bin + 1 };
         }
         buf
+    }
+
+    /// Column `f`'s best split of a node with totals `[a, b, cover]`: its gain, its bin
+    /// (`bin <= k` goes left) and the left side's totals; the first bin on a tie.
+    fn best_split(
+        &self,
+        hist: &[[f64; 3]],
+        f: usize,
+        totals: [f64; 3],
+    ) -> Option<(f64, usize, [f64; 3])> {
+        let p = self.params;
+        let [sa, sb, sc] = totals;
+        let parent = sa * sa / (sb + p.lambda);
+        let mut buf = Vec::new();
+        let hf = self.column_hist(hist, f, &mut buf);
+        let mut best: Option<(f64, usize, [f64; 3])> = None;
+        let (mut la, mut lb, mut lc) = (0.0, 0.0, 0.0);
+        for (k, cell) in hf.iter().enumerate().take(hf.len().saturating_sub(1)) {
+            la += cell[0];
+            lb += cell[1];
+            lc += cell[2];
+            if cell[2] == 0.0 {
+                // An empty bin moves no row: the same split as the bin before it (or
+                // none), not a better one. (Its a and b may hold a rounding residue from
+                // the histogram subtraction; they are still added, so the sides' sums
+                // are the same whichever bin is chosen.)
+                continue;
+            }
+            let (ra, rb, rc) = (sa - la, sb - lb, sc - lc);
+            if lc < p.min_leaf || rc < p.min_leaf {
+                continue;
+            }
+            if lb < p.min_b || rb < p.min_b {
+                continue;
+            }
+            let gain = la * la / (lb + p.lambda) + ra * ra / (rb + p.lambda) - parent;
+            if gain > 1e-12 && best.is_none_or(|(g, ..)| gain > g) {
+                best = Some((gain, k, [la, lb, lc]));
+            }
+        }
+        best
     }
 
     /// Whether a node of `depth` with `cover` on `rows` rows may split at all.
@@ -374,27 +467,21 @@ impl Grower<'_> {
             }
             _ => (0..nf).collect(),
         };
-        let parent = sa * sa / (sb + p.lambda);
+        // Each candidate's best split (in parallel on large nodes), then the best of them:
+        // the highest gain, the first column and bin on a tie, as one serial scan.
+        let split_of = |&f: &usize| {
+            self.best_split(&hist, f, totals)
+                .map(|(gain, k, lt)| (gain, f, k, lt))
+        };
+        let per_column: Vec<_> = if rows.len() >= 4_096 {
+            candidates.par_iter().map(split_of).collect()
+        } else {
+            candidates.iter().map(split_of).collect()
+        };
         let mut best: Option<(f64, usize, usize, [f64; 3])> = None;
-        let mut buf = Vec::new();
-        for &f in &candidates {
-            let hf = self.column_hist(&hist, f, &mut buf);
-            let (mut la, mut lb, mut lc) = (0.0, 0.0, 0.0);
-            for (k, cell) in hf.iter().enumerate().take(hf.len().saturating_sub(1)) {
-                la += cell[0];
-                lb += cell[1];
-                lc += cell[2];
-                let (ra, rb, rc) = (sa - la, sb - lb, sc - lc);
-                if lc < p.min_leaf || rc < p.min_leaf {
-                    continue;
-                }
-                if lb < p.min_b || rb < p.min_b {
-                    continue;
-                }
-                let gain = la * la / (lb + p.lambda) + ra * ra / (rb + p.lambda) - parent;
-                if gain > 1e-12 && best.is_none_or(|(g, ..)| gain > g) {
-                    best = Some((gain, f, k, [la, lb, lc]));
-                }
+        for c in per_column.into_iter().flatten() {
+            if best.is_none_or(|(g, ..)| c.0 > g) {
+                best = Some(c);
             }
         }
         let Some((gain, f, k, lt)) = best else {
@@ -402,20 +489,30 @@ impl Grower<'_> {
         };
         let rt = [sa - lt[0], sb - lt[1], sc - lt[2]];
         // Stable partition (bin <= k to the front): rows stay in ascending order on each
-        // side, so histogram passes read memory in order.
+        // side, so histogram passes read memory in order. Large nodes partition chunks in
+        // parallel and concatenate them in order: the same result.
         let col = &d.codes[f];
-        let mut right = Vec::with_capacity(rows.len() / 2);
-        let mut split = 0;
-        for i in 0..rows.len() {
-            let r = rows[i];
-            if usize::from(col[r as usize]) <= k {
-                rows[split] = r;
-                split += 1;
-            } else {
-                right.push(r);
+        let goes_left = |r: u32| usize::from(col[r as usize]) <= k;
+        let split = if rows.len() >= 2 * PARTITION_CHUNK {
+            let parts: Vec<(Vec<u32>, Vec<u32>)> = rows
+                .par_chunks(PARTITION_CHUNK)
+                .map(|c| partition(c, goes_left))
+                .collect();
+            let mut at = 0;
+            for side in [0, 1] {
+                for part in &parts {
+                    let run = if side == 0 { &part.0 } else { &part.1 };
+                    rows[at..at + run.len()].copy_from_slice(run);
+                    at += run.len();
+                }
             }
-        }
-        rows[split..].copy_from_slice(&right);
+            parts.iter().map(|p| p.0.len()).sum()
+        } else {
+            let (left, right) = partition(rows, goes_left);
+            rows[..left.len()].copy_from_slice(&left);
+            rows[left.len()..].copy_from_slice(&right);
+            left.len()
+        };
         if split == 0 || split == rows.len() {
             return leaf(self);
         }
@@ -454,27 +551,48 @@ impl Grower<'_> {
     }
 }
 
+/// The rows that go left and those that go right, each in their order. Branch-free: each
+/// row is written to both sides and only the side it belongs to moves on (a split's
+/// direction is as good as random to the branch predictor).
+fn partition(rows: &[u32], goes_left: impl Fn(u32) -> bool) -> (Vec<u32>, Vec<u32>) {
+    let (mut left, mut right) = (vec![0u32; rows.len()], vec![0u32; rows.len()]);
+    let (mut l, mut r) = (0, 0);
+    for &row in rows {
+        let go = usize::from(goes_left(row));
+        left[l] = row;
+        right[r] = row;
+        l += go;
+        r += 1 - go;
+    }
+    left.truncate(l);
+    right.truncate(r);
+    (left, right)
+}
+
 /// A grown tree, and each leaf with the range of `rows` (as partitioned) that reached it.
 pub(crate) struct Grown {
     pub tree: Tree,
     pub leaves: Vec<(u32, usize, usize)>,
 }
 
-/// Grows one tree on `rows` with per-row statistics `(a, b, c)`. On return `rows` is
-/// partitioned so that each leaf's rows are contiguous.
+/// Grows one tree on `rows` with per-row statistics `abc[r] = [a, b, cover]`. On return
+/// `rows` is partitioned so that each leaf's rows are contiguous.
 pub(crate) fn grow_tree(
     data: &Binned,
-    a: &[f64],
-    b: &[f64],
-    c: &[f64],
+    abc: &[[f64; 3]],
     rows: &mut [u32],
     params: GrowParams,
     seed: u64,
 ) -> Grown {
+    let mut totals = [0.0; 3];
+    for &r in rows.iter() {
+        let v = abc[r as usize];
+        totals[0] += v[0];
+        totals[1] += v[1];
+        totals[2] += v[2];
+    }
     if data.columns() == 0 || rows.is_empty() {
-        let sa: f64 = rows.iter().map(|&r| a[r as usize]).sum();
-        let sb: f64 = rows.iter().map(|&r| b[r as usize]).sum();
-        let sc: f64 = rows.iter().map(|&r| c[r as usize]).sum();
+        let [sa, sb, sc] = totals;
         return Grown {
             tree: Tree {
                 nodes: vec![Node {
@@ -493,24 +611,12 @@ pub(crate) fn grow_tree(
     }
     let mut g = Grower {
         data,
-        abc: a
-            .iter()
-            .zip(b)
-            .zip(c)
-            .map(|((&a, &b), &c)| [a, b, c])
-            .collect(),
+        abc,
         params,
         rng: Rng::new(seed),
         nodes: Vec::new(),
         leaves: Vec::new(),
     };
-    let mut totals = [0.0; 3];
-    for &r in rows.iter() {
-        let v = g.abc[r as usize];
-        totals[0] += v[0];
-        totals[1] += v[1];
-        totals[2] += v[2];
-    }
     let hist = g
         .may_split(0, totals[2], rows.len())
         .then(|| g.histogram(rows));
@@ -545,7 +651,7 @@ impl DecisionTree {
         let w = weights(w, n);
         let edges = Bins::fit(x, MAX_BINS);
         let data = Binned::new(&edges, x);
-        let a: Vec<f64> = y.iter().zip(&w).map(|(y, w)| y * w).collect();
+        let abc: Vec<[f64; 3]> = y.iter().zip(&w).map(|(y, &w)| [y * w, w, w]).collect();
         let mut rows: Vec<u32> = (0..n as u32).collect();
         let params = GrowParams {
             max_depth,
@@ -554,7 +660,7 @@ impl DecisionTree {
             lambda: 0.0,
             mtry: None,
         };
-        let tree = grow_tree(&data, &a, &w, &w, &mut rows, params, 0).tree;
+        let tree = grow_tree(&data, &abc, &mut rows, params, 0).tree;
         DecisionTree {
             max_depth,
             min_leaf,
@@ -612,8 +718,15 @@ impl Forest {
                 for _ in 0..n.min(MAX_TREE_ROWS) {
                     count[rng.below(n as u64) as usize] += 1.0;
                 }
-                let wc: Vec<f64> = w.iter().zip(&count).map(|(w, c)| w * c).collect();
-                let a: Vec<f64> = y.iter().zip(&wc).map(|(y, w)| y * w).collect();
+                let abc: Vec<[f64; 3]> = y
+                    .iter()
+                    .zip(&w)
+                    .zip(&count)
+                    .map(|((y, w), c)| {
+                        let wc = w * c;
+                        [y * wc, wc, wc]
+                    })
+                    .collect();
                 let mut rows: Vec<u32> =
                     (0..n as u32).filter(|&i| count[i as usize] > 0.0).collect();
                 let params = GrowParams {
@@ -623,7 +736,7 @@ impl Forest {
                     lambda: 0.0,
                     mtry: Some(mtry),
                 };
-                grow_tree(&data, &a, &wc, &wc, &mut rows, params, rng.next_u64()).tree
+                grow_tree(&data, &abc, &mut rows, params, rng.next_u64()).tree
             })
             .collect();
         Forest {
@@ -703,7 +816,8 @@ impl Boost {
         let mut in_tree = vec![false; n];
         let mut trees = Vec::new();
         let mut rng = Rng::stream(seed, 77);
-        let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
+        // Per row [a, b, cover]: the gradients are refreshed every tree, the cover is w.
+        let mut abc: Vec<[f64; 3]> = w.iter().map(|&w| [0.0, 0.0, w]).collect();
         let held_rows: Vec<usize> = stop.map(<[usize]>::to_vec).unwrap_or_default();
         let held_loss = |raw: &[f64]| -> f64 {
             held_rows
@@ -740,15 +854,19 @@ impl Boost {
             } else {
                 train.clone()
             };
-            // Gradients of the rows this tree grows on (the only ones it reads).
-            for &i in &rows {
-                let i = i as usize;
-                let pi = sigmoid(raw[i]);
-                a[i] = w[i] * (y[i] - pi);
-                b[i] = w[i] * (pi * (1.0 - pi)).max(1e-6);
-            }
+            // Gradients of every row, in parallel (the tree reads only its own rows').
+            abc.par_iter_mut()
+                .zip(&raw)
+                .zip(y)
+                .with_min_len(4_096)
+                .for_each(|((v, &z), &y)| {
+                    let pi = sigmoid(z);
+                    let w = v[2];
+                    v[0] = w * (y - pi);
+                    v[1] = w * (pi * (1.0 - pi)).max(1e-6);
+                });
             let Grown { mut tree, leaves } =
-                grow_tree(&data, &a, &b, &w, &mut rows, params, rng.next_u64());
+                grow_tree(&data, &abc, &mut rows, params, rng.next_u64());
             for node in &mut tree.nodes {
                 node.value *= p.learning_rate;
             }
@@ -760,11 +878,12 @@ impl Boost {
                     in_tree[r as usize] = true;
                 }
             }
-            for (i, r) in raw.iter_mut().enumerate() {
-                if !in_tree[i] {
-                    *r += tree.predict_binned(&data.codes, i);
-                }
-            }
+            raw.par_iter_mut()
+                .zip(&in_tree)
+                .enumerate()
+                .with_min_len(4_096)
+                .filter(|(_, (_, t))| !**t)
+                .for_each(|(i, (r, _))| *r += tree.predict_binned(&data.codes, i));
             trees.push(tree);
             if !held_rows.is_empty() && (t + 1) % 10 == 0 {
                 let loss = held_loss(&raw);

@@ -7,20 +7,31 @@ use std::time::Instant;
 
 use super::train::{FlatTable, flat_dataset};
 use crate::config::Config;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::input::io::{self, Format};
 use crate::input::table::{Column, Table};
 use crate::model::prep::Preprocessor;
 use crate::model::{self, Params};
 use crate::train::metrics;
 
-/// Fits the benchmark parameters once each; writes the matrix to `matrix` when given and
+/// Fits the benchmark parameters once each (or only family `only`); writes the matrix to `matrix` when given and
 /// returns the timings as JSON.
 pub fn bench_fit(
     flat: &FlatTable,
     matrix: Option<&Path>,
+    only: Option<&str>,
     cfg: &Config,
 ) -> Result<serde_json::Value> {
+    let params: Vec<Params> = Params::benchmark()
+        .into_iter()
+        .filter(|p| only.is_none_or(|o| p.family().name() == o))
+        .collect();
+    if params.is_empty() {
+        return Err(Error::Input(format!(
+            "--only {}: expected one of logistic, decision_tree, random_forest, gradient_boosting",
+            only.unwrap_or_default()
+        )));
+    }
     let t0 = Instant::now();
     let ds = flat_dataset(flat)?;
     let read_s = t0.elapsed().as_secs_f64();
@@ -47,7 +58,7 @@ pub fn bench_fit(
         log::info!("wrote {}", path.display());
     }
     let mut fits = Vec::new();
-    for params in Params::benchmark() {
+    for params in params {
         let t = Instant::now();
         let m = model::fit(&params, x.view(), &y, None, None, cfg.seed());
         let secs = t.elapsed().as_secs_f64();

@@ -210,6 +210,10 @@ pub enum Command {
         /// Where to write the timings (JSON).
         #[arg(long)]
         json: PathBuf,
+        /// Fit only this family (logistic, decision_tree, random_forest,
+        /// gradient_boosting); default: all four.
+        #[arg(long)]
+        only: Option<String>,
     },
     /// Print the feature catalog (the Markdown of docs/features.md).
     Catalog,

@@ -213,8 +213,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 t0.elapsed().as_secs_f64()
             );
         }
-        Command::BenchFit { flat, matrix, json } => {
-            let timings = workflow::bench::bench_fit(&flat.into(), matrix.as_deref(), &cfg)?;
+        Command::BenchFit {
+            flat,
+            matrix,
+            json,
+            only,
+        } => {
+            let timings =
+                workflow::bench::bench_fit(&flat.into(), matrix.as_deref(), only.as_deref(), &cfg)?;
             output::write_json(&json, &timings)?;
         }
         Command::Catalog => print!("{}", churnlab::features::catalog_markdown()),
