@@ -74,10 +74,11 @@ pub(super) fn usage_features(
         unavailable.insert("dau_mau_30d".into(), why);
     }
 
-    // Every window below reads the rows through one index by day: no plan per snapshot.
-    let by_day = DayIndex::of_days(&rows_of.day, |i| rows_of.kept(i));
+    // Every window below reads an account's rows through one bucket per account: no
+    // plan per snapshot, and no pass over other accounts' rows.
+    let by_account = ByAccount::of(&rows_of);
     let sticky = if feat.sticky_features.is_empty() {
-        choose_sticky(&rows_of, &by_day, rows, snapshot_dates, index)
+        choose_sticky(&rows_of, &by_account, rows, snapshot_dates, index)
     } else {
         feat.sticky_features.clone()
     };
@@ -90,107 +91,201 @@ pub(super) fn usage_features(
         }
     );
     rows_of.mark_sticky(&sticky);
-    let history = UsageHistory::of(&rows_of, &by_day);
     let daily = grain == UsageGrain::Daily;
-    // The snapshots' window sums, as many at once as there are threads (each is computed
-    // alone, so the result does not depend on the thread count; a batch at a time keeps
-    // only that many snapshots' sums in memory).
-    let batch = rayon::current_num_threads().max(1);
-    for (b, ts) in snapshot_dates.chunks(batch).enumerate() {
-        let sums: Vec<Vec<(u32, WindowSums)>> = ts
-            .par_iter()
-            .map(|t| rows_of.window_sums(&by_day, dates::to_days(*t) as i64, daily))
-            .collect();
-        for (k, (t, sums)) in ts.iter().zip(&sums).enumerate() {
-            let s = b * batch + k;
-            let t = dates::to_days(*t) as i64;
-            for (a, w) in sums {
-                let Some(row) = index.row_of[s].get(*a as usize).copied().flatten() else {
-                    continue;
-                };
-                values.set("events_30d", row, Some(w.events_30d));
-                values.set("events_prev_30d", row, Some(w.events_prev_30d));
-                values.set("events_90d", row, Some(w.events_90d));
-                values.set("features_used_30d", row, Some(w.features_30d as f64));
-                values.set(
-                    "sticky_features_used_30d",
-                    row,
-                    Some(w.sticky_features_30d as f64),
-                );
-                if has_users {
-                    values.set("active_users_30d", row, Some(w.users_30d as f64));
-                    values.set("active_users_prev_30d", row, Some(w.users_prev_30d as f64));
-                    values.set("sticky_users_30d", row, Some(w.sticky_users_30d as f64));
-                }
-                if has_minutes {
-                    values.set("minutes_30d", row, Some(w.minutes_30d));
-                }
-                if daily {
-                    values.set("active_days_30d", row, Some(w.days_30d as f64));
-                    if has_users {
-                        values.set("user_days_30d", row, Some(w.user_days_30d as f64));
+    let days: Vec<i64> = snapshot_dates
+        .iter()
+        .map(|t| i64::from(dates::to_days(*t)))
+        .collect();
+    // Accounts a block at a time, each account's snapshots in parallel with other
+    // accounts'; each (account, snapshot) is computed alone, so the result does not
+    // depend on the thread count, and only a block's results are held at once.
+    let n_accounts = index.row_of.first().map_or(0, Vec::len);
+    let accounts: Vec<usize> = (0..n_accounts).collect();
+    for block in accounts.chunks(ACCOUNT_BLOCK) {
+        let found: Vec<Vec<AtSnapshot>> = block
+            .par_chunks(64)
+            .map(|accounts| {
+                let mut seen = Seen::default();
+                let mut out = Vec::new();
+                for &a in accounts {
+                    for (s, &t) in days.iter().enumerate() {
+                        let Some(row) = index.row_of[s][a] else {
+                            continue;
+                        };
+                        out.push(AtSnapshot {
+                            row,
+                            window: rows_of.window_sums(&by_account, a, t, daily, &mut seen),
+                            last_day: by_account.last_day_before(&rows_of, a, t),
+                        });
                     }
                 }
+                out
+            })
+            .collect();
+        for found in found.into_iter().flatten() {
+            let row = found.row;
+            let t = days[rows[row].snapshot];
+            if let Some(last) = found.last_day {
+                values.set(
+                    "days_since_last_activity",
+                    row,
+                    Some((t - i64::from(last)) as f64),
+                );
             }
-            // n_unique counts an empty filtered group as 0 only when present; the absent-zero
-            // rule covers accounts without rows. Breadth needs the features seen before t.
-            let offered = history.features_before(t) as f64;
-            for (a, row) in index.row_of[s].iter().enumerate() {
-                if let (Some(row), Some(last)) = (row, history.last_day_before(a, t)) {
-                    values.set("days_since_last_activity", *row, Some((t - last) as f64));
+            let Some(w) = found.window else {
+                continue;
+            };
+            values.set("events_30d", row, Some(w.events_30d));
+            values.set("events_prev_30d", row, Some(w.events_prev_30d));
+            values.set("events_90d", row, Some(w.events_90d));
+            values.set("features_used_30d", row, Some(w.features_30d as f64));
+            values.set(
+                "sticky_features_used_30d",
+                row,
+                Some(w.sticky_features_30d as f64),
+            );
+            if has_users {
+                values.set("active_users_30d", row, Some(w.users_30d as f64));
+                values.set("active_users_prev_30d", row, Some(w.users_prev_30d as f64));
+                values.set("sticky_users_30d", row, Some(w.sticky_users_30d as f64));
+            }
+            if has_minutes {
+                values.set("minutes_30d", row, Some(w.minutes_30d));
+            }
+            if daily {
+                values.set("active_days_30d", row, Some(w.days_30d as f64));
+                if has_users {
+                    values.set("user_days_30d", row, Some(w.user_days_30d as f64));
                 }
             }
-            for a in 0..index.row_of[s].len() {
-                if let Some(row) = index.row_of[s][a] {
-                    let used = values.get("features_used_30d", row).unwrap_or(0.0);
-                    values.set(
-                        "feature_breadth_30d",
-                        row,
-                        (offered > 0.0).then(|| used / offered),
-                    );
-                }
-            }
+        }
+    }
+    // Breadth: the features used over the features offered (seen before t). n_unique
+    // counts an empty filtered group as 0 only when present; the absent-zero rule covers
+    // accounts without rows.
+    for (s, &t) in days.iter().enumerate() {
+        let offered = by_account.features_before(t) as f64;
+        for row in index.row_of[s].iter().flatten().copied() {
+            let used = values.get("features_used_30d", row).unwrap_or(0.0);
+            values.set(
+                "feature_breadth_30d",
+                row,
+                (offered > 0.0).then(|| used / offered),
+            );
         }
     }
     Ok((sticky, grain))
 }
 
-/// The usage rows ordered by day, to cut a window of days out of them without a pass over
-/// the whole table: one sort instead of one filter per snapshot.
-struct DayIndex {
-    /// Row positions, by (day, position).
-    order: Vec<u32>,
-    /// Each distinct day, ascending, with the index in `order` of its first row.
-    starts: Vec<(i32, usize)>,
+/// One spine row's usage: its window's sums (None when the window has no row) and the
+/// account's last day of use before the snapshot.
+struct AtSnapshot {
+    row: usize,
+    window: Option<WindowSums>,
+    last_day: Option<i32>,
 }
 
-impl DayIndex {
-    /// An index of the rows `keep` accepts, by their days (`days[i]` is row i's day).
-    fn of_days(days: &[i32], keep: impl Fn(usize) -> bool) -> Self {
-        let mut order: Vec<u32> = (0..days.len() as u32)
-            .filter(|&i| keep(i as usize))
-            .collect();
-        order.sort_by_key(|&i| (days[i as usize], i));
-        let mut starts: Vec<(i32, usize)> = Vec::new();
-        for (k, &i) in order.iter().enumerate() {
-            let d = days[i as usize];
-            if starts.last().is_none_or(|&(last, _)| last != d) {
-                starts.push((d, k));
+/// Accounts per block of the window pass (a block's results are held until written).
+const ACCOUNT_BLOCK: usize = 16_384;
+
+/// The kept usage rows bucketed by account, each account's rows in table order, to cut
+/// a window of days out of one account's rows: one counting pass instead of one filter
+/// per snapshot. Rows without an account or a day are left out (no window holds them).
+struct ByAccount {
+    /// Account a's rows are `rows[starts[a]..starts[a + 1]]`.
+    starts: Vec<usize>,
+    rows: Vec<u32>,
+    /// Whether account a's rows, in table order, have non-decreasing days (then a window
+    /// is one contiguous run of them, found by bisection).
+    day_ordered: Vec<bool>,
+    /// Each feature's first day of use, ascending (the features offered before t).
+    first_use: Vec<i32>,
+}
+
+impl ByAccount {
+    fn of(u: &UsageRows) -> Self {
+        let valid = |i: usize| u.kept(i) && u.account[i] != u32::MAX && u.day[i] != i32::MIN;
+        let n_accounts = (0..u.len())
+            .filter(|&i| valid(i))
+            .map(|i| u.account[i] as usize + 1)
+            .max()
+            .unwrap_or(0);
+        let mut starts = vec![0usize; n_accounts + 1];
+        let mut first_use = vec![i32::MAX; u.feature_names.len()];
+        for i in 0..u.len() {
+            if valid(i) {
+                starts[u.account[i] as usize + 1] += 1;
+                if let Some(e) = first_use.get_mut(u.feature[i] as usize) {
+                    *e = (*e).min(u.day[i]);
+                }
             }
         }
-        DayIndex { order, starts }
+        for a in 0..n_accounts {
+            starts[a + 1] += starts[a];
+        }
+        let mut next = starts.clone();
+        let mut rows = vec![0u32; starts[n_accounts]];
+        let mut day_ordered = vec![true; n_accounts];
+        let mut last_day = vec![i32::MIN; n_accounts];
+        for i in 0..u.len() {
+            if valid(i) {
+                let a = u.account[i] as usize;
+                rows[next[a]] = i as u32;
+                next[a] += 1;
+                if u.day[i] < last_day[a] {
+                    day_ordered[a] = false;
+                }
+                last_day[a] = u.day[i];
+            }
+        }
+        first_use.sort_unstable();
+        ByAccount {
+            starts,
+            rows,
+            day_ordered,
+            first_use,
+        }
     }
 
-    /// Positions of the rows with `lo <= day < hi`, by day.
-    fn rows_between(&self, lo: i64, hi: i64) -> Vec<u32> {
-        let at = |t: i64| {
-            let k = self.starts.partition_point(|&(d, _)| i64::from(d) < t);
-            self.starts
-                .get(k)
-                .map_or(self.order.len(), |&(_, start)| start)
+    /// Account a's rows with `lo <= day < hi`, in table order.
+    fn window<'s>(
+        &'s self,
+        u: &'s UsageRows,
+        a: usize,
+        lo: i64,
+        hi: i64,
+    ) -> impl Iterator<Item = usize> + 's {
+        let all: &[u32] = self
+            .starts
+            .get(a + 1)
+            .map_or(&[], |&end| &self.rows[self.starts[a]..end]);
+        let day = |r: &u32| i64::from(u.day[*r as usize]);
+        let ordered = self.day_ordered.get(a).copied().unwrap_or(true);
+        let run = if ordered {
+            let k0 = all.partition_point(|r| day(r) < lo);
+            let k1 = all.partition_point(|r| day(r) < hi);
+            &all[k0..k1.max(k0)]
+        } else {
+            all
         };
-        let (a, b) = (at(lo), at(hi));
-        self.order[a..b.max(a)].to_vec()
+        run.iter()
+            .filter(move |r| ordered || (lo <= day(r) && day(r) < hi))
+            .map(|&r| r as usize)
+    }
+
+    /// Account a's last day of use before `t`.
+    fn last_day_before(&self, u: &UsageRows, a: usize, t: i64) -> Option<i32> {
+        let before = self.window(u, a, i64::from(i32::MIN), t).map(|i| u.day[i]);
+        if self.day_ordered.get(a).copied().unwrap_or(true) {
+            // Days ascend: the last is the latest.
+            before.last()
+        } else {
+            before.max()
+        }
+    }
+
+    fn features_before(&self, t: i64) -> usize {
+        self.first_use.partition_point(|&d| i64::from(d) < t)
     }
 }
 
@@ -243,6 +338,18 @@ struct Seen {
     sticky_users: Vec<u32>,
     days: Vec<i32>,
     user_days: Vec<(u32, i32)>,
+}
+
+impl Seen {
+    fn clear(&mut self) {
+        self.features.clear();
+        self.sticky_features.clear();
+        self.users.clear();
+        self.users_prev.clear();
+        self.sticky_users.clear();
+        self.days.clear();
+        self.user_days.clear();
+    }
 }
 
 fn distinct<T: Ord>(v: &mut Vec<T>) -> usize {
@@ -331,15 +438,22 @@ impl<'a> UsageRows<'a> {
             .collect();
     }
 
-    /// Per account with a row in `[t - 90, t)`, its sums; accounts in ascending order.
-    /// Rows are read in table order, so each sum adds in the order a filter would.
-    fn window_sums(&self, by_day: &DayIndex, t: i64, daily: bool) -> Vec<(u32, WindowSums)> {
-        let mut rows = by_day.rows_between(t - 90, t);
-        rows.sort_unstable();
-        let mut acc: BTreeMap<u32, (WindowSums, Seen)> = BTreeMap::new();
-        for i in rows {
-            let i = i as usize;
-            let (w, seen) = acc.entry(self.account[i]).or_default();
+    /// Account a's sums over `[t - 90, t)`; None when it has no row there. Rows are read
+    /// in table order, so each sum adds in the order a filter would. `seen` is scratch
+    /// space, reused between calls.
+    fn window_sums(
+        &self,
+        by: &ByAccount,
+        a: usize,
+        t: i64,
+        daily: bool,
+        seen: &mut Seen,
+    ) -> Option<WindowSums> {
+        seen.clear();
+        let mut w = WindowSums::default();
+        let mut any = false;
+        for i in by.window(self, a, t - 90, t) {
+            any = true;
             let d = self.day[i];
             let e = self.events[i];
             let user = self.user_of(i);
@@ -371,69 +485,17 @@ impl<'a> UsageRows<'a> {
                 }
             }
         }
-        acc.into_iter()
-            .map(|(a, (mut w, mut seen))| {
-                w.features_30d = distinct(&mut seen.features);
-                w.sticky_features_30d = distinct(&mut seen.sticky_features);
-                w.users_30d = distinct(&mut seen.users);
-                w.users_prev_30d = distinct(&mut seen.users_prev);
-                w.sticky_users_30d = distinct(&mut seen.sticky_users);
-                w.days_30d = distinct(&mut seen.days);
-                w.user_days_30d = distinct(&mut seen.user_days);
-                (a, w)
-            })
-            .collect()
-    }
-}
-
-/// Per account its distinct usage days, and per feature its first day: what "the last
-/// activity before t" and "the features offered before t" need, for every snapshot at once.
-struct UsageHistory {
-    days: Vec<Vec<i32>>,
-    first_use: Vec<i32>,
-}
-
-impl UsageHistory {
-    /// Read in day order, so each account's days arrive sorted and a repeat is dropped
-    /// as it comes (no list of every row's day per account).
-    fn of(u: &UsageRows, by_day: &DayIndex) -> Self {
-        let mut days: Vec<Vec<i32>> = Vec::new();
-        let mut first = vec![i32::MAX; u.feature_names.len()];
-        for &i in &by_day.order {
-            let i = i as usize;
-            let (a, d, f) = (u.account[i], u.day[i], u.feature[i]);
-            // Validated rows always have both; a missing one is skipped, not trusted.
-            if a == u32::MAX || d == i32::MIN {
-                continue;
-            }
-            let a = a as usize;
-            if days.len() <= a {
-                days.resize(a + 1, Vec::new());
-            }
-            if days[a].last() != Some(&d) {
-                days[a].push(d);
-            }
-            if let Some(e) = first.get_mut(f as usize) {
-                *e = (*e).min(d);
-            }
+        if !any {
+            return None;
         }
-        first.sort_unstable();
-        UsageHistory {
-            days,
-            first_use: first,
-        }
-    }
-
-    fn features_before(&self, t: i64) -> usize {
-        self.first_use.partition_point(|&d| i64::from(d) < t)
-    }
-
-    fn last_day_before(&self, account: usize, t: i64) -> Option<i64> {
-        let d = self.days.get(account)?;
-        d[..d.partition_point(|&x| i64::from(x) < t)]
-            .last()
-            .copied()
-            .map(i64::from)
+        w.features_30d = distinct(&mut seen.features);
+        w.sticky_features_30d = distinct(&mut seen.sticky_features);
+        w.users_30d = distinct(&mut seen.users);
+        w.users_prev_30d = distinct(&mut seen.users_prev);
+        w.sticky_users_30d = distinct(&mut seen.sticky_users);
+        w.days_30d = distinct(&mut seen.days);
+        w.user_days_30d = distinct(&mut seen.user_days);
+        Some(w)
     }
 }
 
@@ -442,7 +504,7 @@ impl UsageHistory {
 /// relative to non-users, among features used by at least 5% of account-snapshots.
 fn choose_sticky(
     u: &UsageRows,
-    by_day: &DayIndex,
+    by_account: &ByAccount,
     rows: &[SpineRow],
     snapshot_dates: &[NaiveDate],
     index: &Index,
@@ -453,34 +515,24 @@ fn choose_sticky(
     labelled.truncate(labelled.len().div_ceil(2));
     let mut users: HashMap<String, Vec<usize>> = HashMap::new();
     let mut considered: Vec<usize> = Vec::new();
+    let mut features: Vec<u32> = Vec::new();
     for &s in &labelled {
         let t = dates::to_days(snapshot_dates[s]) as i64;
-        let mut pairs: Vec<(u32, u32)> = by_day
-            .rows_between(t - 30, t)
-            .into_iter()
-            .map(|i| (u.account[i as usize], u.feature[i as usize]))
-            .collect();
-        pairs.sort_unstable();
-        pairs.dedup();
-        for (a, f) in pairs {
-            if let (Some(row), Some(name)) = (
-                index.row_of[s]
-                    .get(a as usize)
-                    .copied()
-                    .flatten()
-                    .filter(|r| rows[*r].label.is_some()),
-                u.feature_names.get(f as usize),
-            ) {
+        for (a, row) in index.row_of[s].iter().enumerate() {
+            let Some(row) = row.filter(|r| rows[*r].label.is_some()) else {
+                continue;
+            };
+            considered.push(row);
+            features.clear();
+            features.extend(by_account.window(u, a, t - 30, t).map(|i| u.feature[i]));
+            distinct(&mut features);
+            for name in features
+                .iter()
+                .filter_map(|&f| u.feature_names.get(f as usize))
+            {
                 users.entry(name.clone()).or_default().push(row);
             }
         }
-        considered.extend(
-            index.row_of[s]
-                .iter()
-                .flatten()
-                .copied()
-                .filter(|r| rows[*r].label.is_some()),
-        );
     }
     let n = considered.len() as f64;
     let churners = considered
