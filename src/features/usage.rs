@@ -599,3 +599,60 @@ pub fn events_by_feature(
     out.sort_by(|x, y| x.0.cmp(&y.0));
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Six rows in table order; account 0's are out of day order, row 4 has no events.
+    fn rows(names: &[String]) -> UsageRows<'_> {
+        UsageRows {
+            account: Cow::Owned(vec![0, 1, 0, 1, 0, 1]),
+            day: Cow::Owned(vec![10, 5, 3, 20, 50, 25]),
+            feature: Cow::Owned(vec![0, 1, 1, 0, 0, 0]),
+            feature_names: names,
+            sticky: vec![false, false],
+            events: Cow::Owned(vec![1.0, 2.0, 4.0, 8.0, 0.0, 16.0]),
+            user: Some(Cow::Owned(vec![0, 1, 1, 0, 0, 2])),
+            minutes: None,
+        }
+    }
+
+    #[test]
+    fn windows_read_each_accounts_rows_in_table_order() {
+        let names = vec!["reports".to_string(), "exports".to_string()];
+        let u = rows(&names);
+        let by = ByAccount::of(&u);
+        assert_eq!(by.day_ordered, vec![false, true]);
+        let window = |a, lo, hi| by.window(&u, a, lo, hi).collect::<Vec<_>>();
+        // Account 0 (days 10, 3): filtered, in table order; its zero-event row is out.
+        assert_eq!(window(0, 0, 100), vec![0, 2]);
+        assert_eq!(window(0, 4, 11), vec![0]);
+        // Account 1 (days 5, 20, 25): a bisected run.
+        assert_eq!(window(1, 6, 26), vec![3, 5]);
+        assert_eq!(window(1, 26, 90), Vec::<usize>::new());
+        assert_eq!(window(7, 0, 100), Vec::<usize>::new());
+        assert_eq!(by.last_day_before(&u, 0, 11), Some(10));
+        assert_eq!(by.last_day_before(&u, 0, 10), Some(3));
+        assert_eq!(by.last_day_before(&u, 0, 3), None);
+        assert_eq!(by.last_day_before(&u, 1, 21), Some(20));
+        // First use: "exports" on day 3, "reports" on day 10 (day 50 has no events).
+        assert_eq!(by.features_before(4), 1);
+        assert_eq!(by.features_before(11), 2);
+        // Account 1 at t = 26: all three rows in the 90 days, in the 30 days [-4, 26).
+        let mut seen = Seen::default();
+        let w = u.window_sums(&by, 1, 26, false, &mut seen).unwrap();
+        assert_eq!(
+            (w.events_90d, w.events_30d, w.events_prev_30d),
+            (26.0, 26.0, 0.0)
+        );
+        assert_eq!((w.features_30d, w.users_30d), (2, 3));
+        // At t = 60: days 5 and 20 fall in [0, 30) (the prior 30 days), 25 too.
+        let w = u.window_sums(&by, 1, 60, false, &mut seen).unwrap();
+        assert_eq!(
+            (w.events_30d, w.events_prev_30d, w.users_prev_30d),
+            (0.0, 26.0, 3)
+        );
+        assert!(u.window_sums(&by, 1, 200, false, &mut seen).is_none());
+    }
+}

@@ -936,6 +936,57 @@ mod tests {
         assert_eq!(t.proba(x.view()), y);
     }
 
+    /// Hand-checked: the rows going left and right, each in their order.
+    #[test]
+    fn partition_is_stable() {
+        let (l, r) = partition(&[5, 1, 4, 2, 3, 8], |r| r % 2 == 1);
+        assert_eq!((l, r), (vec![5, 1, 3], vec![4, 2, 8]));
+        let (l, r) = partition(&[], |_| true);
+        assert!(l.is_empty() && r.is_empty());
+    }
+
+    /// Large enough for every parallel path (histogram parts, chunked partitions, row-block
+    /// binning): the trees are the same, bit for bit, on 1 and 3 threads.
+    #[test]
+    fn trees_are_identical_whatever_the_thread_count() {
+        let n = 3 * PARTITION_CHUNK + 1_234;
+        let mut rng = Rng::new(11);
+        let x = ndarray::Array2::from_shape_fn((n, 12), |(_, j)| match j {
+            0..4 => f64::from(u8::from(rng.f64() < 0.3)),
+            4..6 => (rng.f64() * 7.0).floor(),
+            _ => rng.f64() * 100.0,
+        });
+        let y: Vec<f64> = (0..n)
+            .map(|i| {
+                let z = x[[i, 0]] * 1.5 + x[[i, 4]] * 0.3 - x[[i, 6]] * 0.02 + rng.f64();
+                f64::from(u8::from(z > 0.8))
+            })
+            .collect();
+        let p = BoostParams {
+            max_trees: 4,
+            max_depth: 4,
+            learning_rate: 0.3,
+            lambda: 1.0,
+            min_leaf: 20.0,
+            subsample: 0.8,
+        };
+        let fit = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                (
+                    Boost::fit(x.view(), &y, None, p, None, 3),
+                    Forest::fit(x.view(), &y, None, 3, 4, 20.0, 3),
+                )
+            })
+        };
+        let (one, three) = (fit(1), fit(3));
+        assert!(one.0.trees.iter().all(|t| t.depth() == 4));
+        assert_eq!(one, three);
+    }
+
     /// Past [`MAX_TREE_ROWS`] a tree grows on that many rows: a forest's tree draws
     /// exactly that many (its root covers them), a boosted tree samples that many on
     /// average. Below it, every row: a forest's tree draws n, a booster with subsample 1
