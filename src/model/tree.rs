@@ -210,9 +210,9 @@ pub(crate) struct Binned<'a> {
     row_codes: Vec<u8>,
     /// Per design column: (group, stride, bins).
     member: Vec<(usize, usize, usize)>,
-    /// Per group: its columns, and the offset of its joint histogram (GROUP_CELLS apart).
+    /// Per group: its columns. Group g's joint histogram is cells
+    /// `g * GROUP_CELLS..(g + 1) * GROUP_CELLS` of a node's histogram.
     groups: Vec<Vec<usize>>,
-    group_offsets: Vec<usize>,
     /// Per group: its codes in use (the product of its members' bin counts).
     group_size: Vec<usize>,
 }
@@ -247,12 +247,14 @@ impl<'a> Binned<'a> {
         // Row-major group codes: row r's code in group g at `r * groups + g`.
         let n = x.nrows();
         let ng = groups.len();
+        // Rows a task, filled in parallel.
+        const ROWS: usize = 4_096;
         let mut row_codes = vec![0u8; n * ng];
         row_codes
-            .par_chunks_mut(ng.max(1) * 4_096)
+            .par_chunks_mut(ng.max(1) * ROWS)
             .enumerate()
             .for_each(|(chunk, block)| {
-                let first = chunk * 4_096;
+                let first = chunk * ROWS;
                 for (g, cols) in groups.iter().enumerate() {
                     for &f in cols {
                         let s = member[f].1;
@@ -264,14 +266,12 @@ impl<'a> Binned<'a> {
                     }
                 }
             });
-        let group_offsets = (0..=groups.len()).map(|g| g * GROUP_CELLS).collect();
         Binned {
             edges,
             codes,
             row_codes,
             member,
             groups,
-            group_offsets,
             group_size: product,
         }
     }
@@ -298,7 +298,7 @@ impl Grower<'_> {
     /// The joint histogram of every group over `rows`.
     fn histogram(&self, rows: &[u32]) -> Hist {
         let d = self.data;
-        let mut h = vec![[0.0; 3]; d.group_offsets.last().copied().unwrap_or(0)];
+        let mut h = vec![[0.0; 3]; d.groups.len() * GROUP_CELLS];
         let ng = d.groups.len();
         // Groups split into parts, one pass over the rows per part (two parts a thread,
         // for balance). Every cell's sum is still taken in row order, so the result
@@ -312,7 +312,7 @@ impl Grower<'_> {
         let mut rest: &mut [[f64; 3]] = &mut h;
         for p in 0..parts {
             let (g0, g1) = (p * ng / parts, (p + 1) * ng / parts);
-            let (head, tail) = rest.split_at_mut(d.group_offsets[g1] - d.group_offsets[g0]);
+            let (head, tail) = rest.split_at_mut((g1 - g0) * GROUP_CELLS);
             slices.push((g0, g1, head));
             rest = tail;
         }
@@ -354,7 +354,7 @@ impl Grower<'_> {
     ) -> &'h [[f64; 3]] {
         let d = self.data;
         let (g, stride, nb) = d.member[f];
-        let joint = &hist[d.group_offsets[g]..d.group_offsets[g + 1]];
+        let joint = &hist[g * GROUP_CELLS..(g + 1) * GROUP_CELLS];
         if d.groups[g].len() == 1 {
             return &joint[..nb];
         }
