@@ -171,6 +171,101 @@ fn adoption_features_by_hand() {
     assert_eq!(t.usage_grain, Some(features::UsageGrain::Daily));
 }
 
+/// The per-type family at t = 2025-03-01, by hand. A3 joins the fixture 14 days before t,
+/// so its counts are scaled by the 14 days it has lived.
+#[test]
+fn per_type_usage_metrics_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<(&str, String)> = FILES
+        .iter()
+        .map(|(n, t)| {
+            let extra = match *n {
+                "accounts.csv" => "A3,Gamma,smb,2025-02-15,retail,emea,Jo\n",
+                "contracts.csv" => "A3,C4,2025-02-15,2026-02-14,100,2,starter\n",
+                "usage.csv" => "A3,2025-02-20,reports,w1,6\nA3,2025-02-25,reports,w1,3\n",
+                _ => "",
+            };
+            (*n, format!("{t}{extra}"))
+        })
+        .collect();
+    write(dir.path(), &files);
+    let t = build(dir.path(), "2025-09-01");
+    // Coverage before the training cut (2025-06-03): reports 2 of 3 accounts, api and
+    // dashboards 1 of 3 each; most widely used first, ties by name.
+    assert_eq!(t.usage_types, ["reports", "api", "dashboards"]);
+    assert_eq!(t.per_type_names.len(), 3 * 8);
+    let r = |m: &str| format!("usage[reports].{m}");
+    check(
+        &t,
+        "A1",
+        &[
+            // [2025-01-30, 2025-03-01): 1+1+1+5+3.
+            (&r("events_30d"), Some(11.0)),
+            // [2024-12-01, 2025-03-01): 10 + 11 = 21 events, per 30 days.
+            (&r("events_90d"), Some(7.0)),
+            (&r("per_user_30d"), Some(5.5)),
+            (&r("per_seat_30d"), Some(11.0 / 12.0)),
+            (&r("share_30d"), Some(11.0 / 13.0)),
+            // The 60 days before: 10 events, 5 per 30 days: ln(12 / 6).
+            (&r("trend_30d"), Some(2f64.ln())),
+            (&r("days_since"), Some(1.0)),
+            (&r("events_total"), Some(21.0)),
+            ("usage[api].events_30d", Some(2.0)),
+            ("usage[api].trend_30d", Some(3f64.ln())),
+            // Never used: zero counts and share, no recency.
+            ("usage[dashboards].events_30d", Some(0.0)),
+            ("usage[dashboards].share_30d", Some(0.0)),
+            ("usage[dashboards].days_since", None),
+        ],
+    );
+    check(
+        &t,
+        "A2",
+        &[
+            ("usage[dashboards].events_30d", Some(4.0)),
+            ("usage[dashboards].share_30d", Some(1.0)),
+            ("usage[dashboards].per_user_30d", Some(4.0)),
+            ("usage[dashboards].days_since", Some(19.0)),
+            ("usage[reports].share_30d", Some(0.0)),
+        ],
+    );
+    // 9 events in 14 days of life: 9 x 30 / 14 a month, not a false low; no prior window.
+    check(
+        &t,
+        "A3",
+        &[
+            (&r("events_30d"), Some(9.0 * 30.0 / 14.0)),
+            (&r("events_90d"), Some(9.0 * 30.0 / 14.0)),
+            (&r("trend_30d"), None),
+            (&r("days_since"), Some(4.0)),
+            (&r("events_total"), Some(9.0)),
+        ],
+    );
+    // A fixed list (a saved model's) is used as it is; a widely used type it lacks is
+    // reported, not dropped silently.
+    let ctx = BookContext::open(dir.path(), 30, Some(d("2025-09-01"))).unwrap();
+    let snap = SnapshotConfig {
+        start: Some(d("2025-03-01")),
+        ..SnapshotConfig::default()
+    };
+    let feat = FeatureConfig {
+        usage_types: vec!["reports".into(), "exports".into()],
+        ..FeatureConfig::default()
+    };
+    let fixed = ctx.snapshot_table(&snap, &feat).unwrap();
+    assert_eq!(fixed.usage_types, ["reports", "exports"]);
+    assert_eq!(
+        value(&fixed, "A1", "2025-03-01", "usage[exports].events_30d"),
+        Some(0.0)
+    );
+    let new: Vec<&str> = fixed
+        .unmodelled_usage_types
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect();
+    assert_eq!(new, ["api", "dashboards"]);
+}
+
 #[test]
 fn support_features_by_hand() {
     let (_d, t) = fixture();

@@ -62,11 +62,23 @@ pub struct SnapshotConfig {
     pub warmup_days: i64,
 }
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct FeatureConfig {
-    /// Sticky features by name; empty: chosen from the data (see `sticky_features`).
+    /// Sticky features: values of the usage table's `feature` column. Empty: the two
+    /// sticky features are unavailable (a choice from labels would make the feature table
+    /// depend on the future; the per-type family covers each feature instead).
     pub sticky_features: Vec<String>,
+    /// Event types (values of `usage.feature`) that get the per-type metrics. Empty: chosen
+    /// from the data by coverage ([`FeatureConfig::usage_type_min_share`],
+    /// [`FeatureConfig::usage_type_max`]) when a model is trained; a saved model's
+    /// configuration holds the list it was trained with.
+    pub usage_types: Vec<String>,
+    /// A type enters the per-type family when at least this share of the accounts with
+    /// usage used it before the training cut.
+    pub usage_type_min_share: f64,
+    /// At most this many types, the most widely used first (0: no per-type family).
+    pub usage_type_max: usize,
     /// Features the models must not use: feature names (`churnlab catalog`) or source
     /// tables (`usage` drops every usage feature). They are still computed, written to the
     /// snapshot table and used to score a previous model that has them.
@@ -130,6 +142,18 @@ impl Default for SnapshotConfig {
             min_tenure_days: 0,
             start: None,
             warmup_days: 90,
+        }
+    }
+}
+
+impl Default for FeatureConfig {
+    fn default() -> Self {
+        FeatureConfig {
+            sticky_features: Vec::new(),
+            usage_types: Vec::new(),
+            usage_type_min_share: 0.02,
+            usage_type_max: 25,
+            exclude: Vec::new(),
         }
     }
 }
@@ -221,6 +245,14 @@ impl Config {
     }
     pub fn to_raw(&self) -> RawConfig {
         self.0.clone()
+    }
+    /// This configuration with the per-type usage family's list of types fixed: what a
+    /// model folder saves once training has chosen the types from the data, so that
+    /// scoring computes the same columns.
+    pub fn with_usage_types(&self, types: &[String]) -> Config {
+        let mut raw = self.0.clone();
+        raw.features.usage_types = types.to_vec();
+        Config(raw)
     }
     /// The configuration as TOML (what a model folder saves as `config.toml`).
     pub fn to_toml(&self) -> Result<String> {
@@ -339,12 +371,14 @@ impl RawConfig {
             }
         }
         let mut seen = Vec::new();
+        // Sticky features and usage types are values of the usage table's `feature`
+        // column: the data, not the catalog, says which exist.
         for f in &self.features.sticky_features {
-            if crate::features::catalog::spec(f).is_none() {
+            if f.trim().is_empty() {
                 return Err(src.error(
                     "features",
                     "sticky_features",
-                    format!("`{f}` is not a feature of the catalog (see `churnlab catalog`)"),
+                    "has an empty name; expected values of the usage table's feature column".into(),
                 ));
             }
             if seen.contains(&f) {
@@ -356,8 +390,45 @@ impl RawConfig {
             }
             seen.push(f);
         }
+        let mut seen = Vec::new();
+        for f in &self.features.usage_types {
+            if f.trim().is_empty() || f.contains(']') {
+                return Err(src.error(
+                    "features",
+                    "usage_types",
+                    format!("`{f}` is not a usable type name; expected a value of the usage table's feature column"),
+                ));
+            }
+            if seen.contains(&f) {
+                return Err(src.error("features", "usage_types", format!("`{f}` appears twice")));
+            }
+            seen.push(f);
+        }
+        let ft = &self.features;
+        if !(ft.usage_type_min_share >= 0.0 && ft.usage_type_min_share <= 1.0) {
+            return Err(src.error(
+                "features",
+                "usage_type_min_share",
+                format!(
+                    "is {}; expected a share of accounts from 0 to 1",
+                    ft.usage_type_min_share
+                ),
+            ));
+        }
+        if ft.usage_type_max > 200 {
+            return Err(src.error(
+                "features",
+                "usage_type_max",
+                format!(
+                    "is {}; expected at most 200 types (8 columns each)",
+                    ft.usage_type_max
+                ),
+            ));
+        }
         for f in &self.features.exclude {
-            if crate::features::catalog::matching(f).is_empty() {
+            if crate::features::catalog::matching(f).is_empty()
+                && crate::features::catalog::per_type(f).is_none()
+            {
                 return Err(src.error(
                     "features",
                     "exclude",
@@ -472,9 +543,9 @@ mod tests {
                 "cadence_months",
             ),
             (
-                "[features]\nsticky_features = [\"nope\"]\n",
+                "[features]\nusage_types = [\"a\", \"a\"]\n",
                 "line 2",
-                "not a feature",
+                "appears twice",
             ),
         ];
         for (text, line, what) in cases {

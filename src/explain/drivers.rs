@@ -232,6 +232,19 @@ pub fn component_of(feature: &str) -> &'static str {
 
 /// A short human label for a feature.
 pub fn label(feature: &str) -> String {
+    if let Some((kind, m)) = features::catalog::per_type(feature) {
+        return match m.name {
+            "events_30d" => format!("'{kind}' events a month (last 30 days)"),
+            "events_90d" => format!("'{kind}' events a month (last 90 days)"),
+            "per_user_30d" => format!("'{kind}' events per active user a month"),
+            "per_seat_30d" => format!("'{kind}' events per seat a month"),
+            "share_30d" => format!("'{kind}' share of events (30 days)"),
+            "trend_30d" => format!("Trend of '{kind}' events"),
+            "days_since" => format!("Days since the last '{kind}' event"),
+            "events_total" => format!("'{kind}' events since the start"),
+            other => format!("'{kind}' {}", other.replace('_', " ")),
+        };
+    }
     let l = match feature {
         "events_30d" => "Product events (30 days)",
         "events_90d" => "Product events (90 days)",
@@ -318,6 +331,9 @@ pub fn sentence(
     sponsor_days: Option<f64>,
 ) -> String {
     let effect = effect(contribution);
+    if let Some((kind, m)) = features::catalog::per_type(feature) {
+        return per_type_sentence(kind, m.name, value, typical, effect);
+    }
     let yes = value > 0.5;
     let flag = |on: &str, off: &str| format!("{}, {effect}", if yes { on } else { off });
     match feature {
@@ -368,6 +384,72 @@ pub fn sentence(
                 None => format!("{l} is {v}, {effect}"),
             }
         }
+    }
+}
+
+/// A per-type driver in words that name the customer's own event type.
+fn per_type_sentence(
+    kind: &str,
+    metric: &str,
+    value: f64,
+    typical: Option<f64>,
+    effect: &str,
+) -> String {
+    let num = |v: f64| {
+        if v.abs() >= 10.0 || v.fract().abs() < 1e-9 {
+            thousands(v.round())
+        } else {
+            format!("{v:.1}")
+        }
+    };
+    let pct = |v: f64| format!("{:.0}%", 100.0 * v);
+    let typ = |f: &dyn Fn(f64) -> String| {
+        typical
+            .map(|t| format!(" (typical {})", f(t)))
+            .unwrap_or_default()
+    };
+    match metric {
+        "events_30d" | "events_90d" => {
+            let days = if metric == "events_30d" { 30 } else { 90 };
+            format!(
+                "'{kind}' events are {} a month over the last {days} days{}, {effect}",
+                num(value),
+                typ(&num)
+            )
+        }
+        "per_user_30d" => format!(
+            "'{kind}' events are {} a month per active user{}, {effect}",
+            num(value),
+            typ(&num)
+        ),
+        "per_seat_30d" => format!(
+            "'{kind}' events are {} a month per seat{}, {effect}",
+            num(value),
+            typ(&num)
+        ),
+        "share_30d" => format!(
+            "'{kind}' is {} of the account's events{}, {effect}",
+            pct(value),
+            typ(&pct)
+        ),
+        "trend_30d" => {
+            let change = 100.0 * (value.exp() - 1.0);
+            let dir = if change < 0.0 { "fell" } else { "rose" };
+            format!(
+                "'{kind}' events {dir} {:.0}% vs the 60 days before, {effect}",
+                change.abs()
+            )
+        }
+        "days_since" => format!(
+            "Last '{kind}' event {} days ago{}, {effect}",
+            num(value),
+            typ(&num)
+        ),
+        _ => format!(
+            "'{kind}' events since the start: {}{}, {effect}",
+            num(value),
+            typ(&num)
+        ),
     }
 }
 

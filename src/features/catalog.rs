@@ -547,6 +547,17 @@ pub fn matching(name: &str) -> Vec<&'static str> {
     numeric.chain(categorical).collect()
 }
 
+/// Whether `[features] exclude = [pattern]` leaves the column `name` out: a catalog feature
+/// or a table's features ([`matching`]), a per-type column by its name, or all of them by
+/// `usage`.
+pub fn excludes(pattern: &str, name: &str) -> bool {
+    let p = pattern.trim();
+    if matching(p).contains(&name) {
+        return true;
+    }
+    per_type(name).is_some() && (p.eq_ignore_ascii_case("usage") || p == name)
+}
+
 /// The table a `source` names first: `usage` of "usage (user_id), contracts".
 fn table(source: &str) -> &str {
     source.split([' ', ',']).next().unwrap_or(source)
@@ -560,6 +571,7 @@ pub fn source_of(feature: &str) -> Option<&'static str> {
         .find(|s| s.name == feature)
         .map(|s| table(s.source))
         .or_else(|| CATEGORICALS.iter().find(|c| c.0 == feature).map(|c| c.2))
+        .or_else(|| per_type(feature).map(|_| "usage"))
 }
 
 impl FeatureSpec {
@@ -618,6 +630,28 @@ size, term, tenure, segment). They stay in the model, but the at-risk list sums 
         }
         out.push('\n');
     }
+    out.push_str(
+        "## adoption, per event type\n\n\
+Generated from the data: one column per event type (a value of `usage.feature`) and metric,\n\
+named `usage[TYPE].METRIC`, for example `usage[dislike].events_30d`. A type enters when at\n\
+least `usage_type_min_share` (default 2%) of the accounts with usage used it before the\n\
+training cut (the last snapshot whose label can be settled), the `usage_type_max` (default\n\
+25) most widely used first; `usage_types` in `[features]` fixes the list instead. The\n\
+choice reads no label. The list is saved with the model, so `score` computes the same\n\
+columns, and a widely used type the model has never seen is reported in the drift output.\n\n\
+| metric | source | window | unit | no rows means | definition |\n|---|---|---|---|---|---|\n",
+    );
+    for s in PER_TYPE {
+        let absent = match s.absent {
+            Absent::Zero => "0",
+            Absent::Missing => "missing",
+        };
+        out.push_str(&format!(
+            "| `usage[TYPE].{}` | {} | {} | {} | {} | {} |\n",
+            s.name, s.source, s.window, s.unit, absent, s.description
+        ));
+    }
+    out.push('\n');
     out.push_str("## Categorical\n\n| feature | component | source |\n|---|---|---|\n");
     for (name, c, source) in CATEGORICALS {
         out.push_str(&format!("| *`{name}`* | {} | {source} |\n", c.name()));
@@ -662,8 +696,106 @@ pub fn is_context(feature: &str) -> bool {
     CONTEXT.contains(&feature)
 }
 
+/// A catalog feature by name, or the family metric a generated name stands for
+/// (`usage[dislike].events_30d` is the `events_30d` metric of the per-type family).
 pub fn spec(name: &str) -> Option<&'static FeatureSpec> {
-    CATALOG.iter().find(|s| s.name == name)
+    CATALOG
+        .iter()
+        .find(|s| s.name == name)
+        .or_else(|| per_type(name).map(|(_, s)| s))
+}
+
+/// The per-type usage family: one column per event type (a value of `usage.feature`) and
+/// metric, named `usage[TYPE].METRIC`. Which types enter is a fitted choice
+/// ([`crate::config::FeatureConfig::usage_types`]); the metrics are these.
+pub const PER_TYPE: &[FeatureSpec] = &[
+    f(
+        "events_30d",
+        Adoption,
+        "usage",
+        "30d",
+        "events/30 days",
+        Zero,
+        "Events of the type in the 30 days before t, per 30 days of exposure: an account younger than the window is scaled by the days it has lived (at least 7), never given a false zero.",
+    ),
+    f(
+        "events_90d",
+        Adoption,
+        "usage",
+        "90d",
+        "events/30 days",
+        Zero,
+        "Events of the type in the 90 days before t, per 30 days of exposure (scaled like `events_30d`).",
+    ),
+    f(
+        "per_user_30d",
+        Adoption,
+        "usage (user_id)",
+        "30d",
+        "events/user",
+        Missing,
+        "The type's events per 30 days / the account's active users in the last 30 days.",
+    ),
+    f(
+        "per_seat_30d",
+        Adoption,
+        "usage, contracts",
+        "30d",
+        "events/seat",
+        Missing,
+        "The type's events per 30 days / seats under contract at t.",
+    ),
+    f(
+        "share_30d",
+        Adoption,
+        "usage",
+        "30d",
+        "share",
+        Missing,
+        "The type's share of the account's events in the last 30 days (missing without events).",
+    ),
+    f(
+        "trend_30d",
+        Adoption,
+        "usage",
+        "30d vs prior 60d",
+        "log ratio",
+        Missing,
+        "ln((events per 30 days in the last 30 + 1) / (events per 30 days in the 60 before + 1)); missing when the account has lived fewer than 15 days of the prior window.",
+    ),
+    f(
+        "days_since",
+        Adoption,
+        "usage",
+        "all before t",
+        "days",
+        Missing,
+        "Days from the type's last event to t (missing if the account never had one).",
+    ),
+    f(
+        "events_total",
+        Adoption,
+        "usage",
+        "all before t",
+        "events",
+        Zero,
+        "Events of the type since the account began.",
+    ),
+];
+
+/// The name of a per-type column: `usage[TYPE].METRIC`.
+pub fn per_type_name(kind: &str, metric: &str) -> String {
+    format!("usage[{kind}].{metric}")
+}
+
+/// The event type and the family metric of a per-type column name.
+pub fn per_type(name: &str) -> Option<(&str, &'static FeatureSpec)> {
+    let rest = name.strip_prefix("usage[")?;
+    let (kind, metric) = rest.rsplit_once("].")?;
+    PER_TYPE
+        .iter()
+        .find(|s| s.name == metric)
+        .map(|s| (kind, s))
 }
 
 #[cfg(test)]

@@ -96,11 +96,11 @@ impl Dataset {
     pub fn from_snapshots(t: &SnapshotTable) -> Dataset {
         let mut numeric_names = Vec::new();
         let mut numeric = Vec::new();
-        for (spec, col) in features::CATALOG.iter().zip(&t.numeric) {
-            if t.unavailable.contains_key(spec.name) {
+        for (name, col) in t.numeric_columns() {
+            if t.unavailable.contains_key(name) {
                 continue;
             }
-            numeric_names.push(spec.name.to_string());
+            numeric_names.push(name.to_string());
             numeric.push(col.clone());
         }
         let categorical_names = features::CATEGORICALS

@@ -12,6 +12,7 @@ pub mod dataset;
 pub use usage::events_by_feature;
 mod invoices;
 mod nps;
+mod per_type;
 mod tickets;
 mod usage;
 
@@ -56,6 +57,14 @@ pub struct SnapshotTable {
     pub unavailable: BTreeMap<String, String>,
     pub sticky_features: Vec<String>,
     pub usage_grain: Option<UsageGrain>,
+    /// The event types of the per-type usage family, in column order.
+    pub usage_types: Vec<String>,
+    /// Widely used event types that the fixed list (a saved model's) leaves out, with the
+    /// share of accounts using each: reported as drift, never silently dropped.
+    pub unmodelled_usage_types: Vec<(String, f64)>,
+    /// The per-type usage columns (`usage[TYPE].METRIC`), after the catalog's.
+    pub per_type_names: Vec<String>,
+    pub per_type: Vec<dataset::Column<f64>>,
 }
 
 impl SnapshotTable {
@@ -71,6 +80,22 @@ impl SnapshotTable {
             .iter()
             .position(|s| s.name == name)
             .map(|i| self.numeric[i].as_slice())
+            .or_else(|| {
+                self.per_type_names
+                    .iter()
+                    .position(|n| n == name)
+                    .map(|i| self.per_type[i].as_slice())
+            })
+    }
+
+    /// Every numeric column, the catalog's then the per-type family's, by name.
+    pub fn numeric_columns(&self) -> impl Iterator<Item = (&str, &dataset::Column<f64>)> {
+        CATALOG.iter().map(|s| s.name).zip(&self.numeric).chain(
+            self.per_type_names
+                .iter()
+                .map(String::as_str)
+                .zip(&self.per_type),
+        )
     }
 
     /// Everything as a flat table: identifiers, labels, numeric and categorical features.
@@ -118,11 +143,8 @@ impl SnapshotTable {
                         .collect(),
                 ),
             );
-        for (spec, v) in CATALOG.iter().zip(&self.numeric) {
-            t = t.with(
-                spec.name,
-                TCol::Float(v.iter().map(|x| x.map(round6)).collect()),
-            );
+        for (name, v) in self.numeric_columns() {
+            t = t.with(name, TCol::Float(v.iter().map(|x| x.map(round6)).collect()));
         }
         for ((name, _, _), v) in CATEGORICALS.iter().zip(&self.categorical) {
             t = t.with(name, TCol::Str(v.to_vec()));
@@ -309,6 +331,14 @@ pub fn build(
 
     let mut sticky = Vec::new();
     let mut grain = None;
+    let mut family = None;
+    // The per-type family's types are chosen from the rows before the last snapshot whose
+    // label can be settled (the training data's end), or before the as-of date when the
+    // book is shorter than one horizon.
+    let type_cut = {
+        let cut = as_of - Duration::days(snap.horizon_days);
+        dates::to_days(if cut > start { cut } else { as_of })
+    };
     let clock = std::time::Instant::now();
     let lap = |what: &str| {
         log::debug!(
@@ -318,17 +348,19 @@ pub fn build(
     };
     if let Some(usage) = book.tables.get("usage") {
         present.push("usage");
-        let (s, g) = usage::usage_features(
+        let (s, g, f) = usage::usage_features(
             usage,
             &rows,
             &snapshot_dates,
             &index,
             feat,
+            type_cut,
             &mut values,
             &mut unavailable,
         )?;
         sticky = s;
         grain = Some(g);
+        family = Some(f);
         lap("usage");
     }
     if let Some(t) = book.frame("tickets") {
@@ -394,6 +426,23 @@ pub fn build(
         .into_iter()
         .map(Into::into)
         .collect();
+    let (usage_types, unmodelled_usage_types, per_type_names, per_type) = match family {
+        Some(f) => (
+            f.types,
+            f.unmodelled,
+            f.names,
+            f.columns
+                .into_iter()
+                .map(|c| {
+                    c.into_iter()
+                        .map(|x| (!x.is_nan()).then_some(x))
+                        .collect::<Vec<_>>()
+                        .into()
+                })
+                .collect(),
+        ),
+        None => Default::default(),
+    };
     Ok(SnapshotTable {
         as_of,
         horizon_days: snap.horizon_days,
@@ -405,6 +454,10 @@ pub fn build(
         unavailable,
         sticky_features: sticky,
         usage_grain: grain,
+        usage_types,
+        unmodelled_usage_types,
+        per_type_names,
+        per_type,
     })
 }
 

@@ -42,9 +42,10 @@ pub(super) fn usage_features(
     snapshot_dates: &[NaiveDate],
     index: &Index,
     feat: &FeatureConfig,
+    type_cut: i32,
     values: &mut Values,
     unavailable: &mut BTreeMap<String, String>,
-) -> Result<(Vec<String>, UsageGrain)> {
+) -> Result<(Vec<String>, UsageGrain, super::per_type::PerType)> {
     ensure_scratch(values, rows.len());
     // The frame's own columns, read in place: no copy of a table that can hold most of
     // a large book's memory.
@@ -77,19 +78,19 @@ pub(super) fn usage_features(
     // Every window below reads an account's rows through one bucket per account: no
     // plan per snapshot, and no pass over other accounts' rows.
     let by_account = ByAccount::of(&rows_of);
-    let sticky = if feat.sticky_features.is_empty() {
-        choose_sticky(&rows_of, &by_account, rows, snapshot_dates, index)
-    } else {
-        feat.sticky_features.clone()
-    };
-    log::info!(
-        "sticky features: {}",
-        if sticky.is_empty() {
-            "none found".to_string()
-        } else {
-            sticky.join(", ")
+    // Sticky features are configured or not computed: chosen from churn outcomes, as
+    // they once were, they made every snapshot depend on later labels.
+    let sticky = feat.sticky_features.clone();
+    if sticky.is_empty() {
+        for n in ["sticky_features_used_30d", "sticky_user_share_30d"] {
+            unavailable.insert(
+                n.into(),
+                "no sticky features configured ([features] sticky_features); the per-type usage metrics cover each feature".into(),
+            );
         }
-    );
+    } else {
+        log::info!("sticky features: {}", sticky.join(", "));
+    }
     rows_of.mark_sticky(&sticky);
     let daily = grain == UsageGrain::Daily;
     let days: Vec<i64> = snapshot_dates
@@ -174,7 +175,22 @@ pub(super) fn usage_features(
             );
         }
     }
-    Ok((sticky, grain))
+    let family = super::per_type::per_type(
+        &rows_of,
+        &by_account,
+        rows,
+        &days,
+        index,
+        feat,
+        type_cut,
+        values,
+    );
+    log::info!(
+        "per-type usage metrics for {} event types: {}",
+        family.types.len(),
+        family.types.join(", ")
+    );
+    Ok((sticky, grain, family))
 }
 
 /// One spine row's usage: its window's sums (None when the window has no row) and the
@@ -191,7 +207,7 @@ const ACCOUNT_BLOCK: usize = 16_384;
 /// The kept usage rows bucketed by account, each account's rows in table order, to cut
 /// a window of days out of one account's rows: one counting pass instead of one filter
 /// per snapshot. Rows without an account or a day are left out (no window holds them).
-struct ByAccount {
+pub(super) struct ByAccount {
     /// Account a's rows are `rows[starts[a]..starts[a + 1]]`.
     starts: Vec<usize>,
     rows: Vec<u32>,
@@ -255,10 +271,7 @@ impl ByAccount {
         lo: i64,
         hi: i64,
     ) -> impl Iterator<Item = usize> + 's {
-        let all: &[u32] = self
-            .starts
-            .get(a + 1)
-            .map_or(&[], |&end| &self.rows[self.starts[a]..end]);
+        let all = self.rows_of(a);
         let day = |r: &u32| i64::from(u.day[*r as usize]);
         let ordered = self.day_ordered.get(a).copied().unwrap_or(true);
         let run = if ordered {
@@ -271,6 +284,13 @@ impl ByAccount {
         run.iter()
             .filter(move |r| ordered || (lo <= day(r) && day(r) < hi))
             .map(|&r| r as usize)
+    }
+
+    /// Account a's rows in table order.
+    pub(super) fn rows_of(&self, a: usize) -> &[u32] {
+        self.starts
+            .get(a + 1)
+            .map_or(&[], |&end| &self.rows[self.starts[a]..end])
     }
 
     /// Account a's last day of use before `t`.
@@ -296,17 +316,17 @@ const NO_USER: u32 = u32::MAX;
 /// columns are contiguous and without gaps (copied with a stand-in for a gap otherwise):
 /// accounts, days, feature and user codes, events and minutes. A row without events is
 /// skipped by every reader ([`UsageRows::kept`]).
-struct UsageRows<'a> {
-    account: Cow<'a, [u32]>,
-    day: Cow<'a, [i32]>,
-    feature: Cow<'a, [u32]>,
+pub(super) struct UsageRows<'a> {
+    pub(super) account: Cow<'a, [u32]>,
+    pub(super) day: Cow<'a, [i32]>,
+    pub(super) feature: Cow<'a, [u32]>,
     /// Feature names by code.
-    feature_names: &'a [String],
+    pub(super) feature_names: &'a [String],
     /// Whether each feature code is sticky (set by [`UsageRows::mark_sticky`]).
     sticky: Vec<bool>,
-    events: Cow<'a, [f64]>,
+    pub(super) events: Cow<'a, [f64]>,
     /// User codes ([`NO_USER`] on a row without one); None without a user_id column.
-    user: Option<Cow<'a, [u32]>>,
+    pub(super) user: Option<Cow<'a, [u32]>>,
     /// Minutes (NaN on a row without them); None without a minutes column.
     minutes: Option<Cow<'a, [f64]>>,
 }
@@ -406,12 +426,12 @@ impl<'a> UsageRows<'a> {
         })
     }
 
-    fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.account.len()
     }
 
     /// Whether row `i` counts: it has events (a row of zero events is no use).
-    fn kept(&self, i: usize) -> bool {
+    pub(super) fn kept(&self, i: usize) -> bool {
         self.events[i] > 0.0
     }
 
@@ -497,69 +517,6 @@ impl<'a> UsageRows<'a> {
         w.user_days_30d = distinct(&mut seen.user_days);
         Some(w)
     }
-}
-
-/// Data-driven sticky features: among the earliest half of the labelled snapshots (which
-/// precede any out-of-time test period), the up-to-three features whose users churn least
-/// relative to non-users, among features used by at least 5% of account-snapshots.
-fn choose_sticky(
-    u: &UsageRows,
-    by_account: &ByAccount,
-    rows: &[SpineRow],
-    snapshot_dates: &[NaiveDate],
-    index: &Index,
-) -> Vec<String> {
-    let mut labelled: Vec<usize> = (0..snapshot_dates.len())
-        .filter(|s| rows.iter().any(|r| r.snapshot == *s && r.label.is_some()))
-        .collect();
-    labelled.truncate(labelled.len().div_ceil(2));
-    let mut users: HashMap<String, Vec<usize>> = HashMap::new();
-    let mut considered: Vec<usize> = Vec::new();
-    let mut features: Vec<u32> = Vec::new();
-    for &s in &labelled {
-        let t = dates::to_days(snapshot_dates[s]) as i64;
-        for (a, row) in index.row_of[s].iter().enumerate() {
-            let Some(row) = row.filter(|r| rows[*r].label.is_some()) else {
-                continue;
-            };
-            considered.push(row);
-            features.clear();
-            features.extend(by_account.window(u, a, t - 30, t).map(|i| u.feature[i]));
-            distinct(&mut features);
-            for name in features
-                .iter()
-                .filter_map(|&f| u.feature_names.get(f as usize))
-            {
-                users.entry(name.clone()).or_default().push(row);
-            }
-        }
-    }
-    let n = considered.len() as f64;
-    let churners = considered
-        .iter()
-        .filter(|r| rows[**r].label == Some(true))
-        .count() as f64;
-    if n == 0.0 || churners < 10.0 {
-        return Vec::new();
-    }
-    let mut scored: Vec<(f64, String)> = Vec::new();
-    for (f, rs) in &users {
-        let m = rs.len() as f64;
-        if m < 0.05 * n || m >= n {
-            continue;
-        }
-        let c_users = rs.iter().filter(|r| rows[**r].label == Some(true)).count() as f64;
-        let rate_users = (c_users + 0.5) / (m + 1.0);
-        let rate_non = (churners - c_users + 0.5) / (n - m + 1.0);
-        scored.push((rate_non / rate_users, f.clone()));
-    }
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    scored
-        .into_iter()
-        .filter(|(lift, _)| *lift > 1.0)
-        .take(3)
-        .map(|(_, f)| f)
-        .collect()
 }
 
 /// Events of each product feature (the usage table's `feature` column) in two ranges of

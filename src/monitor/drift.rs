@@ -405,6 +405,23 @@ fn feature_auc(ds: &Dataset, col: &[Option<f64>], rows: &[usize]) -> Option<f64>
 /// per product feature of the usage table: the training window (the dates of the
 /// labelled rows `then` of `ds`) against the 90 days before the scoring date (`now`: the
 /// rows scored then). Measured before the book's large tables are let go.
+/// Event types the scoring data uses widely that the model's per-type family does not
+/// have (see [`crate::features::SnapshotTable::unmodelled_usage_types`]): one `new` signal
+/// each, so a new vocabulary of events is seen rather than silently dropped.
+pub fn new_usage_types(types: &[(String, f64)]) -> Vec<Signal> {
+    types
+        .iter()
+        .map(|(t, share)| Signal {
+            table: "usage".into(),
+            change: "new".into(),
+            detail: format!(
+                "event type '{t}' is used by {:.0}% of accounts but the model has no per-type metrics for it; retrain to use it",
+                100.0 * share
+            ),
+        })
+        .collect()
+}
+
 pub fn table_signals(
     book: &Book,
     ds: &Dataset,

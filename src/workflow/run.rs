@@ -103,8 +103,9 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
     let plays = features::play_flags(&ctx.book, &table, table.horizon_days)?;
     let scoring_rows = table.scoring_rows();
     let labelled = dataset.labelled();
-    let table_signals =
+    let mut table_signals =
         drift::table_signals(&ctx.book, &dataset, &labelled, &scoring_rows, table.as_of);
+    table_signals.extend(drift::new_usage_types(&table.unmodelled_usage_types));
     // Nothing reads the raw tables after this point: let the largest go before training
     // (the usage frame is about half of a large book's memory).
     ctx.book.release_event_tables();

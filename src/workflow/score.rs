@@ -55,6 +55,9 @@ pub fn score(
                 super::loader(cfg),
             )?;
             let t = ctx.snapshot_table(mcfg.snapshots(), mcfg.features())?;
+            for s in crate::monitor::drift::new_usage_types(&t.unmodelled_usage_types) {
+                log::warn!("drift: {} {}: {}", s.table, s.change, s.detail);
+            }
             let r = retention::report(
                 &ctx.accounts,
                 &ctx.terms,

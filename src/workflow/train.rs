@@ -90,10 +90,16 @@ pub(crate) fn for_training<'a>(ds: &'a Dataset, cfg: &Config) -> Cow<'a, Dataset
     if exclude.is_empty() {
         return Cow::Borrowed(ds);
     }
-    let names: Vec<String> = exclude
+    let names: Vec<String> = ds
+        .numeric_names
         .iter()
-        .flat_map(|e| crate::features::catalog::matching(e))
-        .map(str::to_string)
+        .chain(&ds.categorical_names)
+        .filter(|n| {
+            exclude
+                .iter()
+                .any(|e| crate::features::catalog::excludes(e, n))
+        })
+        .cloned()
         .collect();
     let mut d = ds.clone();
     let _ = d.drop_columns(&names);
@@ -171,6 +177,9 @@ pub(crate) struct ManifestBase {
     as_of: Option<String>,
     horizon: i64,
     prefix: String,
+    /// The per-type usage family's types as the feature layer chose them (None for flat
+    /// tables): the saved configuration fixes them, so scoring builds the same columns.
+    usage_types: Option<Vec<String>>,
 }
 
 impl ManifestBase {
@@ -191,6 +200,7 @@ impl ManifestBase {
             as_of: Some(t.as_of.to_string()),
             horizon: t.horizon_days,
             prefix: format!("churn-{}", t.as_of),
+            usage_types: Some(t.usage_types.clone()),
         }
     }
 
@@ -203,6 +213,7 @@ impl ManifestBase {
             as_of: None,
             horizon,
             prefix: "flat".into(),
+            usage_types: None,
         }
     }
 
@@ -308,7 +319,11 @@ pub(crate) fn save(
         trained.report.comparison = Some(c);
     }
     let manifest = base.manifest(trained, cfg);
-    let dir = artifact::save(models, &manifest, trained, cfg, ds)?;
+    let fitted = match &base.usage_types {
+        Some(types) => cfg.with_usage_types(types),
+        None => cfg.clone(),
+    };
+    let dir = artifact::save(models, &manifest, trained, &fitted, ds)?;
     let auc = trained
         .report
         .families
