@@ -109,25 +109,29 @@ def build(book, cut):
         c28 = w28.pivot_table(index="account_id", columns="feature", values="events", aggfunc="sum")
         c84 = w84.pivot_table(index="account_id", columns="feature", values="events", aggfunc="sum")
         last = before.groupby(["account_id", "feature"])["day"].max().unstack()
-        f = pd.DataFrame(index=spine.loc[spine["t"] == t, "account_id"].unique())
+        ids = pd.Index(spine.loc[spine["t"] == t, "account_id"].unique())
+        made = {}
         for k in types:
-            f[f"{k}_28"] = c28[k] if k in c28 else np.nan
-            f[f"{k}_84"] = c84[k] if k in c84 else np.nan
-            f[f"{k}_last"] = (t - last[k]).dt.days if k in last else np.nan
+            made[f"{k}_28"] = c28[k].reindex(ids) if k in c28 else np.nan
+            made[f"{k}_84"] = c84[k].reindex(ids) if k in c84 else np.nan
+            made[f"{k}_last"] = (t - last[k].reindex(ids)).dt.days if k in last else np.nan
+        f = pd.DataFrame(made, index=ids)
         f["t"] = t
         feats.append(f.reset_index(names="account_id"))
     feats = pd.concat(feats, ignore_index=True)
     x = spine.merge(feats, on=["account_id", "t"], how="left")
     cols = ["tenure", "days_to_end", "term_days", "arr", "seats"]
     scale = 28.0 / np.minimum(84.0, x["tenure"])
+    made = {}
     for k in types:
         c28 = x[f"{k}_28"].fillna(0.0)
         c84 = x[f"{k}_84"].fillna(0.0)
-        x[f"{k}_28"] = c28
-        x[f"{k}_84s"] = c84 * scale
-        x[f"{k}_trend"] = np.log((c28 + 1.0) / (c84 / 3.0 + 1.0))
-        x[f"{k}_since"] = x[f"{k}_last"].fillna(x["tenure"])
-        cols += [f"{k}_28", f"{k}_84s", f"{k}_trend", f"{k}_since"]
+        made[f"{k}_28n"] = c28
+        made[f"{k}_84s"] = c84 * scale
+        made[f"{k}_trend"] = np.log((c28 + 1.0) / (c84 / 3.0 + 1.0))
+        made[f"{k}_since"] = x[f"{k}_last"].fillna(x["tenure"])
+    x = pd.concat([x, pd.DataFrame(made, index=x.index)], axis=1)
+    cols += list(made)
     return x, cols
 
 

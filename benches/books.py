@@ -1,7 +1,8 @@
 """A second book generator, structurally unlike `churnlab simulate`, for books churnlab was
 not designed for. It writes the data contract's tables (accounts, contracts, usage, and
 tickets where the kind has them) plus `truth/accounts.csv` (each account's churn date and
-latent risk), in CSV.
+mean latent risk) and `truth/account_months.csv` (at each month start, the latent risk and
+the oracle probability that a term end in the next 90 days is a churn), in CSV.
 
     python3 benches/books.py --kind one-type|self-serve|many-types --out DIR
                              [--accounts N] [--seed S]
@@ -70,12 +71,21 @@ class Kind:
             raise SystemExit(f"unknown kind {name}")
 
 
+def renewal_log_odds(kind, risk, monthly, tenure_m, relevant):
+    """The truth: log-odds of churning at a term end, given the latent risk then."""
+    if kind == "self-serve":
+        return -2.3 - 0.12 * min(tenure_m, 24) + 1.3 * risk
+    if kind == "one-type":
+        return (-3.3 if monthly else -1.3) + 1.5 * risk
+    return -1.4 + 1.0 * (risk if relevant else 0.5 * risk)
+
+
 def simulate(kind, n, seed, out):
     rng = np.random.default_rng(seed)
     k = Kind(kind)
     end = add_months(START, MONTHS)
     days = (end - START).days
-    acc, con, use, tic, truth = [], [], [], [], []
+    acc, con, use, tic, truth, months = [], [], [], [], [], []
     T = len(k.types)
     for a in range(n):
         aid = f"C{a:05d}"
@@ -119,7 +129,20 @@ def simulate(kind, n, seed, out):
             term_start = term_end + timedelta(days=1)
             term_end = add_months(term_start, term) - timedelta(days=1)
         xs = []
+        next_month = add_months(date(d.year, d.month, 1), 1) if d.day > 1 else d
         while d < end and churn is None:
+            # The oracle at each month start: the chance that a term end in the next 90
+            # days is a churn, at today's latent risk.
+            while next_month <= d and next_month < end:
+                p_stay, e = 1.0, term_end
+                while e <= next_month + timedelta(days=90):
+                    if e > next_month:
+                        z = renewal_log_odds(kind, x, monthly, (e - tenure0).days / 30.4,
+                                             uses_api or uses_wf)
+                        p_stay *= 1.0 - sigmoid(z)
+                    e = add_months(e + timedelta(days=1), term) - timedelta(days=1)
+                months.append((aid, next_month.isoformat(), float(x), 1.0 - p_stay))
+                next_month = add_months(next_month, 1)
             period_end = min(d + timedelta(days=k.grain_days), end)
             span = (period_end - d).days
             # Latent step.
@@ -157,12 +180,7 @@ def simulate(kind, n, seed, out):
             while term_end < d and churn is None:
                 recent = np.mean(xs[-max(1, 28 // k.grain_days):])
                 tenure_m = (term_end - tenure0).days / 30.4
-                if kind == "self-serve":
-                    z = -2.3 - 0.12 * min(tenure_m, 24) + 1.3 * recent
-                elif kind == "one-type":
-                    z = (-3.3 if monthly else -1.3) + 1.5 * recent
-                else:
-                    z = -1.4 + 1.0 * (recent if (uses_api or uses_wf) else 0.5 * recent)
+                z = renewal_log_odds(kind, recent, monthly, tenure_m, uses_api or uses_wf)
                 con.append((aid, f"{aid}-{cid}", term_start.isoformat(), term_end.isoformat(),
                             arr, seats, "monthly" if monthly else "annual"))
                 cid += 1
@@ -189,6 +207,8 @@ def simulate(kind, n, seed, out):
                                                        index=False)
     pd.DataFrame(truth, columns=["account_id", "churn_date", "mean_risk"]).to_csv(
         os.path.join(out, "truth", "accounts.csv"), index=False)
+    pd.DataFrame(months, columns=["account_id", "date", "risk", "p_churn_90d"]).to_csv(
+        os.path.join(out, "truth", "account_months.csv"), index=False)
     print(f"{kind}: {n} accounts, {len(use)} usage rows, "
           f"{sum(1 for t in truth if t[1])} churned, into {out}")
 

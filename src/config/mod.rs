@@ -152,7 +152,7 @@ impl Default for FeatureConfig {
             sticky_features: Vec::new(),
             usage_types: Vec::new(),
             usage_type_min_share: 0.02,
-            usage_type_max: 25,
+            usage_type_max: 50,
             exclude: Vec::new(),
         }
     }

@@ -636,7 +636,7 @@ Generated from the data: one column per event type (a value of `usage.feature`) 
 named `usage[TYPE].METRIC`, for example `usage[dislike].events_30d`. A type enters when at\n\
 least `usage_type_min_share` (default 2%) of the accounts with usage used it before the\n\
 training cut (the last snapshot whose label can be settled), the `usage_type_max` (default\n\
-25) most widely used first; `usage_types` in `[features]` fixes the list instead. The\n\
+50) most widely used first; `usage_types` in `[features]` fixes the list instead. The\n\
 choice reads no label. The list is saved with the model, so `score` computes the same\n\
 columns, and a widely used type the model has never seen is reported in the drift output.\n\n\
 | metric | source | window | unit | no rows means | definition |\n|---|---|---|---|---|---|\n",
