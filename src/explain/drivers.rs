@@ -523,6 +523,8 @@ struct FeatureFacts {
     component: &'static str,
     numeric: Option<usize>,
     categorical: Option<usize>,
+    /// The event type of a per-type usage column (its eight metrics are one reason).
+    kind: Option<Arc<str>>,
 }
 
 /// Explains `rows` of `ds` with a fitted pipeline: `k` risers and `k` protectors each.
@@ -562,6 +564,7 @@ pub fn explain_rows(
             component: component_of(f),
             numeric: num_idx.get(f.as_str()).copied(),
             categorical: cat_idx.get(f.as_str()).copied(),
+            kind: features::catalog::per_type(f).map(|(k, _)| Arc::from(k)),
         })
         .collect();
     let sponsor = num_idx.get("days_since_sponsor_left").copied();
@@ -581,6 +584,9 @@ pub fn explain_rows(
             let sponsor_days = sponsor.and_then(|k| ds.numeric[k][i]);
             // Candidates as (feature, contribution); a driver is built for the kept ones.
             let mut candidates: Vec<Candidate> = Vec::new();
+            // Per event type of the per-type family: the sum of its metrics'
+            // contributions, and its strongest present metric each way.
+            let mut kinds: Vec<(&str, f64, Option<Candidate>, Option<Candidate>)> = Vec::new();
             for (f, (facts, &contribution)) in facts.iter().zip(&by).enumerate() {
                 if facts.context {
                     context.push(ContextPart {
@@ -604,8 +610,35 @@ pub fn explain_rows(
                     (None, Some(k)) => ds.categorical[k][i].is_some(),
                     (None, None) => false,
                 };
+                if let Some(kind) = facts.kind.as_deref() {
+                    let at = match kinds.iter().position(|g| g.0 == kind) {
+                        Some(at) => at,
+                        None => {
+                            kinds.push((kind, 0.0, None, None));
+                            kinds.len() - 1
+                        }
+                    };
+                    let g = &mut kinds[at];
+                    g.1 += contribution;
+                    let best = if contribution > 0.0 {
+                        &mut g.2
+                    } else {
+                        &mut g.3
+                    };
+                    if present && best.is_none_or(|b| contribution.abs() > b.1.abs()) {
+                        *best = Some((f, contribution));
+                    }
+                    continue;
+                }
                 if present {
                     candidates.push((f, contribution));
+                }
+            }
+            // One reason per event type: its strongest metric in the direction of the
+            // type's total, carrying the total (eight correlated columns share one signal).
+            for (_, total, up, down) in kinds {
+                if let Some((f, _)) = if total > 0.0 { up } else { down } {
+                    candidates.push((f, total));
                 }
             }
             sums.sort_by(|a, b| a.0.cmp(b.0));
