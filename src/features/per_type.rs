@@ -63,22 +63,17 @@ fn usable(name: &str) -> bool {
     !name.trim().is_empty() && !name.contains(']')
 }
 
-/// The coverage rule: types used by at least `min_share` of the accounts before `cut`, the
-/// `max` most widely used (ties by name).
-fn choose(u: &UsageRows, cut: i32, min_share: f64, max: usize) -> Vec<String> {
+/// Types used by at least `min_share` of the accounts before `cut` (and by some), most
+/// widely used first, ties by name, with their coverage.
+fn ranked<'u>(u: &'u UsageRows, cut: i32, min_share: f64) -> Vec<(f64, &'u String)> {
     let cov = coverage(u, cut);
     let mut ranked: Vec<(f64, &String)> = cov
-        .iter()
+        .into_iter()
         .zip(u.feature_names)
-        .filter(|(c, name)| **c > 0.0 && **c >= min_share && usable(name))
-        .map(|(c, name)| (*c, name))
+        .filter(|(c, name)| *c > 0.0 && *c >= min_share && usable(name))
         .collect();
     ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
     ranked
-        .into_iter()
-        .take(max)
-        .map(|(_, n)| n.clone())
-        .collect()
 }
 
 /// One account's per-type sums at one snapshot: counts in `[t-30, t)`, `[t-90, t)`,
@@ -142,23 +137,24 @@ pub(super) fn per_type(
     cut: i32,
     values: &Values,
 ) -> PerType {
-    let chosen = if feat.usage_types.is_empty() {
-        choose(u, cut, feat.usage_type_min_share, feat.usage_type_max)
-    } else {
+    let (min_share, fixed) = (feat.usage_type_min_share, !feat.usage_types.is_empty());
+    let chosen: Vec<String> = if fixed {
         feat.usage_types.clone()
-    };
-    let unmodelled = if feat.usage_types.is_empty() {
-        Vec::new()
     } else {
-        let cov = coverage(u, i32::MAX);
-        let mut v: Vec<(String, f64)> = cov
-            .iter()
-            .zip(u.feature_names)
-            .filter(|(c, n)| **c > 0.0 && **c >= feat.usage_type_min_share && !chosen.contains(n))
-            .map(|(c, n)| (n.clone(), *c))
-            .collect();
-        v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        v
+        ranked(u, cut, min_share)
+            .into_iter()
+            .take(feat.usage_type_max)
+            .map(|(_, n)| n.clone())
+            .collect()
+    };
+    let unmodelled: Vec<(String, f64)> = if fixed {
+        ranked(u, i32::MAX, min_share)
+            .into_iter()
+            .filter(|(_, n)| !chosen.contains(n))
+            .map(|(c, n)| (n.clone(), c))
+            .collect()
+    } else {
+        Vec::new()
     };
     let k = chosen.len();
     // Each feature code's position in the chosen list (u32::MAX: not a chosen type).
@@ -204,7 +200,10 @@ pub(super) fn per_type(
                         .map(|&r| (u.day[r as usize], r))
                         .collect();
                     // Day order (ties in table order): one sweep serves every snapshot.
-                    mine.sort_unstable();
+                    // Rows already in day order (as tables are written) need no sort.
+                    if !by.day_ordered(a) {
+                        mine.sort_unstable();
+                    }
                     let (mut at90, mut at30, mut at_t) =
                         (Cursor::new(k), Cursor::new(k), Cursor::new(k));
                     let mut last = vec![i32::MIN; k];

@@ -273,7 +273,7 @@ impl ByAccount {
     ) -> impl Iterator<Item = usize> + 's {
         let all = self.rows_of(a);
         let day = |r: &u32| i64::from(u.day[*r as usize]);
-        let ordered = self.day_ordered.get(a).copied().unwrap_or(true);
+        let ordered = self.day_ordered(a);
         let run = if ordered {
             let k0 = all.partition_point(|r| day(r) < lo);
             let k1 = all.partition_point(|r| day(r) < hi);
@@ -286,6 +286,11 @@ impl ByAccount {
             .map(|&r| r as usize)
     }
 
+    /// Whether account a's rows, in table order, are in day order.
+    pub(super) fn day_ordered(&self, a: usize) -> bool {
+        self.day_ordered.get(a).copied().unwrap_or(true)
+    }
+
     /// Account a's rows in table order.
     pub(super) fn rows_of(&self, a: usize) -> &[u32] {
         self.starts
@@ -296,7 +301,7 @@ impl ByAccount {
     /// Account a's last day of use before `t`.
     fn last_day_before(&self, u: &UsageRows, a: usize, t: i64) -> Option<i32> {
         let before = self.window(u, a, i64::from(i32::MIN), t).map(|i| u.day[i]);
-        if self.day_ordered.get(a).copied().unwrap_or(true) {
+        if self.day_ordered(a) {
             // Days ascend: the last is the latest.
             before.last()
         } else {
