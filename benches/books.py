@@ -4,7 +4,7 @@ tickets where the kind has them) plus `truth/accounts.csv` (each account's churn
 mean latent risk) and `truth/account_months.csv` (at each month start, the latent risk and
 the oracle probability that a term end in the next 90 days is a churn), in CSV.
 
-    python3 benches/books.py --kind one-type|self-serve|many-types --out DIR
+    python3 benches/books.py --kind one-type|self-serve|many-types|ratio --out DIR
                              [--accounts N] [--seed S]
 
 Kinds:
@@ -17,6 +17,10 @@ Kinds:
 - many-types: 30 event types with Zipf-like popularity, two of them relevant (`api_error`
   raises churn, `workflow_run` lowers it) and used by a minority of accounts; the other 28
   are noise. Monthly rows. Annual terms.
+- ratio: churn is driven by the balance of two reaction types (`thumbs_down` against
+  `thumbs_up`), while how much an account reacts at all varies tenfold between accounts
+  and does not move with risk. Neither type's count nor its share of events carries the
+  risk alone; their ratio does. Weekly rows. Annual and monthly terms.
 
 Nothing here is shared with the Rust simulator: other vocabularies, grains, term mixes and
 mechanisms. The hazard is a function of the latent state only, so the truth is known.
@@ -67,6 +71,13 @@ class Kind:
             self.grain_days = 30
             self.monthly_share = 0.0
             self.users = (3, 60)
+        elif name == "ratio":
+            self.types = ["page_view", "search", "comment", "share", "thumbs_up",
+                          "thumbs_down"]
+            self.weights = np.array([30, 12, 6, 4, 0, 0], float)
+            self.grain_days = 7
+            self.monthly_share = 0.3
+            self.users = (2, 40)
         else:
             raise SystemExit(f"unknown kind {name}")
 
@@ -75,7 +86,7 @@ def renewal_log_odds(kind, risk, monthly, tenure_m, relevant):
     """The truth: log-odds of churning at a term end, given the latent risk then."""
     if kind == "self-serve":
         return -2.3 - 0.12 * min(tenure_m, 24) + 1.3 * risk
-    if kind == "one-type":
+    if kind in ("one-type", "ratio"):
         return (-3.3 if monthly else -1.3) + 1.5 * risk
     return -1.4 + 1.0 * (risk if relevant else 0.5 * risk)
 
@@ -110,6 +121,8 @@ def simulate(kind, n, seed, out):
         # Per kind, which accounts use the relevant rare types at all.
         uses_api = rng.random() < 0.35
         uses_wf = rng.random() < 0.3
+        # How much an account reacts at all (ratio kind): tenfold between accounts.
+        reacts = rng.lognormal(-1.6, 0.8)
         # Contracts and latent path, one grain period at a time.
         t = max(created, START - timedelta(days=400))
         term_start = created
@@ -164,6 +177,12 @@ def simulate(kind, n, seed, out):
                     tic.append((aid, f"T{len(tic):06d}", d.isoformat(),
                                 (d + timedelta(days=int(rng.integers(0, 5)))).isoformat(),
                                 rng.choice(["low", "normal", "high"])))
+            elif kind == "ratio":
+                w = w / w.sum()
+                down = 0.1 + 0.6 * sigmoid(1.8 * x - 1.0)
+                w[-2] = reacts * (1 - down)
+                w[-1] = reacts * down
+                lam = volume * span * w / (1 + reacts)
             else:
                 w = w / w.sum()
                 lam = volume * span * w * 0.5

@@ -35,9 +35,10 @@ fn small(c: &mut Criterion) {
     };
     let mut g = c.benchmark_group("simulate");
     g.sample_size(10);
-    g.bench_function("300 accounts x 12 months, weekly usage, csv", |b| {
-        b.iter(|| sim::simulate(&cfg, dir.path(), &|_| {}).expect("simulate"))
-    });
+    g.bench_function(
+        "300 accounts x 12 months, monthly usage (the default grain), csv",
+        |b| b.iter(|| sim::simulate(&cfg, dir.path(), &|_| {}).expect("simulate")),
+    );
     g.finish();
 }
 

@@ -516,9 +516,8 @@ fn windows_1252_text_is_read_with_a_warning_and_damaged_utf8_is_located() {
         book.warnings
     );
     // UTF-8 'é' and a stray 0xFF on one line: damage, not an encoding.
-    let mut bad = b"account_id,name,segment,created_date\nA1,Acme,enterprise,2023-01-15\nA2,B\xC3\xA9ta,SMB\xFF,2023-06-01\n".to_vec();
-    bad.extend_from_slice(b"");
-    fs::write(d.path().join("accounts.csv"), &bad).unwrap();
+    let bad = b"account_id,name,segment,created_date\nA1,Acme,enterprise,2023-01-15\nA2,B\xC3\xA9ta,SMB\xFF,2023-06-01\n";
+    fs::write(d.path().join("accounts.csv"), bad).unwrap();
     let e = errors(d.path());
     assert!(
         e.contains(
@@ -560,4 +559,41 @@ A2,Beta,SMB,2023-13-01\n";
         e.contains("accounts.csv, line 4, column 'created_date': expected an ISO-8601 date"),
         "{e}"
     );
+}
+
+/// Excel's "CSV UTF-8 (Comma delimited)": a byte-order mark, CRLF line ends, every field
+/// quoted, a comma and a doubled quote inside values.
+#[test]
+fn excel_csv_utf8_with_a_bom_crlf_and_every_field_quoted_loads() {
+    let quoted = |text: &str| -> Vec<u8> {
+        let mut out = b"\xEF\xBB\xBF".to_vec();
+        for line in text.lines() {
+            let fields: Vec<String> = line.split('|').map(|f| format!("\"{f}\"")).collect();
+            out.extend_from_slice(fields.join(",").as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    };
+    let d = folder(&[]);
+    let accounts = quoted(
+        "account_id|name|segment|created_date\n\
+         A1|Acme, Inc.|enterprise|2023-01-15\n\
+         A2|The \"\"Beta\"\" Co|SMB|2023-06-01\n",
+    );
+    let contracts = quoted(
+        "account_id|contract_id|start_date|end_date|arr|seats\n\
+         A1|C1|2024-01-01|2024-12-31|1000|10\n\
+         A2|C2|2024-02-01|2025-01-31|500|5\n",
+    );
+    assert!(accounts.starts_with(b"\xEF\xBB\xBF\"account_id\",\"name\""));
+    fs::write(d.path().join("accounts.csv"), &accounts).unwrap();
+    fs::write(d.path().join("contracts.csv"), &contracts).unwrap();
+    let book = load::load_book(d.path()).unwrap_or_else(|e| panic!("{e}"));
+    let a = book.accounts();
+    assert_eq!(a.len(), 2);
+    assert_eq!((a[0].id.as_str(), a[0].name.as_str()), ("A1", "Acme, Inc."));
+    assert_eq!(a[1].name, "The \"Beta\" Co");
+    assert_eq!(a[1].segment, "smb");
+    assert_eq!(book.rows("contracts"), 2);
+    assert!(book.warnings.is_empty(), "{:?}", book.warnings);
 }

@@ -333,8 +333,10 @@ fn a_bad_date_is_reported_once_with_its_place() {
 
 /// Every file of an output folder, by name.
 fn files(out: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-    fs::read_dir(out)
-        .unwrap()
+    let Ok(entries) = fs::read_dir(out) else {
+        return Default::default();
+    };
+    entries
         .map(|e| {
             let p = e.unwrap().path();
             let name = p.file_name().unwrap().to_string_lossy().to_string();
@@ -388,14 +390,15 @@ fn a_killed_run_leaves_the_previous_or_the_new_output_whole() {
     // Same inputs, same bytes (the states below are compared whole).
     assert_eq!(run(early), a, "a rerun changed the output");
     assert_ne!(a, b);
-    let mut states = (0, 0);
-    for (k, share) in [0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.9, 0.97]
-        .iter()
-        .enumerate()
-    {
+    // Kills spread over a run's length, and two after it (a run that finished first):
+    // both outcomes, the previous output kept and the new one in place, must occur.
+    let (mut kept, mut replaced) = (0, 0);
+    for share in [0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.9, 0.97, 2.0, 3.0] {
         let before = files(&out);
+        // Always the other output than OUT holds, so the two outcomes differ.
+        let target = if before == a { late } else { early };
         let mut child = Command::new(env!("CARGO_BIN_EXE_churnlab"))
-            .args(args(if k % 2 == 0 { late } else { early }))
+            .args(args(target))
             .spawn()
             .unwrap();
         std::thread::sleep(std::time::Duration::from_secs_f64(seconds * share));
@@ -413,10 +416,11 @@ fn a_killed_run_leaves_the_previous_or_the_new_output_whole() {
             "a temporary file inside OUT: {:?}",
             now.keys().collect::<Vec<_>>()
         );
-        if now == a {
-            states.0 += 1;
-        } else if now == b {
-            states.1 += 1;
+        let new = if target == late { &b } else { &a };
+        if now == before {
+            kept += 1;
+        } else if now == *new {
+            replaced += 1;
         } else {
             panic!(
                 "a mixture after a kill at {:.0}% of a run (previous was {})",
@@ -428,7 +432,10 @@ fn a_killed_run_leaves_the_previous_or_the_new_output_whole() {
     // The next run restores or sweeps whatever the killed runs left.
     assert_eq!(run(early), a);
     assert!(leftovers(&out).is_empty(), "{:?}", leftovers(&out));
-    println!("after the kills: {} early, {} late", states.0, states.1);
+    assert!(
+        kept > 0 && replaced > 0,
+        "after 10 kills: {kept} kept the previous output, {replaced} the new one"
+    );
 }
 
 /// A run that fails after validation (here: no account ever churns, so the label has a
@@ -541,6 +548,54 @@ fn models_list_and_fail_on_drift_for_schedulers() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(!String::from_utf8_lossy(&o.stdout).contains("Against the previous model"));
     assert!(out.join("stability.csv").is_file());
+    let report = || fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(report().contains("the top 50 share"));
+    // A plain run after it: the comparison's files are gone and the report no longer
+    // shows it; a file churnlab never writes is kept. Twice, the same file set.
+    fs::write(out.join("notes.txt"), "mine").unwrap();
+    let after_previous: Vec<String> = files(&out).into_keys().collect();
+    let mut sets = Vec::new();
+    for _ in 0..2 {
+        let o = run(&[]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        for f in ["stability.csv", "stability.json"] {
+            assert!(!out.join(f).exists(), "{f} left from the --previous run");
+        }
+        let html = report();
+        assert!(!html.contains("the top 50 share"));
+        assert!(html.contains("No previous list to compare with"));
+        assert_eq!(fs::read_to_string(out.join("notes.txt")).unwrap(), "mine");
+        sets.push(files(&out).into_keys().collect::<Vec<_>>());
+    }
+    assert_eq!(sets[0], sets[1]);
+    let gone: Vec<&String> = after_previous
+        .iter()
+        .filter(|f| !sets[0].contains(f))
+        .collect();
+    assert_eq!(gone, ["stability.csv", "stability.json"]);
+    // The same for files that depend on the configuration: the health-score validation.
+    let with_health = run(&["--config", "data/churnlab.toml"]);
+    assert!(
+        with_health.status.success(),
+        "{}",
+        String::from_utf8_lossy(&with_health.stderr)
+    );
+    assert!(
+        out.join("health_report.json").is_file() && out.join("recommended_health.toml").is_file()
+    );
+    let o = run(&[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let left: Vec<String> = files(&out)
+        .into_keys()
+        .filter(|f| f.starts_with("health_") || f == "recommended_health.toml")
+        .collect();
+    assert!(
+        left.is_empty(),
+        "left from the run with a health score: {left:?}"
+    );
+    assert_eq!(files(&out).into_keys().collect::<Vec<_>>(), sets[0]);
+    let o = run(&["--previous", "champion"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let list = ok(&["models", "list", "--models", s(&models)]);
     assert_eq!(
         list.lines().filter(|l| l.starts_with("* ")).count(),
@@ -567,4 +622,45 @@ fn models_list_and_fail_on_drift_for_schedulers() {
     let o = run(&["--fail-on-drift=-1"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("expected a PSI above 0"));
+}
+
+/// One configuration rule for every command that reads a data folder: without `--config`,
+/// `DATA/churnlab.toml` is the configuration. A bad one there stops each of them before
+/// any work, naming the file; `--config` replaces it.
+#[test]
+fn every_command_that_reads_a_data_folder_reads_its_churnlab_toml() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    fs::create_dir_all(&data).unwrap();
+    let toml = data.join("churnlab.toml");
+    fs::write(&toml, "[models]\ntest_share = 0.7\n").unwrap();
+    let out = tmp.path().join("out");
+    let (d, o) = (s(&data), s(&out));
+    let commands: [&[&str]; 9] = [
+        &["run", "--data", d, "--out", o, "--models", o],
+        &["health", "--data", d],
+        &["analyze", "--data", d],
+        &["features", "--data", d, "--out", o],
+        &["retention", "--data", d],
+        &["validate", "--data", d],
+        &["backtest", "--data", d],
+        &["train", "--data", d, "--models", o],
+        &["score", "--data", d, "--model", o],
+    ];
+    for args in commands {
+        let r = churnlab(args);
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("churnlab.toml") && err.contains("test_share"),
+            "{args:?} did not read DATA/churnlab.toml: {err}"
+        );
+        assert!(!out.exists(), "{args:?} wrote output");
+    }
+    // --config wins over the folder's file (validate then judges the empty folder).
+    let good = tmp.path().join("good.toml");
+    fs::write(&good, "seed = 1\n").unwrap();
+    let r = churnlab(&["--config", s(&good), "validate", "--data", d]);
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(!err.contains("test_share"), "{err}");
 }

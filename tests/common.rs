@@ -79,3 +79,23 @@ pub fn roc_auc(scores: &[f64], labels: &[bool]) -> f64 {
         .sum();
     (sum - pos * (pos + 1.0) / 2.0) / (pos * neg)
 }
+
+/// The Pearson correlation of two latent risk drivers over the truth's account-months
+/// (`truth/account_months`, columns `<driver>_risk`).
+#[allow(dead_code)]
+pub fn truth_risk_correlation(months: &Rows, a: &str, b: &str) -> f64 {
+    let risk = |c: &str| -> Vec<f64> {
+        months
+            .iter()
+            .map(|r| r[&format!("{c}_risk")].parse::<f64>().unwrap())
+            .collect()
+    };
+    let (a, b) = (risk(a), risk(b));
+    assert_eq!(a.len(), b.len());
+    let n = a.len() as f64;
+    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
+    let cov: f64 = a.iter().zip(&b).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let va: f64 = a.iter().map(|x| (x - ma).powi(2)).sum();
+    let vb: f64 = b.iter().map(|y| (y - mb).powi(2)).sum();
+    cov / (va * vb).sqrt()
+}

@@ -92,6 +92,8 @@ fn build(dir: &Path, as_of: &str) -> SnapshotTable {
     };
     let feat = FeatureConfig {
         sticky_features: vec!["api".into()],
+        // Ratios between types are off by default; on here, to be checked by hand.
+        usage_ratio_types: 6,
         ..FeatureConfig::default()
     };
     ctx.snapshot_table(&snap, &feat).unwrap()
@@ -193,7 +195,17 @@ fn per_type_usage_metrics_by_hand() {
     // Coverage before the training cut (2025-06-03): reports 2 of 3 accounts, api and
     // dashboards 1 of 3 each; most widely used first, ties by name.
     assert_eq!(t.usage_types, ["reports", "api", "dashboards"]);
-    assert_eq!(t.per_type_names.len(), 3 * 8);
+    // Eight metrics per type, and a ratio for each pair (the less widely used over the
+    // more widely used).
+    assert_eq!(t.per_type_names.len(), 3 * 8 + 3);
+    assert_eq!(
+        &t.per_type_names[24..],
+        [
+            "usage[api/reports].ratio_90d",
+            "usage[dashboards/reports].ratio_90d",
+            "usage[dashboards/api].ratio_90d"
+        ]
+    );
     let r = |m: &str| format!("usage[reports].{m}");
     check(
         &t,
@@ -212,6 +224,10 @@ fn per_type_usage_metrics_by_hand() {
             (&r("events_total"), Some(21.0)),
             ("usage[api].events_30d", Some(2.0)),
             ("usage[api].trend_30d", Some(3f64.ln())),
+            // 90 days: 2 api events against 21 reports, none of dashboards.
+            ("usage[api/reports].ratio_90d", Some(2.0 / 21.0)),
+            ("usage[dashboards/reports].ratio_90d", Some(0.0)),
+            ("usage[dashboards/api].ratio_90d", Some(0.0)),
             // Never used: zero counts and share, no recency.
             ("usage[dashboards].events_30d", Some(0.0)),
             ("usage[dashboards].share_30d", Some(0.0)),
@@ -239,6 +255,9 @@ fn per_type_usage_metrics_by_hand() {
             (&r("trend_30d"), None),
             (&r("days_since"), Some(4.0)),
             (&r("events_total"), Some(9.0)),
+            ("usage[api/reports].ratio_90d", Some(0.0)),
+            // No api event: nothing to divide by.
+            ("usage[dashboards/api].ratio_90d", None),
         ],
     );
     // A fixed list (a saved model's) is used as it is; a widely used type it lacks is

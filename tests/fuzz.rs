@@ -106,13 +106,60 @@ fn cells_of_line(text: &[u8], at: usize) -> Vec<(usize, usize)> {
     cells
 }
 
+/// An edit that keeps the table valid, made at the end of the line holding byte `at`
+/// (never the header's): a CRLF line end, a blank line, or the line swapped with the
+/// next. A book edited so must run through, so the slice exercises the pipeline too.
+fn benign(text: &mut Vec<u8>, at: usize, g: &mut Gen) -> String {
+    let header_end = text
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(text.len(), |p| p + 1);
+    let Some(end) = text[at.max(header_end)..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map(|p| at.max(header_end) + p)
+    else {
+        return "benign: no data line".into();
+    };
+    match g.below(3) {
+        0 if end == 0 || text[end - 1] != b'\r' => {
+            text.insert(end, b'\r');
+            format!("CRLF at the line end at byte {end}")
+        }
+        1 => {
+            text.insert(end + 1, b'\n');
+            format!("blank line after byte {end}")
+        }
+        _ => {
+            let start = text[..end]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |p| p + 1);
+            let Some(next_end) = text[end + 1..].iter().position(|&b| b == b'\n') else {
+                return "benign: last line".into();
+            };
+            let next_end = end + 1 + next_end;
+            let (a, b) = (text[start..end].to_vec(), text[end + 1..next_end].to_vec());
+            if a.contains(&b'"') || b.contains(&b'"') {
+                return "benign: quoted line left alone".into();
+            }
+            let mut swapped = b;
+            swapped.push(b'\n');
+            swapped.extend_from_slice(&a);
+            text.splice(start..next_end, swapped);
+            format!("lines at bytes {start} and {} swapped", end + 1)
+        }
+    }
+}
+
 fn mutate(text: &mut Vec<u8>, g: &mut Gen) -> String {
     if text.is_empty() {
         text.push(b'x');
         return "insert into empty".into();
     }
     let at = g.below(text.len());
-    match g.below(6) {
+    match g.below(7) {
+        6 => benign(text, at, g),
         0 => {
             let old = text[at];
             text[at] = if g.below(2) == 0 {
@@ -233,17 +280,30 @@ fn judge(r: Result<(), Error>) -> Outcome {
         Ok(()) => Outcome::Ok,
         Err(Error::Invalid(p)) => {
             // polars' own parse errors carry no line: not located.
-            if p.items
+            if !p
+                .items
                 .iter()
                 .all(|i| !i.at.file.is_empty() && !i.message.contains("could not read the file"))
             {
-                Outcome::Located(p.to_string())
-            } else {
                 Outcome::Bad(format!("a problem without a file: {p}"))
+            } else if let Some(i) = p
+                .items
+                .iter()
+                .find(|i| i.at.column.is_some() && i.at.line.is_none())
+            {
+                // A problem in a column's values has a line (CSV) or row (Parquet).
+                Outcome::Bad(format!("a value's problem without its line or row: {i:?}"))
+            } else {
+                Outcome::Located(p.to_string())
             }
         }
         Err(e @ (Error::Input(_) | Error::Read { .. } | Error::Io { .. })) => {
-            Outcome::Located(e.to_string())
+            let m = e.to_string();
+            if [".csv", ".parquet"].iter().any(|x| m.contains(x)) {
+                Outcome::Located(m)
+            } else {
+                Outcome::Bad(format!("a refusal that names no table file: {m}"))
+            }
         }
         Err(e) => Outcome::Bad(format!("not a located error: {e}")),
     }
@@ -267,8 +327,15 @@ fn pipeline(data: &Path, work: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-/// Runs `cases` cases from `seed`; returns the failures.
-fn fuzz(cases: usize, seed: u64, budget: Duration) -> Vec<String> {
+/// What a slice of cases did.
+struct Tally {
+    failures: Vec<String>,
+    ran: usize,
+    refused: usize,
+}
+
+/// Runs `cases` cases from `seed`.
+fn fuzz(cases: usize, seed: u64, budget: Duration) -> Tally {
     let root = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let books = corpus(root.path());
     let mut failures = Vec::new();
@@ -340,13 +407,25 @@ fn fuzz(cases: usize, seed: u64, budget: Duration) -> Vec<String> {
         t0.elapsed().as_secs_f64(),
         failures.len()
     );
-    failures
+    Tally {
+        failures,
+        ran: ok,
+        refused: located,
+    }
 }
 
 #[test]
 fn a_fixed_seed_slice_of_mutated_books_only_succeeds_or_fails_located() {
-    let failures = fuzz(16, 20261130, Duration::from_secs(120));
-    assert!(failures.is_empty(), "{failures:#?}");
+    let t = fuzz(16, 20261130, Duration::from_secs(120));
+    assert!(t.failures.is_empty(), "{:#?}", t.failures);
+    // The slice exercises both paths: mutations the pipeline runs through and ones it
+    // refuses (each naming its file, and a line or row for a value's problem).
+    assert!(
+        t.ran > 0 && t.refused > 0,
+        "{} ran, {} refused",
+        t.ran,
+        t.refused
+    );
 }
 
 #[test]
@@ -361,6 +440,6 @@ fn long_run() {
     let cases = env("FUZZ_CASES", 10_000) as usize;
     let seed = env("FUZZ_SEED", 1);
     let budget = Duration::from_secs(env("FUZZ_BUDGET_SECONDS", 60));
-    let failures = fuzz(cases, seed, budget);
-    assert!(failures.is_empty(), "{failures:#?}");
+    let t = fuzz(cases, seed, budget);
+    assert!(t.failures.is_empty(), "{:#?}", t.failures);
 }

@@ -11,7 +11,7 @@ use churnlab::health::validate::{recommend_tiers, validate};
 use churnlab::model::logistic::Logistic;
 use churnlab::train::metrics::wilson;
 use churnlab::workflow::BookContext;
-use common::data_dir;
+use common::{data_dir, read_rows, table_path, truth_risk_correlation};
 use ndarray::Array2;
 
 fn err_of(text: &str) -> String {
@@ -177,6 +177,7 @@ fn nonnegative_logistic_matches_scipy() {
         (m.intercept - v["intercept"].as_f64().unwrap()).abs() < 1e-5,
         "{m:?}"
     );
+    assert_eq!(m.coef.len(), want.len());
     for (g, w) in m.coef.iter().zip(&want) {
         assert!((g - w).abs() < 1e-5, "{:?} vs {want:?}", m.coef);
     }
@@ -341,11 +342,20 @@ fn fitted_weights_beat_a_wrong_configuration_and_follow_the_truth() {
     // (Spearman 0.30). The same happens to the model's drivers (tests/drivers.rs).
     assert_eq!(order[..2], ["adoption", "relationship"], "{fitted:?}");
     assert_eq!(order[4], "commercial", "{fitted:?}");
+    // Why the middle two are not identifiable, from the truth itself: the sentiment
+    // driver shares most of its variance with adoption's.
+    let months = read_rows(&table_path(&data_dir().join("truth"), "account_months"));
+    let corr = truth_risk_correlation(&months, "adoption", "sentiment");
+    assert!(corr > 0.8, "adoption and sentiment risk correlate {corr}");
+    let mut middle = order[2..4].to_vec();
+    middle.sort_unstable();
+    assert_eq!(middle, ["sentiment", "support"], "{fitted:?}");
     // The recommended file is a valid configuration with the fitted weights.
     let back = Config::from_toml(&v.recommended_toml, "recommended.toml").unwrap();
     let h2 = back.health().unwrap();
     assert_eq!(h2.components.len(), v.fitted.components.len());
     let again = h2.score(&ds, &(0..ds.rows()).collect::<Vec<_>>());
+    assert_eq!(again.rows.len(), v.fitted_scores.rows.len());
     let same = again
         .rows
         .iter()

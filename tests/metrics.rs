@@ -31,6 +31,7 @@ fn metrics_match_scikit_learn() {
         let preds: Vec<f64> = bins.iter().filter_map(|b| b.mean_predicted).collect();
         let (want_rates, want_preds) = (f(&c["calibration_true"]), f(&c["calibration_pred"]));
         assert_eq!(rates.len(), want_rates.len());
+        assert_eq!(preds.len(), want_preds.len());
         for (a, b) in rates
             .iter()
             .zip(&want_rates)

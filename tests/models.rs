@@ -8,8 +8,8 @@ use std::fs;
 
 use churnlab::config::{Config, ModelConfig};
 use churnlab::features::dataset::Dataset;
+use churnlab::model::Family;
 use churnlab::model::logistic::Logistic;
-use churnlab::model::{Family, Params};
 use churnlab::score::ListOptions;
 use churnlab::train::{self, metrics};
 use churnlab::workflow::score::ScoreSource;
@@ -32,7 +32,9 @@ fn logistic_matches_scikit_learn_with_weights_and_l2() {
     let x = ndarray::Array2::from_shape_fn((rows.len(), rows[0].len()), |(i, j)| rows[i][j]);
     let (y, w) = (floats(&v["y"]), floats(&v["w"]));
     let m = Logistic::fit(x.view(), &y, Some(&w), v["l2"].as_f64().unwrap());
-    for (a, b) in m.coef.iter().zip(floats(&v["coef"])) {
+    let want = floats(&v["coef"]);
+    assert_eq!(m.coef.len(), want.len());
+    for (a, b) in m.coef.iter().zip(want) {
         assert!((a - b).abs() < 1e-6, "coef {a} vs sklearn {b}");
     }
     let b0 = v["intercept"].as_f64().unwrap();
@@ -67,9 +69,11 @@ fn flat_mode_reaches_the_accuracy_bar_on_saas_churn() {
             |a, b| if b.1 > a.1 { b } else { a },
         );
     println!("best {:?} mean fold ROC-AUC {:.4}", best.0, best.1);
+    // LightGBM's 5-fold figure on this table, 0.9298 (shared/data/README.md rounds it to
+    // 0.930), is the bar.
     assert!(
-        best.1 >= 0.925,
-        "best mean fold ROC-AUC {:.4} < 0.925",
+        best.1 >= 0.9298,
+        "best mean fold ROC-AUC {:.4} < LightGBM's 0.9298",
         best.1
     );
     // Every family beats chance by a wide margin.
@@ -279,5 +283,4 @@ fn book_workflow_train_save_score_and_oracle() {
         "{err}"
     );
     assert!(err.contains("'nps_last' (numeric) is missing"), "{err}");
-    let _ = Params::grid(10);
 }

@@ -285,3 +285,36 @@ fn truth_is_informative_and_plays_are_confounded() {
         "the naive comparison is biased by confounding: {naive}"
     );
 }
+
+/// The bundled book is what `simulate --accounts 2500 --months 24 --seed 42 --format
+/// parquet` writes today (data/README.md), byte for byte, truth included: the realism and
+/// truth tests that read `data/` test today's simulator. After a simulator change,
+/// regenerate it with that command in the same commit.
+#[test]
+fn the_bundled_book_is_what_the_documented_command_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = SimConfig {
+        accounts: 2500,
+        months: 24,
+        seed: 42,
+        format: Format::Parquet,
+        ..SimConfig::default()
+    };
+    sim::simulate(&cfg, dir.path(), &|_| {}).unwrap();
+    // README.md and churnlab.toml are the repository's own, not the simulator's.
+    let ours = |d: &Path| -> Vec<(String, Vec<u8>)> {
+        all_files(d)
+            .into_iter()
+            .filter(|(n, _)| n != "/README.md" && n != "/churnlab.toml")
+            .collect()
+    };
+    let (fresh, bundled) = (ours(dir.path()), ours(Path::new("data")));
+    let names = |v: &[(String, Vec<u8>)]| v.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&fresh), names(&bundled));
+    for ((name, a), (_, b)) in fresh.iter().zip(&bundled) {
+        assert!(
+            a == b,
+            "data/{name} differs from what the simulator writes today"
+        );
+    }
+}

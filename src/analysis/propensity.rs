@@ -119,14 +119,23 @@ pub(crate) fn analyse(
     seed: u64,
 ) -> Result<PropensityReport> {
     let rows = ds.labelled();
-    // Covariates: everything not derived from the activities table.
+    // Covariates: the catalog's features not derived from the activities table. The
+    // per-type family is left out: the catalog's usage aggregates already carry the
+    // account's engagement, and the family would triple the covariates (on the
+    // 20,000-account book, 143 numeric covariates against 48; propensity 76 s against 20 s).
     let mut cov = ds.clone();
-    let activity_features: Vec<String> = features::CATALOG
+    let left_out: Vec<String> = features::CATALOG
         .iter()
         .filter(|s| s.source.starts_with("activities"))
         .map(|s| s.name.to_string())
+        .chain(
+            ds.numeric_names
+                .iter()
+                .filter(|n| features::catalog::per_type(n).is_some())
+                .cloned(),
+        )
         .collect();
-    cov.drop_columns(&activity_features);
+    cov.drop_columns(&left_out);
     let (prep, x) = Preprocessor::fit_transform(&cov, &rows)?;
     drop(cov);
     let names: Vec<String> = prep.columns.iter().map(|c| c.name.clone()).collect();

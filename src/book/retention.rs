@@ -388,7 +388,7 @@ mod tests {
 
     #[test]
     fn annualising_follows_the_domain_definition() {
-        // 1% a month is 11.4% a year; 8% a month is 63%, not 96% (DOMAIN.md).
+        // 1% a month is 11.4% a year; 8% a month is 63%, not 96% (docs/domain.md).
         assert!((annualise(0.01, 365.0 / 12.0) - 0.1136).abs() < 1e-4);
         assert!((annualise(0.08, 365.0 / 12.0) - 0.6323).abs() < 1e-4);
         // A quarterly 5% is 1 - 0.95^(365/91) = 18.6% a year.

@@ -5,6 +5,7 @@ pub mod dates;
 pub mod fmt;
 pub mod math;
 pub mod memory;
+pub mod process;
 pub mod rng;
 pub mod stats;
 pub mod vocab;

@@ -79,6 +79,10 @@ pub struct FeatureConfig {
     pub usage_type_min_share: f64,
     /// At most this many types, the most widely used first (0: no per-type family).
     pub usage_type_max: usize,
+    /// Ratios between types (`usage[A/B].ratio_90d`) for every pair among this many of the
+    /// family's types, the most widely used first (6 gives 15 columns). Default 0, off: on
+    /// a book built for them they bought no ROC-AUC (decision 27).
+    pub usage_ratio_types: usize,
     /// Features the models must not use: feature names (`churnlab catalog`) or source
     /// tables (`usage` drops every usage feature). They are still computed, written to the
     /// snapshot table and used to score a previous model that has them.
@@ -153,6 +157,7 @@ impl Default for FeatureConfig {
             usage_types: Vec::new(),
             usage_type_min_share: 0.02,
             usage_type_max: 50,
+            usage_ratio_types: 0,
             exclude: Vec::new(),
         }
     }
@@ -422,6 +427,16 @@ impl RawConfig {
                 format!(
                     "is {}; expected at most 200 types (8 columns each)",
                     ft.usage_type_max
+                ),
+            ));
+        }
+        if ft.usage_ratio_types > 20 {
+            return Err(src.error(
+                "features",
+                "usage_ratio_types",
+                format!(
+                    "is {}; expected at most 20 types (a column for each pair)",
+                    ft.usage_ratio_types
                 ),
             ));
         }

@@ -112,7 +112,7 @@ impl Play {
 }
 
 /// The play the strongest behavioural reason calls for, after the signal-to-play rules CS
-/// teams use (DOMAIN.md): a lapsed term calls for a renewal call first; a sponsor or
+/// teams use (docs/domain.md): a lapsed term calls for a renewal call first; a sponsor or
 /// champion gone for executive outreach; falling adoption for an adoption review; support
 /// pain for a support escalation review; a detractor for closing the loop; no recent touch
 /// for a check-in; overdue invoices for a billing follow-up. These are rules, not estimated
@@ -242,6 +242,10 @@ pub fn label(feature: &str) -> String {
             "trend_30d" => format!("Trend of '{kind}' events"),
             "days_since" => format!("Days since the last '{kind}' event"),
             "events_total" => format!("'{kind}' events since the start"),
+            "ratio_90d" => match kind.split_once('/') {
+                Some((a, b)) => format!("'{a}' events per '{b}' event (90 days)"),
+                None => format!("'{kind}' ratio (90 days)"),
+            },
             other => format!("'{kind}' {}", other.replace('_', " ")),
         };
     }
@@ -445,6 +449,15 @@ fn per_type_sentence(
             num(value),
             typ(&num)
         ),
+        "ratio_90d" => {
+            let two = |v: f64| format!("{v:.2}");
+            let (a, b) = kind.split_once('/').unwrap_or((kind, "other"));
+            format!(
+                "'{a}' events are {} per '{b}' event over 90 days{}, {effect}",
+                two(value),
+                typ(&two)
+            )
+        }
         _ => format!(
             "'{kind}' events since the start: {}{}, {effect}",
             num(value),

@@ -651,6 +651,11 @@ columns, and a widely used type the model has never seen is reported in the drif
             s.name, s.source, s.window, s.unit, absent, s.description
         ));
     }
+    let r = &PER_TYPE_RATIO;
+    out.push_str(&format!(
+        "| `usage[A/B].{}` | {} | {} | {} | missing | {} |\n",
+        r.name, r.source, r.window, r.unit, r.description
+    ));
     out.push('\n');
     out.push_str("## Categorical\n\n| feature | component | source |\n|---|---|---|\n");
     for (name, c, source) in CATEGORICALS {
@@ -783,6 +788,24 @@ pub const PER_TYPE: &[FeatureSpec] = &[
     ),
 ];
 
+/// The ratio between two event types of the family: `usage[A/B].ratio_90d`, for each pair
+/// among the [`crate::config::FeatureConfig::usage_ratio_types`] most widely used types
+/// (A the less widely used; off by default). A choice made from coverage, like the types.
+pub const PER_TYPE_RATIO: FeatureSpec = f(
+    "ratio_90d",
+    Adoption,
+    "usage",
+    "90d",
+    "ratio",
+    Missing,
+    "Events of type A / events of type B in the 90 days before t, for each pair among the `usage_ratio_types` most widely used types (default 0: off), A the less widely used; missing when B has none or the account has lived fewer than 7 days. A balance (dislikes per like, errors per run) that neither count carries alone.",
+);
+
+/// The name of a ratio column: `usage[A/B].ratio_90d`.
+pub fn ratio_name(a: &str, b: &str) -> String {
+    format!("usage[{a}/{b}].{}", PER_TYPE_RATIO.name)
+}
+
 /// The name of a per-type column: `usage[TYPE].METRIC`.
 pub fn per_type_name(kind: &str, metric: &str) -> String {
     format!("usage[{kind}].{metric}")
@@ -794,6 +817,7 @@ pub fn per_type(name: &str) -> Option<(&str, &'static FeatureSpec)> {
     let (kind, metric) = rest.rsplit_once("].")?;
     PER_TYPE
         .iter()
+        .chain(std::iter::once(&PER_TYPE_RATIO))
         .find(|s| s.name == metric)
         .map(|s| (kind, s))
 }

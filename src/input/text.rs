@@ -205,6 +205,9 @@ impl CsvText {
     /// Starts a file with its header record (the bytes up to and including its newline);
     /// returns the header as UTF-8.
     pub fn start(&mut self, header: &[u8]) -> std::result::Result<Vec<u8>, BadText> {
+        // Excel's "CSV UTF-8" starts with a byte-order mark, often before a quoted name:
+        // it goes before the record checks, which would take it for text before a quote.
+        let header = header.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(header);
         let mut out = Vec::with_capacity(header.len());
         // The header gets the record checks too (found by the fuzzer: a quote inserted
         // into it reached polars, which refused the file without a line).

@@ -1,11 +1,17 @@
 //! Drift between the training window and the scoring date.
 //!
 //! - Per feature: the population stability index (PSI) of the scoring-date rows against
-//!   the labelled rows the model was trained on, and each side's missing share. Numeric
-//!   features are binned at the deciles of the training rows, categorical ones by level;
-//!   missing values are a bin of their own. PSI = sum over bins of
-//!   (now - then) * ln(now / then), shares floored at 0.0001. Below 0.1 is stable, 0.1 to
-//!   0.25 moderate, 0.25 or more shifted: the usual credit-risk reading.
+//!   the training snapshot date they resemble most (the lowest PSI over the training
+//!   dates with at least 100 rows), beside the PSI against the whole training window, and
+//!   each side's missing share. One scoring date sits at one phase of every calendar
+//!   cycle: a Sunday when usage happens on workdays, one point of an NPS survey cycle. A
+//!   recency feature compared with a window that mixes every phase drifts on any book;
+//!   compared with the training date at the same phase it does not, while a shift that no
+//!   training date resembles still shows. Numeric features are binned at the deciles of
+//!   the training rows compared with, categorical ones by level; missing values are a bin
+//!   of their own. PSI = sum over bins of (now - then) * ln(now / then), shares floored at
+//!   0.0001. Below 0.1 is stable, 0.1 to 0.25 moderate, 0.25 or more shifted: the usual
+//!   credit-risk reading.
 //! - Signals that disappeared or appeared: a feature all-missing now that was not in
 //!   training (or the reverse), a feature the previous model used that this data lacks,
 //!   and per event table, rows per active account in the 90 days before the scoring date
@@ -56,7 +62,14 @@ pub struct FeatureDrift {
     /// Its rank by the champion's mean |contribution| (1 = strongest); None: not used.
     pub importance_rank: Option<usize>,
     pub importance: Option<f64>,
+    /// PSI against the closest training date (see the module documentation).
     pub psi: Option<f64>,
+    /// PSI against the whole training window.
+    #[serde(default)]
+    pub psi_window: Option<f64>,
+    /// The training date `psi` was measured against.
+    #[serde(default)]
+    pub closest_date: Option<String>,
     pub missing_then: f64,
     pub missing_now: f64,
     /// stable, moderate, shifted, disappeared (all missing now) or appeared.
@@ -120,6 +133,8 @@ impl Drift {
             )
             .with_rounded("importance", n(&|x| x.importance), 4)
             .with_rounded("psi", n(&|x| x.psi), 4)
+            .with("closest_training_date", s(&|x| x.closest_date.clone()))
+            .with_rounded("psi_window", n(&|x| x.psi_window), 4)
             .with("status", s(&|x| Some(x.status.clone())))
             .with_rounded("missing_then", n(&|x| Some(x.missing_then)), 4)
             .with_rounded("missing_now", n(&|x| Some(x.missing_now)), 4)
@@ -167,9 +182,12 @@ pub fn drift(inp: &Inputs<'_>) -> Drift {
         .enumerate()
         .map(|(k, (f, v))| (f.as_str(), (k + 1, *v)))
         .collect();
+    let dates = by_date(ds, &then);
     let numeric = (0..ds.numeric_names.len()).into_par_iter().map(|k| {
         let col = &ds.numeric[k];
-        let psi = numeric_psi(col, &then, inp.now);
+        let psi = closest(&dates, numeric_psi(col, &then, inp.now), |rows| {
+            numeric_psi(col, rows, inp.now)
+        });
         (k, psi, missing(col, &then), missing(col, inp.now))
     });
     let mut features: Vec<FeatureDrift> = numeric
@@ -188,7 +206,9 @@ pub fn drift(inp: &Inputs<'_>) -> Drift {
         .collect();
     for (k, name) in ds.categorical_names.iter().enumerate() {
         let col = &ds.categorical[k];
-        let psi = categorical_psi(col, &then, inp.now);
+        let psi = closest(&dates, categorical_psi(col, &then, inp.now), |rows| {
+            categorical_psi(col, rows, inp.now)
+        });
         let m = |rows: &[usize]| share(rows, |i| col[i].is_none());
         features.push(feature(
             name,
@@ -258,15 +278,77 @@ pub fn drift(inp: &Inputs<'_>) -> Drift {
     d
 }
 
+/// A feature's own ROC-AUC as a CS reader takes it: its strength (the AUC of whichever
+/// direction ranks churners first, 0.5 to 1) and that direction. An AUC of 0.21 reads
+/// "0.79, low = risk", not a weak 0.21.
+pub fn auc_reading(auc: Option<f64>) -> String {
+    match auc {
+        None => "-".into(),
+        Some(a) if (a - 0.5).abs() < 0.005 => format!("{a:.2}, none"),
+        Some(a) if a < 0.5 => format!("{:.2}, low = risk", 1.0 - a),
+        Some(a) => format!("{a:.2}, high = risk"),
+    }
+}
+
+/// A PSI against the whole training window and against its closest date.
+#[derive(Clone, Default)]
+struct Psi {
+    window: Option<f64>,
+    closest: Option<(f64, String)>,
+}
+
+/// Training dates with at least this many rows are compared one by one.
+const MIN_DATE_ROWS: usize = 100;
+
+/// The training rows by snapshot date (dates with at least [`MIN_DATE_ROWS`]), in date order.
+fn by_date(ds: &Dataset, then: &[usize]) -> Vec<(String, Vec<usize>)> {
+    let Some(t) = ds.time.as_deref() else {
+        return Vec::new();
+    };
+    let mut m: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
+    for &i in then {
+        m.entry(t[i]).or_default().push(i);
+    }
+    m.into_iter()
+        .filter(|(_, rows)| rows.len() >= MIN_DATE_ROWS)
+        .map(|(d, rows)| (dates::from_days(d).to_string(), rows))
+        .collect()
+}
+
+/// `window`, and the lowest of `per_date` over `dates` (the earliest date on a tie).
+fn closest(
+    dates: &[(String, Vec<usize>)],
+    window: Option<f64>,
+    per_date: impl Fn(&[usize]) -> Option<f64>,
+) -> Psi {
+    let mut best: Option<(f64, String)> = None;
+    for (d, rows) in dates {
+        if let Some(p) = per_date(rows)
+            && best.as_ref().is_none_or(|(b, _)| p < *b)
+        {
+            best = Some((p, d.clone()));
+        }
+    }
+    Psi {
+        window,
+        closest: best,
+    }
+}
+
 fn feature(
     name: &str,
     rank: Option<&(usize, f64)>,
-    psi: Option<f64>,
+    psi: Psi,
     m0: f64,
     m1: f64,
     a0: Option<f64>,
     a1: Option<f64>,
 ) -> FeatureDrift {
+    let psi_window = psi.window;
+    let (psi, closest_date) = match psi.closest {
+        Some((p, d)) => (Some(p), Some(d)),
+        None => (psi_window, None),
+    };
     let status = if m1 >= 1.0 && m0 < 1.0 {
         "disappeared"
     } else if m0 >= 1.0 && m1 < 1.0 {
@@ -284,6 +366,8 @@ fn feature(
         importance_rank: rank.map(|r| r.0),
         importance: rank.map(|r| r.1),
         psi,
+        psi_window,
+        closest_date,
         missing_then: m0,
         missing_now: m1,
         status: status.to_string(),
@@ -537,6 +621,14 @@ mod tests {
 
     /// Hand computation: shares then (0.5, 0.5), now (0.25, 0.75).
     /// (0.25 - 0.5) ln(0.5) + (0.75 - 0.5) ln(1.5) = 0.25 (ln 2 + ln 1.5) = 0.25 ln 3.
+    #[test]
+    fn an_own_auc_reads_as_strength_and_direction() {
+        assert_eq!(auc_reading(Some(0.21)), "0.79, low = risk");
+        assert_eq!(auc_reading(Some(0.8)), "0.80, high = risk");
+        assert_eq!(auc_reading(Some(0.5)), "0.50, none");
+        assert_eq!(auc_reading(None), "-");
+    }
+
     #[test]
     fn psi_matches_a_hand_computation() {
         let p = psi(&[50, 50], &[25, 75]).unwrap();

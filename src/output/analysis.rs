@@ -20,7 +20,7 @@ struct Cohorts<'a> {
 /// Writes each analysis as json and csv into `out`, replacing the folder whole; returns
 /// the file names. An analysis that could not be computed gets a json file with its error.
 pub fn write(a: &Analyses, out: &Path) -> Result<Vec<String>> {
-    super::staged(out, |dir| write_files(a, dir))
+    super::staged(out, "analyze", |dir| write_files(a, dir))
 }
 
 /// The same files, written into `out` as it is (for a job that stages its own folder).

@@ -11,7 +11,7 @@ use crate::workflow::backtest::Backtest;
 
 /// Writes `backtest.json` and `backtest.csv` into `out`.
 pub fn write(b: &Backtest, out: &Path) -> Result<()> {
-    super::staged(out, |dir| write_files(b, dir))
+    super::staged(out, "backtest", |dir| write_files(b, dir))
 }
 
 fn write_files(b: &Backtest, out: &Path) -> Result<()> {

@@ -12,7 +12,7 @@ use crate::input::io::{self, Format};
 
 /// Writes the validation of the health score into `out`, replacing the folder whole.
 pub fn write(v: &Validation, ds: &Dataset, table: &SnapshotTable, out: &Path) -> Result<()> {
-    super::staged(out, |dir| write_files(v, ds, table, dir))
+    super::staged(out, "health", |dir| write_files(v, ds, table, dir))
 }
 
 /// The same files, written into `out` as it is (for a job that stages its own folder).

@@ -86,7 +86,7 @@ pub fn write_scoring(
     out: &Path,
     report: &crate::report::ReportOptions,
 ) -> Result<()> {
-    super::staged(out, move |dir| {
+    super::staged(out, "score", move |dir| {
         write(&s.list, dir)?;
         super::forecast::write(&s.forecast, dir)?;
         drop(s);

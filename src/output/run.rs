@@ -15,7 +15,7 @@ use crate::workflow::run::RunResult;
 /// The folder is replaced whole ([`super::staged`]): a failure or a kill leaves the
 /// previous run's files as they were.
 pub fn write(r: &RunResult, out: &Path, report: &ReportOptions) -> Result<Vec<String>> {
-    super::staged(out, |dir| write_files(r, dir, report))
+    super::staged(out, "run", |dir| write_files(r, dir, report))
 }
 
 fn write_files(r: &RunResult, out: &Path, report: &ReportOptions) -> Result<Vec<String>> {

@@ -3,6 +3,11 @@
 //! staging folder replace OUT. A failure or a kill leaves OUT as it was, with the previous
 //! run's files, never a mixture. Leftovers of a killed job are swept by the next one, and
 //! an OUT caught between the two renames of the swap is restored from its `.old` copy.
+//!
+//! A job owns the files it wrote into OUT the last time it ran (recorded in
+//! `.churnlab-outputs.json`, itself staged): when it finishes, those it did not write this
+//! time are gone, so a plain `run` after `run --previous` leaves no `stability.csv` behind.
+//! Files churnlab never wrote are kept, and a file belongs to whichever job wrote it last.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -20,14 +25,85 @@ fn sibling(out: &Path, kind: &str, pid: u32) -> Result<PathBuf> {
     Ok(out.with_file_name(format!(".{name}.{kind}-{pid}")))
 }
 
-/// Whether process `pid` is running (Linux: /proc; elsewhere assumed running, so only
-/// this process's own leftovers are swept).
-fn alive(pid: u32) -> bool {
-    if pid == std::process::id() {
-        return true;
+use crate::common::process::alive;
+
+/// The record of which job wrote which files into OUT.
+const OWNERS: &str = ".churnlab-outputs.json";
+
+/// A file's identity, to tell a file this job wrote (a new inode, or a new modification
+/// time) from one linked in from OUT unchanged.
+type Identity = (u64, Option<std::time::SystemTime>, u64);
+
+fn identity(m: &fs::Metadata) -> Identity {
+    #[cfg(unix)]
+    let ino = std::os::unix::fs::MetadataExt::ino(m);
+    #[cfg(not(unix))]
+    let ino = 0;
+    (ino, m.modified().ok(), m.len())
+}
+
+/// Every file under `dir` by its path relative to `dir` ('/'-separated), with its identity.
+fn files(dir: &Path) -> std::collections::BTreeMap<String, Identity> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![(dir.to_path_buf(), String::new())];
+    while let Some((d, prefix)) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = format!("{prefix}{}", e.file_name().to_string_lossy());
+            match e.metadata() {
+                Ok(m) if m.is_dir() => stack.push((e.path(), format!("{name}/"))),
+                Ok(m) if name != OWNERS => {
+                    out.insert(name, identity(&m));
+                }
+                _ => {}
+            }
+        }
     }
-    let proc = Path::new("/proc");
-    !proc.is_dir() || proc.join(pid.to_string()).exists()
+    out
+}
+
+fn read_owners(dir: &Path) -> std::collections::BTreeMap<String, Vec<String>> {
+    fs::read(dir.join(OWNERS))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+/// Removes from the staged folder `dir` the files `job` wrote last time, before it writes
+/// again: what it does not write this time is gone, and nothing it renders (the report
+/// reads the folder) sees a file from an earlier run.
+fn clear(dir: &Path, job: &str) -> Result<()> {
+    for f in read_owners(dir).remove(job).unwrap_or_default() {
+        if f.split('/').any(|p| p == ".." || p.is_empty()) {
+            continue;
+        }
+        let stale = dir.join(&f);
+        if stale.is_file() {
+            log::debug!("removing {f} (written by an earlier {job})");
+            fs::remove_file(&stale).map_err(|e| Error::io(&stale, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Records that `job` wrote `written` into `dir`: they are its files now, no other job's.
+fn record(dir: &Path, job: &str, written: Vec<String>) -> Result<()> {
+    let mut owners = read_owners(dir);
+    for files in owners.values_mut() {
+        files.retain(|f| !written.contains(f));
+    }
+    owners.retain(|_, files| !files.is_empty());
+    owners.insert(job.to_string(), written);
+    let path = dir.join(OWNERS);
+    let text = serde_json::to_vec_pretty(&owners)
+        .map_err(|e| Error::Internal(format!("serialising {OWNERS}: {e}")))?;
+    // The staged record is a hard link to OUT's: unlink it, never write through it.
+    if path.exists() {
+        fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+    }
+    fs::write(&path, text).map_err(|e| Error::io(&path, e))
 }
 
 /// Removes the leftovers of killed jobs beside `out`; restores `out` from a retired copy
@@ -115,10 +191,10 @@ impl Drop for Staged {
     }
 }
 
-/// Runs `write` on a staging copy of `out` and, when it succeeds, swaps the copy in:
-/// OUT then holds the previous files and the new ones, all complete; when it fails, OUT
-/// is untouched.
-pub fn staged<T>(out: &Path, write: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
+/// Runs `write` (job `job`: `run`, `score`, `health`...) on a staging copy of `out` and,
+/// when it succeeds, swaps the copy in: OUT then holds the new files and the ones no
+/// earlier run of `job` wrote, all complete; when it fails, OUT is untouched.
+pub fn staged<T>(out: &Path, job: &str, write: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
     let pid = std::process::id();
     let tmp = sibling(out, "staging", pid)?;
     let old = sibling(out, "old", pid)?;
@@ -143,7 +219,15 @@ pub fn staged<T>(out: &Path, write: impl FnOnce(&Path) -> Result<T>) -> Result<T
     } else {
         fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
     }
+    clear(&tmp, job)?;
+    let before = files(&tmp);
     let value = write(&tmp)?;
+    let written: Vec<String> = files(&tmp)
+        .into_iter()
+        .filter(|(f, id)| before.get(f) != Some(id))
+        .map(|(f, _)| f)
+        .collect();
+    record(&tmp, job, written)?;
     if stage.out.exists() {
         fs::rename(&stage.out, &old).map_err(|e| Error::io(&stage.out, e))?;
     }
@@ -151,4 +235,65 @@ pub fn staged<T>(out: &Path, write: impl FnOnce(&Path) -> Result<T>) -> Result<T
     stage.done = true;
     let _ = fs::remove_dir_all(&old);
     Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_as(out: &Path, job: &str, names: &[&str]) {
+        staged(out, job, |dir| {
+            for n in names {
+                let p = dir.join(n);
+                // Writers replace files (write, then rename), never write through a link.
+                let _ = fs::remove_file(&p);
+                fs::write(&p, format!("{job} {n}")).map_err(|e| Error::io(&p, e))?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    fn names(out: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .filter(|n| n != OWNERS)
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_job_leaves_none_of_its_earlier_files_it_did_not_write_again() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        fs::create_dir_all(&out).unwrap();
+        fs::write(out.join("mine.txt"), "user").unwrap();
+        write_as(
+            &out,
+            "run",
+            &["list.csv", "stability.csv", "health_auc.csv"],
+        );
+        assert_eq!(
+            names(&out),
+            ["health_auc.csv", "list.csv", "mine.txt", "stability.csv"]
+        );
+        // Without the option that wrote stability.csv and the health files: gone.
+        write_as(&out, "run", &["list.csv"]);
+        assert_eq!(names(&out), ["list.csv", "mine.txt"]);
+        // Another job's files are not the run's to remove.
+        write_as(&out, "health", &["health_auc.csv"]);
+        write_as(&out, "run", &["list.csv"]);
+        assert_eq!(names(&out), ["health_auc.csv", "list.csv", "mine.txt"]);
+        // A file belongs to the job that wrote it last.
+        write_as(&out, "run", &["list.csv", "health_auc.csv"]);
+        write_as(&out, "run", &["list.csv"]);
+        assert_eq!(names(&out), ["list.csv", "mine.txt"]);
+        assert_eq!(fs::read_to_string(out.join("mine.txt")).unwrap(), "user");
+        let owners: std::collections::BTreeMap<String, Vec<String>> =
+            serde_json::from_slice(&fs::read(out.join(OWNERS)).unwrap()).unwrap();
+        assert_eq!(owners.len(), 1);
+        assert_eq!(owners["run"], ["list.csv"]);
+    }
 }

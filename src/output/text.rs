@@ -377,15 +377,15 @@ pub fn retraining(
     for f in top {
         out!(
             o,
-            "  {:>2}. {:<32} PSI {:>7}  {:<11} missing {:>5.1}% -> {:>5.1}%  own AUC {} -> {}{}",
+            "  {:>2}. {:<32} PSI {:>7}  {:<11} missing {:>5.1}% -> {:>5.1}%  own AUC {} then, {} recently{}",
             f.importance_rank.unwrap_or(0),
             f.feature,
             opt(f.psi),
             f.status,
             100.0 * f.missing_then,
             100.0 * f.missing_now,
-            opt(f.auc_then),
-            opt(f.auc_recent),
+            crate::monitor::drift::auc_reading(f.auc_then),
+            crate::monitor::drift::auc_reading(f.auc_recent),
             if f.relation_changed {
                 "  relation changed"
             } else {

@@ -122,7 +122,7 @@ fn drift(p: &mut String, inp: &Inputs) {
         }
         p.push_str("</ul>");
     }
-    p.push_str("<table><thead><tr><th class=\"n\">Rank</th><th>Feature</th><th>Table</th><th class=\"n\">PSI</th><th>Status</th><th class=\"n\">Missing then</th><th class=\"n\">Missing now</th><th class=\"n\">Own ROC-AUC then</th><th class=\"n\">Own ROC-AUC recently</th></tr></thead><tbody>");
+    p.push_str("<table><thead><tr><th class=\"n\">Rank</th><th>Feature</th><th>Table</th><th class=\"n\">PSI</th><th>Status</th><th class=\"n\">Missing then</th><th class=\"n\">Missing now</th><th class=\"n\">Own strength then</th><th class=\"n\">Own strength recently</th></tr></thead><tbody>");
     for f in d
         .features
         .iter()
@@ -143,17 +143,17 @@ fn drift(p: &mut String, inp: &Inputs) {
             },
             pct(f.missing_then),
             pct(f.missing_now),
-            num(f.auc_then),
-            num(f.auc_recent)
+            esc(&crate::monitor::drift::auc_reading(f.auc_then)),
+            esc(&crate::monitor::drift::auc_reading(f.auc_recent))
         );
     }
-    p.push_str("</tbody></table><p class=\"note\">The model's ten strongest features (mean |contribution| on the scored accounts). Every feature is in drift.csv.</p>");
+    p.push_str("</tbody></table><p class=\"note\">The model's ten strongest features (mean |contribution| on the scored accounts). PSI is against the training date the scoring date resembles most (one date sits at one phase of weekly and survey cycles; drift.csv also gives the PSI against the whole window). Own strength: the feature's ROC-AUC alone, read in whichever direction ranks churners first (0.5 is no signal, 1 perfect), with that direction. Every feature is in drift.csv.</p>");
 }
 
 fn stability(p: &mut String, inp: &Inputs) {
     p.push_str("<h3>How much the list changed</h3>");
     let Some(s) = &inp.stability else {
-        p.push_str("<p class=\"note\">No previous list to compare with: the next run into this folder (or one with <code>--previous OLD_OUT</code>) shows how much the list moved.</p>");
+        p.push_str("<p class=\"note\">No previous list to compare with: a run with <code>--previous champion</code> or <code>--previous OLD_OUT</code> shows how much the list moved.</p>");
         return;
     };
     w!(

@@ -99,6 +99,7 @@ pub fn save(
     ds: &Dataset,
 ) -> Result<PathBuf> {
     std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
+    sweep(root);
     let dir = root.join(&manifest.run_id);
     let tmp = root.join(format!(".{}.tmp{}", manifest.run_id, std::process::id()));
     if tmp.exists() {
@@ -135,6 +136,24 @@ pub fn save(
     }
     std::fs::rename(&tmp, &dir).map_err(|e| Error::io(&dir, e))?;
     Ok(dir)
+}
+
+/// Removes the temporary model folders of saves that were killed (`.ID.tmpPID` whose
+/// process is gone); a folder that cannot be removed is left for the next save.
+fn sweep(root: &Path) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if let Some(pid) = crate::common::process::leftover_pid(&name, ".tmp")
+            && !crate::common::process::alive(pid)
+            && e.path().is_dir()
+        {
+            log::info!("removing {} (left by a stopped save)", e.path().display());
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
@@ -532,4 +551,26 @@ pub(crate) fn model_card(m: &Manifest, trained: &Trained, ds: &Dataset) -> Strin
         "- Scoring refuses data whose features do not match the schema above (a missing table or column)."
     );
     s
+}
+
+#[cfg(test)]
+mod sweep_tests {
+    /// A save killed mid-way leaves `.ID.tmpPID`; the next save's sweep removes it when
+    /// that process is gone, and leaves a live process's folder and model folders alone.
+    #[test]
+    fn a_killed_saves_temporary_folder_is_swept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        // Above Linux's largest pid (2^22): never a running process.
+        let dead = root.join(".churn-1a2b3c4d.tmp4999999");
+        let live = root.join(format!(".churn-1a2b3c4d.tmp{}", std::process::id()));
+        let model = root.join("churn-1a2b3c4d");
+        for d in [&dead, &live, &model] {
+            std::fs::create_dir_all(d).unwrap();
+            std::fs::write(d.join("manifest.json"), "{}").unwrap();
+        }
+        super::sweep(root);
+        assert!(!dead.exists());
+        assert!(live.exists() && model.exists());
+    }
 }

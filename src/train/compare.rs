@@ -232,30 +232,7 @@ pub fn compare(ch: &Challenger<'_>, champion: &ModelDir, seed: u64) -> Compariso
     let interval = percentile_ci(diffs);
     let interval = (interval.0.is_finite()).then_some(interval);
     let difference = m_new.roc_auc.zip(m_old.roc_auc).map(|(a, b)| a - b);
-    let cal_worse = m_new.calibration_error - m_old.calibration_error;
-    let (promoted, why) = match interval {
-        None => (
-            false,
-            "the compared rows do not give an interval (one class only)".to_string(),
-        ),
-        Some((lo, _)) if lo <= MIN_AUC_DELTA => (
-            false,
-            format!("the interval's lower bound {lo:+.4} is not above {MIN_AUC_DELTA}"),
-        ),
-        Some(_) if cal_worse > MAX_CALIBRATION_WORSENING => (
-            false,
-            format!(
-                "its calibration error is {cal_worse:.4} above the champion's (allowed {MAX_CALIBRATION_WORSENING})"
-            ),
-        ),
-        Some((lo, hi)) => (
-            true,
-            format!(
-                "AUC difference interval {lo:+.4} to {hi:+.4}, calibration error {:.4} vs {:.4}",
-                m_new.calibration_error, m_old.calibration_error
-            ),
-        ),
-    };
+    let (promoted, why) = decide(interval, m_new.calibration_error, m_old.calibration_error);
     let decision = if promoted {
         format!(
             "promoted: {} replaces {} ({why})",
@@ -284,6 +261,35 @@ pub fn compare(ch: &Challenger<'_>, champion: &ModelDir, seed: u64) -> Compariso
         promoted,
         decision,
         ..base
+    }
+}
+
+/// [`RULE`] on a scored comparison: whether the challenger is promoted, and why. The
+/// calibration margin allows for rounding (0.26 - 0.25 is 0.010000000000000009 in
+/// floating point, and exactly 0.01 worse is allowed).
+pub fn decide(interval: Option<(f64, f64)>, cal_new: f64, cal_old: f64) -> (bool, String) {
+    let cal_worse = cal_new - cal_old;
+    match interval {
+        None => (
+            false,
+            "the compared rows do not give an interval (one class only)".to_string(),
+        ),
+        Some((lo, _)) if lo <= MIN_AUC_DELTA => (
+            false,
+            format!("the interval's lower bound {lo:+.4} is not above {MIN_AUC_DELTA}"),
+        ),
+        Some(_) if cal_worse > MAX_CALIBRATION_WORSENING + 1e-12 => (
+            false,
+            format!(
+                "its calibration error is {cal_worse:.4} above the champion's (allowed {MAX_CALIBRATION_WORSENING})"
+            ),
+        ),
+        Some((lo, hi)) => (
+            true,
+            format!(
+                "AUC difference interval {lo:+.4} to {hi:+.4}, calibration error {cal_new:.4} vs {cal_old:.4}"
+            ),
+        ),
     }
 }
 
@@ -340,6 +346,26 @@ mod tests {
     /// Draw "A and B once": challenger pairs (pos, neg) .9>.2 .9>.3 .7>.2 .7>.3: AUC 1.
     /// Champion: .4<.6, .4>.1, .8>.6, .8>.1: 3/4. Difference 0.25.
     /// Draw "B twice": challenger .7 > .3, champion .8 > .1: both 1, difference 0.
+    #[test]
+    fn the_promotion_rule_at_its_boundaries() {
+        let ok = |lo: f64, cal_new: f64, cal_old: f64| decide(Some((lo, 0.05)), cal_new, cal_old).0;
+        // The lower bound must be above -0.01: exactly -0.01 is not.
+        assert!(!ok(-0.01, 0.02, 0.02));
+        assert!(ok(-0.0099, 0.02, 0.02));
+        assert!(!ok(-0.0101, 0.02, 0.02));
+        // Calibration at most 0.01 worse: exactly 0.01 worse passes, a hair more does not.
+        assert!(ok(0.0, 0.26, 0.25));
+        assert!(ok(0.0, 0.035, 0.025));
+        assert!(!ok(0.0, 0.2601, 0.25));
+        // Better calibration never blocks.
+        assert!(ok(0.0, 0.01, 0.25));
+        // No interval (one class only): not promoted, and said so.
+        let (p, why) = decide(None, 0.01, 0.02);
+        assert!(!p && why.contains("one class only"), "{why}");
+        let (_, why) = decide(Some((-0.02, 0.01)), 0.01, 0.02);
+        assert!(why.contains("-0.0200 is not above -0.01"), "{why}");
+    }
+
     #[test]
     fn paired_differences_match_a_hand_computation() {
         let y = [1.0, 0.0, 1.0, 0.0];

@@ -24,8 +24,9 @@ pub struct Cli {
     /// Only errors.
     #[arg(short, long, global = true)]
     pub quiet: bool,
-    /// A TOML configuration file (default: DATA/churnlab.toml when the data folder has
-    /// one, else the built-in defaults).
+    /// A TOML configuration file (default: DATA/churnlab.toml when the command reads a
+    /// data folder, --data or the book, that has one: run, health, analyze, features,
+    /// retention, train, score, backtest and validate; else the built-in defaults).
     #[arg(long, global = true)]
     pub config: Option<PathBuf>,
     #[command(subcommand)]
@@ -379,15 +380,23 @@ impl ListArgs {
 }
 
 impl Command {
-    /// The data folder of the commands that read one (for DATA/churnlab.toml).
+    /// The data folder of every command that reads one: its `churnlab.toml` is the
+    /// configuration when `--config` is not given (the one rule, applied in `load_config`).
     pub fn data_dir(&self) -> Option<&Path> {
         match self {
             Command::Run { book, .. }
             | Command::Health { book, .. }
-            | Command::Analyze { book, .. } => Some(&book.data),
-            Command::Score { data, .. } => data.as_deref(),
-            Command::Backtest { data, .. } => Some(data),
-            _ => None,
+            | Command::Analyze { book, .. }
+            | Command::Features { book, .. }
+            | Command::Retention { book, .. } => Some(&book.data),
+            Command::Score { data, .. } | Command::Train { data, .. } => data.as_deref(),
+            Command::Backtest { data, .. } | Command::Validate { data } => Some(data),
+            Command::Simulate { .. }
+            | Command::Models { .. }
+            | Command::Report { .. }
+            | Command::Evaluate { .. }
+            | Command::BenchFit { .. }
+            | Command::Catalog => None,
         }
     }
 }

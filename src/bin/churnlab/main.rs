@@ -233,7 +233,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let report = workflow::inspect::retention(&book.data, grace_days, book.as_of, &cfg)?;
             print!("{}", text::retention(&report));
             if let Some(dir) = out {
-                output::staged(&dir, |d| {
+                output::staged(&dir, "retention", |d| {
                     io::write_table(&d.join("retention.csv"), &report.to_table(), Format::Csv)
                 })?;
                 log::info!("wrote {}", dir.join("retention.csv").display());
