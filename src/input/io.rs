@@ -7,6 +7,7 @@ use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
+use polars_io::prelude::*;
 
 use crate::error::{Error, Location, Problem, Problems, Result};
 use crate::input::table::{self, Table};
@@ -412,7 +413,7 @@ fn write_err(path: &Path, e: impl ToString) -> Error {
 enum Sink {
     Csv(BufWriter<File>),
     Parquet(
-        Option<Box<polars::io::parquet::write::BatchedWriter<File>>>,
+        Option<Box<polars_io::parquet::write::BatchedWriter<File>>>,
         Option<File>,
     ),
 }
