@@ -7,7 +7,6 @@ use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
-use polars_io::prelude::*;
 
 use crate::error::{Error, Location, Problem, Problems, Result};
 use crate::input::table::{self, Table};
