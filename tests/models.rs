@@ -284,3 +284,35 @@ fn book_workflow_train_save_score_and_oracle() {
     );
     assert!(err.contains("'nps_last' (numeric) is missing"), "{err}");
 }
+
+/// The grid's leaf sizes follow the row count, clamped: 0.2% of the rows, at least 5 and
+/// at most 200 (the single tree's five times that, at least 20).
+#[test]
+fn the_grid_scales_its_leaves_with_the_rows() {
+    use churnlab::model::Params;
+    let leaves = |rows: usize| -> (Vec<f64>, Vec<f64>) {
+        let g = Params::grid(rows);
+        let tree = g
+            .iter()
+            .filter_map(|p| match p {
+                Params::DecisionTree { min_leaf, .. } => Some(*min_leaf),
+                _ => None,
+            })
+            .collect();
+        let forest = g
+            .iter()
+            .filter_map(|p| match p {
+                Params::RandomForest { min_leaf, .. } => Some(*min_leaf),
+                _ => None,
+            })
+            .collect();
+        (tree, forest)
+    };
+    assert_eq!(leaves(10), (vec![25.0, 25.0], vec![5.0, 5.0]));
+    assert_eq!(leaves(20_000), (vec![200.0, 200.0], vec![40.0, 40.0]));
+    assert_eq!(
+        leaves(10_000_000),
+        (vec![1000.0, 1000.0], vec![200.0, 200.0])
+    );
+    assert_eq!(Params::grid(10).len(), 10);
+}
