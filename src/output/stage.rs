@@ -12,6 +12,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::common::process::alive;
 use crate::error::{Error, Result};
 
 /// The staging and retired siblings of `out`: `.NAME.staging-PID`, `.NAME.old-PID`.
@@ -24,8 +25,6 @@ fn sibling(out: &Path, kind: &str, pid: u32) -> Result<PathBuf> {
     })?;
     Ok(out.with_file_name(format!(".{name}.{kind}-{pid}")))
 }
-
-use crate::common::process::alive;
 
 /// The record of which job wrote which files into OUT.
 const OWNERS: &str = ".churnlab-outputs.json";
