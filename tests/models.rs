@@ -291,21 +291,14 @@ fn book_workflow_train_save_score_and_oracle() {
 fn the_grid_scales_its_leaves_with_the_rows() {
     use churnlab::model::Params;
     let leaves = |rows: usize| -> (Vec<f64>, Vec<f64>) {
-        let g = Params::grid(rows);
-        let tree = g
-            .iter()
-            .filter_map(|p| match p {
-                Params::DecisionTree { min_leaf, .. } => Some(*min_leaf),
-                _ => None,
-            })
-            .collect();
-        let forest = g
-            .iter()
-            .filter_map(|p| match p {
-                Params::RandomForest { min_leaf, .. } => Some(*min_leaf),
-                _ => None,
-            })
-            .collect();
+        let (mut tree, mut forest) = (Vec::new(), Vec::new());
+        for p in Params::grid(rows) {
+            match p {
+                Params::DecisionTree { min_leaf, .. } => tree.push(min_leaf),
+                Params::RandomForest { min_leaf, .. } => forest.push(min_leaf),
+                _ => {}
+            }
+        }
         (tree, forest)
     };
     assert_eq!(leaves(10), (vec![25.0, 25.0], vec![5.0, 5.0]));
