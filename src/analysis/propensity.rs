@@ -304,6 +304,7 @@ fn one(
             lambda: 1.0,
             min_leaf: 50.0,
             subsample: 1.0,
+            colsample: 1.0,
         });
         model::fit(&params, xs.view(), &ts, None, Some(&stop), seed).raw(x.view())
     } else {

@@ -279,6 +279,7 @@ mod tests {
                 lambda: 1.0,
                 min_leaf: 5.0,
                 subsample: 0.8,
+                colsample: 1.0,
             }),
         ];
         for params in grid {

@@ -58,8 +58,8 @@ impl Params {
                 min_leaf,
             } => format!("random_forest trees={trees} depth={max_depth} min_leaf={min_leaf}"),
             Params::GradientBoosting(p) => format!(
-                "gradient_boosting depth={} lr={} max_trees={} l2={} subsample={}",
-                p.max_depth, p.learning_rate, p.max_trees, p.lambda, p.subsample
+                "gradient_boosting depth={} lr={} max_trees={} l2={} subsample={} colsample={}",
+                p.max_depth, p.learning_rate, p.max_trees, p.lambda, p.subsample, p.colsample
             ),
         }
     }
@@ -85,6 +85,7 @@ impl Params {
                 lambda: 1.0,
                 min_leaf: 50.0,
                 subsample: 1.0,
+                colsample: 1.0,
             }),
         ]
     }
@@ -119,6 +120,7 @@ impl Params {
                 lambda: 1.0,
                 min_leaf: leaf,
                 subsample: 0.8,
+                colsample: 1.0,
             }));
         }
         g

@@ -189,6 +189,9 @@ pub(crate) struct GrowParams {
     pub lambda: f64,
     /// Columns tried per split (random forest); None: all.
     pub mtry: Option<usize>,
+    /// Share of the columns a tree may split on, drawn per tree (LightGBM's
+    /// `feature_fraction`); 1: all.
+    pub colsample: f64,
 }
 
 /// The training matrix as bin codes, ready for histogram passes.
@@ -281,7 +284,11 @@ impl<'a> Binned<'a> {
     }
 }
 
-type Hist = Vec<[f64; 3]>;
+/// Joint histograms of some groups: `cells[s * GROUP_CELLS..]` is group `groups[s]`'s.
+struct Hist {
+    groups: Vec<usize>,
+    cells: Vec<[f64; 3]>,
+}
 
 struct Grower<'a> {
     data: &'a Binned<'a>,
@@ -292,48 +299,108 @@ struct Grower<'a> {
     nodes: Vec<Node>,
     /// Each leaf and the range of the row slice that reached it.
     leaves: Vec<(u32, usize, usize)>,
+    /// The columns this tree may split on (all, or its sample), ascending.
+    columns: Vec<usize>,
+    /// The groups holding them, ascending: the slots of the tree's histograms.
+    groups: Vec<usize>,
+    /// Whether each node draws its `mtry` columns and builds the histograms of their
+    /// groups alone from its rows (no subtraction): cheaper than a child's pass over every
+    /// group when the draw covers under half of them (a forest on a wide design).
+    per_node: bool,
+}
+
+/// Rows ahead of the one being added whose memory a histogram pass asks for.
+const PREFETCH_AHEAD: usize = 16;
+
+/// Hints that the cache line holding `p` is read soon (nothing off x86-64).
+#[inline(always)]
+fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint: it never faults, whatever the address, and reads
+    // nothing into the program.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// The ascending, distinct groups of `columns`.
+fn groups_of(d: &Binned, columns: &[usize]) -> Vec<usize> {
+    let mut g: Vec<usize> = columns.iter().map(|&f| d.member[f].0).collect();
+    g.sort_unstable();
+    g.dedup();
+    g
 }
 
 impl Grower<'_> {
-    /// The joint histogram of every group over `rows`.
-    fn histogram(&self, rows: &[u32]) -> Hist {
+    /// The joint histograms of `groups` (ascending) over `rows`.
+    fn histogram(&self, rows: &[u32], groups: Vec<usize>) -> Hist {
         let d = self.data;
-        let mut h = vec![[0.0; 3]; d.groups.len() * GROUP_CELLS];
         let ng = d.groups.len();
-        // Groups split into parts, one pass over the rows per part (two parts a thread,
+        let slots = groups.len();
+        let mut h = vec![[0.0; 3]; slots * GROUP_CELLS];
+        // Slots split into parts, one pass over the rows per part (two parts a thread,
         // for balance). Every cell's sum is still taken in row order, so the result
         // depends neither on the parts nor on the thread count.
         let parts = if rows.len() >= 4_096 {
-            (2 * rayon::current_num_threads()).clamp(1, ng.max(1))
+            (2 * rayon::current_num_threads()).clamp(1, slots.max(1))
         } else {
             1
         };
-        let mut slices: Vec<(usize, usize, &mut [[f64; 3]])> = Vec::with_capacity(parts);
+        let mut slices: Vec<(&[usize], &mut [[f64; 3]])> = Vec::with_capacity(parts);
         let mut rest: &mut [[f64; 3]] = &mut h;
         for p in 0..parts {
-            let (g0, g1) = (p * ng / parts, (p + 1) * ng / parts);
-            let (head, tail) = rest.split_at_mut((g1 - g0) * GROUP_CELLS);
-            slices.push((g0, g1, head));
+            let (s0, s1) = (p * slots / parts, (p + 1) * slots / parts);
+            let (head, tail) = rest.split_at_mut((s1 - s0) * GROUP_CELLS);
+            slices.push((&groups[s0..s1], head));
             rest = tail;
         }
-        let fill = |(g0, g1, hp): &mut (usize, usize, &mut [[f64; 3]])| {
+        let fill = |(part, hp): &mut (&[usize], &mut [[f64; 3]])| {
             // Every group's histogram has GROUP_CELLS cells, so a u8 code indexes it
             // without a bounds check.
             let mut hists: Vec<&mut [[f64; 3]; GROUP_CELLS]> = hp
                 .chunks_exact_mut(GROUP_CELLS)
                 .filter_map(|c| c.try_into().ok())
                 .collect();
-            for &r in rows {
+            let (Some(&g0), Some(&g1)) = (part.first(), part.last()) else {
+                return;
+            };
+            // A run of adjacent groups reads one slice of the row's codes.
+            let contiguous = g1 - g0 + 1 == part.len();
+            for (i, &r) in rows.iter().enumerate() {
+                // A node's rows are a sparse, ascending subset: the hardware prefetcher does
+                // not see the pattern, so each row's codes and statistics are asked for
+                // PREFETCH_AHEAD rows before they are read.
+                if let Some(&next) = rows.get(i + PREFETCH_AHEAD) {
+                    let at = next as usize * ng;
+                    let codes = d.row_codes.as_ptr();
+                    let mut off = g0;
+                    while off <= g1 {
+                        prefetch(codes.wrapping_add(at + off));
+                        off += 64;
+                    }
+                    prefetch(codes.wrapping_add(at + g1));
+                    prefetch(self.abc.as_ptr().wrapping_add(next as usize));
+                }
                 // Copied out, so it stays in registers across the row's groups (and a and
                 // b are added as one vector).
                 let v = self.abc[r as usize];
-                let at = r as usize * ng;
-                let codes = &d.row_codes[at + *g0..at + *g1];
-                for (&c, hg) in codes.iter().zip(hists.iter_mut()) {
+                let row = &d.row_codes[r as usize * ng..(r as usize + 1) * ng];
+                let add = |c: u8, hg: &mut [[f64; 3]; GROUP_CELLS]| {
                     let cell = &mut hg[usize::from(c)];
                     cell[0] += v[0];
                     cell[1] += v[1];
                     cell[2] += v[2];
+                };
+                if contiguous {
+                    for (&c, hg) in row[g0..=g1].iter().zip(hists.iter_mut()) {
+                        add(c, hg);
+                    }
+                } else {
+                    for (&g, hg) in part.iter().zip(hists.iter_mut()) {
+                        add(row[g], hg);
+                    }
                 }
             }
         };
@@ -342,19 +409,20 @@ impl Grower<'_> {
         } else {
             slices.iter_mut().for_each(fill);
         }
-        h
+        Hist { groups, cells: h }
     }
 
-    /// Design column `f`'s own histogram out of the joint ones.
+    /// Design column `f`'s own histogram out of the joint ones (its group is in `hist`).
     fn column_hist<'h>(
         &self,
-        hist: &'h [[f64; 3]],
+        hist: &'h Hist,
         f: usize,
         buf: &'h mut Vec<[f64; 3]>,
     ) -> &'h [[f64; 3]] {
         let d = self.data;
         let (g, stride, nb) = d.member[f];
-        let joint = &hist[g * GROUP_CELLS..(g + 1) * GROUP_CELLS];
+        let slot = hist.groups.binary_search(&g).unwrap_or(0);
+        let joint = &hist.cells[slot * GROUP_CELLS..(slot + 1) * GROUP_CELLS];
         if d.groups[g].len() == 1 {
             return &joint[..nb];
         }
@@ -379,7 +447,7 @@ impl Grower<'_> {
     /// (`bin <= k` goes left) and the left side's totals; the first bin on a tie.
     fn best_split(
         &self,
-        hist: &[[f64; 3]],
+        hist: &Hist,
         f: usize,
         totals: [f64; 3],
     ) -> Option<(f64, usize, [f64; 3])> {
@@ -422,7 +490,8 @@ impl Grower<'_> {
     }
 
     /// Grows the node on `rows` (at `start` in the tree's row slice) with totals
-    /// `[a, b, cover]`; `hist`, its joint histograms, is present when it may split.
+    /// `[a, b, cover]`; `hist`, its joint histograms of the tree's groups, is present when
+    /// it may split (a per-node grower builds its own).
     fn grow(
         &mut self,
         rows: &mut [u32],
@@ -450,14 +519,14 @@ impl Grower<'_> {
             g.leaves.push((id, start, end));
             id
         };
-        let Some(hist) = hist.filter(|_| self.may_split(depth, sc, rows.len())) else {
+        if !self.may_split(depth, sc, rows.len()) {
             return leaf(self);
-        };
-        let nf = d.columns();
+        }
+        let nf = self.columns.len();
         let candidates: Vec<usize> = match p.mtry {
             Some(m) if m < nf => {
                 // Partial Fisher-Yates: m distinct columns.
-                let mut all: Vec<usize> = (0..nf).collect();
+                let mut all = self.columns.clone();
                 for k in 0..m {
                     let j = k + self.rng.below((nf - k) as u64) as usize;
                     all.swap(k, j);
@@ -465,7 +534,12 @@ impl Grower<'_> {
                 all.truncate(m);
                 all
             }
-            _ => (0..nf).collect(),
+            _ => self.columns.clone(),
+        };
+        let hist = match hist {
+            Some(h) => h,
+            None if self.per_node => self.histogram(rows, groups_of(d, &candidates)),
+            None => return leaf(self),
         };
         // Each candidate's best split (in parallel on large nodes), then the best of them:
         // the highest gain, the first column and bin on a tie, as one serial scan.
@@ -521,13 +595,16 @@ impl Grower<'_> {
         let right_may = self.may_split(depth + 1, rt[2], right_rows.len());
         // The smaller child's histograms by a pass, the larger's by subtraction, and
         // none for children that will be leaves.
-        let (lh, rh) = if !left_may && !right_may {
+        let (lh, rh) = if self.per_node || (!left_may && !right_may) {
             (None, None)
         } else {
             let small_left = left_rows.len() <= right_rows.len();
-            let small = self.histogram(if small_left { left_rows } else { right_rows });
+            let small = self.histogram(
+                if small_left { left_rows } else { right_rows },
+                self.groups.clone(),
+            );
             let mut large = hist;
-            for (l, s) in large.iter_mut().zip(&small) {
+            for (l, s) in large.cells.iter_mut().zip(&small.cells) {
                 l[0] -= s[0];
                 l[1] -= s[1];
                 l[2] -= s[2];
@@ -609,17 +686,40 @@ pub(crate) fn grow_tree(
             leaves: vec![(0, 0, rows.len())],
         };
     }
+    let mut rng = Rng::new(seed);
+    let all = data.columns();
+    let columns: Vec<usize> = match params.colsample {
+        c if c < 1.0 => {
+            // Partial Fisher-Yates: this tree's columns, then in ascending order.
+            let m = ((c * all as f64).round() as usize).clamp(1, all);
+            let mut pick: Vec<usize> = (0..all).collect();
+            for k in 0..m {
+                let j = k + rng.below((all - k) as u64) as usize;
+                pick.swap(k, j);
+            }
+            pick.truncate(m);
+            pick.sort_unstable();
+            pick
+        }
+        _ => (0..all).collect(),
+    };
+    let groups = groups_of(data, &columns);
+    let per_node = params
+        .mtry
+        .is_some_and(|m| m < columns.len() && 2 * m <= groups.len());
     let mut g = Grower {
         data,
         abc,
         params,
-        rng: Rng::new(seed),
+        rng,
         nodes: Vec::new(),
         leaves: Vec::new(),
+        columns,
+        groups,
+        per_node,
     };
-    let hist = g
-        .may_split(0, totals[2], rows.len())
-        .then(|| g.histogram(rows));
+    let hist = (!per_node && g.may_split(0, totals[2], rows.len()))
+        .then(|| g.histogram(rows, g.groups.clone()));
     g.grow(rows, 0, 0, totals, hist);
     Grown {
         tree: Tree { nodes: g.nodes },
@@ -659,6 +759,7 @@ impl DecisionTree {
             min_b: 0.0,
             lambda: 0.0,
             mtry: None,
+            colsample: 1.0,
         };
         let tree = grow_tree(&data, &abc, &mut rows, params, 0).tree;
         DecisionTree {
@@ -735,6 +836,7 @@ impl Forest {
                     min_b: 0.0,
                     lambda: 0.0,
                     mtry: Some(mtry),
+                    colsample: 1.0,
                 };
                 grow_tree(&data, &abc, &mut rows, params, rng.next_u64()).tree
             })
@@ -777,6 +879,14 @@ pub struct BoostParams {
     pub lambda: f64,
     pub min_leaf: f64,
     pub subsample: f64,
+    /// Share of the columns each tree may split on, drawn per tree. Models saved before
+    /// it existed used every column.
+    #[serde(default = "every_column")]
+    pub colsample: f64,
+}
+
+fn every_column() -> f64 {
+    1.0
 }
 
 impl Boost {
@@ -840,6 +950,7 @@ impl Boost {
             min_b: 1e-3,
             lambda: p.lambda,
             mtry: None,
+            colsample: p.colsample,
         };
         let subsample = p
             .subsample
@@ -969,6 +1080,7 @@ mod tests {
             lambda: 1.0,
             min_leaf: 20.0,
             subsample: 0.8,
+            colsample: 1.0,
         };
         let fit = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new()
@@ -987,6 +1099,94 @@ mod tests {
         assert_eq!(one, three);
     }
 
+    /// A histogram of some groups (a forest node's draw) holds, slot for slot, the same
+    /// sums as those groups' cells in a histogram of every group: each cell is summed in
+    /// row order either way, with or without parts (4,096 rows and more).
+    #[test]
+    fn a_histogram_of_some_groups_is_those_groups_of_the_whole_one() {
+        let n = 5_000;
+        let mut rng = Rng::new(5);
+        let x = Array2::from_shape_fn((n, 9), |(_, j)| match j {
+            0..3 => f64::from(u8::from(rng.f64() < 0.4)),
+            _ => (rng.f64() * 40.0).floor(),
+        });
+        let abc: Vec<[f64; 3]> = (0..n)
+            .map(|i| [i as f64 * 0.5, 1.0 + (i % 7) as f64, 1.0])
+            .collect();
+        let edges = Bins::fit(x.view(), MAX_BINS);
+        let data = Binned::new(&edges, x.view());
+        let all: Vec<usize> = (0..data.groups.len()).collect();
+        assert!(all.len() >= 4, "{} groups", all.len());
+        let g = Grower {
+            data: &data,
+            abc: &abc,
+            params: GrowParams {
+                max_depth: 1,
+                min_leaf: 1.0,
+                min_b: 0.0,
+                lambda: 0.0,
+                mtry: None,
+                colsample: 1.0,
+            },
+            rng: Rng::new(1),
+            nodes: Vec::new(),
+            leaves: Vec::new(),
+            columns: (0..9).collect(),
+            groups: all.clone(),
+            per_node: false,
+        };
+        // Every third row: a node's sparse subset.
+        let rows: Vec<u32> = (0..n as u32).step_by(3).collect();
+        let some = vec![all[1], all[all.len() - 1]];
+        for rows in [&rows[..], &(0..n as u32).collect::<Vec<_>>()[..]] {
+            let whole = g.histogram(rows, all.clone());
+            let part = g.histogram(rows, some.clone());
+            for (slot, &grp) in some.iter().enumerate() {
+                assert_eq!(
+                    part.cells[slot * GROUP_CELLS..(slot + 1) * GROUP_CELLS],
+                    whole.cells[grp * GROUP_CELLS..(grp + 1) * GROUP_CELLS]
+                );
+            }
+            // The cover of any one group's cells is the node's row count.
+            let cover: f64 = part.cells[..GROUP_CELLS].iter().map(|c| c[2]).sum();
+            assert_eq!(cover, rows.len() as f64);
+        }
+    }
+
+    /// With `colsample` 0.25 of 8 columns each boosted tree splits on 2 columns at most,
+    /// and the trees between them reach more than 2 (each draws its own).
+    #[test]
+    fn each_boosted_tree_splits_on_its_own_share_of_the_columns() {
+        let n = 2_000;
+        let mut rng = Rng::new(9);
+        let x = Array2::from_shape_fn((n, 8), |_| rng.f64());
+        let y: Vec<f64> = (0..n)
+            .map(|i| f64::from(u8::from(x.row(i).sum() + rng.f64() > 4.5)))
+            .collect();
+        let p = BoostParams {
+            max_trees: 20,
+            max_depth: 3,
+            learning_rate: 0.3,
+            lambda: 1.0,
+            min_leaf: 5.0,
+            subsample: 1.0,
+            colsample: 0.25,
+        };
+        let b = Boost::fit(x.view(), &y, None, p, None, 4);
+        let mut seen = std::collections::BTreeSet::new();
+        for t in &b.trees {
+            let used: std::collections::BTreeSet<u32> = t
+                .nodes
+                .iter()
+                .filter(|n| !n.is_leaf())
+                .map(|n| n.feature)
+                .collect();
+            assert!(!used.is_empty() && used.len() <= 2, "{used:?}");
+            seen.extend(used);
+        }
+        assert!(seen.len() > 2, "{seen:?}");
+    }
+
     /// Past [`MAX_TREE_ROWS`] a tree grows on that many rows: a forest's tree draws
     /// exactly that many (its root covers them), a boosted tree samples that many on
     /// average. Below it, every row: a forest's tree draws n, a booster with subsample 1
@@ -1003,6 +1203,7 @@ mod tests {
             lambda: 1.0,
             min_leaf: 1.0,
             subsample: 1.0,
+            colsample: 1.0,
         };
         let forest = Forest::fit(x.view(), &y, None, 2, 1, 1.0, 7);
         for t in &forest.trees {
