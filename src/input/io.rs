@@ -396,9 +396,13 @@ pub fn write_table(path: &Path, t: &Table, format: Format) -> Result<()> {
 /// replaced); returns the two paths.
 pub fn write_parquet_and_csv(stem: &Path, t: &Table) -> Result<[PathBuf; 2]> {
     let paths = [Format::Parquet, Format::Csv].map(|f| stem.with_extension(f.extension()));
-    for (path, format) in paths.iter().zip([Format::Parquet, Format::Csv]) {
-        write_table(path, t, format)?;
-    }
+    // Side by side: each is a pass over the whole table.
+    let (parquet, csv) = rayon::join(
+        || write_table(&paths[0], t, Format::Parquet),
+        || write_table(&paths[1], t, Format::Csv),
+    );
+    parquet?;
+    csv?;
     Ok(paths)
 }
 

@@ -19,6 +19,19 @@ pub fn write(r: &RunResult, out: &Path, report: &ReportOptions) -> Result<Vec<St
 }
 
 fn write_files(r: &RunResult, out: &Path, report: &ReportOptions) -> Result<Vec<String>> {
+    // The snapshot table is the largest file by far (every feature of every snapshot):
+    // written beside the others, which the report then reads.
+    let (snapshots, files) = rayon::join(
+        || io::write_parquet_and_csv(&out.join("snapshots"), &r.table.to_table()),
+        || write_the_rest(r, out),
+    );
+    snapshots?;
+    let files = files?;
+    crate::report::write(out, report)?;
+    Ok(files)
+}
+
+fn write_the_rest(r: &RunResult, out: &Path) -> Result<Vec<String>> {
     io::write_table(
         &out.join("retention.csv"),
         &r.retention.to_table(),
@@ -28,7 +41,6 @@ fn write_files(r: &RunResult, out: &Path, report: &ReportOptions) -> Result<Vec<
         &out.join("summary.json"),
         &serde_json::json!({ "summary": r.summary, "retention": r.retention }),
     )?;
-    io::write_parquet_and_csv(&out.join("snapshots"), &r.table.to_table())?;
     let mut files = super::analysis::write_files(&r.analyses, out)?;
     files.extend(super::monitor::write(&r.drift, r.stability.as_ref(), out)?);
     super::write_json(&out.join("metrics.json"), &r.trained.report)?;
@@ -37,6 +49,5 @@ fn write_files(r: &RunResult, out: &Path, report: &ReportOptions) -> Result<Vec<
     }
     super::list::write(&r.list, out)?;
     super::forecast::write(&r.forecast, out)?;
-    crate::report::write(out, report)?;
     Ok(files)
 }

@@ -435,7 +435,7 @@ pub(crate) fn model_card(m: &Manifest, trained: &Trained, ds: &Dataset) -> Strin
             if let Some(n) = r.tuning_rows {
                 let _ = writeln!(
                     s,
-                    "- Candidates were fitted on a seeded sample of whole accounts: {n} of the {} fit rows. Test metrics are those sample-fitted models'; the saved models are refitted on every labelled row.",
+                    "- Candidates were fitted on a seeded sample of whole accounts: {n} of the {} fit rows. Test metrics are those sample-fitted models'.",
                     sp.fit_rows
                 );
             }
@@ -449,9 +449,30 @@ pub(crate) fn model_card(m: &Manifest, trained: &Trained, ds: &Dataset) -> Strin
             );
         }
     }
+    let names = |refitted: bool| {
+        r.families
+            .iter()
+            .filter(|f| f.refitted == refitted)
+            .map(|f| f.family.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (refitted, kept) = (names(true), names(false));
     let _ = writeln!(
         s,
-        "- Final models: each family's chosen hyper-parameters refitted on all labelled rows; the calibration map comes from the held-out predictions.\n"
+        "- Final models: refitted on all labelled rows with their chosen hyper-parameters: {}; the calibration map comes from the held-out predictions.{}\n",
+        if refitted.is_empty() {
+            "none"
+        } else {
+            &refitted
+        },
+        if kept.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " Kept as fitted on the fit period (the models the test metrics measure; no command scores with them): {kept}."
+            )
+        }
     );
     let _ = writeln!(s, "## Features");
     let _ = writeln!(

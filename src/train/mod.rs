@@ -94,6 +94,26 @@ pub struct FamilyResult {
     /// Wall time of the final refit (not saved, as above).
     #[serde(default, skip_serializing)]
     pub final_fit_seconds: f64,
+    /// Whether the saved model was refitted on every labelled row ([`refits`]); if not, it
+    /// is the model fitted on the fit period, the one these test metrics measure.
+    #[serde(default = "refitted_by_default")]
+    pub refitted: bool,
+}
+
+/// Reports saved before `refitted` existed refitted every family.
+fn refitted_by_default() -> bool {
+    true
+}
+
+/// Whether a family's chosen model is refitted on every labelled row (with `[models]
+/// refit`): the champion, which scores the book, and the logistic regression and the
+/// decision tree, whose coefficients and rules are read as a description of the book (and
+/// are cheap to fit). Out of time, the other families keep the model fitted on the fit
+/// period, the one whose test metrics are reported: no command scores with them, and their
+/// refits were most of the training time on large books. Cross-validation has no single
+/// fitted model to keep, so it refits every family.
+fn refits(family: Family, champion: Family, out_of_time: bool) -> bool {
+    !out_of_time || family == champion || matches!(family, Family::Logistic | Family::DecisionTree)
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -132,7 +152,8 @@ pub enum Progress<'a> {
     Fitted { what: String, seconds: f64 },
     /// A fold of cross-validation finished.
     FoldDone { fold: usize, folds: usize },
-    /// The chosen candidates are being refitted on every labelled row.
+    /// The chosen candidates that [`refits`] names are being refitted on every labelled
+    /// row.
     Refitting,
 }
 
@@ -156,7 +177,7 @@ impl std::fmt::Display for Progress<'_> {
             Progress::Tuning { rows, of } => write!(
                 f,
                 "candidates fitted on a sample of {rows} of the {of} fit-period rows (whole accounts); \
-                 each family's choice is refitted on every labelled row"
+                 the champion's choice is refitted on every labelled row"
             ),
             Progress::CrossValidation { folds, rows } => write!(
                 f,
@@ -167,7 +188,7 @@ impl std::fmt::Display for Progress<'_> {
             Progress::Refitting => {
                 write!(
                     f,
-                    "refitting each family's chosen model on all labelled rows"
+                    "refitting on all labelled rows: the champion, and the logistic regression and decision tree for their coefficients and rules (every family under cross-validation)"
                 )
             }
         }
@@ -385,9 +406,10 @@ pub fn train(
         .iter()
         .filter(|f| grid.iter().any(|p| p.family() == **f))
         .count();
+    let candidate_fits = grid.len() * if oot.is_some() { 1 } else { cfg.folds };
+    // Refits: at most one per family ([`refits`] narrows it once the champion is known).
     progress(Progress::Plan {
-        fits: grid.len() * if oot.is_some() { 1 } else { cfg.folds }
-            + if cfg.refit { families_trained } else { 0 },
+        fits: candidate_fits + if cfg.refit { families_trained } else { 0 },
     });
     // Without refit, the models fitted on the fit period are the ones kept (out of time;
     // cross-validation has no single model to keep).
@@ -413,7 +435,9 @@ pub fn train(
             let (prep, xf) = Preprocessor::fit_transform(ds, fit_rows)?;
             let xv = prep.transform(ds, &s.valid)?;
             let xt = prep.transform(ds, &s.test)?;
-            let keep = !cfg.refit;
+            // Kept: without refit they are the saved models; with it, the families that
+            // are not refitted ([`refits`]) keep theirs.
+            let keep = true;
             let out: Vec<HeldOut> = grid
                 .par_iter()
                 .enumerate()
@@ -594,6 +618,7 @@ pub fn train(
                 }),
                 fold_roc_auc: candidates[k].fold_roc_auc,
                 final_fit_seconds: 0.0,
+                refitted: false,
             },
         ));
     }
@@ -601,20 +626,31 @@ pub fn train(
         f.calibration = cal.name().to_string();
     }
 
-    // Final pipelines: each family's chosen parameters refitted on all labelled rows.
-    let mut finals = if cfg.refit {
+    // The champion is chosen on the selection rows, before any refit.
+    let chosen: Vec<FamilyResult> = families.iter().map(|(_, _, f)| f.clone()).collect();
+    let (champion, reason) = pick_champion(&chosen);
+    // Final pipelines: the chosen parameters of the families that [`refits`] names refitted
+    // on all labelled rows.
+    let refit_family = |f: &FamilyResult| cfg.refit && refits(f.family, champion, oot.is_some());
+    let refit_count = families.iter().filter(|(_, _, f)| refit_family(f)).count();
+    let mut finals = if refit_count > 0 {
+        progress(Progress::Plan {
+            fits: candidate_fits + refit_count,
+        });
         progress(Progress::Refitting);
         let (prep, x) = Preprocessor::fit_transform(ds, &labelled)?;
-        let models: Vec<(Model, f64)> = families
+        let models: Vec<Option<(Model, f64)>> = families
             .par_iter()
             .map(|(k, _, f)| {
-                let (m, secs) =
-                    fit_one(&f.params, ds, &labelled, &x, candidate_seed(seed, 900 + k));
-                progress(Progress::Fitted {
-                    what: format!("{} on all labelled rows", f.params.describe()),
-                    seconds: secs,
-                });
-                (m, secs)
+                refit_family(f).then(|| {
+                    let (m, secs) =
+                        fit_one(&f.params, ds, &labelled, &x, candidate_seed(seed, 900 + k));
+                    progress(Progress::Fitted {
+                        what: format!("{} on all labelled rows", f.params.describe()),
+                        seconds: secs,
+                    });
+                    (m, secs)
+                })
             })
             .collect();
         Some((prep, models.into_iter()))
@@ -624,11 +660,15 @@ pub fn train(
     let mut pipelines = BTreeMap::new();
     let mut results = Vec::with_capacity(families.len());
     for (k, cal, mut f) in families {
-        let fitted = match &mut finals {
-            Some((prep, models)) => models.next().map(|(model, secs)| {
+        let refitted = finals
+            .as_mut()
+            .and_then(|(prep, models)| models.next().flatten().map(|m| (prep.clone(), m)));
+        let fitted = match refitted {
+            Some((prep, (model, secs))) => {
                 f.final_fit_seconds = secs;
-                (prep.clone(), model)
-            }),
+                f.refitted = true;
+                Some((prep, model))
+            }
             None => fit_prep
                 .clone()
                 .zip(validation_models.get_mut(k).and_then(Option::take)),
@@ -646,7 +686,6 @@ pub fn train(
         }
         results.push(f);
     }
-    let (champion, reason) = pick_champion(&results);
     Ok(Trained {
         report: Report {
             scheme: if oot.is_some() {
