@@ -120,7 +120,7 @@ impl Params {
                 lambda: 1.0,
                 min_leaf: leaf,
                 subsample: 0.8,
-                colsample: 1.0,
+                colsample: 0.5,
             }));
         }
         g
