@@ -202,8 +202,10 @@ pub(crate) struct GrowParams {
 /// own histogram is its marginal (a sum over the codes in use). On the churn design
 /// matrix this turns 105 columns into 44 groups. It is exact: a member's marginal holds
 /// the same sums as a pass over its own codes.
-pub(crate) struct Binned<'a> {
-    edges: &'a Bins,
+pub struct Binned {
+    edges: Bins,
+    /// Rows of the matrix.
+    rows: usize,
     /// Column-major bin codes per design column (for partitions and predictions).
     codes: Vec<Vec<u8>>,
     /// Row-major codes per group (for histograms): a row's groups are adjacent, so a
@@ -220,8 +222,10 @@ pub(crate) struct Binned<'a> {
     group_size: Vec<usize>,
 }
 
-impl<'a> Binned<'a> {
-    pub fn new(edges: &'a Bins, x: ArrayView2<f64>) -> Binned<'a> {
+impl Binned {
+    /// Bin edges placed on `x`, and `x` as their codes.
+    pub fn new(x: ArrayView2<f64>) -> Binned {
+        let edges = Bins::fit(x, MAX_BINS);
         let codes = edges.apply(x);
         let nbins: Vec<usize> = edges.edges.iter().map(|e| e.len() + 1).collect();
         // First fit over columns in ascending bin count (ties by index): deterministic.
@@ -271,6 +275,7 @@ impl<'a> Binned<'a> {
             });
         Binned {
             edges,
+            rows: n,
             codes,
             row_codes,
             member,
@@ -291,7 +296,7 @@ struct Hist {
 }
 
 struct Grower<'a> {
-    data: &'a Binned<'a>,
+    data: &'a Binned,
     /// Per row (a, b, cover), packed so a histogram update reads one cache line.
     abc: &'a [[f64; 3]],
     params: GrowParams,
@@ -776,10 +781,19 @@ impl DecisionTree {
         max_depth: usize,
         min_leaf: f64,
     ) -> Self {
-        let n = x.nrows();
+        Self::fit_binned(&Binned::new(x), y, w, max_depth, min_leaf)
+    }
+
+    /// [`DecisionTree::fit`] on a matrix already binned.
+    pub fn fit_binned(
+        data: &Binned,
+        y: &[f64],
+        w: Option<&[f64]>,
+        max_depth: usize,
+        min_leaf: f64,
+    ) -> Self {
+        let n = data.rows;
         let w = weights(w, n);
-        let edges = Bins::fit(x, MAX_BINS);
-        let data = Binned::new(&edges, x);
         let abc: Vec<[f64; 3]> = y.iter().zip(&w).map(|(y, &w)| [y * w, w, w]).collect();
         let mut rows: Vec<u32> = (0..n as u32).collect();
         let params = GrowParams {
@@ -790,7 +804,7 @@ impl DecisionTree {
             mtry: None,
             colsample: 1.0,
         };
-        let tree = grow_tree(&data, &abc, &mut rows, params, 0).tree;
+        let tree = grow_tree(data, &abc, &mut rows, params, 0).tree;
         DecisionTree {
             max_depth,
             min_leaf,
@@ -832,11 +846,22 @@ impl Forest {
         min_leaf: f64,
         seed: u64,
     ) -> Self {
-        let n = x.nrows();
+        Self::fit_binned(&Binned::new(x), y, w, n_trees, max_depth, min_leaf, seed)
+    }
+
+    /// [`Forest::fit`] on a matrix already binned.
+    pub fn fit_binned(
+        data: &Binned,
+        y: &[f64],
+        w: Option<&[f64]>,
+        n_trees: usize,
+        max_depth: usize,
+        min_leaf: f64,
+        seed: u64,
+    ) -> Self {
+        let n = data.rows;
         let w = weights(w, n);
-        let edges = Bins::fit(x, MAX_BINS);
-        let data = Binned::new(&edges, x);
-        let mtry = ((x.ncols() as f64).sqrt().ceil() as usize).max(1);
+        let mtry = ((data.columns() as f64).sqrt().ceil() as usize).max(1);
         let trees = (0..n_trees)
             .into_par_iter()
             .map(|t| {
@@ -864,7 +889,7 @@ impl Forest {
                     mtry: Some(mtry),
                     colsample: 1.0,
                 };
-                grow_tree(&data, &abc, &mut rows, params, rng.next_u64()).tree
+                grow_tree(data, &abc, &mut rows, params, rng.next_u64()).tree
             })
             .collect();
         Forest {
@@ -924,7 +949,19 @@ impl Boost {
         stop: Option<&[usize]>,
         seed: u64,
     ) -> Self {
-        let n = x.nrows();
+        Self::fit_binned(&Binned::new(x), y, w, p, stop, seed)
+    }
+
+    /// [`Boost::fit`] on a matrix already binned.
+    pub fn fit_binned(
+        data: &Binned,
+        y: &[f64],
+        w: Option<&[f64]>,
+        p: BoostParams,
+        stop: Option<&[usize]>,
+        seed: u64,
+    ) -> Self {
+        let n = data.rows;
         let w = weights(w, n);
         let mut held = vec![false; n];
         if let Some(s) = stop {
@@ -941,8 +978,6 @@ impl Boost {
             / sw)
             .clamp(1e-6, 1.0 - 1e-6);
         let base = (ybar / (1.0 - ybar)).ln();
-        let edges = Bins::fit(x, MAX_BINS);
-        let data = Binned::new(&edges, x);
         let mut raw = vec![base; n];
         // Rows a tree was not grown on (held out, or left out by subsampling) are
         // predicted through it; the rest take their leaf's value directly.
@@ -1000,7 +1035,7 @@ impl Boost {
                     v[1] = w * (pi * (1.0 - pi)).max(1e-6);
                 });
             let Grown { mut tree, leaves } =
-                grow_tree(&data, &abc, &mut rows, params, rng.next_u64());
+                grow_tree(data, &abc, &mut rows, params, rng.next_u64());
             for node in &mut tree.nodes {
                 node.value *= p.learning_rate;
             }
@@ -1133,8 +1168,7 @@ mod tests {
         let abc: Vec<[f64; 3]> = (0..n)
             .map(|i| [i as f64 * 0.5, 1.0 + (i % 7) as f64, 1.0])
             .collect();
-        let edges = Bins::fit(x.view(), MAX_BINS);
-        let data = Binned::new(&edges, x.view());
+        let data = Binned::new(x.view());
         let all: Vec<usize> = (0..data.groups.len()).collect();
         assert!(all.len() >= 4, "{} groups", all.len());
         let g = Grower {

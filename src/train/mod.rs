@@ -19,7 +19,6 @@ pub mod split;
 
 use std::collections::BTreeMap;
 
-use ndarray::Array2;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -230,17 +229,19 @@ fn stop_rows(ds: &Dataset, rows: &[usize], seed: u64) -> Vec<usize> {
         .collect()
 }
 
+/// Fits one candidate on `rows` of `ds`, whose design matrix is `x`; its wall time. The
+/// first tree fitted on `x` bins it for all the others.
 fn fit_one(
     params: &Params,
     ds: &Dataset,
     rows: &[usize],
-    x: &Array2<f64>,
+    x: &model::Design,
     seed: u64,
 ) -> (Model, f64) {
     let y = ds.labels(rows);
     let stop = matches!(params, Params::GradientBoosting(_)).then(|| stop_rows(ds, rows, seed));
     let t = std::time::Instant::now();
-    let m = model::fit(params, x.view(), &y, None, stop.as_deref(), seed);
+    let m = model::fit_on(params, x, &y, None, stop.as_deref(), seed);
     (m, t.elapsed().as_secs_f64())
 }
 
@@ -258,7 +259,13 @@ pub fn refit_champion_on(
         .get(&trained.report.champion)
         .ok_or_else(|| Error::Internal("the champion has no fitted pipeline to refit".into()))?;
     let (prep, x) = Preprocessor::fit_transform(ds, rows)?;
-    let (model, _) = fit_one(&champion.params, ds, rows, &x, candidate_seed(seed, 950));
+    let (model, _) = fit_one(
+        &champion.params,
+        ds,
+        rows,
+        &model::Design::new(x.view()),
+        candidate_seed(seed, 950),
+    );
     Ok(Pipeline {
         params: champion.params.clone(),
         prep,
@@ -435,6 +442,7 @@ pub fn train(
             let (prep, xf) = Preprocessor::fit_transform(ds, fit_rows)?;
             let xv = prep.transform(ds, &s.valid)?;
             let xt = prep.transform(ds, &s.test)?;
+            let design = model::Design::new(xf.view());
             // Kept: without refit they are the saved models; with it, the families that
             // are not refitted ([`refits`]) keep theirs.
             let keep = true;
@@ -442,7 +450,8 @@ pub fn train(
                 .par_iter()
                 .enumerate()
                 .map(|(k, params)| {
-                    let (m, seconds) = fit_one(params, ds, fit_rows, &xf, candidate_seed(seed, k));
+                    let (m, seconds) =
+                        fit_one(params, ds, fit_rows, &design, candidate_seed(seed, k));
                     progress(Progress::Fitted {
                         what: params.describe(),
                         seconds,
@@ -498,12 +507,13 @@ pub fn train(
                 let (prep, xtr) = Preprocessor::fit_transform(ds, &tr)?;
                 let xte = prep.transform(ds, &te)?;
                 let yte = ds.labels(&te);
+                let design = model::Design::new(xtr.view());
                 let out: Vec<(Vec<f64>, f64)> = grid
                     .par_iter()
                     .enumerate()
                     .map(|(c, params)| {
                         let (m, s) =
-                            fit_one(params, ds, &tr, &xtr, candidate_seed(seed, c * 100 + f));
+                            fit_one(params, ds, &tr, &design, candidate_seed(seed, c * 100 + f));
                         progress(Progress::Fitted {
                             what: format!("{} (fold {})", params.describe(), f + 1),
                             seconds: s,
@@ -639,12 +649,18 @@ pub fn train(
         });
         progress(Progress::Refitting);
         let (prep, x) = Preprocessor::fit_transform(ds, &labelled)?;
+        let design = model::Design::new(x.view());
         let models: Vec<Option<(Model, f64)>> = families
             .par_iter()
             .map(|(k, _, f)| {
                 refit_family(f).then(|| {
-                    let (m, secs) =
-                        fit_one(&f.params, ds, &labelled, &x, candidate_seed(seed, 900 + k));
+                    let (m, secs) = fit_one(
+                        &f.params,
+                        ds,
+                        &labelled,
+                        &design,
+                        candidate_seed(seed, 900 + k),
+                    );
                     progress(Progress::Fitted {
                         what: format!("{} on all labelled rows", f.params.describe()),
                         seconds: secs,
