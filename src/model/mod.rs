@@ -116,7 +116,7 @@ impl Params {
             g.push(Params::GradientBoosting(BoostParams {
                 max_trees: 600,
                 max_depth,
-                learning_rate: 0.05,
+                learning_rate: 0.1,
                 lambda: 1.0,
                 min_leaf: leaf,
                 subsample: 0.8,

@@ -21,13 +21,24 @@ pub fn write(r: &RunResult, out: &Path, report: &ReportOptions) -> Result<Vec<St
 fn write_files(r: &RunResult, out: &Path, report: &ReportOptions) -> Result<Vec<String>> {
     // The snapshot table is the largest file by far (every feature of every snapshot):
     // written beside the others, which the report then reads.
+    let timed = |what: &str, t: std::time::Instant| {
+        log::debug!("{what} written in {:.1}s", t.elapsed().as_secs_f64());
+    };
+    let t = std::time::Instant::now();
     let (snapshots, files) = rayon::join(
-        || io::write_parquet_and_csv(&out.join("snapshots"), &r.table.to_table()),
+        || {
+            let r = io::write_parquet_and_csv(&out.join("snapshots"), &r.table.to_table());
+            timed("snapshots.parquet and .csv", t);
+            r
+        },
         || write_the_rest(r, out),
     );
     snapshots?;
     let files = files?;
+    timed("the files before the report", t);
+    let t = std::time::Instant::now();
     crate::report::write(out, report)?;
+    timed("report.html", t);
     Ok(files)
 }
 
