@@ -397,9 +397,19 @@ pub fn write_table(path: &Path, t: &Table, format: Format) -> Result<()> {
 pub fn write_parquet_and_csv(stem: &Path, t: &Table) -> Result<[PathBuf; 2]> {
     let paths = [Format::Parquet, Format::Csv].map(|f| stem.with_extension(f.extension()));
     // Side by side: each is a pass over the whole table.
+    let timed = |path: &Path, format| {
+        let start = std::time::Instant::now();
+        let r = write_table(path, t, format);
+        log::debug!(
+            "{} written in {:.1}s",
+            path.display(),
+            start.elapsed().as_secs_f64()
+        );
+        r
+    };
     let (parquet, csv) = rayon::join(
-        || write_table(&paths[0], t, Format::Parquet),
-        || write_table(&paths[1], t, Format::Csv),
+        || timed(&paths[0], Format::Parquet),
+        || timed(&paths[1], Format::Csv),
     );
     parquet?;
     csv?;
