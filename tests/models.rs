@@ -136,6 +136,8 @@ fn flat_tables_with_text_numbers_blanks_and_word_labels() {
     assert_eq!(ds.ids[5], "C5");
     let t = train::train(&ds, &ModelConfig::default(), 90, 1, &quiet).unwrap();
     assert_eq!(t.pipelines.len(), 4);
+    // Cross-validation keeps no fitted model: every family is refitted.
+    assert!(t.report.families.iter().all(|f| f.refitted));
 
     // A label that is not a label, with its line and column.
     fs::write(
@@ -224,6 +226,23 @@ fn book_workflow_train_save_score_and_oracle() {
         "champion {auc:.4} vs oracle {oracle_auc:.4}"
     );
     assert!(champion.test.top_20.churn_capture > 0.6);
+
+    // Out of time, the champion, the logistic and the tree are refitted on every labelled
+    // row; a forest or booster that is not the champion keeps its fit-period model (whose
+    // test metrics these are), and is saved all the same.
+    for f in &r.families {
+        let refit =
+            f.family == r.champion || matches!(f.family, Family::Logistic | Family::DecisionTree);
+        assert_eq!(f.refitted, refit, "{}", f.family.name());
+        assert!(t.pipelines.contains_key(&f.family), "{}", f.family.name());
+    }
+    let card = std::fs::read_to_string(out.model_dir.join("MODEL_CARD.md")).unwrap();
+    assert!(
+        card.contains(
+            "refitted on all labelled rows with their chosen hyper-parameters: logistic, decision_tree"
+        ),
+        "{card}"
+    );
 
     // The saved folder, reloaded, scores the current snapshot as the fitted model does.
     let path = &out.model_dir;

@@ -116,11 +116,11 @@ impl Params {
             g.push(Params::GradientBoosting(BoostParams {
                 max_trees: 600,
                 max_depth,
-                learning_rate: 0.1,
+                learning_rate: 0.05,
                 lambda: 1.0,
                 min_leaf: leaf,
                 subsample: 0.8,
-                colsample: 0.5,
+                colsample: 1.0,
             }));
         }
         g

@@ -10,7 +10,9 @@
 //! - boosting: `a = -w*(p - y)`, `b = w*p*(1 - p)`: a second-order Newton step on log loss.
 //!
 //! A node's histogram comes from its smaller child plus subtraction from the parent, so
-//! each level costs about half a pass over the rows.
+//! each level costs about half a pass over the rows. A forest node on a wide design
+//! instead builds the histograms of its drawn columns alone from its own rows, and a
+//! boosted tree may be limited to a drawn share of the columns (`colsample`).
 
 use ndarray::{ArrayView2, s};
 use rayon::prelude::*;
@@ -202,7 +204,7 @@ pub(crate) struct GrowParams {
 /// own histogram is its marginal (a sum over the codes in use). On the churn design
 /// matrix this turns 105 columns into 44 groups. It is exact: a member's marginal holds
 /// the same sums as a pass over its own codes.
-pub struct Binned {
+pub(crate) struct Binned {
     edges: Bins,
     /// Rows of the matrix.
     rows: usize,
@@ -426,7 +428,9 @@ impl Grower<'_> {
     ) -> &'h [[f64; 3]] {
         let d = self.data;
         let (g, stride, nb) = d.member[f];
-        let slot = hist.groups.binary_search(&g).unwrap_or(0);
+        let slot = hist.groups.binary_search(&g);
+        debug_assert!(slot.is_ok(), "column {f}'s group {g} has no histogram");
+        let slot = slot.unwrap_or(0);
         let joint = &hist.cells[slot * GROUP_CELLS..(slot + 1) * GROUP_CELLS];
         if d.groups[g].len() == 1 {
             return &joint[..nb];
@@ -785,7 +789,7 @@ impl DecisionTree {
     }
 
     /// [`DecisionTree::fit`] on a matrix already binned.
-    pub fn fit_binned(
+    pub(crate) fn fit_binned(
         data: &Binned,
         y: &[f64],
         w: Option<&[f64]>,
@@ -850,7 +854,7 @@ impl Forest {
     }
 
     /// [`Forest::fit`] on a matrix already binned.
-    pub fn fit_binned(
+    pub(crate) fn fit_binned(
         data: &Binned,
         y: &[f64],
         w: Option<&[f64]>,
@@ -953,7 +957,7 @@ impl Boost {
     }
 
     /// [`Boost::fit`] on a matrix already binned.
-    pub fn fit_binned(
+    pub(crate) fn fit_binned(
         data: &Binned,
         y: &[f64],
         w: Option<&[f64]>,

@@ -443,9 +443,6 @@ pub fn train(
             let xv = prep.transform(ds, &s.valid)?;
             let xt = prep.transform(ds, &s.test)?;
             let design = model::Design::new(xf.view());
-            // Kept: without refit they are the saved models; with it, the families that
-            // are not refitted ([`refits`]) keep theirs.
-            let keep = true;
             let out: Vec<HeldOut> = grid
                 .par_iter()
                 .enumerate()
@@ -460,7 +457,9 @@ pub fn train(
                         valid: m.proba(xv.view()),
                         test: m.proba(xt.view()),
                         seconds,
-                        model: keep.then_some(m),
+                        // Kept: without refit they are the saved models; with it, the
+                        // families that are not refitted ([`refits`]) keep theirs.
+                        model: Some(m),
                     }
                 })
                 .collect();
