@@ -100,7 +100,20 @@ impl SnapshotTable {
 
     /// Everything as a flat table: identifiers, labels, numeric and categorical features.
     pub fn to_table(&self) -> Table {
-        let r = &self.rows;
+        self.rows_table(0..self.rows.len())
+    }
+
+    /// Writes [`SnapshotTable::to_table`] as `<stem>.parquet` and `<stem>.csv`, a part of
+    /// the rows at a time (a 100,000-account book's table is about 3 GB as one [`Table`]).
+    pub fn write(&self, stem: &std::path::Path) -> Result<[std::path::PathBuf; 2]> {
+        crate::input::io::write_parquet_and_csv_by_parts(stem, self.rows.len(), |range| {
+            self.rows_table(range)
+        })
+    }
+
+    /// The rows `range` of [`SnapshotTable::to_table`].
+    pub fn rows_table(&self, range: std::ops::Range<usize>) -> Table {
+        let r = &self.rows[range.clone()];
         let flag = |b: Option<bool>| b.map(i64::from);
         let mut t = Table::new()
             .with(
@@ -144,10 +157,13 @@ impl SnapshotTable {
                 ),
             );
         for (name, v) in self.numeric_columns() {
-            t = t.with(name, TCol::Float(v.iter().map(|x| x.map(round6)).collect()));
+            t = t.with(
+                name,
+                TCol::Float(v[range.clone()].iter().map(|x| x.map(round6)).collect()),
+            );
         }
         for ((name, _, _), v) in CATEGORICALS.iter().zip(&self.categorical) {
-            t = t.with(name, TCol::Str(v.to_vec()));
+            t = t.with(name, TCol::Str(v[range.clone()].to_vec()));
         }
         t
     }

@@ -85,7 +85,7 @@ pub(crate) type OnChunk<'a> = dyn FnMut(DataFrame, usize, &LineMap) -> Result<bo
 /// always happens (with an empty frame if the file has a header but no rows). CSV text
 /// goes through [`CsvText`] first: blank lines dropped, Windows-1252 recoded, lines kept.
 pub(crate) fn for_each_text_chunk(path: &Path, f: &mut OnChunk) -> Result<TextInfo> {
-    for_each_text_chunk_sized(path, CSV_CHUNK_BYTES, PARQUET_CHUNK_ROWS, f)
+    for_each_text_chunk_sized(path, CSV_CHUNK_BYTES, PARQUET_CHUNK_ROWS, false, f)
 }
 
 /// How messages name a table's file: its name (`usage.csv`), else the path as given.
@@ -111,10 +111,13 @@ fn bad_text(path: &Path, b: BadText) -> Error {
 }
 
 /// [`for_each_text_chunk`] with explicit chunk sizes (bytes of CSV, rows of Parquet).
+/// With `typed`, a Parquet file's columns come as the file types them (the caller reads
+/// each column's type); else every column is text.
 pub(crate) fn for_each_text_chunk_sized(
     path: &Path,
     csv_chunk_bytes: usize,
     parquet_chunk_rows: usize,
+    typed: bool,
     f: &mut OnChunk,
 ) -> Result<TextInfo> {
     let csv_chunk_bytes = csv_chunk_bytes.max(1);
@@ -138,26 +141,19 @@ pub(crate) fn for_each_text_chunk_sized(
                 .with_slice(Some((offset, len)))
                 .finish()
                 .map_err(read_err)?;
-            let cols = df
-                .columns()
-                .iter()
-                .map(|c| match c.dtype() {
-                    // A zoned timestamp (Arrow `timestamp[unit, tz=...]`) holds UTC
-                    // instants: drop the zone, keeping the instants, and write them as
-                    // UTC text, which the loader reads as it reads any timestamp.
-                    DataType::Datetime(unit, Some(_)) => c
-                        .cast(&DataType::Datetime(*unit, None))?
-                        .cast(&DataType::String),
-                    // Dates written as `YYYY-MM-DD` directly: polars' cast goes through
-                    // chrono's format interpreter for every cell.
-                    DataType::Date => date_text(c),
-                    _ => c.cast(&DataType::String),
-                })
-                .collect::<PolarsResult<Vec<_>>>()
-                .map_err(read_err)?;
             let height = df.height();
-            drop(df);
-            let text = DataFrame::new(height, cols).map_err(read_err)?;
+            let text = if typed {
+                df
+            } else {
+                let cols = df
+                    .columns()
+                    .iter()
+                    .map(text_column)
+                    .collect::<PolarsResult<Vec<_>>>()
+                    .map_err(read_err)?;
+                drop(df);
+                DataFrame::new(height, cols).map_err(read_err)?
+            };
             if !f(text, offset, &LineMap::default())? {
                 return Ok(TextInfo::default());
             }
@@ -238,6 +234,22 @@ pub(crate) fn for_each_text_chunk_sized(
         lines: csv.lines,
         recoded: csv.recoded,
     })
+}
+
+/// A Parquet column as the text the loader reads.
+pub(crate) fn text_column(c: &polars::prelude::Column) -> PolarsResult<polars::prelude::Column> {
+    match c.dtype() {
+        // A zoned timestamp (Arrow `timestamp[unit, tz=...]`) holds UTC instants: drop
+        // the zone, keeping the instants, and write them as UTC text, which the loader
+        // reads as it reads any timestamp.
+        DataType::Datetime(unit, Some(_)) => c
+            .cast(&DataType::Datetime(*unit, None))?
+            .cast(&DataType::String),
+        // Dates written as `YYYY-MM-DD` directly: polars' cast goes through chrono's
+        // format interpreter for every cell.
+        DataType::Date => date_text(c),
+        _ => c.cast(&DataType::String),
+    }
 }
 
 /// A Date column as `YYYY-MM-DD` text (years outside 0..=9999 as chrono writes them).
@@ -390,6 +402,38 @@ pub fn write_table(path: &Path, t: &Table, format: Format) -> Result<()> {
     let mut w = TableWriter::create(path, format)?;
     w.write(t)?;
     w.finish()
+}
+
+/// Rows per part of [`write_parquet_and_csv_by_parts`] (one Parquet row group each).
+pub const WRITE_PART_ROWS: usize = 1 << 17;
+
+/// Writes a table of `rows` rows as `<stem>.parquet` and `<stem>.csv`, part by part:
+/// `part(range)` builds the rows of `range`, and only one part is held as a [`Table`]
+/// (and as a polars frame) at a time. Each part is written to both files side by side.
+/// Returns the two paths; nothing appears at either until both are complete.
+pub fn write_parquet_and_csv_by_parts(
+    stem: &Path,
+    rows: usize,
+    part: impl Fn(std::ops::Range<usize>) -> Table,
+) -> Result<[PathBuf; 2]> {
+    let paths = [Format::Parquet, Format::Csv].map(|f| stem.with_extension(f.extension()));
+    let mut parquet = TableWriter::create(&paths[0], Format::Parquet)?;
+    let mut csv = TableWriter::create(&paths[1], Format::Csv)?;
+    let mut start = 0;
+    loop {
+        let end = (start + WRITE_PART_ROWS).min(rows);
+        let t = part(start..end);
+        let (a, b) = rayon::join(|| parquet.write(&t), || csv.write(&t));
+        a?;
+        b?;
+        start = end;
+        if start >= rows {
+            break;
+        }
+    }
+    parquet.finish()?;
+    csv.finish()?;
+    Ok(paths)
 }
 
 /// Writes a table as `<stem>.parquet` and `<stem>.csv` (any extension of `stem` is

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use polars::prelude::*;
+use rayon::prelude::*;
 
 use crate::common::{dates, memory};
 use crate::error::{Error, Location, Problem, Problems, Result};
@@ -145,6 +146,15 @@ impl<'a> Sink<'a> {
         });
     }
 
+    /// Counts `n` more problems of `column` without listing them.
+    fn suppress(&mut self, column: &str, n: usize) {
+        if n == 0 {
+            return;
+        }
+        *self.per_column.entry(column.to_string()).or_insert(0) += n;
+        self.out.suppressed += n;
+    }
+
     fn file_level(&mut self, message: String) {
         self.kept += 1;
         self.out.items.push(Problem {
@@ -229,7 +239,7 @@ pub fn load_book_with(dir: &Path, limits: Limits) -> Result<Book> {
 
     let mut tables = BTreeMap::new();
     // Accounts come first: every other table's account_id is checked against them.
-    let mut ids: Option<HashMap<String, u32>> = None;
+    let mut ids: Option<PlHashMap<String, u32>> = None;
     for (spec, path) in &paths {
         let Some(path) = path else { continue };
         let file = io::file_label(path);
@@ -240,6 +250,7 @@ pub fn load_book_with(dir: &Path, limits: Limits) -> Result<Book> {
             path,
             limits.chunk_bytes,
             chunk_rows,
+            true,
             &mut |chunk, offset, lines| {
                 let p = match &mut parser {
                     Some(p) => p,
@@ -339,8 +350,8 @@ fn accounts_without_contracts(
     ))
 }
 
-fn account_index(accounts: &DataFrame) -> HashMap<String, u32> {
-    let mut map = HashMap::new();
+fn account_index(accounts: &DataFrame) -> PlHashMap<String, u32> {
+    let mut map = PlHashMap::new();
     if let Ok(c) = accounts.column("account_id").and_then(|c| c.str().cloned()) {
         for (i, v) in c.iter().enumerate() {
             if let Some(v) = v {
@@ -358,6 +369,8 @@ enum Parsed {
     Millis(Vec<Option<i64>>),
     Num(Vec<Option<f64>>),
     Flag(Vec<Option<bool>>),
+    /// A coded column's codes ([`schema::ColumnSpec::coded`]).
+    Codes(UInt32Chunked),
 }
 
 impl Parsed {
@@ -381,42 +394,202 @@ impl Parsed {
             ))?,
             Parsed::Num(v) => Series::new(name, v),
             Parsed::Flag(v) => Series::new(name, v),
+            Parsed::Codes(v) => v.with_name(name).into_series(),
         })
     }
 }
 
+/// The problems of one column of one chunk, kept apart so that columns can be parsed in
+/// parallel, then handed to the [`Sink`] in column order (the order a sequential parse
+/// reports them in). Only the first `keep` are kept; the rest are counted.
+struct ColumnProblems {
+    keep: usize,
+    items: Vec<(usize, String)>,
+    more: usize,
+}
+
+impl ColumnProblems {
+    fn new(keep: usize) -> Self {
+        ColumnProblems {
+            keep,
+            items: Vec::new(),
+            more: 0,
+        }
+    }
+
+    fn push(&mut self, row: usize, message: String) {
+        if self.items.len() < self.keep {
+            self.items.push((row, message));
+        } else {
+            self.more += 1;
+        }
+    }
+
+    fn report(self, column: &str, sink: &mut Sink) {
+        for (i, m) in self.items {
+            sink.push(Some(i), Some(column), m);
+        }
+        sink.suppress(column, self.more);
+    }
+}
+
+/// The names behind a coded column's codes, growing chunk by chunk (new names get the
+/// next code). `raw` remembers the code of each cell as written (before a category is
+/// normalised), so that a repeated value costs one lookup.
+#[derive(Default)]
+struct Dictionary {
+    ids: PlHashMap<String, u32>,
+    names: Vec<String>,
+    raw: PlHashMap<String, u32>,
+}
+
+impl Dictionary {
+    fn code(&mut self, name: &str) -> u32 {
+        if let Some(&k) = self.ids.get(name) {
+            return k;
+        }
+        let k = self.names.len() as u32;
+        self.ids.insert(name.to_string(), k);
+        self.names.push(name.to_string());
+        k
+    }
+
+    /// The code of a category cell as written: normalised once per distinct spelling.
+    fn category_code(&mut self, cell: &str) -> u32 {
+        if let Some(&k) = self.raw.get(cell) {
+            return k;
+        }
+        let k = self.code(&schema::normalize_category(cell));
+        self.raw.insert(cell.to_string(), k);
+        k
+    }
+}
+
+/// A chunk's column as text, unless the file typed it as the contract does (Parquet
+/// dates and numbers): those are read as they are, without a round trip through text.
+enum Cells<'a> {
+    Text(std::borrow::Cow<'a, StringChunked>),
+    Days(Int32Chunked),
+    Numbers(Float64Chunked),
+}
+
+fn cells<'a>(spec: &schema::ColumnSpec, c: &'a polars::prelude::Column) -> PolarsResult<Cells<'a>> {
+    let dtype = c.dtype();
+    Ok(match (spec.kind, dtype) {
+        (_, DataType::String) => Cells::Text(std::borrow::Cow::Borrowed(c.str()?)),
+        (Kind::Date, DataType::Date) => {
+            Cells::Days(c.cast(&DataType::Int32)?.i32()?.clone())
+        }
+        (Kind::Number { .. }, d) if d.is_primitive_numeric() => {
+            Cells::Numbers(c.cast(&DataType::Float64)?.f64()?.clone())
+        }
+        _ => Cells::Text(std::borrow::Cow::Owned(io::text_column(c)?.str()?.clone())),
+    })
+}
+
+/// A number checked against its column's range: the value, or the problem.
+fn check_number(spec: &schema::ColumnSpec, x: f64, shown_as: &dyn Fn() -> String) -> std::result::Result<f64, String> {
+    let Kind::Number { min, max } = spec.kind else {
+        return Err(format!("expected {}", spec.kind.expected()));
+    };
+    if !x.is_finite() {
+        return Err(format!(
+            "expected {}, found {}",
+            spec.kind.expected(),
+            shown(&shown_as())
+        ));
+    }
+    if x >= min && x <= max {
+        return Ok(x);
+    }
+    let what = if x < min { "below" } else { "above" };
+    let limit = if x < min { min } else { max };
+    Err(format!(
+        "{} is {what} the allowed {}; expected {}",
+        shown_as(),
+        schema::show(limit),
+        spec.kind.expected()
+    ))
+}
+
 fn parse_column(
     spec: &schema::ColumnSpec,
-    values: &StringChunked,
-    sink: &mut Sink,
+    column: &polars::prelude::Column,
+    dictionary: Option<&mut Dictionary>,
+    problems: &mut ColumnProblems,
     unknown_roles: &mut usize,
-) -> Parsed {
-    let bad = |i: usize, raw: &str, sink: &mut Sink| {
-        sink.push(
-            Some(i),
-            Some(spec.name),
+) -> PolarsResult<Parsed> {
+    let bad = |i: usize, raw: &str, problems: &mut ColumnProblems| {
+        problems.push(
+            i,
             format!("expected {}, found {}", spec.kind.expected(), shown(raw)),
         );
     };
-    let missing = |i: usize, sink: &mut Sink| {
+    let missing = |i: usize, problems: &mut ColumnProblems| {
         if !spec.nullable {
-            sink.push(
-                Some(i),
-                Some(spec.name),
-                format!("is empty; expected {}", spec.kind.expected()),
-            );
+            problems.push(i, format!("is empty; expected {}", spec.kind.expected()));
         }
+    };
+    let values = match cells(spec, column)? {
+        Cells::Days(v) => {
+            return Ok(Parsed::Days(
+                v.iter()
+                    .enumerate()
+                    .map(|(i, d)| {
+                        if d.is_none() {
+                            missing(i, problems);
+                        }
+                        d
+                    })
+                    .collect(),
+            ));
+        }
+        Cells::Numbers(v) => {
+            return Ok(Parsed::Num(
+                v.iter()
+                    .enumerate()
+                    .map(|(i, x)| {
+                        let Some(x) = x else {
+                            missing(i, problems);
+                            return None;
+                        };
+                        check_number(spec, x, &|| x.to_string())
+                            .map_err(|m| problems.push(i, m))
+                            .ok()
+                    })
+                    .collect(),
+            ));
+        }
+        Cells::Text(v) => v,
     };
     let cells = values
         .iter()
         .map(|v| v.map(str::trim).filter(|s| !s.is_empty()));
-    match spec.kind {
+    if let Some(dict) = dictionary {
+        let category = matches!(spec.kind, Kind::Category);
+        let codes: UInt32Chunked = cells
+            .enumerate()
+            .map(|(i, cell)| {
+                let Some(s) = cell else {
+                    missing(i, problems);
+                    return None;
+                };
+                Some(if category {
+                    dict.category_code(s)
+                } else {
+                    dict.code(s)
+                })
+            })
+            .collect();
+        return Ok(Parsed::Codes(codes));
+    }
+    Ok(match spec.kind {
         Kind::Id | Kind::Text | Kind::Category | Kind::Priority | Kind::Role => {
             let out: StringChunked = cells
                 .enumerate()
                 .map(|(i, cell)| -> Option<std::borrow::Cow<'_, str>> {
                     let Some(s) = cell else {
-                        missing(i, sink);
+                        missing(i, problems);
                         return None;
                     };
                     match spec.kind {
@@ -424,7 +597,7 @@ fn parse_column(
                         Kind::Priority => match schema::parse_priority(s) {
                             Some(p) => Some(p.into()),
                             None => {
-                                bad(i, s, sink);
+                                bad(i, s, problems);
                                 None
                             }
                         },
@@ -447,13 +620,13 @@ fn parse_column(
                 .enumerate()
                 .map(|(i, cell)| match cell {
                     None => {
-                        missing(i, sink);
+                        missing(i, problems);
                         None
                     }
                     Some(s) => match dates::parse_date(s) {
                         Some(d) => Some(dates::to_days(d)),
                         None => {
-                            bad(i, s, sink);
+                            bad(i, s, problems);
                             None
                         }
                     },
@@ -465,45 +638,33 @@ fn parse_column(
                 .enumerate()
                 .map(|(i, cell)| match cell {
                     None => {
-                        missing(i, sink);
+                        missing(i, problems);
                         None
                     }
                     Some(s) => match dates::parse_timestamp_ms(s) {
                         Some(t) => Some(t),
                         None => {
-                            bad(i, s, sink);
+                            bad(i, s, problems);
                             None
                         }
                     },
                 })
                 .collect(),
         ),
-        Kind::Number { min, max } => Parsed::Num(
+        Kind::Number { .. } => Parsed::Num(
             cells
                 .enumerate()
                 .map(|(i, cell)| match cell {
                     None => {
-                        missing(i, sink);
+                        missing(i, problems);
                         None
                     }
                     Some(s) => match s.parse::<f64>() {
-                        Ok(x) if x.is_finite() && x >= min && x <= max => Some(x),
-                        Ok(x) if x.is_finite() => {
-                            let what = if x < min { "below" } else { "above" };
-                            let limit = if x < min { min } else { max };
-                            sink.push(
-                                Some(i),
-                                Some(spec.name),
-                                format!(
-                                    "{s} is {what} the allowed {}; expected {}",
-                                    schema::show(limit),
-                                    spec.kind.expected()
-                                ),
-                            );
-                            None
-                        }
-                        _ => {
-                            bad(i, s, sink);
+                        Ok(x) => check_number(spec, x, &|| s.to_string())
+                            .map_err(|m| problems.push(i, m))
+                            .ok(),
+                        Err(_) => {
+                            bad(i, s, problems);
                             None
                         }
                     },
@@ -515,20 +676,20 @@ fn parse_column(
                 .enumerate()
                 .map(|(i, cell)| match cell {
                     None => {
-                        missing(i, sink);
+                        missing(i, problems);
                         None
                     }
                     Some(s) => match schema::parse_bool(s) {
                         Some(b) => Some(b),
                         None => {
-                            bad(i, s, sink);
+                            bad(i, s, problems);
                             None
                         }
                     },
                 })
                 .collect(),
         ),
-    }
+    })
 }
 
 /// Parses one table chunk by chunk into a typed frame. Chunks are parsed as they arrive
@@ -542,8 +703,8 @@ struct TableParser {
     /// Typed chunks per present column, kept while the table has no problem.
     parts: Vec<Vec<Series>>,
     idx_parts: Vec<Series>,
-    /// Per coded column: its code of each name, and the names in code order.
-    dictionaries: BTreeMap<&'static str, (HashMap<String, u32>, Vec<String>)>,
+    /// Per present column, its dictionary when it is coded.
+    dictionaries: Vec<Option<Dictionary>>,
     /// First row of each key value, for the uniqueness check across chunks.
     keys: HashMap<String, usize>,
     rows: usize,
@@ -590,13 +751,17 @@ impl TableParser {
             .iter()
             .filter_map(|cs| by_name.get(cs.name).map(|raw| (cs, raw.clone())))
             .collect();
+        let dictionaries = present
+            .iter()
+            .map(|(cs, _)| cs.coded.then(Dictionary::default))
+            .collect();
         TableParser {
             spec: *spec,
             parts: vec![Vec::new(); present.len()],
             present,
             header_ok,
             idx_parts: Vec::new(),
-            dictionaries: BTreeMap::new(),
+            dictionaries,
             keys: HashMap::new(),
             rows: 0,
             clean: header_ok,
@@ -605,22 +770,37 @@ impl TableParser {
     }
 
     /// Parses and checks one chunk; `sink.offset` is the index of its first row.
-    fn push(&mut self, raw: &DataFrame, ids: Option<&HashMap<String, u32>>, sink: &mut Sink) {
+    fn push(&mut self, raw: &DataFrame, ids: Option<&PlHashMap<String, u32>>, sink: &mut Sink) {
         let spec = self.spec;
         let offset = sink.offset;
         self.rows += raw.height();
         let before = sink.out.total();
+        // Columns are parsed side by side; their problems reach the sink in column order.
+        let keep = sink.limits.per_column.min(sink.limits.per_file);
+        let results: Vec<_> = self
+            .present
+            .par_iter()
+            .zip(self.dictionaries.par_iter_mut())
+            .map(|((cs, raw_name), dict)| {
+                let mut problems = ColumnProblems::new(keep);
+                let mut roles = 0usize;
+                let parsed = raw
+                    .column(raw_name)
+                    .and_then(|c| parse_column(cs, c, dict.as_mut(), &mut problems, &mut roles));
+                (cs.name, parsed, problems, roles)
+            })
+            .collect();
         let mut parsed: Vec<(&'static str, Parsed)> = Vec::new();
-        for (cs, raw_name) in &self.present {
-            let Ok(strings) = raw.column(raw_name).and_then(|c| c.str()) else {
-                sink.file_level(format!("column '{}' could not be read as text", cs.name));
-                self.clean = false;
-                continue;
-            };
-            parsed.push((
-                cs.name,
-                parse_column(cs, strings, sink, &mut self.unknown_roles),
-            ));
+        for (name, p, problems, roles) in results {
+            self.unknown_roles += roles;
+            problems.report(name, sink);
+            match p {
+                Ok(p) => parsed.push((name, p)),
+                Err(e) => {
+                    sink.file_level(format!("column '{name}' could not be read: {e}"));
+                    self.clean = false;
+                }
+            }
         }
         let get = |name: &str| parsed.iter().find(|(n, _)| *n == name).map(|(_, p)| p);
 
@@ -660,11 +840,21 @@ impl TableParser {
         // Referential integrity: every other table points into accounts by position.
         if spec.name != "accounts" {
             if let (Some(ids), Some(Parsed::Text(v))) = (ids, get("account_id")) {
+                // Event tables usually list an account's rows together: the last id
+                // looked up is tried first.
+                let mut last: Option<(&str, Option<u32>)> = None;
                 let idx: UInt32Chunked = v
                     .iter()
                     .enumerate()
                     .map(|(i, id)| {
-                        let idx = id.and_then(|id| ids.get(id).copied());
+                        let idx = id.and_then(|id| match last {
+                            Some((prev, idx)) if prev == id => idx,
+                            _ => {
+                                let idx = ids.get(id).copied();
+                                last = Some((id, idx));
+                                idx
+                            }
+                        });
                         if let (Some(id), None) = (id, idx) {
                             sink.push(
                                 Some(i),
@@ -695,14 +885,7 @@ impl TableParser {
             if name == "account_id" && spec.name != "accounts" {
                 continue;
             }
-            let coded = spec.column(name).is_some_and(|c| c.coded);
-            let built = match p {
-                Parsed::Text(v) if coded => {
-                    let (ids, names) = self.dictionaries.entry(name).or_default();
-                    Ok(encode(&v, ids, names).with_name(name.into()).into_series())
-                }
-                p => p.into_series(name),
-            };
+            let built = p.into_series(name);
             match built {
                 Ok(s) => slot.push(s),
                 Err(e) => {
@@ -758,9 +941,10 @@ impl TableParser {
             }
         }
         let codes = self
-            .dictionaries
-            .into_iter()
-            .map(|(name, (_, names))| (name, names))
+            .present
+            .iter()
+            .zip(self.dictionaries)
+            .filter_map(|((cs, _), d)| d.map(|d| (cs.name, d.names)))
             .collect();
         match DataFrame::new(self.rows, columns) {
             Ok(frame) => Some(Table { frame, codes }),
@@ -776,27 +960,6 @@ impl TableParser {
 struct Table {
     frame: DataFrame,
     codes: BTreeMap<&'static str, Vec<String>>,
-}
-
-/// A text chunk as codes into a growing dictionary (new names get the next code).
-fn encode(
-    v: &StringChunked,
-    ids: &mut HashMap<String, u32>,
-    names: &mut Vec<String>,
-) -> UInt32Chunked {
-    v.iter()
-        .map(|v| {
-            v.map(|v| match ids.get(v) {
-                Some(&k) => k,
-                None => {
-                    let k = names.len() as u32;
-                    ids.insert(v.to_string(), k);
-                    names.push(v.to_string());
-                    k
-                }
-            })
-        })
-        .collect()
 }
 
 /// One contract term, as retention and label logic use it.

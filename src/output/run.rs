@@ -27,7 +27,7 @@ fn write_files(r: &RunResult, out: &Path, report: &ReportOptions) -> Result<Vec<
     let t = std::time::Instant::now();
     let (snapshots, files) = rayon::join(
         || {
-            let r = io::write_parquet_and_csv(&out.join("snapshots"), &r.table.to_table());
+            let r = r.table.write(&out.join("snapshots"));
             timed("snapshots.parquet and .csv", t);
             r
         },

@@ -28,6 +28,8 @@ use crate::error::{Error, Result};
 use crate::features::dataset::Dataset;
 use crate::model::calibrate::Calibrator;
 use crate::model::prep::Preprocessor;
+use crate::model::logistic::Logistic;
+use crate::model::tree::BoostParams;
 use crate::model::{self, Family, Model, Params};
 use metrics::Metrics;
 use split::OutOfTime;
@@ -245,6 +247,55 @@ fn fit_one(
     (m, t.elapsed().as_secs_f64())
 }
 
+/// A refit of `params` on `rows` (whose design is `x`, from `prep`), from what the model
+/// fitted on the fit period (`validated`, with its preprocessor) already learned:
+/// - a booster whose number of trees was chosen by early stopping is refitted with that
+///   many trees and no rows held out: the model that the test metrics measured, grown on
+///   more rows, instead of a second early stop on random groups of the same dates (on a
+///   20,000-account book that one ran to 590 trees and took five times as long);
+/// - a logistic regression starts Newton's method from the validated coefficients (by
+///   design column name): the same optimum in fewer steps.
+fn refit_one(
+    params: &Params,
+    validated: Option<(&Preprocessor, &Model)>,
+    prep: &Preprocessor,
+    ds: &Dataset,
+    rows: &[usize],
+    x: &model::Design,
+    seed: u64,
+) -> (Model, f64) {
+    match (params, validated) {
+        (Params::GradientBoosting(p), Some((_, Model::GradientBoosting(b)))) => {
+            let fixed = Params::GradientBoosting(BoostParams {
+                max_trees: b.trees.len().max(1),
+                ..*p
+            });
+            let y = ds.labels(rows);
+            let t = std::time::Instant::now();
+            let m = model::fit_on(&fixed, x, &y, None, None, seed);
+            (m, t.elapsed().as_secs_f64())
+        }
+        (Params::Logistic { l2 }, Some((old_prep, Model::Logistic(m)))) => {
+            let coef: Vec<f64> = prep
+                .columns
+                .iter()
+                .map(|c| {
+                    old_prep
+                        .columns
+                        .iter()
+                        .position(|o| o.name == c.name)
+                        .map_or(0.0, |k| m.coef[k])
+                })
+                .collect();
+            let y = ds.labels(rows);
+            let t = std::time::Instant::now();
+            let m = Logistic::fit_from(x.x(), &y, None, *l2, Some((m.intercept, coef)));
+            (Model::Logistic(m), t.elapsed().as_secs_f64())
+        }
+        _ => fit_one(params, ds, rows, x, seed),
+    }
+}
+
 /// The champion's chosen parameters refitted on `rows` alone, with the champion's
 /// calibration map: the new model as it would have been trained on the dates an older
 /// model had (see [`compare`]).
@@ -259,8 +310,10 @@ pub fn refit_champion_on(
         .get(&trained.report.champion)
         .ok_or_else(|| Error::Internal("the champion has no fitted pipeline to refit".into()))?;
     let (prep, x) = Preprocessor::fit_transform(ds, rows)?;
-    let (model, _) = fit_one(
+    let (model, _) = refit_one(
         &champion.params,
+        Some((&champion.prep, &champion.model)),
+        &prep,
         ds,
         rows,
         &model::Design::new(x.view()),
@@ -653,8 +706,13 @@ pub fn train(
             .par_iter()
             .map(|(k, _, f)| {
                 refit_family(f).then(|| {
-                    let (m, secs) = fit_one(
+                    let validated = fit_prep
+                        .as_ref()
+                        .zip(validation_models.get(*k).and_then(Option::as_ref));
+                    let (m, secs) = refit_one(
                         &f.params,
+                        validated,
+                        &prep,
                         ds,
                         &labelled,
                         &design,
