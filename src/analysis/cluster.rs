@@ -39,6 +39,9 @@ pub struct ClusterConfig {
     pub silhouette_sample: usize,
     /// Extra seeds refitted to measure stability.
     pub stability_seeds: u64,
+    /// k-means is fitted on a seeded sample of this many accounts when there are more
+    /// (every account is then assigned to its nearest centroid).
+    pub fit_sample: usize,
 }
 
 impl Default for ClusterConfig {
@@ -48,6 +51,7 @@ impl Default for ClusterConfig {
             k_max: 8,
             silhouette_sample: 2000,
             stability_seeds: 5,
+            fit_sample: 20_000,
         }
     }
 }
@@ -129,24 +133,18 @@ pub fn clusters(ds: &Dataset, cfg: &ClusterConfig, seed: u64) -> Result<ClusterR
             };
         }
     }
-    // Silhouette sample.
-    let sample: Vec<usize> = if n > cfg.silhouette_sample {
-        let mut r = Rng::stream(seed, 0xc1);
-        let mut idx: Vec<usize> = (0..n).collect();
-        for i in 0..cfg.silhouette_sample {
-            let j = i + r.below((n - i) as u64) as usize;
-            idx.swap(i, j);
-        }
-        let mut s = idx[..cfg.silhouette_sample].to_vec();
-        s.sort_unstable();
-        s
+    let sample = sample_rows(n, cfg.silhouette_sample, seed, 0xc1);
+    let fit_rows = sample_rows(n, cfg.fit_sample, seed, 0xc2);
+    let fit_x = if fit_rows.len() < n {
+        x.select(ndarray::Axis(0), &fit_rows)
     } else {
-        (0..n).collect()
+        x.clone()
     };
+    let kmeans = |k: usize, seed: u64| kmeans(&fit_x, &x, k, seed);
     let mut sil = Vec::new();
     let mut best: Option<(usize, f64, Array1<usize>)> = None;
     for k in cfg.k_min..=cfg.k_max {
-        let labels = kmeans(&x, k, seed)?;
+        let labels = kmeans(k, seed)?;
         let s = silhouette(&x, &labels, &sample, k);
         sil.push((k, s));
         if best.as_ref().is_none_or(|b| s > b.1) {
@@ -159,7 +157,7 @@ pub fn clusters(ds: &Dataset, cfg: &ClusterConfig, seed: u64) -> Result<ClusterR
     let labels = relabel_by_size(&labels, k);
     let mut ari = Vec::new();
     for s in 1..=cfg.stability_seeds {
-        let other = kmeans(&x, k, seed.wrapping_add(1000 * s))?;
+        let other = kmeans(k, seed.wrapping_add(1000 * s))?;
         ari.push(adjusted_rand(&labels, &other));
     }
     let label_of = |i: usize| ds.label[rows[i]].is_some_and(|l| l > 0.5);
@@ -204,8 +202,8 @@ pub fn clusters(ds: &Dataset, cfg: &ClusterConfig, seed: u64) -> Result<ClusterR
         snapshot_date: crate::common::dates::from_days(last).to_string(),
         features: feats.iter().map(|f| f.0.to_string()).collect(),
         rule: format!(
-            "k from {} to {} with the highest mean silhouette (on up to {} accounts); k-means++ with 10 restarts, seeded",
-            cfg.k_min, cfg.k_max, cfg.silhouette_sample
+            "k from {} to {} with the highest mean silhouette (on up to {} accounts); k-means++ with 10 restarts, seeded, fitted on up to {} accounts and every account assigned to its nearest centroid",
+            cfg.k_min, cfg.k_max, cfg.silhouette_sample, cfg.fit_sample
         ),
         silhouette: sil,
         k,
@@ -215,8 +213,26 @@ pub fn clusters(ds: &Dataset, cfg: &ClusterConfig, seed: u64) -> Result<ClusterR
     })
 }
 
-fn kmeans(x: &Array2<f64>, k: usize, seed: u64) -> Result<Array1<usize>> {
-    let data = DatasetBase::from(x.clone());
+/// A seeded sample of `want` of the positions `0..n`, ascending (all of them when
+/// `n <= want`).
+fn sample_rows(n: usize, want: usize, seed: u64, stream: u64) -> Vec<usize> {
+    if n <= want {
+        return (0..n).collect();
+    }
+    let mut r = Rng::stream(seed, stream);
+    let mut idx: Vec<usize> = (0..n).collect();
+    for i in 0..want {
+        let j = i + r.below((n - i) as u64) as usize;
+        idx.swap(i, j);
+    }
+    let mut s = idx[..want].to_vec();
+    s.sort_unstable();
+    s
+}
+
+/// k-means fitted on `fit` (seeded), every row of `x` assigned to its nearest centroid.
+fn kmeans(fit: &Array2<f64>, x: &Array2<f64>, k: usize, seed: u64) -> Result<Array1<usize>> {
+    let data = DatasetBase::from(fit.clone());
     let model = KMeans::params_with_rng(k, Xoshiro256Plus::seed_from_u64(seed))
         .n_runs(10)
         .max_n_iterations(300)

@@ -217,17 +217,16 @@ fn match_rows(logit: &[f64], t: &[bool], caliper: f64) -> Vec<Option<usize>> {
 }
 
 /// ATT by weighting: treated churn minus the untreated churn weighted by the propensity
-/// odds `e/(1-e)`, each row also weighted by `w(i)` (1, or its bootstrap multiplicity).
-fn att_weighted(y: &[f64], t: &[bool], odds: &[f64], w: impl Fn(usize) -> f64) -> f64 {
+/// odds `e/(1-e)`.
+fn att_weighted(y: &[f64], t: &[bool], odds: &[f64]) -> f64 {
     let (mut yt, mut wt, mut yc, mut wc) = (0.0, 0.0, 0.0, 0.0);
     for i in 0..y.len() {
-        let k = w(i);
         if t[i] {
-            yt += k * y[i];
-            wt += k;
+            yt += y[i];
+            wt += 1.0;
         } else {
-            yc += k * odds[i] * y[i];
-            wc += k * odds[i];
+            yc += odds[i] * y[i];
+            wc += odds[i];
         }
     }
     if wt > 0.0 && wc > 0.0 {
@@ -247,7 +246,7 @@ fn estimates(matches: &[Option<usize>], y: &[f64], t: &[bool], odds: &[f64]) -> 
         }
     }
     let att_m = if n > 0.0 { sum / n } else { f64::NAN };
-    (att_m, att_weighted(y, t, odds, |_| 1.0))
+    (att_m, att_weighted(y, t, odds))
 }
 
 fn quantiles(mut v: Vec<f64>) -> [f64; 5] {
@@ -425,6 +424,19 @@ fn one(
         })
         .collect();
     let treated: Vec<usize> = (0..n).filter(|&i| t[i]).collect();
+    // The weighted ATT of a replicate needs only each account's sums (treated churn and
+    // count, untreated odds-weighted churn and odds), times the account's multiplicity.
+    let mut sums = vec![[0.0f64; 4]; clusters];
+    for i in 0..n {
+        let c = &mut sums[cluster_of[i]];
+        if t[i] {
+            c[0] += y[i];
+            c[1] += 1.0;
+        } else {
+            c[2] += odds[i] * y[i];
+            c[3] += odds[i];
+        }
+    }
     let boots: Vec<(f64, f64)> = (0..cfg.bootstrap)
         .into_par_iter()
         .map(|b| {
@@ -471,7 +483,21 @@ fn one(
                 }
             }
             let att_m = if sw > 0.0 { s / sw } else { f64::NAN };
-            (att_m, att_weighted(y, t, &odds, |i| f64::from(drawn(i))))
+            let mut w = [0.0f64; 4];
+            for (c, &k) in sums.iter().zip(&count) {
+                if k > 0 {
+                    let k = f64::from(k);
+                    for (a, v) in w.iter_mut().zip(c) {
+                        *a += k * v;
+                    }
+                }
+            }
+            let att_w = if w[1] > 0.0 && w[3] > 0.0 {
+                w[0] / w[1] - w[2] / w[3]
+            } else {
+                f64::NAN
+            };
+            (att_m, att_w)
         })
         .collect();
     let ci_m = percentile_ci(boots.iter().map(|b| b.0).collect());

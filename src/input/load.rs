@@ -477,9 +477,7 @@ fn cells<'a>(spec: &schema::ColumnSpec, c: &'a polars::prelude::Column) -> Polar
     let dtype = c.dtype();
     Ok(match (spec.kind, dtype) {
         (_, DataType::String) => Cells::Text(std::borrow::Cow::Borrowed(c.str()?)),
-        (Kind::Date, DataType::Date) => {
-            Cells::Days(c.cast(&DataType::Int32)?.i32()?.clone())
-        }
+        (Kind::Date, DataType::Date) => Cells::Days(c.cast(&DataType::Int32)?.i32()?.clone()),
         (Kind::Number { .. }, d) if d.is_primitive_numeric() => {
             Cells::Numbers(c.cast(&DataType::Float64)?.f64()?.clone())
         }
@@ -488,7 +486,11 @@ fn cells<'a>(spec: &schema::ColumnSpec, c: &'a polars::prelude::Column) -> Polar
 }
 
 /// A number checked against its column's range: the value, or the problem.
-fn check_number(spec: &schema::ColumnSpec, x: f64, shown_as: &dyn Fn() -> String) -> std::result::Result<f64, String> {
+fn check_number(
+    spec: &schema::ColumnSpec,
+    x: f64,
+    shown_as: &dyn Fn() -> String,
+) -> std::result::Result<f64, String> {
     let Kind::Number { min, max } = spec.kind else {
         return Err(format!("expected {}", spec.kind.expected()));
     };

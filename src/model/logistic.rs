@@ -135,7 +135,8 @@ fn grad_hess(
         acc.0.iter_mut().zip(&p.0).for_each(|(a, b)| *a += b);
         acc.1.iter_mut().zip(&p.1).for_each(|(a, b)| *a += b);
     };
-    let (mut g, mut h) = sum_tasks(n, part, add).unwrap_or_else(|| (vec![0.0; d], vec![0.0; d * d]));
+    let (mut g, mut h) =
+        sum_tasks(n, part, add).unwrap_or_else(|| (vec![0.0; d], vec![0.0; d * d]));
     // The lower triangle (and the intercept column) mirror the upper.
     for j in 0..d {
         for k in 0..j {

@@ -225,8 +225,8 @@ pub fn training(r: &Report) -> String {
     if let Some(n) = r.tuning_rows {
         out!(
             o,
-            "Candidates fitted on a seeded sample of whole accounts ({n} of the fit rows); each family's choice refitted on all {} labelled rows",
-            r.rows_labelled
+            "Candidates fitted on a seeded sample of whole accounts ({n} of the fit rows); each family's choice refitted on {}",
+            final_rows_words(r)
         );
     }
     let cv = r.split.is_none();
@@ -623,4 +623,15 @@ pub fn backtest(b: &crate::workflow::backtest::Backtest) -> String {
         "  A backtest ROC-AUC well above the cut run's own out-of-time test AUC would point to a leak."
     );
     o
+}
+
+/// The rows the final refits used, in words.
+pub(crate) fn final_rows_words(r: &crate::train::Report) -> String {
+    match r.final_rows {
+        Some(n) => format!(
+            "a seeded sample of whole accounts ({n} of the {} labelled rows)",
+            r.rows_labelled
+        ),
+        None => format!("all {} labelled rows", r.rows_labelled),
+    }
 }

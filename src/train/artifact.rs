@@ -439,6 +439,13 @@ pub(crate) fn model_card(m: &Manifest, trained: &Trained, ds: &Dataset) -> Strin
                     sp.fit_rows
                 );
             }
+            if let Some(n) = r.final_rows {
+                let _ = writeln!(
+                    s,
+                    "- The refitted models were fitted on a seeded sample of whole accounts: {n} of the {} labelled rows.",
+                    r.rows_labelled
+                );
+            }
         }
         None => {
             let _ = writeln!(
