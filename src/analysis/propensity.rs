@@ -336,27 +336,36 @@ fn one(
     let mut balance = Vec::new();
     let wc: Vec<f64> = (0..n).map(|i| if t[i] { 0.0 } else { odds[i] }).collect();
     let swc: f64 = wc.iter().sum();
-    for (j, cname) in names.iter().enumerate() {
-        let col = x.index_axis(Axis(1), j);
-        let (mut st, mut sst, mut sc, mut ssc) = (0.0, 0.0, 0.0, 0.0);
-        let (mut mt_sum, mut mc_sum, mut mn) = (0.0, 0.0, 0.0);
-        let mut wsum = 0.0;
-        for i in 0..n {
-            let v = col[i];
-            if t[i] {
-                st += v;
-                sst += v * v;
-                if let Some(c) = matches[i] {
-                    mt_sum += v;
-                    mc_sum += col[c];
-                    mn += 1.0;
+    // One pass over the rows (x is row-major), every covariate's sums taken in row order.
+    let p = names.len();
+    let mut sums = vec![[0.0f64; 7]; p];
+    let mut mn = 0.0;
+    for i in 0..n {
+        let row = x.row(i);
+        if t[i] {
+            let matched = matches[i].map(|c| x.row(c));
+            if matched.is_some() {
+                mn += 1.0;
+            }
+            for (j, (acc, &v)) in sums.iter_mut().zip(row.iter()).enumerate() {
+                acc[0] += v;
+                acc[1] += v * v;
+                if let Some(m) = &matched {
+                    acc[4] += v;
+                    acc[5] += m[j];
                 }
-            } else {
-                sc += v;
-                ssc += v * v;
-                wsum += wc[i] * v;
+            }
+        } else {
+            let w = wc[i];
+            for (acc, &v) in sums.iter_mut().zip(row.iter()) {
+                acc[2] += v;
+                acc[3] += v * v;
+                acc[6] += w * v;
             }
         }
+    }
+    for (cname, acc) in names.iter().zip(&sums) {
+        let [st, sst, sc, ssc, mt_sum, mc_sum, wsum] = *acc;
         let (mt, mc) = (st / nt, sc / nc);
         let vt = (sst / nt - mt * mt).max(0.0);
         let vc = (ssc / nc - mc * mc).max(0.0);
