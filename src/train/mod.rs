@@ -29,7 +29,6 @@ use crate::features::dataset::Dataset;
 use crate::model::calibrate::Calibrator;
 use crate::model::logistic::Logistic;
 use crate::model::prep::Preprocessor;
-use crate::model::tree::BoostParams;
 use crate::model::{self, Family, Model, Params};
 use metrics::Metrics;
 use split::OutOfTime;
@@ -321,13 +320,11 @@ fn fit_grid(
 }
 
 /// A refit of `params` on `rows` (whose design is `x`, from `prep`), from what the model
-/// fitted on the fit period (`validated`, with its preprocessor) already learned:
-/// - a booster whose number of trees was chosen by early stopping is refitted with that
-///   many trees and no rows held out: the model that the test metrics measured, grown on
-///   more rows, instead of a second early stop on random groups of the same dates (on a
-///   20,000-account book that one ran to 590 trees and took five times as long);
-/// - a logistic regression starts Newton's method from the validated coefficients (by
-///   design column name): the same optimum in fewer steps.
+/// fitted on the fit period (`validated`, with its preprocessor) already learned: a
+/// logistic regression starts Newton's method from the validated coefficients (by design
+/// column name), the same optimum in fewer steps. Other families fit afresh; a booster
+/// early-stops again on the refit rows (refitting it with the validated number of trees
+/// was faster but blurred the reasons, docs/decisions.md 31).
 fn refit_one(
     params: &Params,
     validated: Option<(&Preprocessor, &Model)>,
@@ -338,16 +335,6 @@ fn refit_one(
     seed: u64,
 ) -> (Model, f64) {
     match (params, validated) {
-        (Params::GradientBoosting(p), Some((_, Model::GradientBoosting(b)))) => {
-            let fixed = Params::GradientBoosting(BoostParams {
-                max_trees: b.trees.len().max(1),
-                ..*p
-            });
-            let y = ds.labels(rows);
-            let t = std::time::Instant::now();
-            let m = model::fit_on(&fixed, x, &y, None, None, seed);
-            (m, t.elapsed().as_secs_f64())
-        }
         (Params::Logistic { l2 }, Some((old_prep, Model::Logistic(m)))) => {
             let coef: Vec<f64> = prep
                 .columns
