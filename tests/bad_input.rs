@@ -597,3 +597,40 @@ fn excel_csv_utf8_with_a_bom_crlf_and_every_field_quoted_loads() {
     assert_eq!(book.rows("contracts"), 2);
     assert!(book.warnings.is_empty(), "{:?}", book.warnings);
 }
+
+/// Parquet columns that the file already types as the contract wants (dates, numbers) are
+/// checked without a round trip through text, with the same messages as CSV's.
+#[test]
+fn typed_parquet_cells_are_checked_as_text_cells_are() {
+    let d = folder(&[("accounts.csv", ACCOUNTS)]);
+    let contracts = Table::new()
+        .with(
+            "account_id",
+            Column::Str(vec![Some("A1".into()), Some("A2".into())]),
+        )
+        .with(
+            "contract_id",
+            Column::Str(vec![Some("C1".into()), Some("C2".into())]),
+        )
+        .with("start_date", Column::Date(vec![None, Some(19754)]))
+        .with("end_date", Column::Date(vec![Some(20088), Some(20119)]))
+        .with("arr", Column::Float(vec![Some(1000.0), Some(-5.0)]))
+        .with("seats", Column::Int(vec![Some(10), Some(5)]));
+    io::write_table(
+        &d.path().join("contracts.parquet"),
+        &contracts,
+        Format::Parquet,
+    )
+    .unwrap();
+    let e = errors(d.path());
+    assert!(
+        e.contains(
+            "contracts.parquet, row 2, column 'arr': -5 is below the allowed 0; expected a number from 0 to 1e12"
+        ),
+        "{e}"
+    );
+    assert!(
+        e.contains("contracts.parquet, row 1, column 'start_date': is empty"),
+        "{e}"
+    );
+}

@@ -6,7 +6,8 @@
 
 use std::collections::HashMap;
 
-use ndarray::Array2;
+use ndarray::{Array2, Axis};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::common::stats::median;
@@ -179,8 +180,14 @@ impl Preprocessor {
     fn fit_steps(ds: &Dataset, rows: &[usize]) -> Preprocessor {
         let mut numeric = Vec::new();
         let mut columns = Vec::new();
-        for (name, col) in ds.numeric_names.iter().zip(&ds.numeric) {
-            let Some(step) = NumericStep::fit(name, col, rows) else {
+        let steps: Vec<Option<NumericStep>> = ds
+            .numeric_names
+            .par_iter()
+            .zip(ds.numeric.par_iter())
+            .map(|(name, col)| NumericStep::fit(name, col, rows))
+            .collect();
+        for (name, step) in ds.numeric_names.iter().zip(steps) {
+            let Some(step) = step else {
                 continue;
             };
             if step.value_column {
@@ -280,52 +287,89 @@ impl Preprocessor {
         }
     }
 
-    /// The design matrix of the given rows (rows x columns).
+    /// The design matrix of the given rows (rows x columns), built by blocks of rows in
+    /// parallel (each cell is computed as it would be alone).
     pub fn transform(&self, ds: &Dataset, rows: &[usize]) -> Result<Array2<f64>> {
         self.check_schema(ds)?;
         let mut x = Array2::<f64>::zeros((rows.len(), self.columns.len()));
-        let mut j = 0;
-        for s in &self.numeric {
-            let col = ds.numeric_col(&s.name);
-            for (r, &i) in rows.iter().enumerate() {
-                let v = col.and_then(|c| c[i]);
-                if s.value_column {
-                    x[[r, j]] = s.standardise(v);
-                }
-                if s.missing_indicator {
-                    x[[r, j + usize::from(s.value_column)]] = f64::from(u8::from(v.is_none()));
-                }
-            }
-            j += usize::from(s.value_column) + usize::from(s.missing_indicator);
-        }
-        for s in &self.categorical {
-            let text = ds.categorical_col(&s.name);
-            // A categorical read back as numbers (e.g. all levels numeric in new data).
-            let nums = ds.numeric_col(&s.name);
-            let index: HashMap<&str, usize> = s
-                .levels
-                .iter()
-                .enumerate()
-                .map(|(k, l)| (l.as_str(), k))
-                .collect();
-            for (r, &i) in rows.iter().enumerate() {
-                let v: Option<String> = match (text, nums) {
-                    (Some(c), _) => c[i].clone(),
-                    (None, Some(c)) => c[i].map(|x| format!("{x}")),
-                    _ => None,
-                };
-                match v {
-                    Some(v) => {
-                        if let Some(&k) = index.get(v.as_str()) {
-                            x[[r, j + k]] = 1.0;
+        let numeric: Vec<(&NumericStep, Option<&[Option<f64>]>)> = self
+            .numeric
+            .iter()
+            .map(|s| (s, ds.numeric_col(&s.name)))
+            .collect();
+        // Per categorical: its text (or numbers read back) and its levels' positions.
+        type Levels<'a> = HashMap<&'a str, usize>;
+        type Source<'a> = (
+            &'a CategoricalStep,
+            Option<&'a [Option<String>]>,
+            Option<&'a [Option<f64>]>,
+            Levels<'a>,
+        );
+        let categorical: Vec<Source> = self
+            .categorical
+            .iter()
+            .map(|s| {
+                let index: Levels = s
+                    .levels
+                    .iter()
+                    .enumerate()
+                    .map(|(k, l)| (l.as_str(), k))
+                    .collect();
+                (
+                    s,
+                    ds.categorical_col(&s.name),
+                    ds.numeric_col(&s.name),
+                    index,
+                )
+            })
+            .collect();
+        const BLOCK: usize = 4096;
+        x.axis_chunks_iter_mut(Axis(0), BLOCK)
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(b, mut xb)| {
+                let block = &rows[b * BLOCK..(b * BLOCK + xb.nrows())];
+                for (r, &i) in block.iter().enumerate() {
+                    let mut out = xb.row_mut(r);
+                    let mut j = 0;
+                    for (s, col) in &numeric {
+                        let v = col.and_then(|c| c[i]);
+                        if s.value_column {
+                            out[j] = s.standardise(v);
                         }
+                        if s.missing_indicator {
+                            out[j + usize::from(s.value_column)] = f64::from(u8::from(v.is_none()));
+                        }
+                        j += usize::from(s.value_column) + usize::from(s.missing_indicator);
                     }
-                    None if s.missing_indicator => x[[r, j + s.levels.len()]] = 1.0,
-                    None => {}
+                    for (s, text, nums, index) in &categorical {
+                        // A categorical read back as numbers (e.g. all levels numeric in
+                        // new data).
+                        let number;
+                        let v: Option<&str> = match (text, nums) {
+                            (Some(c), _) => c[i].as_deref(),
+                            (None, Some(c)) => match c[i] {
+                                Some(x) => {
+                                    number = format!("{x}");
+                                    Some(number.as_str())
+                                }
+                                None => None,
+                            },
+                            _ => None,
+                        };
+                        match v {
+                            Some(v) => {
+                                if let Some(&k) = index.get(v) {
+                                    out[j + k] = 1.0;
+                                }
+                            }
+                            None if s.missing_indicator => out[j + s.levels.len()] = 1.0,
+                            None => {}
+                        }
+                        j += s.levels.len() + usize::from(s.missing_indicator);
+                    }
                 }
-            }
-            j += s.levels.len() + usize::from(s.missing_indicator);
-        }
+            });
         Ok(x)
     }
 
