@@ -439,13 +439,6 @@ pub(crate) fn model_card(m: &Manifest, trained: &Trained, ds: &Dataset) -> Strin
                     sp.fit_rows
                 );
             }
-            if let Some(n) = r.final_rows {
-                let _ = writeln!(
-                    s,
-                    "- The refitted models were fitted on a seeded sample of whole accounts: {n} of the {} labelled rows.",
-                    r.rows_labelled
-                );
-            }
         }
         None => {
             let _ = writeln!(
@@ -467,7 +460,14 @@ pub(crate) fn model_card(m: &Manifest, trained: &Trained, ds: &Dataset) -> Strin
     let (refitted, kept) = (names(true), names(false));
     let _ = writeln!(
         s,
-        "- Final models: refitted on all labelled rows with their chosen hyper-parameters: {}; the calibration map comes from the held-out predictions.{}\n",
+        "- Final models: refitted on {} with their chosen hyper-parameters: {}; the calibration map comes from the held-out predictions.{}\n",
+        match r.final_rows {
+            Some(n) => format!(
+                "a seeded sample of whole accounts ({n} of the {} labelled rows)",
+                r.rows_labelled
+            ),
+            None => "all labelled rows".to_string(),
+        },
         if refitted.is_empty() {
             "none"
         } else {

@@ -181,7 +181,8 @@ impl std::fmt::Display for Progress<'_> {
             Progress::Tuning { rows, of } => write!(
                 f,
                 "candidates fitted on a sample of {rows} of the {of} fit-period rows (whole accounts); \
-                 the champion's choice is refitted on every labelled row"
+                 the champion's choice is refitted on every labelled row (past {FINAL_ROWS}, on a seeded \
+                 sample of whole accounts)"
             ),
             Progress::CrossValidation { folds, rows } => write!(
                 f,
@@ -192,7 +193,7 @@ impl std::fmt::Display for Progress<'_> {
             Progress::Refitting => {
                 write!(
                     f,
-                    "refitting on all labelled rows: the champion, and the logistic regression and decision tree for their coefficients and rules (every family under cross-validation)"
+                    "refitting on all labelled rows (past {FINAL_ROWS}, on a seeded sample of whole accounts): the champion, and the logistic regression and decision tree for their coefficients and rules (every family under cross-validation)"
                 )
             }
         }
@@ -814,7 +815,15 @@ pub fn train(
                         candidate_seed(seed, 900 + k),
                     );
                     progress(Progress::Fitted {
-                        what: format!("{} on all labelled rows", f.params.describe()),
+                        what: format!(
+                            "{} on {}",
+                            f.params.describe(),
+                            if final_sample.is_some() {
+                                "the final sample of labelled rows"
+                            } else {
+                                "all labelled rows"
+                            }
+                        ),
                         seconds: secs,
                     });
                     (m, secs)
