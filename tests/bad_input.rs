@@ -289,8 +289,13 @@ fn both_csv_and_parquet_is_ambiguous() {
     assert!(e.contains("both nps.csv and nps.parquet are in"), "{e}");
 }
 
-#[test]
-fn parquet_tables_load_and_report_rows() {
+/// A folder with the accounts CSV and a two-row `contracts.parquet` (accounts A1 and A2,
+/// 10 and 5 seats) with the given start and end dates (epoch days) and ARR.
+fn contracts_parquet(
+    start: [Option<i32>; 2],
+    end: [Option<i32>; 2],
+    arr: [Option<f64>; 2],
+) -> tempfile::TempDir {
     let d = folder(&[("accounts.csv", ACCOUNTS)]);
     let contracts = Table::new()
         .with(
@@ -301,9 +306,9 @@ fn parquet_tables_load_and_report_rows() {
             "contract_id",
             Column::Str(vec![Some("C1".into()), Some("C2".into())]),
         )
-        .with("start_date", Column::Date(vec![Some(19723), Some(19754)]))
-        .with("end_date", Column::Date(vec![Some(20088), Some(19700)]))
-        .with("arr", Column::Float(vec![Some(1000.0), Some(500.0)]))
+        .with("start_date", Column::Date(start.to_vec()))
+        .with("end_date", Column::Date(end.to_vec()))
+        .with("arr", Column::Float(arr.to_vec()))
         .with("seats", Column::Int(vec![Some(10), Some(5)]));
     io::write_table(
         &d.path().join("contracts.parquet"),
@@ -311,6 +316,16 @@ fn parquet_tables_load_and_report_rows() {
         Format::Parquet,
     )
     .unwrap();
+    d
+}
+
+#[test]
+fn parquet_tables_load_and_report_rows() {
+    let d = contracts_parquet(
+        [Some(19723), Some(19754)],
+        [Some(20088), Some(19700)],
+        [Some(1000.0), Some(500.0)],
+    );
     let e = errors(d.path());
     assert!(
         e.contains("contracts.parquet, row 2, column 'end_date': end_date is before start_date"),
@@ -602,26 +617,11 @@ fn excel_csv_utf8_with_a_bom_crlf_and_every_field_quoted_loads() {
 /// checked without a round trip through text, with the same messages as CSV's.
 #[test]
 fn typed_parquet_cells_are_checked_as_text_cells_are() {
-    let d = folder(&[("accounts.csv", ACCOUNTS)]);
-    let contracts = Table::new()
-        .with(
-            "account_id",
-            Column::Str(vec![Some("A1".into()), Some("A2".into())]),
-        )
-        .with(
-            "contract_id",
-            Column::Str(vec![Some("C1".into()), Some("C2".into())]),
-        )
-        .with("start_date", Column::Date(vec![None, Some(19754)]))
-        .with("end_date", Column::Date(vec![Some(20088), Some(20119)]))
-        .with("arr", Column::Float(vec![Some(1000.0), Some(-5.0)]))
-        .with("seats", Column::Int(vec![Some(10), Some(5)]));
-    io::write_table(
-        &d.path().join("contracts.parquet"),
-        &contracts,
-        Format::Parquet,
-    )
-    .unwrap();
+    let d = contracts_parquet(
+        [None, Some(19754)],
+        [Some(20088), Some(20119)],
+        [Some(1000.0), Some(-5.0)],
+    );
     let e = errors(d.path());
     assert!(
         e.contains(
