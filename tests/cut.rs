@@ -45,7 +45,7 @@ fn rows_until(
                     .find(|(n, _)| n == name)
                     .map(|(_, c)| c)
                     .unwrap();
-                facts.push_str(&format!(" {name}={:?}", col[i]));
+                facts.push_str(&format!(" {name}={:?}", col.get(i)));
             }
             for col in &t.categorical {
                 facts.push_str(&format!(" {:?}", col[i]));

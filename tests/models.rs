@@ -128,9 +128,9 @@ fn flat_tables_with_text_numbers_blanks_and_word_labels() {
     let ds = Dataset::from_flat(&path, "churned", Some("customer")).unwrap();
     assert_eq!(ds.numeric_names, vec!["seats"]);
     assert_eq!(ds.categorical_names, vec!["plan"]);
-    assert_eq!(ds.numeric[0][0], None, "blank is missing");
-    assert_eq!(ds.numeric[0][11], None, "NA is missing");
-    assert_eq!(ds.numeric[0][1], Some(6.0));
+    assert_eq!(ds.numeric[0].get(0), None, "blank is missing");
+    assert_eq!(ds.numeric[0].get(11), None, "NA is missing");
+    assert_eq!(ds.numeric[0].get(1), Some(6.0));
     assert_eq!(ds.label[0], Some(1.0));
     assert_eq!(ds.label[1], Some(0.0));
     assert_eq!(ds.ids[5], "C5");

@@ -102,7 +102,7 @@ pub fn clusters(ds: &Dataset, cfg: &ClusterConfig, seed: u64) -> Result<ClusterR
         .copied()
         .filter(|(f, _)| {
             ds.numeric_col(f)
-                .is_some_and(|c| rows.iter().any(|&i| c[i].is_some()))
+                .is_some_and(|c| rows.iter().any(|&i| c.get(i).is_some()))
         })
         .collect();
     if feats.len() < 2 || rows.len() < 4 * cfg.k_max {
@@ -120,14 +120,16 @@ pub fn clusters(ds: &Dataset, cfg: &ClusterConfig, seed: u64) -> Result<ClusterR
     let mut orig = Array2::<f64>::zeros((n, p));
     let mut x = Array2::<f64>::zeros((n, p));
     for (j, (f, _)) in feats.iter().enumerate() {
-        let col = ds.numeric_col(f).unwrap_or(&[]);
+        let Some(col) = ds.numeric_col(f) else {
+            continue;
+        };
         let Some(step) = NumericStep::fit(f, col, &rows) else {
             continue;
         };
         for (k, &i) in rows.iter().enumerate() {
-            orig[[k, j]] = col[i].unwrap_or(step.median);
+            orig[[k, j]] = col.get(i).unwrap_or(step.median);
             x[[k, j]] = if step.value_column {
-                step.standardise(col[i])
+                step.standardise(col.get(i))
             } else {
                 0.0
             };

@@ -187,12 +187,12 @@ pub fn metric_cohorts(ds: &Dataset) -> Vec<MetricBin> {
     for (name, col) in ds.numeric_names.iter().zip(&ds.numeric) {
         let mut present: Vec<(f64, usize)> = rows
             .iter()
-            .filter_map(|&i| col[i].filter(|v| v.is_finite()).map(|v| (v, i)))
+            .filter_map(|&i| col.get(i).map(|v| (v, i)))
             .collect();
         let missing: Vec<usize> = rows
             .iter()
             .copied()
-            .filter(|&i| col[i].is_none_or(|v| !v.is_finite()))
+            .filter(|&i| col.get(i).is_none())
             .collect();
         present.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         let n = present.len();

@@ -483,13 +483,13 @@ impl Typical {
             .par_iter()
             .zip(&ds.numeric)
             .map(|(name, col)| {
-                let mut all: Vec<f64> = rows.iter().filter_map(|&i| col[i]).collect();
+                let mut all: Vec<f64> = rows.iter().filter_map(|&i| col.get(i)).collect();
                 let overall = median(&mut all);
                 let mut by_segment = HashMap::new();
                 if let Some(seg) = seg {
                     let mut groups: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
                     for &i in rows {
-                        if let (Some(s), Some(v)) = (&seg[i], col[i]) {
+                        if let (Some(s), Some(v)) = (&seg[i], col.get(i)) {
                             groups.entry(s.as_str()).or_default().push(v);
                         }
                     }
@@ -594,7 +594,7 @@ pub fn explain_rows(
             let mut sums: Vec<(&'static str, f64)> = Vec::new();
             let mut context = Vec::new();
             let segment = seg.and_then(|s| s[i].as_deref());
-            let sponsor_days = sponsor.and_then(|k| ds.numeric[k][i]);
+            let sponsor_days = sponsor.and_then(|k| ds.numeric[k].get(i));
             // Candidates as (feature, contribution); a driver is built for the kept ones.
             let mut candidates: Vec<Candidate> = Vec::new();
             // Per event type of the per-type family: the sum of its metrics'
@@ -604,7 +604,7 @@ pub fn explain_rows(
                 if facts.context {
                     context.push(ContextPart {
                         feature: &facts.name,
-                        value: facts.numeric.and_then(|k| ds.numeric[k][i]),
+                        value: facts.numeric.and_then(|k| ds.numeric[k].get(i)),
                         level: facts.categorical.and_then(|k| ds.categorical[k][i].clone()),
                         contribution,
                     });
@@ -619,7 +619,7 @@ pub fn explain_rows(
                 }
                 // No driver for a feature missing for this account.
                 let present = match (facts.numeric, facts.categorical) {
-                    (Some(k), _) => ds.numeric[k][i].is_some(),
+                    (Some(k), _) => ds.numeric[k].get(i).is_some(),
                     (None, Some(k)) => ds.categorical[k][i].is_some(),
                     (None, None) => false,
                 };
@@ -665,7 +665,11 @@ pub fn explain_rows(
             let driver = |&(f, contribution): &Candidate| {
                 let facts = &facts[f];
                 let (value, level, typical) = match facts.numeric {
-                    Some(kx) => (ds.numeric[kx][i], None, typical.get(&facts.name, segment)),
+                    Some(kx) => (
+                        ds.numeric[kx].get(i),
+                        None,
+                        typical.get(&facts.name, segment),
+                    ),
                     None => (
                         None,
                         facts

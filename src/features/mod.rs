@@ -51,7 +51,7 @@ pub struct SnapshotTable {
     pub account_ids: Vec<String>,
     pub rows: Vec<SpineRow>,
     /// One vector per catalog feature, in catalog order.
-    pub numeric: Vec<dataset::Column<f64>>,
+    pub numeric: Vec<dataset::Numbers>,
     pub categorical: Vec<dataset::Column<String>>,
     /// Features that cannot be computed from this data, with the reason.
     pub unavailable: BTreeMap<String, String>,
@@ -64,7 +64,7 @@ pub struct SnapshotTable {
     pub unmodelled_usage_types: Vec<(String, f64)>,
     /// The per-type usage columns (`usage[TYPE].METRIC`), after the catalog's.
     pub per_type_names: Vec<String>,
-    pub per_type: Vec<dataset::Column<f64>>,
+    pub per_type: Vec<dataset::Numbers>,
 }
 
 impl SnapshotTable {
@@ -75,21 +75,21 @@ impl SnapshotTable {
             .collect()
     }
 
-    pub fn feature(&self, name: &str) -> Option<&[Option<f64>]> {
+    pub fn feature(&self, name: &str) -> Option<&dataset::Numbers> {
         CATALOG
             .iter()
             .position(|s| s.name == name)
-            .map(|i| self.numeric[i].as_slice())
+            .map(|i| &self.numeric[i])
             .or_else(|| {
                 self.per_type_names
                     .iter()
                     .position(|n| n == name)
-                    .map(|i| self.per_type[i].as_slice())
+                    .map(|i| &self.per_type[i])
             })
     }
 
     /// Every numeric column, the catalog's then the per-type family's, by name.
-    pub fn numeric_columns(&self) -> impl Iterator<Item = (&str, &dataset::Column<f64>)> {
+    pub fn numeric_columns(&self) -> impl Iterator<Item = (&str, &dataset::Numbers)> {
         CATALOG.iter().map(|s| s.name).zip(&self.numeric).chain(
             self.per_type_names
                 .iter()
@@ -159,7 +159,12 @@ impl SnapshotTable {
         for (name, v) in self.numeric_columns() {
             t = t.with(
                 name,
-                TCol::Float(v[range.clone()].iter().map(|x| x.map(round6)).collect()),
+                TCol::Float(
+                    v.raw()[range.clone()]
+                        .iter()
+                        .map(|&x| (!x.is_nan()).then(|| round6(x)))
+                        .collect(),
+                ),
             );
         }
         for ((name, _, _), v) in CATEGORICALS.iter().zip(&self.categorical) {
@@ -211,13 +216,8 @@ impl Values {
         self.cols.get(name).map(|c| c[row]).filter(|x| !x.is_nan())
     }
     /// A column taken out, as the snapshot table holds it.
-    fn take(&mut self, name: &str) -> Vec<Option<f64>> {
-        self.cols
-            .remove(name)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|x| (!x.is_nan()).then_some(x))
-            .collect()
+    fn take(&mut self, name: &str) -> dataset::Numbers {
+        self.cols.remove(name).unwrap_or_default().into()
     }
 }
 
@@ -437,7 +437,7 @@ pub fn build(
     derive_ratios(&rows, &mut values, &unavailable);
     mask_unobserved_windows(&rows, &mut values);
 
-    let numeric = CATALOG.iter().map(|s| values.take(s.name).into()).collect();
+    let numeric = CATALOG.iter().map(|s| values.take(s.name)).collect();
     let categorical = accounts::categoricals(book, &rows)
         .into_iter()
         .map(Into::into)
@@ -447,15 +447,7 @@ pub fn build(
             f.types,
             f.unmodelled,
             f.names,
-            f.columns
-                .into_iter()
-                .map(|c| {
-                    c.into_iter()
-                        .map(|x| (!x.is_nan()).then_some(x))
-                        .collect::<Vec<_>>()
-                        .into()
-                })
-                .collect(),
+            f.columns.into_iter().map(Into::into).collect(),
         ),
         None => Default::default(),
     };

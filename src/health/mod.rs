@@ -56,7 +56,7 @@ pub(crate) fn measure_score(value: f64, at_0: f64, at_100: f64) -> f64 {
 }
 
 fn measure_value(m: &Measure, ds: &Dataset, i: usize) -> Option<f64> {
-    let v = ds.numeric_col(m.feature.get_ref())?[i]?;
+    let v = ds.numeric_col(m.feature.get_ref())?.get(i)?;
     v.is_finite()
         .then(|| measure_score(v, *m.value_at_0.get_ref(), *m.value_at_100.get_ref()))
 }

@@ -576,9 +576,7 @@ fn parts(
             let (a, b) = (*m.value_at_0.get_ref(), *m.value_at_100.get_ref());
             // Unclamped, so that values beyond the anchors still rank.
             measures.push(row(&c.name, m.feature.get_ref(), &|i| {
-                col.and_then(|v| v[i])
-                    .filter(|v| v.is_finite())
-                    .map(|v| -(v - a) / (b - a))
+                col.and_then(|v| v.get(i)).map(|v| -(v - a) / (b - a))
             }));
         }
     }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::common::stats::median;
 use crate::error::{Error, Result};
-use crate::features::dataset::Dataset;
+use crate::features::dataset::{Dataset, Numbers};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -108,8 +108,8 @@ fn mean_std(v: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
 impl NumericStep {
     /// Learns one numeric column's imputation (median), transform (arcsinh when
     /// non-negative and skewed) and scaling from `rows`; `None` when no row has a value.
-    pub fn fit(name: &str, col: &[Option<f64>], rows: &[usize]) -> Option<NumericStep> {
-        let mut present: Vec<f64> = rows.iter().filter_map(|&i| col[i]).collect();
+    pub fn fit(name: &str, col: &Numbers, rows: &[usize]) -> Option<NumericStep> {
+        let mut present: Vec<f64> = rows.iter().filter_map(|&i| col.get(i)).collect();
         if present.is_empty() {
             return None;
         }
@@ -129,7 +129,9 @@ impl NumericStep {
         };
         // No training value at all: impute 0.
         let med = median(&mut present).unwrap_or(0.0);
-        let values = rows.iter().map(|&i| transform.apply(col[i].unwrap_or(med)));
+        let values = rows
+            .iter()
+            .map(|&i| transform.apply(col.get(i).unwrap_or(med)));
         let (mean, std) = mean_std(values);
         let value_column = std > 1e-12;
         Some(NumericStep {
@@ -292,7 +294,7 @@ impl Preprocessor {
     pub fn transform(&self, ds: &Dataset, rows: &[usize]) -> Result<Array2<f64>> {
         self.check_schema(ds)?;
         let mut x = Array2::<f64>::zeros((rows.len(), self.columns.len()));
-        let numeric: Vec<(&NumericStep, Option<&[Option<f64>]>)> = self
+        let numeric: Vec<(&NumericStep, Option<&Numbers>)> = self
             .numeric
             .iter()
             .map(|s| (s, ds.numeric_col(&s.name)))
@@ -302,7 +304,7 @@ impl Preprocessor {
         type Source<'a> = (
             &'a CategoricalStep,
             Option<&'a [Option<String>]>,
-            Option<&'a [Option<f64>]>,
+            Option<&'a Numbers>,
             Levels<'a>,
         );
         let categorical: Vec<Source> = self
@@ -333,7 +335,7 @@ impl Preprocessor {
                     let mut out = xb.row_mut(r);
                     let mut j = 0;
                     for (s, col) in &numeric {
-                        let v = col.and_then(|c| c[i]);
+                        let v = col.and_then(|c| c.get(i));
                         if s.value_column {
                             out[j] = s.standardise(v);
                         }
@@ -348,7 +350,7 @@ impl Preprocessor {
                         let number;
                         let v: Option<&str> = match (text, nums) {
                             (Some(c), _) => c[i].as_deref(),
-                            (None, Some(c)) => match c[i] {
+                            (None, Some(c)) => match c.get(i) {
                                 Some(x) => {
                                     number = format!("{x}");
                                     Some(number.as_str())

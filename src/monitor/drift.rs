@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::common::dates;
 use crate::features::catalog;
-use crate::features::dataset::Dataset;
+use crate::features::dataset::{Dataset, Numbers};
 use crate::input::load::Book;
 use crate::input::schema;
 use crate::input::table::{Column, Table};
@@ -393,8 +393,8 @@ fn share(rows: &[usize], f: impl Fn(usize) -> bool) -> f64 {
     rows.iter().filter(|&&i| f(i)).count() as f64 / rows.len() as f64
 }
 
-fn missing(col: &[Option<f64>], rows: &[usize]) -> f64 {
-    share(rows, |i| !col[i].is_some_and(f64::is_finite))
+fn missing(col: &Numbers, rows: &[usize]) -> f64 {
+    share(rows, |i| col.get(i).is_none())
 }
 
 /// PSI of two bin counts (shares floored at [`FLOOR`]); None when a side is empty.
@@ -417,12 +417,8 @@ pub fn psi(then: &[usize], now: &[usize]) -> Option<f64> {
 
 /// Decile edges of `then`'s finite values (deduplicated); a value goes to the first bin
 /// whose upper edge it does not exceed; missing values to a last bin.
-fn numeric_psi(col: &[Option<f64>], then: &[usize], now: &[usize]) -> Option<f64> {
-    let mut v: Vec<f64> = then
-        .iter()
-        .filter_map(|&i| col[i])
-        .filter(|x| x.is_finite())
-        .collect();
+fn numeric_psi(col: &Numbers, then: &[usize], now: &[usize]) -> Option<f64> {
+    let mut v: Vec<f64> = then.iter().filter_map(|&i| col.get(i)).collect();
     v.sort_by(f64::total_cmp);
     let mut edges: Vec<f64> = (1..10)
         .filter_map(|q| v.get((q * v.len()) / 10).copied())
@@ -432,7 +428,7 @@ fn numeric_psi(col: &[Option<f64>], then: &[usize], now: &[usize]) -> Option<f64
     let count = |rows: &[usize]| {
         let mut c = vec![0usize; bins];
         for &i in rows {
-            match col[i].filter(|x| x.is_finite()) {
+            match col.get(i) {
                 Some(x) => c[edges.partition_point(|&e| e < x)] += 1,
                 None => c[bins - 1] += 1,
             }
@@ -470,10 +466,10 @@ fn categorical_psi(col: &[Option<String>], then: &[usize], now: &[usize]) -> Opt
 
 /// ROC-AUC of a feature's own values against the label, on rows where it is known; None
 /// with fewer than 20 churned or 20 retained such rows.
-fn feature_auc(ds: &Dataset, col: &[Option<f64>], rows: &[usize]) -> Option<f64> {
+fn feature_auc(ds: &Dataset, col: &Numbers, rows: &[usize]) -> Option<f64> {
     let (mut y, mut x) = (Vec::new(), Vec::new());
     for &i in rows {
-        if let (Some(v), Some(l)) = (col[i].filter(|v| v.is_finite()), ds.label[i]) {
+        if let (Some(v), Some(l)) = (col.get(i), ds.label[i]) {
             y.push(l);
             x.push(v);
         }
@@ -644,6 +640,7 @@ mod tests {
     fn numeric_bins_are_the_training_deciles() {
         let mut col: Vec<Option<f64>> = (0..100).map(|v| Some(f64::from(v))).collect();
         col.extend(std::iter::repeat_n(Some(1000.0), 10));
+        let col = Numbers::from(col);
         let then: Vec<usize> = (0..100).collect();
         let now: Vec<usize> = (100..110).collect();
         let p = numeric_psi(&col, &then, &now).unwrap();

@@ -425,11 +425,11 @@ pub fn score_flat(model: &ModelDir, ds: &Dataset, tiers: &ScoringConfig) -> Resu
     let all: Vec<usize> = (0..ds.rows()).collect();
     let typical = Typical::new(ds, &all);
     // Columns the list shows when the table has them (a snapshot export has all four).
-    let arr = ds
-        .arr
-        .as_ref()
-        .map(|a| a.iter().map(|&v| Some(v)).collect::<Vec<_>>());
-    let arr = arr.as_deref().or(ds.numeric_col("arr"));
+    let arr_col = ds.numeric_col("arr");
+    let arr_of = |i: usize| match &ds.arr {
+        Some(a) => a.get(i).copied(),
+        None => arr_col.and_then(|c| c.get(i)),
+    };
     let (renewal, segment, csm) = (
         ds.numeric_col("days_to_renewal"),
         ds.categorical_col("segment"),
@@ -442,12 +442,12 @@ pub fn score_flat(model: &ModelDir, ds: &Dataset, tiers: &ScoringConfig) -> Resu
         let p = pipe.proba(x.view());
         let ex = explain_rows(pipe, ds, block, x.view(), &typical, 3);
         for ((&i, prob), e) in block.iter().zip(p).zip(ex) {
-            let a = arr.and_then(|c| c[i]);
+            let a = arr_of(i);
             out.push(Scored {
                 segment: segment.and_then(|c| c[i].clone()),
                 csm: csm.and_then(|c| c[i].clone()),
                 arr: a,
-                days_to_renewal: renewal.and_then(|c| c[i]),
+                days_to_renewal: renewal.and_then(|c| c.get(i)),
                 churn_probability: Some(prob),
                 risk_tier: Some(tiers.tier(prob)),
                 arr_at_risk: a.map(|a| a * prob),
