@@ -328,6 +328,9 @@ struct ActivityRow {
 struct TruthMonth {
     date: NaiveDate,
     p90: f64,
+    /// Per play: the change in `p90` had the play been run at `date` (0 when one of its
+    /// kind is already in effect for every renewal of the horizon).
+    play_effect_90d: [f64; 6],
     risks: [f64; 5],
     renewal_in_horizon: bool,
 }
@@ -713,6 +716,21 @@ fn simulate_account(
                     .product::<f64>()
             };
             let p90 = p_with(None);
+            // The same renewals with play `p` run at the month start as well.
+            let p_added = |p: usize| {
+                1.0 - decisions
+                    .iter()
+                    .map(|(e, first)| {
+                        let on = st.play_effect(*e, ms, None);
+                        let active = st.plays.iter().any(|(d, k)| {
+                            *k == p && *d <= ms && (*e - *d).num_days() <= PLAY_EFFECT_DAYS
+                        });
+                        let extra = if active { 0.0 } else { PLAY_EFFECTS[p].1 };
+                        1.0 - sigmoid(renewal_logit(seg, monthly, &risks, *first) + on + extra)
+                    })
+                    .product::<f64>()
+            };
+            let play_effect_90d: [f64; 6] = std::array::from_fn(|p| p_added(p) - p90);
             for p in 0..6 {
                 let treated = st
                     .plays
@@ -726,6 +744,7 @@ fn simulate_account(
             out.truth.push(TruthMonth {
                 date: ms,
                 p90,
+                play_effect_90d,
                 risks,
                 renewal_in_horizon: !decisions.is_empty(),
             });
@@ -1471,6 +1490,16 @@ impl Chunk<'_> {
                 "renewal_in_horizon",
                 Column::Bool(r.iter().map(|(_, m)| Some(m.renewal_in_horizon)).collect()),
             );
+        for (k, (name, _)) in PLAY_EFFECTS.iter().enumerate() {
+            t = t.with(
+                &format!("effect_{name}_90d"),
+                Column::Float(
+                    r.iter()
+                        .map(|(_, m)| Some((m.play_effect_90d[k] * 1e6).round() / 1e6))
+                        .collect(),
+                ),
+            );
+        }
         for (k, (name, _, _)) in DRIVER_WEIGHTS.iter().enumerate() {
             t = t.with(
                 &format!("{name}_risk"),
@@ -1720,7 +1749,9 @@ play in the 90 days before the snapshot, the mean change in 90-day churn probabi
 play caused (negative = fewer churns).\n\
 - `account_months`: per account and month start (snapshot date), the probability of churning\n  \
 within the next 90 days implied by the latent state at that date (the oracle), whether a\n  \
-renewal falls in that window, and the five standardised risk drivers.\n\
+renewal falls in that window, the change in that probability had each play been run on\n  \
+that date (`effect_<play>_90d`, negative = fewer churns; 0 when one is in effect already),\n  \
+and the five standardised risk drivers.\n\
 - `accounts`: each account's latent fit, churn date and the driver that contributed most.\n\
 - `events`: injected problems: sponsor_left, champion_left, usage_collapse, ticket_storm,\n  \
 payment_distress.\n\
