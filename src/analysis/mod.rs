@@ -6,6 +6,7 @@
 
 pub mod cluster;
 pub mod cohort;
+pub mod effects;
 pub mod forecast;
 pub mod propensity;
 

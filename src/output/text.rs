@@ -80,10 +80,11 @@ pub fn analyses(a: &Analyses) -> String {
             );
             out!(
                 o,
-                "  {:<14} {:>7} {:>9} {:>24} {:>24} {:>9}",
+                "  {:<14} {:>7} {:>9} {:>24} {:>24} {:>24} {:>9}",
                 "play",
                 "treated",
                 "naive",
+                "doubly robust",
                 "matched",
                 "weighted",
                 "max SMD"
@@ -91,10 +92,13 @@ pub fn analyses(a: &Analyses) -> String {
             for e in &p.effects {
                 out!(
                     o,
-                    "  {:<14} {:>7} {:>+8.1}pp {:>+6.1}pp [{:>+5.1}, {:>+5.1}] {:>+6.1}pp [{:>+5.1}, {:>+5.1}] {:>4.2}->{:.2}",
+                    "  {:<14} {:>7} {:>+8.1}pp {:>+6.1}pp [{:>+5.1}, {:>+5.1}] {:>+6.1}pp [{:>+5.1}, {:>+5.1}] {:>+6.1}pp [{:>+5.1}, {:>+5.1}] {:>4.2}->{:.2}",
                     e.treatment,
                     e.treated,
                     100.0 * e.naive_difference,
+                    100.0 * e.att_dr,
+                    100.0 * e.att_dr_ci.0,
+                    100.0 * e.att_dr_ci.1,
                     100.0 * e.att_matched,
                     100.0 * e.att_matched_ci.0,
                     100.0 * e.att_matched_ci.1,
@@ -104,6 +108,9 @@ pub fn analyses(a: &Analyses) -> String {
                     e.max_abs_smd_before,
                     e.max_abs_smd_matched
                 );
+            }
+            for e in &p.effects {
+                out!(o, "  {}: {}", e.treatment, e.verdict);
             }
             for s in &p.skipped {
                 out!(o, "  skipped {s}");

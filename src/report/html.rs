@@ -86,7 +86,7 @@ table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;p
 #list th{cursor:pointer;user-select:none;top:0}#list td.why{min-width:300px}#list td.acct{min-width:190px}#list td.ren{min-width:130px}.owner table{width:auto;min-width:70%}#list th:after{content:" \2195";color:#aab}.scroll{max-height:720px;overflow:auto;border:1px solid var(--line)}
 .tier{display:inline-block;padding:1px 7px;border-radius:9px;color:#fff;font-size:12px}.tier.high{background:var(--high)}.tier.medium{background:var(--medium)}.tier.low{background:var(--low)}.tier.none{background:#999}
 .status{font-size:12px;color:var(--muted)}.status.lapsed{color:var(--high);font-weight:600}.status.new{color:var(--accent);font-weight:600}
-ul.why{margin:0;padding-left:16px}ul.why li{margin:0}.small{font-size:12px;color:var(--muted)}
+ul.why{margin:0;padding-left:16px}ul.why li{margin:0}.small{font-size:12px;color:var(--muted)}tr.muted td{color:var(--muted)}
 .filters{display:flex;gap:12px;flex-wrap:wrap;margin:6px 0 10px}.filters label{font-size:13px}.filters select,.filters input{font:inherit;padding:2px 6px}
 .grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:18px}svg{max-width:100%;height:auto}
 .warn{border-left:4px solid var(--medium);padding:4px 10px;background:#fff8ec;margin:6px 0}.ok{color:var(--low)}.bad{color:var(--high)}
@@ -937,60 +937,62 @@ fn plays(p: &mut String, inp: &Inputs) {
     };
     w!(
         p,
-        "<p class=\"note\">{}. The dot is the effect on the treated after 1:1 propensity matching, with its 95% bootstrap interval; the diamond is the naive difference (treated minus untreated churn). Left of the dashed line, the play lowers churn.</p>",
+        "<p class=\"note\">{}. The headline (the dot) is the doubly robust effect on the treated: it compares each treated account with what the outcome and propensity models, fitted on other accounts, expect of it untreated, and it is right when either model is. Its interval is 95%. The diamond is the naive difference (treated minus untreated churn). Left of the dashed line, the play lowers churn. Grey rows did not pass the checks below.</p>",
         esc(&pr.outcome)
     );
     let rows: Vec<Interval> = pr
         .effects
         .iter()
         .map(|e| Interval {
-            label: e.treatment.clone(),
-            estimate: e.att_matched,
-            low: e.att_matched_ci.0,
-            high: e.att_matched_ci.1,
+            label: if e.trusted {
+                e.treatment.clone()
+            } else {
+                format!("{} (not trusted)", e.treatment)
+            },
+            estimate: e.att_dr,
+            low: e.att_dr_ci.0,
+            high: e.att_dr_ci.1,
             marker: Some(e.naive_difference),
         })
         .collect();
     p.push_str(&svg::forest(
         "Effect of each play on churn",
         &rows,
-        ("matched effect, 95% interval", "naive difference"),
+        ("doubly robust effect, 95% interval", "naive difference"),
         Some(0.0),
         &|v| format!("{:+.1} pts", 100.0 * v),
     ));
-    p.push_str("<table><thead><tr><th>Play</th><th class=\"n\">Treated</th><th class=\"n\">Untreated</th><th class=\"n\">Naive difference</th><th class=\"n\">Matched effect (95%)</th><th class=\"n\">Weighted effect (95%)</th><th>Balance and caveats</th></tr></thead><tbody>");
+    p.push_str("<table><thead><tr><th>Play</th><th class=\"n\">Treated</th><th class=\"n\">Untreated</th><th class=\"n\">Naive difference</th><th class=\"n\">Effect (95%)</th><th>What it means</th><th class=\"n\">Matched, second opinion (95%)</th><th>Checks</th></tr></thead><tbody>");
     for e in &pr.effects {
-        let mut caveats = Vec::new();
+        let mut checks = vec![format!(
+            "comparison weight of about {:.0} untreated snapshots",
+            e.ess_untreated
+        )];
+        if e.trimmed_treated > 0 {
+            checks.push(format!(
+                "{} treated snapshot{} without comparable untreated ones left out",
+                e.trimmed_treated,
+                if e.trimmed_treated == 1 { "" } else { "s" }
+            ));
+        }
+        if let (Some(v), Some(ci)) = (e.negative_control_att, e.negative_control_ci) {
+            checks.push(format!(
+                "negative control {:+.1} pts ({:+.1} to {:+.1}, should include 0)",
+                100.0 * v,
+                100.0 * ci.0,
+                100.0 * ci.1
+            ));
+        }
         if e.max_abs_smd_matched > 0.1 {
-            caveats.push(format!(
-                "after matching the groups still differ on some signal (largest standardised difference {:.2}, above 0.1): read the effect with care",
+            checks.push(format!(
+                "matched groups still differ (standardised difference {:.2})",
                 e.max_abs_smd_matched
             ));
-        } else {
-            caveats.push(format!(
-                "balanced after matching (largest standardised difference {:.2}, from {:.2})",
-                e.max_abs_smd_matched, e.max_abs_smd_before
-            ));
         }
-        if e.overlap.treated_off_support > 0 {
-            let n = e.overlap.treated_off_support;
-            caveats.push(format!(
-                "{n} treated row{} had no comparable untreated row",
-                if n == 1 { "" } else { "s" }
-            ));
-        }
-        let crosses = e.att_matched_ci.0 <= 0.0 && e.att_matched_ci.1 >= 0.0;
-        caveats.push(if crosses {
-            "the interval includes no effect".to_string()
-        } else if e.att_matched < 0.0 {
-            "lowers churn beyond chance".to_string()
-        } else {
-            "goes with more churn even after matching: likely aimed at accounts already in trouble"
-                .to_string()
-        });
         w!(
             p,
-            "<tr><td>{} <span class=\"small\">(within {} days)</span></td><td class=\"n\">{} ({})</td><td class=\"n\">{} ({})</td><td class=\"n\">{:+.1} pts</td><td class=\"n\">{:+.1} ({:+.1} to {:+.1})</td><td class=\"n\">{:+.1} ({:+.1} to {:+.1})</td><td class=\"small\">{}</td></tr>",
+            "<tr{}><td>{} <span class=\"small\">(within {} days)</span></td><td class=\"n\">{} ({})</td><td class=\"n\">{} ({})</td><td class=\"n\">{:+.1} pts</td><td class=\"n\"><b>{:+.1}</b> ({:+.1} to {:+.1})</td><td class=\"small\">{}</td><td class=\"n\">{:+.1} ({:+.1} to {:+.1})</td><td class=\"small\">{}</td></tr>",
+            if e.trusted { "" } else { " class=\"muted\"" },
             esc(&e.treatment),
             e.window_days,
             e.treated,
@@ -998,20 +1000,34 @@ fn plays(p: &mut String, inp: &Inputs) {
             e.untreated,
             pct(e.untreated_churn_rate),
             100.0 * e.naive_difference,
+            100.0 * e.att_dr,
+            100.0 * e.att_dr_ci.0,
+            100.0 * e.att_dr_ci.1,
+            esc(&e.verdict),
             100.0 * e.att_matched,
             100.0 * e.att_matched_ci.0,
             100.0 * e.att_matched_ci.1,
-            100.0 * e.att_weighted,
-            100.0 * e.att_weighted_ci.0,
-            100.0 * e.att_weighted_ci.1,
-            esc(&caveats.join("; "))
+            esc(&checks.join("; "))
         );
     }
     p.push_str("</tbody></table>");
+    if let Some(e) = pr.effects.first() {
+        w!(
+            p,
+            "<p class=\"small\">Placebo check: a random \"play\" given to as many accounts as a typical play shows {:+.1} pts ({:+.1} to {:+.1}); it should include 0, and when it does not, no estimate here is trusted.{}</p>",
+            100.0 * e.placebo_att,
+            100.0 * e.placebo_ci.0,
+            100.0 * e.placebo_ci.1,
+            pr.negative_control
+                .as_ref()
+                .map(|n| format!(" Negative control: each play's \"effect\" on {}, which no play could have caused; an interval away from 0 means treated accounts differ in ways the features miss.", esc(n)))
+                .unwrap_or_default()
+        );
+    }
     for s in &pr.skipped {
         w!(p, "<p class=\"small\">Skipped: {}</p>", esc(s));
     }
-    p.push_str("<p class=\"small\">Effects are in percentage points of churn within the horizon. Matching balances the signals the model sees, not the reasons a CSM chose the account; an effect is a lead to test, ideally against a control group, not proof.</p></section>");
+    p.push_str("<p class=\"small\">Effects are in percentage points of churn within the horizon. The models see the signals in the data, not every reason a CSM chose an account; an effect is a lead to test, ideally against a control group, not proof. The sensitivity figure says how strong a hidden reason would have to be to explain an effect away.</p></section>");
 }
 
 fn model_quality(p: &mut String, inp: &Inputs) {

@@ -101,6 +101,28 @@ pub struct Effect {
     pub treated_churn_rate: f64,
     pub untreated_churn_rate: f64,
     pub naive_difference: f64,
+    #[serde(default)]
+    pub att_dr: f64,
+    #[serde(default)]
+    pub att_dr_ci: (f64, f64),
+    #[serde(default)]
+    pub ess_untreated: f64,
+    #[serde(default)]
+    pub trimmed_treated: usize,
+    #[serde(default)]
+    pub e_value_ci: f64,
+    #[serde(default)]
+    pub placebo_att: f64,
+    #[serde(default)]
+    pub placebo_ci: (f64, f64),
+    #[serde(default)]
+    pub negative_control_att: Option<f64>,
+    #[serde(default)]
+    pub negative_control_ci: Option<(f64, f64)>,
+    #[serde(default)]
+    pub trusted: bool,
+    #[serde(default)]
+    pub verdict: String,
     pub att_matched: f64,
     pub att_matched_ci: (f64, f64),
     pub att_weighted: f64,
@@ -114,6 +136,8 @@ pub struct Effect {
 #[derive(Clone, Debug, Deserialize)]
 pub struct Propensity {
     pub outcome: String,
+    #[serde(default)]
+    pub negative_control: Option<String>,
     pub effects: Vec<Effect>,
     #[serde(default)]
     pub skipped: Vec<String>,
