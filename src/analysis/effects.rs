@@ -278,6 +278,53 @@ mod tests {
         assert!((s.value - 7.0).abs() < 1e-9 && s.se < 1e-9);
     }
 
+    /// A confounded book whose true effect on the treated is known exactly: x ~ N(0, 1),
+    /// treated with probability sigmoid(x), churn with probability sigmoid(-1 + x - 0.5 t).
+    /// With the true nuisance functions the estimator is unbiased: over 40 seeds its 95%
+    /// interval holds the realised ATT (the mean over the treated of sigmoid(-1.5 + x) -
+    /// sigmoid(-1 + x)) at least 33 times (the 5th percentile of Binomial(40, 0.95) is 36;
+    /// 33 leaves room for the normal approximation), and the naive difference is far off.
+    #[test]
+    fn aipw_covers_a_known_effect_with_true_nuisances() {
+        use crate::common::math::sigmoid;
+        use crate::common::rng::Rng;
+        let mut covered = 0;
+        let mut naive_err = 0.0;
+        for seed in 0..40u64 {
+            let mut r = Rng::stream(seed, 1);
+            let n = 4000;
+            let (mut y, mut t, mut e, mut m0) = (vec![], vec![], vec![], vec![]);
+            let (mut truth, mut n1) = (0.0, 0.0);
+            for _ in 0..n {
+                let x = r.normal();
+                let p = sigmoid(x);
+                let treated = r.bernoulli(p);
+                let base = sigmoid(-1.0 + x);
+                let with = sigmoid(-1.5 + x);
+                let yi = r.bernoulli(if treated { with } else { base });
+                if treated {
+                    truth += with - base;
+                    n1 += 1.0;
+                }
+                y.push(f64::from(u8::from(yi)));
+                t.push(treated);
+                e.push(p);
+                m0.push(base);
+            }
+            let truth = truth / n1;
+            let cluster: Vec<usize> = (0..n).collect();
+            let est = att_aipw(&y, &t, &e, &m0, &cluster, &vec![true; n]).unwrap();
+            covered += usize::from(est.covers(truth));
+            let mean = |f: bool| {
+                let v: Vec<f64> = (0..n).filter(|&i| t[i] == f).map(|i| y[i]).collect();
+                v.iter().sum::<f64>() / v.len() as f64
+            };
+            naive_err += (mean(true) - mean(false) - truth).abs() / 40.0;
+        }
+        assert!(covered >= 33, "covered {covered} of 40");
+        assert!(naive_err > 0.05, "naive error {naive_err}");
+    }
+
     #[test]
     fn kish_effective_size() {
         assert!((effective_size([1.0, 1.0, 1.0, 1.0].into_iter()) - 4.0).abs() < 1e-12);

@@ -323,8 +323,9 @@ struct Covariates {
     current: usize,
     /// The features at t of the scoring rows (the effect models' inputs).
     scoring_z: Array2<f64>,
-    /// A pre-treatment outcome the plays cannot have caused, when the book has one.
-    negative_control: Option<Vec<f64>>,
+    /// A pre-treatment outcome the plays cannot have caused, when the book has one
+    /// (`None` in rows without a snapshot that far back).
+    negative_control: Option<Vec<Option<f64>>>,
     negative_control_name: Option<String>,
 }
 
@@ -400,7 +401,7 @@ impl Covariates {
                     Some(med) if lag2.iter().filter(|v| v.is_some()).count() >= 100 => (
                         Some(
                             lag2.iter()
-                                .map(|v| f64::from(u8::from(v.is_some_and(|v| v < med))))
+                                .map(|v| v.map(|v| f64::from(u8::from(v < med))))
                                 .collect(),
                         ),
                         Some(format!(
@@ -521,24 +522,37 @@ impl Outcome {
     }
 }
 
-/// The negative-control outcome and its cross-fitted prediction from the covariates.
+/// The negative-control outcome and its cross-fitted prediction from the covariates,
+/// over the rows where it is defined.
 struct NegativeControl {
     y: Vec<f64>,
     m: Vec<f64>,
+    defined: Vec<bool>,
 }
 
 impl NegativeControl {
     fn cross_fit(
         x: &Array2<f64>,
-        y: &[f64],
+        y: &[Option<f64>],
         groups: &[u32],
         fold: &[bool],
         cfg: &PropensityConfig,
         seed: u64,
     ) -> NegativeControl {
+        let rows: Vec<usize> = (0..y.len()).filter(|&i| y[i].is_some()).collect();
+        let xs = x.select(Axis(0), &rows);
+        let ys: Vec<f64> = rows.iter().filter_map(|&i| y[i]).collect();
+        let gs: Vec<u32> = rows.iter().map(|&i| groups[i]).collect();
+        let fs: Vec<bool> = rows.iter().map(|&i| fold[i]).collect();
+        let pred = cross_predict(&xs, &ys, &gs, &fs, cfg.max_fit_rows, seed ^ 0x4C);
+        let mut m = vec![0.0; y.len()];
+        for (&i, v) in rows.iter().zip(pred) {
+            m[i] = v;
+        }
         NegativeControl {
-            y: y.to_vec(),
-            m: cross_predict(x, y, groups, fold, cfg.max_fit_rows, seed ^ 0x4C),
+            y: y.iter().map(|v| v.unwrap_or(0.0)).collect(),
+            m,
+            defined: y.iter().map(Option::is_some).collect(),
         }
     }
 }
@@ -725,8 +739,14 @@ fn one(
     let p1 = kept_treated.iter().map(|&i| y[i]).sum::<f64>() / kept_treated.len().max(1) as f64;
     let (e_value, e_value_ci) = dr.map_or((f64::NAN, f64::NAN), |d| effects::e_values(p1, &d));
     // Negative control: the play cannot have changed what was measured before it.
-    let negative_control =
-        nco.and_then(|nc| effects::att_aipw(&nc.y, t, &e, &nc.m, c.cluster, &keep));
+    let negative_control = nco.and_then(|nc| {
+        let k: Vec<bool> = keep
+            .iter()
+            .zip(&nc.defined)
+            .map(|(a, b)| *a && *b)
+            .collect();
+        effects::att_aipw(&nc.y, t, &e, &nc.m, c.cluster, &k)
+    });
     // Who it would help: the DR-learner's pseudo-outcomes on the features at t.
     let p = c.balance_cols;
     let kept: Vec<usize> = (0..n).filter(|&i| keep[i]).collect();

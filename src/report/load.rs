@@ -92,28 +92,42 @@ pub struct Overlap {
     pub treated_unmatched: usize,
 }
 
+/// A number the writer may have written as `null` (serde_json writes NaN so): NaN.
+fn nan<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
+/// [`nan`] for an interval.
+fn nan_pair<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<(f64, f64), D::Error> {
+    let (a, b) = <(Option<f64>, Option<f64>)>::deserialize(d)?;
+    Ok((a.unwrap_or(f64::NAN), b.unwrap_or(f64::NAN)))
+}
+
 #[derive(Clone, Debug, Deserialize)]
 pub struct Effect {
     pub treatment: String,
     pub window_days: i64,
     pub treated: usize,
     pub untreated: usize,
+    #[serde(deserialize_with = "nan")]
     pub treated_churn_rate: f64,
+    #[serde(deserialize_with = "nan")]
     pub untreated_churn_rate: f64,
+    #[serde(deserialize_with = "nan")]
     pub naive_difference: f64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nan")]
     pub att_dr: f64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nan_pair")]
     pub att_dr_ci: (f64, f64),
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nan")]
     pub ess_untreated: f64,
     #[serde(default)]
     pub trimmed_treated: usize,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nan")]
     pub e_value_ci: f64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nan")]
     pub placebo_att: f64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nan_pair")]
     pub placebo_ci: (f64, f64),
     #[serde(default)]
     pub negative_control_att: Option<f64>,
@@ -123,12 +137,19 @@ pub struct Effect {
     pub trusted: bool,
     #[serde(default)]
     pub verdict: String,
+    #[serde(deserialize_with = "nan")]
     pub att_matched: f64,
+    #[serde(deserialize_with = "nan_pair")]
     pub att_matched_ci: (f64, f64),
+    #[serde(deserialize_with = "nan")]
     pub att_weighted: f64,
+    #[serde(deserialize_with = "nan_pair")]
     pub att_weighted_ci: (f64, f64),
+    #[serde(deserialize_with = "nan")]
     pub max_abs_smd_before: f64,
+    #[serde(deserialize_with = "nan")]
     pub max_abs_smd_matched: f64,
+    #[serde(deserialize_with = "nan")]
     pub max_abs_smd_weighted: f64,
     pub overlap: Overlap,
 }
