@@ -9,6 +9,7 @@ pub mod cohort;
 pub mod effects;
 pub mod forecast;
 pub mod propensity;
+pub mod targeting;
 
 use crate::book::retention::History;
 use crate::error::Result;

@@ -144,6 +144,9 @@ pub struct Effect {
     /// probability; negative = fewer churns).
     #[serde(skip)]
     pub scoring_effects: Vec<f64>,
+    /// Accounts scored today that had the play in the window before today: the team's
+    /// volume of this play per window (the budget table's size).
+    pub recent_treated: usize,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -155,6 +158,9 @@ pub struct PropensityReport {
     /// Dataset rows of the accounts scored today (the per-account effects' rows).
     #[serde(skip)]
     pub scoring_rows: Vec<usize>,
+    /// The effect models' inputs for those rows (the features at today, standardised).
+    #[serde(skip)]
+    pub scoring_z: Array2<f64>,
     pub effects: Vec<Effect>,
     pub skipped: Vec<String>,
 }
@@ -218,6 +224,7 @@ pub(crate) fn analyse(
             continue;
         }
         let m = outcome.for_play(k);
+        let recent_treated = scoring.iter().filter(|&&i| plays.treated[k][i]).count();
         effects.push(one(
             name,
             plays.window_days,
@@ -229,6 +236,9 @@ pub(crate) fn analyse(
             &cov.scoring_z,
             seed ^ (k as u64 + 1),
         ));
+        if let Some(e) = effects.last_mut() {
+            e.recent_treated = recent_treated;
+        }
     }
     Ok(PropensityReport {
         outcome: format!(
@@ -252,6 +262,7 @@ pub(crate) fn analyse(
         ),
         negative_control: cov.negative_control_name.clone(),
         scoring_rows: scoring.clone(),
+        scoring_z: cov.scoring_z.clone(),
         effects,
         skipped,
     })
@@ -824,6 +835,7 @@ fn one(
         balance: second.balance,
         effect_model,
         scoring_effects,
+        recent_treated: 0,
     }
 }
 

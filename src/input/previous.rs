@@ -29,6 +29,9 @@ pub struct Account {
     pub context_note: String,
     pub play: String,
     pub play_basis: String,
+    /// The estimated next best play and the ARR it would save (empty / None without).
+    pub best_play: String,
+    pub best_play_arr_saved: Option<f64>,
     pub not_scored: String,
     pub model_id: String,
 }
@@ -74,6 +77,8 @@ pub fn accounts(path: &Path) -> Result<Vec<Account>> {
     let context_note = text("context_note");
     let play = text("suggested_play");
     let play_basis = text("play_basis");
+    let best_play = text("best_play");
+    let best_play_arr_saved = number("best_play_expected_arr_saved");
     let not_scored = text("not_scored_reason");
     let model_id = text("model_id");
     Ok((0..t.height())
@@ -101,6 +106,8 @@ pub fn accounts(path: &Path) -> Result<Vec<Account>> {
             context_note: context_note(i),
             play: play(i),
             play_basis: play_basis(i),
+            best_play: best_play(i),
+            best_play_arr_saved: best_play_arr_saved(i),
             not_scored: not_scored(i),
             model_id: model_id(i),
         })

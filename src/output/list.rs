@@ -54,6 +54,7 @@ pub fn write(list: &ScoredList, out: &Path) -> Result<Vec<PathBuf>> {
     );
     let mut files = flat?.to_vec();
     workbook?;
+
     files.push(drivers);
     files.push(book);
     Ok(files)

@@ -60,5 +60,13 @@ fn write_the_rest(r: &RunResult, out: &Path) -> Result<Vec<String>> {
     }
     super::list::write(&r.list, out)?;
     super::forecast::write(&r.forecast, out)?;
+    if !r.budget.is_empty() {
+        io::write_table(
+            &out.join("play_budget.csv"),
+            &crate::analysis::targeting::budget_table(&r.budget),
+            Format::Csv,
+        )?;
+        files.push("play_budget.csv".into());
+    }
     Ok(files)
 }

@@ -27,7 +27,7 @@ enum Cell {
     Number(Option<f64>, u8),
 }
 
-const HEADERS: [&str; 20] = [
+const HEADERS: [&str; 22] = [
     "Rank",
     "Account ID",
     "Account",
@@ -47,10 +47,12 @@ const HEADERS: [&str; 20] = [
     "Reason 2",
     "Reason 3",
     "Suggested play",
+    "Best play (estimated)",
+    "ARR it would save",
     "Not scored because",
 ];
 
-fn cells(rank: usize, s: &Scored) -> [Cell; 20] {
+fn cells(rank: usize, s: &Scored) -> [Cell; 22] {
     let driver = |k: usize| {
         s.explanation
             .as_ref()
@@ -81,6 +83,8 @@ fn cells(rank: usize, s: &Scored) -> [Cell; 20] {
         Cell::Text(driver(1)),
         Cell::Text(driver(2)),
         Cell::Text(s.play.as_ref().map(|p| p.play.to_string())),
+        Cell::Text(s.best_play.as_ref().and_then(|b| b.play.clone())),
+        Cell::Money(s.best_play.as_ref().and_then(|b| b.expected_arr_saved)),
         Cell::Text(s.reason.clone()),
     ]
 }

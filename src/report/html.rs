@@ -407,6 +407,16 @@ fn ranked_list(p: &mut String, inp: &Inputs, o: &Options, order: &str) {
             if !x.play.is_empty() {
                 w!(p, "<span class=\"small\">Play: {}</span>", esc(&x.play));
             }
+            if !x.best_play.is_empty() {
+                w!(
+                    p,
+                    "<br><span class=\"small\">Estimated best play: {}{}</span>",
+                    esc(&x.best_play),
+                    x.best_play_arr_saved
+                        .map(|v| format!(", expected to save {}", money(v)))
+                        .unwrap_or_default()
+                );
+            }
             if !x.context_note.is_empty() {
                 w!(
                     p,

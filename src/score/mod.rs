@@ -41,6 +41,19 @@ pub struct Scored {
     pub health: Option<HealthRow>,
     /// A play the strongest reason calls for, with what it rests on.
     pub play: Option<Play>,
+    /// The play expected to save the most ARR, from the estimated per-account effects
+    /// (set by [`ScoredList::attach_best_plays`]).
+    pub best_play: Option<BestPlay>,
+}
+
+/// The next best play of an account: the play whose estimated reduction in churn
+/// probability, times the account's ARR, is largest.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BestPlay {
+    /// The activity type, as the book names it; None when no play's effect is supported.
+    pub play: Option<String>,
+    pub expected_arr_saved: Option<f64>,
+    pub basis: String,
 }
 
 impl Scored {
@@ -63,6 +76,7 @@ impl Scored {
             explanation: None,
             health: None,
             play: None,
+            best_play: None,
         }
     }
 
@@ -243,7 +257,20 @@ impl ScoredList {
                 "suggested_play",
                 s(&|x| x.play.as_ref().map(|p| p.play.to_string())),
             )
-            .with("play_basis", s(&|x| x.play.as_ref().map(|p| p.basis())));
+            .with("play_basis", s(&|x| x.play.as_ref().map(|p| p.basis())))
+            .with(
+                "best_play",
+                s(&|x| x.best_play.as_ref().and_then(|b| b.play.clone())),
+            )
+            .with_rounded(
+                "best_play_expected_arr_saved",
+                n(&|x| x.best_play.as_ref().and_then(|b| b.expected_arr_saved)),
+                2,
+            )
+            .with(
+                "best_play_basis",
+                s(&|x| x.best_play.as_ref().map(|b| b.basis.clone())),
+            );
         for c in Component::ALL {
             t = t.with_rounded(
                 &format!("risk_{}", c.name()),
@@ -389,6 +416,7 @@ pub fn score_snapshot(
             play: suggested_play(r.days_lapsed, e.risers.first()),
             explanation: Some(e),
             health: None,
+            best_play: None,
         });
     }
     for (k, a) in accounts.iter().enumerate() {

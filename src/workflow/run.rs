@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 use super::previous::Previous;
 use super::{BookContext, OnProgress};
 use crate::analysis::forecast::{self, Forecast};
-use crate::analysis::{self, Analyses};
+use crate::analysis::{self, Analyses, targeting};
 use crate::book::retention;
 use crate::book::summary::{self, Summary};
 use crate::common::memory;
@@ -81,6 +81,8 @@ pub struct RunResult {
     pub list: ScoredList,
     /// Expected churned and downsold ARR over the horizon, by segment.
     pub forecast: Forecast,
+    /// Per play with a supported effect, a window's worth of it aimed two ways.
+    pub budget: Vec<targeting::BudgetRow>,
     pub seconds: Timings,
 }
 
@@ -170,7 +172,14 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
         }
         None => None,
     };
+    if let Ok(p) = &analyses.propensity {
+        targeting::attach_best_plays(&mut list, p, &dataset);
+    }
     list.arrange(&opts.list);
+    let budget = match &analyses.propensity {
+        Ok(p) => targeting::play_budget(&list, p, &dataset),
+        Err(_) => Vec::new(),
+    };
     log::info!(
         "measuring drift between the training window and {}",
         table.as_of
@@ -247,6 +256,7 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
         health,
         list,
         forecast,
+        budget,
         seconds,
     })
 }
