@@ -1037,6 +1037,28 @@ fn plays(p: &mut String, inp: &Inputs) {
     for s in &pr.skipped {
         w!(p, "<p class=\"small\">Skipped: {}</p>", esc(s));
     }
+    if !inp.budget.is_empty() {
+        p.push_str("<h3>Where a quarter's plays would save the most</h3><p class=\"note\">For each play whose effect passed the checks: as many accounts as had it in the last window, chosen by the estimated ARR the play would save on each, against the same number from the top of the ranked list (today's rule). Estimates of the models, with 95% intervals; not yet checked against a controlled test.</p><table><thead><tr><th>Play</th><th class=\"n\">Accounts</th><th class=\"n\">ARR saved, aimed by effect</th><th class=\"n\">ARR saved, top of the list</th></tr></thead><tbody>");
+        let range = |v: &[Option<f64>; 3]| {
+            format!(
+                "{} ({} to {})",
+                money_opt(v[0]),
+                money_opt(v[1]),
+                money_opt(v[2])
+            )
+        };
+        for b in &inp.budget {
+            w!(
+                p,
+                "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                esc(&b.play),
+                b.accounts,
+                esc(&range(&b.by_effect)),
+                esc(&range(&b.by_list))
+            );
+        }
+        p.push_str("</tbody></table>");
+    }
     p.push_str("<p class=\"small\">Effects are in percentage points of churn within the horizon. The models see the signals in the data, not every reason a CSM chose an account; an effect is a lead to test, ideally against a control group, not proof. The sensitivity figure says how strong a hidden reason would have to be to explain an effect away.</p></section>");
 }
 

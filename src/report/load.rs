@@ -260,6 +260,35 @@ pub struct Inputs {
     pub previous: Option<Vec<Account>>,
     pub drift: Option<crate::monitor::drift::Drift>,
     pub stability: Option<crate::monitor::stability::Stability>,
+    /// `play_budget.csv`, when the run wrote one.
+    pub budget: Vec<BudgetLine>,
+}
+
+/// One line of `play_budget.csv`: ARR saved (estimate, 95% low, high) by a window's
+/// worth of a play aimed by estimated effect, and aimed at the top of the list.
+#[derive(Clone, Debug)]
+pub struct BudgetLine {
+    pub play: String,
+    pub accounts: usize,
+    pub by_effect: [Option<f64>; 3],
+    pub by_list: [Option<f64>; 3],
+}
+
+fn budget(path: &Path) -> Result<Vec<BudgetLine>> {
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
+    let t = crate::input::io::TextFrame::read(path)?;
+    let num = |c: &str, i: usize| t.column(c).get(i).and_then(|v| v.parse::<f64>().ok());
+    Ok((0..t.height())
+        .map(|i| BudgetLine {
+            play: t.column("play").get(i).unwrap_or_default().to_string(),
+            accounts: num("accounts", i).map_or(0, |v| v as usize),
+            by_effect: ["", "_ci_low", "_ci_high"]
+                .map(|s| num(&format!("arr_saved_by_effect{s}"), i)),
+            by_list: ["", "_ci_low", "_ci_high"].map(|s| num(&format!("arr_saved_by_list{s}"), i)),
+        })
+        .collect())
 }
 
 /// Reads `dir`; `previous` and `backtest` are other output folders (a backtest's
@@ -298,6 +327,7 @@ pub fn load(dir: &Path, previous: Option<&Path>, backtest: Option<&Path>) -> Res
         },
         drift: json(&dir.join("drift.json"))?,
         stability: json(&dir.join("stability.json"))?,
+        budget: budget(&dir.join("play_budget.csv"))?,
     })
 }
 
