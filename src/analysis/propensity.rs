@@ -371,8 +371,16 @@ impl Covariates {
         let mut x = Array2::<f64>::zeros((rows.len(), blocks * p + lags.len()));
         x.slice_mut(ndarray::s![.., ..p]).assign(&now);
         let mut names: Vec<String> = prep.columns.iter().map(|c| c.name.clone()).collect();
+        // One window back: also the negative control's step.
+        let lag = lag_rows(ds, window_days);
         for (b, &days) in lags.iter().enumerate() {
-            let lag = lag_rows(ds, days);
+            let other;
+            let lag = if days == window_days {
+                &lag
+            } else {
+                other = lag_rows(ds, days);
+                &other
+            };
             let lag_of: Vec<Option<usize>> = rows.iter().map(|&i| lag[i]).collect();
             let present: Vec<usize> = lag_of.iter().flatten().copied().collect();
             let before = prep.transform(&cov, &present)?;
@@ -395,7 +403,6 @@ impl Covariates {
             );
         }
         names.extend(lags.iter().map(|d| format!("no snapshot {d} days before")));
-        let lag = lag_rows(ds, window_days);
         // The negative-control outcome: low product use two windows before t, measured
         // before any play of the window could act, and not a covariate.
         let control = ["events_30d", "active_users_30d", "seat_utilisation_30d"]

@@ -22,21 +22,31 @@ pub struct BudgetRow {
     pub by_list: Estimate,
 }
 
+/// Each account id's position among the report's scoring rows.
+fn scoring_positions<'a>(report: &PropensityReport, ds: &'a Dataset) -> HashMap<&'a str, usize> {
+    report
+        .scoring_rows
+        .iter()
+        .enumerate()
+        .map(|(k, &i)| (ds.ids[i].as_str(), k))
+        .collect()
+}
+
+/// A play whose headline passed the checks and whose interval lies below zero.
+fn supported(e: &super::propensity::Effect) -> bool {
+    e.trusted && e.att_dr_ci.1 < 0.0
+}
+
 /// Each account's next best play from the propensity analysis' per-account effects
 /// (rows `report.scoring_rows` of `ds`). A play counts only when its headline passed
 /// the checks and its interval lies below zero; otherwise the rule's suggested play
 /// stands, and the basis says so.
 pub fn attach_best_plays(list: &mut ScoredList, report: &PropensityReport, ds: &Dataset) {
-    let at: HashMap<&str, usize> = report
-        .scoring_rows
-        .iter()
-        .enumerate()
-        .map(|(k, &i)| (ds.ids[i].as_str(), k))
-        .collect();
+    let at = scoring_positions(report, ds);
     let usable: Vec<_> = report
         .effects
         .iter()
-        .filter(|e| e.trusted && e.att_dr_ci.1 < 0.0 && !e.scoring_effects.is_empty())
+        .filter(|e| supported(e) && !e.scoring_effects.is_empty())
         .collect();
     for s in &mut list.rows {
         let (Some(&k), Some(arr)) = (at.get(s.account_id.as_str()), s.arr) else {
@@ -75,12 +85,7 @@ pub fn attach_best_plays(list: &mut ScoredList, report: &PropensityReport, ds: &
 /// list as ranked (call after [`crate::score::ScoredList::arrange`]). Intervals from the effect
 /// model's covariance.
 pub fn play_budget(list: &ScoredList, report: &PropensityReport, ds: &Dataset) -> Vec<BudgetRow> {
-    let at: HashMap<&str, usize> = report
-        .scoring_rows
-        .iter()
-        .enumerate()
-        .map(|(k, &i)| (ds.ids[i].as_str(), k))
-        .collect();
+    let at = scoring_positions(report, ds);
     // (position in the scoring rows, ARR) in list order.
     let listed: Vec<(usize, f64)> = list
         .rows
@@ -94,7 +99,7 @@ pub fn play_budget(list: &ScoredList, report: &PropensityReport, ds: &Dataset) -
         let Some(model) = e.effect_model.as_ref() else {
             continue;
         };
-        if !(e.trusted && e.att_dr_ci.1 < 0.0) || e.recent_treated == 0 {
+        if !supported(e) || e.recent_treated == 0 {
             continue;
         }
         let n = e.recent_treated.min(listed.len());
