@@ -18,6 +18,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::effects::{self, EffectModel, Estimate};
+use super::targeting::{PlayModel, PlayModels};
 use crate::common::math::sigmoid;
 use crate::common::rng::{Rng, sample_groups};
 use crate::common::stats::percentile_ci;
@@ -28,7 +29,7 @@ use crate::input::table::{Column, Table};
 use crate::model::logistic::Logistic;
 use crate::model::prep::Preprocessor;
 use crate::model::tree::BoostParams;
-use crate::model::{self, Model, Params};
+use crate::model::{self, Design, Model, Params};
 
 #[derive(Clone, Debug)]
 pub(crate) struct PropensityConfig {
@@ -151,6 +152,10 @@ pub struct Effect {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct PropensityReport {
+    /// What `churnlab score` needs to offer the next best play (saved as `plays.json`
+    /// in the model folder).
+    #[serde(skip)]
+    pub play_models: PlayModels,
     pub outcome: String,
     pub method: String,
     /// The negative-control outcome, in words, when the book has one.
@@ -181,7 +186,7 @@ pub(crate) fn analyse(
         None => all,
     };
     let scoring = scoring_rows(ds);
-    let cov = Covariates::build(ds, &rows, &scoring, plays.window_days)?;
+    let cov = Covariates::build(ds, &rows, plays.window_days)?;
     let names = cov.names.clone();
     let y: Vec<f64> = ds.labels(&rows);
     let groups: Vec<u32> = rows.iter().map(|&i| ds.group[i]).collect();
@@ -195,15 +200,26 @@ pub(crate) fn analyse(
         .iter()
         .map(|t| rows.iter().map(|&i| t[i]).collect())
         .collect();
+    let clock = std::time::Instant::now();
+    let at = |what: &str| {
+        log::debug!(
+            "propensity: {what} at {:.1}s",
+            clock.elapsed().as_secs_f64()
+        );
+    };
+    at("covariates built");
     let outcome = Outcome::cross_fit(&cov.x, &treated, &y, &groups, &fold, cfg, seed);
+    at("outcome model cross-fitted");
+    let design = Design::new(cov.x.view());
     let nco = cov
         .negative_control
         .as_ref()
-        .map(|v| NegativeControl::cross_fit(&cov.x, v, &groups, &fold, cfg, seed));
+        .map(|v| NegativeControl::cross_fit(&design, v, &groups, &fold, cfg, seed));
     let mut effects = Vec::new();
     let mut skipped = Vec::new();
     let ctx = Shared {
         x: &cov.x,
+        design: &design,
         balance_cols: cov.current,
         names: &names,
         y: &y,
@@ -212,7 +228,9 @@ pub(crate) fn analyse(
         fold: &fold,
         cfg,
     };
+    at("negative control cross-fitted");
     let placebo = placebo(&ctx, &treated, &outcome.observed, seed);
+    at("placebo estimated");
     for (k, name) in plays.types.iter().enumerate() {
         let t = &treated[k];
         let nt = t.iter().filter(|&&v| v).count();
@@ -233,14 +251,35 @@ pub(crate) fn analyse(
             &m,
             nco.as_ref(),
             placebo,
-            &cov.scoring_z,
             seed ^ (k as u64 + 1),
         ));
         if let Some(e) = effects.last_mut() {
             e.recent_treated = recent_treated;
         }
+        at(name);
+    }
+    let play_models = PlayModels {
+        prep: cov.prep.clone(),
+        plays: effects
+            .iter()
+            .filter_map(|e| {
+                Some(PlayModel {
+                    play: e.treatment.clone(),
+                    att_dr: e.att_dr,
+                    supported: super::targeting::supported(e),
+                    model: e.effect_model.clone()?,
+                })
+            })
+            .collect(),
+    };
+    let (scoring_z, by_play) = play_models.effects(ds, &scoring)?;
+    for (pm, v) in play_models.plays.iter().zip(by_play) {
+        if let Some(e) = effects.iter_mut().find(|e| e.treatment == pm.play) {
+            e.scoring_effects = v;
+        }
     }
     Ok(PropensityReport {
+        play_models,
         outcome: format!(
             "churn within the horizon after the snapshot; treated = the play in the {} days before it",
             plays.window_days
@@ -262,7 +301,7 @@ pub(crate) fn analyse(
         ),
         negative_control: cov.negative_control_name.clone(),
         scoring_rows: scoring.clone(),
-        scoring_z: cov.scoring_z.clone(),
+        scoring_z,
         effects,
         skipped,
     })
@@ -316,6 +355,8 @@ struct Shared<'a> {
     /// Covariates: the features at t, then the same features one treatment window before
     /// t, then an indicator of no row then.
     x: &'a Array2<f64>,
+    /// `x` with its bin codes, built once for every booster fitted on its rows.
+    design: &'a Design<'a>,
     /// The first `balance_cols` columns of `x` are the features at t (balance is shown
     /// for them).
     balance_cols: usize,
@@ -332,8 +373,8 @@ struct Covariates {
     x: Array2<f64>,
     names: Vec<String>,
     current: usize,
-    /// The features at t of the scoring rows (the effect models' inputs).
-    scoring_z: Array2<f64>,
+    /// The preprocessing of the features at t (the effect models' inputs).
+    prep: Preprocessor,
     /// A pre-treatment outcome the plays cannot have caused, when the book has one
     /// (`None` in rows without a snapshot that far back).
     negative_control: Option<Vec<Option<f64>>>,
@@ -341,7 +382,7 @@ struct Covariates {
 }
 
 impl Covariates {
-    fn build(ds: &Dataset, rows: &[usize], scoring: &[usize], window_days: i64) -> Result<Self> {
+    fn build(ds: &Dataset, rows: &[usize], window_days: i64) -> Result<Self> {
         // The catalog's features not derived from the activities table (they are the
         // treatment, or follow from it). The per-type family is left out: the catalog's
         // usage aggregates already carry the account's engagement, and the family would
@@ -432,12 +473,11 @@ impl Covariates {
             }
             None => (None, None),
         };
-        let scoring_z = prep.transform(&cov, scoring)?;
         Ok(Covariates {
             x,
             names,
             current: p,
-            scoring_z,
+            prep,
             negative_control,
             negative_control_name,
         })
@@ -495,38 +535,35 @@ impl Outcome {
     ) -> Outcome {
         let (n, p) = x.dim();
         let k = treated.len();
-        // The covariates of `rows` with every play's flag after them.
-        let design = |rows: &[usize]| {
-            let mut d = Array2::<f64>::zeros((rows.len(), p + k));
-            d.slice_mut(ndarray::s![.., ..p])
-                .assign(&x.select(Axis(0), rows));
-            for (j, t) in treated.iter().enumerate() {
-                for (r, &i) in rows.iter().enumerate() {
-                    d[[r, p + j]] = f64::from(u8::from(t[i]));
-                }
+        // The covariates with every play's flag after them, binned once for both halves.
+        let mut full = Array2::<f64>::zeros((n, p + k));
+        full.slice_mut(ndarray::s![.., ..p]).assign(x);
+        for (j, t) in treated.iter().enumerate() {
+            for (i, &v) in t.iter().enumerate() {
+                full[[i, p + j]] = f64::from(u8::from(v));
             }
-            d
-        };
+        }
+        let d = Design::new(full.view());
+        let all: Vec<usize> = (0..n).collect();
+        let plays: Vec<usize> = (p..p + k).collect();
         let mut m0 = vec![vec![0.0; n]; k];
         let mut m1 = vec![vec![0.0; n]; k];
         let mut observed = vec![0.0; n];
         for half in [false, true] {
-            let train = half_sample(groups, fold, half, 2 * cfg.max_fit_rows, seed ^ 0x0C);
-            let model = fit_rows(&design(&train), y, groups, &train, seed ^ 0x0C);
+            let train = half_sample(&all, groups, fold, half, 2 * cfg.max_fit_rows, seed ^ 0x0C);
+            let model = fit_rows(&d, &all, y, groups, &train, seed ^ 0x0C);
             let rows: Vec<usize> = (0..n).filter(|&i| fold[i] == half).collect();
-            let mut xs = design(&rows);
-            for (r, v) in rows.iter().zip(model.proba(xs.view())) {
-                observed[*r] = v;
+            let xs = full.select(Axis(0), &rows);
+            let (obs, set) = model.raw_set(xs.view(), &plays, &[0.0, 1.0]);
+            for (r, v) in rows.iter().zip(obs) {
+                observed[*r] = sigmoid(v);
             }
-            for j in 0..k {
-                let keep = xs.column(p + j).to_owned();
-                for (on, out) in [(0.0, &mut m0[j]), (1.0, &mut m1[j])] {
-                    xs.column_mut(p + j).fill(on);
-                    for (r, v) in rows.iter().zip(model.proba(xs.view())) {
-                        out[*r] = v;
+            for (j, by_value) in set.into_iter().enumerate() {
+                for (out, raw) in [&mut m0[j], &mut m1[j]].into_iter().zip(by_value) {
+                    for (r, v) in rows.iter().zip(raw) {
+                        out[*r] = sigmoid(v);
                     }
                 }
-                xs.column_mut(p + j).assign(&keep);
             }
         }
         Outcome { m0, m1, observed }
@@ -550,7 +587,7 @@ struct NegativeControl {
 
 impl NegativeControl {
     fn cross_fit(
-        x: &Array2<f64>,
+        d: &Design,
         y: &[Option<f64>],
         groups: &[u32],
         fold: &[bool],
@@ -558,11 +595,8 @@ impl NegativeControl {
         seed: u64,
     ) -> NegativeControl {
         let rows: Vec<usize> = (0..y.len()).filter(|&i| y[i].is_some()).collect();
-        let xs = x.select(Axis(0), &rows);
         let ys: Vec<f64> = rows.iter().filter_map(|&i| y[i]).collect();
-        let gs: Vec<u32> = rows.iter().map(|&i| groups[i]).collect();
-        let fs: Vec<bool> = rows.iter().map(|&i| fold[i]).collect();
-        let pred = cross_predict(&xs, &ys, &gs, &fs, cfg.max_fit_rows, seed ^ 0x4C);
+        let pred = cross_predict(d, &rows, &ys, groups, fold, cfg.max_fit_rows, seed ^ 0x4C);
         let mut m = vec![0.0; y.len()];
         for (&i, v) in rows.iter().zip(pred) {
             m[i] = v;
@@ -589,10 +623,13 @@ fn nuisance_params() -> Params {
     })
 }
 
-/// A booster fitted on the rows whose fold is not `half` (at most `max_rows` of them, a
-/// seeded sample of whole accounts), to predict the rows whose fold is `half`.
+/// A booster fitted on the rows of `rows` (design rows; `y` by position in them) whose
+/// fold is not `half`, at most `max_rows` of them (a seeded sample of whole accounts),
+/// to predict the rows whose fold is `half`.
+#[allow(clippy::too_many_arguments)]
 fn fit_half(
-    x: &Array2<f64>,
+    d: &Design,
+    rows: &[usize],
     y: &[f64],
     groups: &[u32],
     fold: &[bool],
@@ -600,59 +637,77 @@ fn fit_half(
     max_rows: usize,
     seed: u64,
 ) -> Model {
-    let train = half_sample(groups, fold, half, max_rows, seed);
-    fit_rows(&x.select(Axis(0), &train), y, groups, &train, seed)
+    let train = half_sample(rows, groups, fold, half, max_rows, seed);
+    fit_rows(d, rows, y, groups, &train, seed)
 }
 
-/// The rows whose fold is not `half`: at most about `max_rows` of them, a seeded sample
-/// of whole accounts.
+/// The positions in `rows` whose fold is not `half`: at most about `max_rows` of them,
+/// a seeded sample of whole accounts.
 fn half_sample(
+    rows: &[usize],
     groups: &[u32],
     fold: &[bool],
     half: bool,
     max_rows: usize,
     seed: u64,
 ) -> Vec<usize> {
-    let train: Vec<usize> = (0..groups.len()).filter(|&i| fold[i] != half).collect();
-    let g: Vec<u32> = train.iter().map(|&i| groups[i]).collect();
+    let train: Vec<usize> = (0..rows.len()).filter(|&k| fold[rows[k]] != half).collect();
+    let g: Vec<u32> = train.iter().map(|&k| groups[rows[k]]).collect();
     match sample_groups(&g, max_rows, seed ^ 0x5A3B1E) {
         Some(pos) => pos.into_iter().map(|k| train[k]).collect(),
         None => train,
     }
 }
 
-/// The nuisance booster fitted on `xs`, the covariates of rows `train` (outcome `y`).
-fn fit_rows(xs: &Array2<f64>, y: &[f64], groups: &[u32], train: &[usize], seed: u64) -> Model {
-    let ys: Vec<f64> = train.iter().map(|&i| y[i]).collect();
+/// The nuisance booster fitted on the positions `train` of `rows` (design rows; `y` by
+/// position in them).
+fn fit_rows(
+    d: &Design,
+    rows: &[usize],
+    y: &[f64],
+    groups: &[u32],
+    train: &[usize],
+    seed: u64,
+) -> Model {
+    let ys: Vec<f64> = train.iter().map(|&k| y[k]).collect();
     let stop: Vec<usize> = (0..train.len())
-        .filter(|&k| Rng::stream(seed ^ 0x5709, u64::from(groups[train[k]])).f64() < 0.15)
+        .filter(|&j| Rng::stream(seed ^ 0x5709, u64::from(groups[rows[train[j]]])).f64() < 0.15)
         .collect();
-    model::fit(&nuisance_params(), xs.view(), &ys, None, Some(&stop), seed)
+    let design_rows: Vec<usize> = train.iter().map(|&k| rows[k]).collect();
+    model::fit_on(
+        &nuisance_params(),
+        &d.select(&design_rows),
+        &ys,
+        None,
+        Some(&stop),
+        seed,
+    )
 }
 
-/// Each row's prediction from the booster fitted on the other half of the accounts.
+/// Each of `rows`' prediction (design rows; `y` by position in them) from the booster
+/// fitted on the other half of the accounts.
 fn cross_predict(
-    x: &Array2<f64>,
+    d: &Design,
+    rows: &[usize],
     y: &[f64],
     groups: &[u32],
     fold: &[bool],
     max_rows: usize,
     seed: u64,
 ) -> Vec<f64> {
-    let mut out = vec![0.0; y.len()];
+    let mut out = vec![0.0; rows.len()];
     for half in [false, true] {
-        let m = fit_half(x, y, groups, fold, half, max_rows, seed);
-        let rows: Vec<usize> = (0..y.len()).filter(|&i| fold[i] == half).collect();
-        let xs = x.select(Axis(0), &rows);
-        for (r, v) in rows.iter().zip(m.proba(xs.view())) {
-            out[*r] = v;
+        let m = fit_half(d, rows, y, groups, fold, half, max_rows, seed);
+        let pos: Vec<usize> = (0..rows.len()).filter(|&k| fold[rows[k]] == half).collect();
+        let at: Vec<usize> = pos.iter().map(|&k| rows[k]).collect();
+        let xs = d.x().select(Axis(0), &at);
+        for (&k, v) in pos.iter().zip(m.proba(xs.view())) {
+            out[k] = v;
         }
     }
     out
 }
 
-/// A seeded uniform sample of whole accounts holding about `max_rows` rows; `None` when
-/// the rows already fit.
 /// Matching: for each treated row (by position), its matched untreated row, if any.
 fn match_rows(logit: &[f64], t: &[bool], caliper: f64) -> Vec<Option<usize>> {
     let mut controls: Vec<(f64, usize)> = (0..t.len())
@@ -735,13 +790,14 @@ fn one(
     m: &PlayOutcome,
     nco: Option<&NegativeControl>,
     placebo: Option<Estimate>,
-    scoring_z: &Array2<f64>,
     seed: u64,
 ) -> Effect {
     let (cfg, y) = (c.cfg, c.y);
     let n = y.len();
     let tf: Vec<f64> = t.iter().map(|&v| f64::from(u8::from(v))).collect();
+    let clock = std::time::Instant::now();
     let e = propensity(c, &tf, seed);
+    let fitted = clock.elapsed().as_secs_f64();
     let logit: Vec<f64> = e.iter().map(|&p| (p / (1.0 - p)).ln()).collect();
     // Overlap in the open: rows whose propensity is above the trim have no comparable
     // untreated rows; they leave the doubly robust estimate (and the count says so).
@@ -776,17 +832,13 @@ fn one(
     let z = z.slice(ndarray::s![.., ..p]);
     let kept_cluster: Vec<usize> = kept.iter().map(|&i| c.cluster[i]).collect();
     let effect_model = effects::EffectModel::fit(z, &pseudo, &kept_cluster, cfg.effect_l2);
-    let scoring_effects = effect_model
-        .as_ref()
-        .map(|em| {
-            scoring_z
-                .rows()
-                .into_iter()
-                .map(|r| em.effect(r.as_slice().unwrap_or(&r.to_vec())))
-                .collect()
-        })
-        .unwrap_or_default();
+    let modelled = clock.elapsed().as_secs_f64();
     let second = second_opinion(c, t, &e, &logit, seed);
+    log::trace!(
+        "propensity {name}: propensity model {fitted:.1}s, effects and effect model {:.1}s, second opinion {:.1}s",
+        modelled - fitted,
+        clock.elapsed().as_secs_f64() - modelled
+    );
     let (verdict, trusted) = verdict(
         cfg,
         dr.as_ref(),
@@ -841,7 +893,7 @@ fn one(
         },
         balance: second.balance,
         effect_model,
-        scoring_effects,
+        scoring_effects: Vec::new(),
         recent_treated: 0,
     }
 }
@@ -854,7 +906,16 @@ fn propensity(c: &Shared, tf: &[f64], seed: u64) -> Vec<f64> {
         // (renewal within months, NPS a detractor, a sponsor gone), which a linear model
         // misses. On a large book each half's trees are fitted on a seeded sample of
         // whole accounts (every row is still predicted).
-        cross_predict(c.x, tf, c.groups, c.fold, c.cfg.max_fit_rows, seed)
+        let all: Vec<usize> = (0..tf.len()).collect();
+        cross_predict(
+            c.design,
+            &all,
+            tf,
+            c.groups,
+            c.fold,
+            c.cfg.max_fit_rows,
+            seed,
+        )
     } else {
         let mut out = vec![0.0; tf.len()];
         for half in [false, true] {

@@ -3,11 +3,17 @@
 //! estimated effect against aimed at the top of the ranked list).
 
 use std::collections::HashMap;
+use std::path::Path;
 
-use super::effects::Estimate;
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+use super::effects::{EffectModel, Estimate};
 use super::propensity::PropensityReport;
+use crate::error::Result;
 use crate::features::dataset::Dataset;
 use crate::input::table::{Column, Table};
+use crate::model::prep::Preprocessor;
 use crate::score::{BestPlay, ScoredList};
 
 /// One play's targeting for a budget of `accounts` plays.
@@ -33,20 +39,101 @@ fn scoring_positions<'a>(report: &PropensityReport, ds: &'a Dataset) -> HashMap<
 }
 
 /// A play whose headline passed the checks and whose interval lies below zero.
-fn supported(e: &super::propensity::Effect) -> bool {
+pub(crate) fn supported(e: &super::propensity::Effect) -> bool {
     e.trusted && e.att_dr_ci.1 < 0.0
 }
 
-/// Each account's next best play from the propensity analysis' per-account effects
-/// (rows `report.scoring_rows` of `ds`). A play counts only when its headline passed
-/// the checks and its interval lies below zero; otherwise the rule's suggested play
-/// stands, and the basis says so.
-pub fn attach_best_plays(list: &mut ScoredList, report: &PropensityReport, ds: &Dataset) {
-    let at = scoring_positions(report, ds);
-    let usable: Vec<_> = report
-        .effects
+/// What offering the next best play needs, fitted by the propensity analysis and saved
+/// in the model folder (`plays.json`) so that `churnlab score` offers the same plays
+/// without rerunning the analysis.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PlayModels {
+    /// The preprocessing of the features at the snapshot, the effect models' inputs.
+    pub prep: Preprocessor,
+    pub plays: Vec<PlayModel>,
+}
+
+/// One play's DR-learner effect model and its headline.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PlayModel {
+    pub play: String,
+    /// The doubly robust effect on the treated (change in churn probability).
+    pub att_dr: f64,
+    /// Whether the headline passed its checks with an interval below zero: only then is
+    /// the play offered.
+    pub supported: bool,
+    pub model: EffectModel,
+}
+
+impl PlayModels {
+    /// The effect models' inputs for rows `rows` of `ds`, and each play's estimated
+    /// effect on each row (change in churn probability; negative: fewer churns).
+    pub fn effects(&self, ds: &Dataset, rows: &[usize]) -> Result<(Array2<f64>, Vec<Vec<f64>>)> {
+        let z = self.prep.transform(ds, rows)?;
+        let by_play = self
+            .plays
+            .iter()
+            .map(|p| {
+                z.rows()
+                    .into_iter()
+                    .map(|r| match r.as_slice() {
+                        Some(v) => p.model.effect(v),
+                        None => p.model.effect(&r.to_vec()),
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok((z, by_play))
+    }
+
+    /// Writes `plays.json` (into a model folder being saved).
+    pub fn to_json(&self) -> Result<Vec<u8>> {
+        serde_json::to_vec(self)
+            .map_err(|e| crate::error::Error::Internal(format!("serialising: {e}")))
+    }
+
+    /// Reads `<model folder>/plays.json`; `None` when the folder has none (a model
+    /// trained by `churnlab train`, or before the plays analysis existed).
+    pub fn load(model_dir: &Path) -> Result<Option<PlayModels>> {
+        let path = model_dir.join(PLAYS_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(crate::error::Error::io(&path, e)),
+        };
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| crate::error::Error::Read {
+                path: path.clone(),
+                message: format!("not a churnlab plays file ({e})"),
+            })
+    }
+}
+
+/// The model folder's file of [`PlayModels`].
+pub const PLAYS_FILE: &str = "plays.json";
+
+/// Each account's next best play from the per-account effects of `models` on rows
+/// `rows` of `ds` (the scoring rows). A play counts only when its headline passed the
+/// checks and its interval lies below zero; otherwise the rule's suggested play stands,
+/// and the basis says so.
+pub fn attach_best_plays(
+    list: &mut ScoredList,
+    models: &PlayModels,
+    ds: &Dataset,
+    rows: &[usize],
+) -> Result<()> {
+    let at: HashMap<&str, usize> = rows
         .iter()
-        .filter(|e| supported(e) && !e.scoring_effects.is_empty())
+        .enumerate()
+        .map(|(k, &i)| (ds.ids[i].as_str(), k))
+        .collect();
+    let (_, effects) = models.effects(ds, rows)?;
+    let usable: Vec<(&PlayModel, &Vec<f64>)> = models
+        .plays
+        .iter()
+        .zip(&effects)
+        .filter(|(p, _)| p.supported)
         .collect();
     for s in &mut list.rows {
         let (Some(&k), Some(arr)) = (at.get(s.account_id.as_str()), s.arr) else {
@@ -54,16 +141,16 @@ pub fn attach_best_plays(list: &mut ScoredList, report: &PropensityReport, ds: &
         };
         let best = usable
             .iter()
-            .map(|e| (e, (-e.scoring_effects[k]).max(0.0)))
+            .map(|(p, e)| (p, (-e[k]).max(0.0)))
             .max_by(|a, b| a.1.total_cmp(&b.1));
         s.best_play = Some(match best {
-                Some((e, cut)) if cut > 0.0 => BestPlay {
-                    play: Some(e.treatment.clone()),
+                Some((p, cut)) if cut > 0.0 => BestPlay {
+                    play: Some(p.play.clone()),
                     expected_arr_saved: Some(cut * arr),
                     basis: format!(
                         "estimated {:.1} pts less churn within the horizon (DR-learner on this account's features; the play's average effect {:+.1} pts) x ARR",
                         100.0 * cut,
-                        100.0 * e.att_dr
+                        100.0 * p.att_dr
                     ),
                 },
                 _ if usable.is_empty() => BestPlay {
@@ -78,6 +165,7 @@ pub fn attach_best_plays(list: &mut ScoredList, report: &PropensityReport, ds: &
                 },
             });
     }
+    Ok(())
 }
 
 /// The budget table: for each play with a supported effect, the ARR expected to be
@@ -123,6 +211,70 @@ pub fn play_budget(list: &ScoredList, report: &PropensityReport, ds: &Dataset) -
         });
     }
     out
+}
+
+/// One account's estimated effect of one play (for `play_effects.csv`).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct PlayEffect {
+    pub account_id: String,
+    pub play: String,
+    /// The estimated change in the probability of churning within the horizon had the
+    /// play been run at the scoring date (negative: fewer churns).
+    pub effect: f64,
+    pub arr: Option<f64>,
+    /// Whether the play's headline passed its checks with an interval below zero: only
+    /// then is it offered as a best play.
+    pub supported: bool,
+}
+
+/// Every scored account's estimated effect of every play with an effect model, in list
+/// order (the data behind `best_play`, for uplift curves and the team's own targeting).
+pub fn play_effects(list: &ScoredList, report: &PropensityReport, ds: &Dataset) -> Vec<PlayEffect> {
+    let at = scoring_positions(report, ds);
+    let mut out = Vec::new();
+    for s in &list.rows {
+        let Some(&k) = at.get(s.account_id.as_str()) else {
+            continue;
+        };
+        for e in report
+            .effects
+            .iter()
+            .filter(|e| !e.scoring_effects.is_empty())
+        {
+            out.push(PlayEffect {
+                account_id: s.account_id.clone(),
+                play: e.treatment.clone(),
+                effect: e.scoring_effects[k],
+                arr: s.arr,
+                supported: supported(e),
+            });
+        }
+    }
+    out
+}
+
+/// [`play_effects`] as `play_effects.csv`.
+pub fn play_effects_table(rows: &[PlayEffect]) -> Table {
+    let str_col =
+        |g: &dyn Fn(&PlayEffect) -> String| Column::Str(rows.iter().map(|x| Some(g(x))).collect());
+    Table::new()
+        .with("account_id", str_col(&|x| x.account_id.clone()))
+        .with("play", str_col(&|x| x.play.clone()))
+        .with_rounded(
+            "estimated_effect",
+            Column::Float(rows.iter().map(|x| Some(x.effect)).collect()),
+            6,
+        )
+        .with("arr", Column::Float(rows.iter().map(|x| x.arr).collect()))
+        .with_rounded(
+            "expected_arr_saved",
+            Column::Float(rows.iter().map(|x| x.arr.map(|a| -x.effect * a)).collect()),
+            2,
+        )
+        .with(
+            "supported",
+            Column::Bool(rows.iter().map(|x| Some(x.supported)).collect()),
+        )
 }
 
 /// The budget table as `play_budget.csv`.

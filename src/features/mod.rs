@@ -103,10 +103,15 @@ impl SnapshotTable {
         self.rows_table(0..self.rows.len())
     }
 
-    /// Writes [`SnapshotTable::to_table`] as `<stem>.parquet` and `<stem>.csv`, a part of
-    /// the rows at a time (a 100,000-account book's table is about 3 GB as one [`Table`]).
-    pub fn write(&self, stem: &std::path::Path) -> Result<[std::path::PathBuf; 2]> {
-        crate::input::io::write_parquet_and_csv_by_parts(stem, self.rows.len(), |range| {
+    /// Writes [`SnapshotTable::to_table`] as `<stem>.<extension>` in each of `formats`, a
+    /// part of the rows at a time (a 100,000-account book's table is about 3 GB as one
+    /// [`Table`]).
+    pub fn write(
+        &self,
+        stem: &std::path::Path,
+        formats: &[crate::input::io::Format],
+    ) -> Result<Vec<std::path::PathBuf>> {
+        crate::input::io::write_by_parts(stem, self.rows.len(), formats, |range| {
             self.rows_table(range)
         })
     }

@@ -7,6 +7,7 @@ use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
+use rayon::prelude::*;
 
 use crate::error::{Error, Location, Problem, Problems, Result};
 use crate::input::table::{self, Table};
@@ -404,35 +405,44 @@ pub fn write_table(path: &Path, t: &Table, format: Format) -> Result<()> {
     w.finish()
 }
 
-/// Rows per part of [`write_parquet_and_csv_by_parts`] (one Parquet row group each).
+/// Rows per part of [`write_by_parts`] (one Parquet row group each).
 pub const WRITE_PART_ROWS: usize = 1 << 17;
 
-/// Writes a table of `rows` rows as `<stem>.parquet` and `<stem>.csv`, part by part:
-/// `part(range)` builds the rows of `range`, and only one part is held as a [`Table`]
-/// (and as a polars frame) at a time. Each part is written to both files side by side.
-/// Returns the two paths; nothing appears at either until both are complete.
-pub fn write_parquet_and_csv_by_parts(
+/// Writes a table of `rows` rows as `<stem>.<extension>` in each of `formats`, part by
+/// part: `part(range)` builds the rows of `range`, and only one part is held as a
+/// [`Table`] (and as a polars frame) at a time. Each part is written to every file side
+/// by side. Returns the paths; each file appears only when it is complete.
+pub fn write_by_parts(
     stem: &Path,
     rows: usize,
+    formats: &[Format],
     part: impl Fn(std::ops::Range<usize>) -> Table,
-) -> Result<[PathBuf; 2]> {
-    let paths = [Format::Parquet, Format::Csv].map(|f| stem.with_extension(f.extension()));
-    let mut parquet = TableWriter::create(&paths[0], Format::Parquet)?;
-    let mut csv = TableWriter::create(&paths[1], Format::Csv)?;
+) -> Result<Vec<PathBuf>> {
+    let paths: Vec<PathBuf> = formats
+        .iter()
+        .map(|f| stem.with_extension(f.extension()))
+        .collect();
+    let mut writers = paths
+        .iter()
+        .zip(formats)
+        .map(|(p, &f)| TableWriter::create(p, f))
+        .collect::<Result<Vec<_>>>()?;
     let mut start = 0;
     loop {
         let end = (start + WRITE_PART_ROWS).min(rows);
         let t = part(start..end);
-        let (a, b) = rayon::join(|| parquet.write(&t), || csv.write(&t));
-        a?;
-        b?;
+        writers
+            .par_iter_mut()
+            .map(|w| w.write(&t))
+            .collect::<Result<Vec<()>>>()?;
         start = end;
         if start >= rows {
             break;
         }
     }
-    parquet.finish()?;
-    csv.finish()?;
+    for w in writers {
+        w.finish()?;
+    }
     Ok(paths)
 }
 

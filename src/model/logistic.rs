@@ -219,6 +219,8 @@ impl Logistic {
             let Some(step) = solve_spd(&h, &g, d) else {
                 break;
             };
+            // The Newton decrement: twice the decrease a full step predicts.
+            let decrement: f64 = g.iter().zip(&step).map(|(a, b)| a * b).sum();
             // Newton step, halved until the objective does not rise.
             let mut t = 1.0;
             let mut improved = false;
@@ -236,7 +238,11 @@ impl Logistic {
                 t *= 0.5;
             }
             let size = step.iter().map(|s| s.abs()).fold(0.0, f64::max) * t;
-            if !improved || size < 1e-9 {
+            // A full step from a point this close: Newton's convergence is quadratic, so
+            // the next step would gain about the square of this one's (relative) decrease,
+            // under 1e-12; stop without building another Hessian.
+            let converged = t == 1.0 && decrement < 1e-6 * obj.abs().max(1.0);
+            if !improved || size < 1e-9 || converged {
                 break;
             }
         }

@@ -147,24 +147,33 @@ pub enum Model {
 /// by every tree fitted on it (a grid's candidates, the refits): binning a 260,140 x 252
 /// matrix is a binary search per cell, about 2 s, which each fit used to repeat.
 pub struct Design<'a> {
-    x: ArrayView2<'a, f64>,
+    x: ndarray::CowArray<'a, f64, ndarray::Ix2>,
     binned: std::sync::OnceLock<tree::Binned>,
 }
 
 impl<'a> Design<'a> {
     pub fn new(x: ArrayView2<'a, f64>) -> Self {
         Design {
-            x,
+            x: x.into(),
             binned: std::sync::OnceLock::new(),
         }
     }
 
-    pub fn x(&self) -> ArrayView2<'a, f64> {
-        self.x
+    pub fn x(&self) -> ArrayView2<'_, f64> {
+        self.x.view()
+    }
+
+    /// Rows `rows` of this design, their bin codes taken from this design's (built here
+    /// if not yet): many fits on samples of one matrix (cross-fitting) bin it once.
+    pub fn select(&self, rows: &[usize]) -> Design<'static> {
+        Design {
+            x: self.x.select(ndarray::Axis(0), rows).into(),
+            binned: std::sync::OnceLock::from(self.binned().select(rows)),
+        }
     }
 
     fn binned(&self) -> &tree::Binned {
-        self.binned.get_or_init(|| tree::Binned::new(self.x))
+        self.binned.get_or_init(|| tree::Binned::new(self.x.view()))
     }
 }
 
@@ -195,7 +204,7 @@ pub fn fit_on(
     // node, gradients per tree), and each one started from outside the pool waits for
     // the pool's threads to wake (on the booster benchmark, 5.9 s against 5.2 s).
     rayon::scope(|_| match params {
-        Params::Logistic { l2 } => Model::Logistic(Logistic::fit(design.x, y, w, *l2)),
+        Params::Logistic { l2 } => Model::Logistic(Logistic::fit(design.x(), y, w, *l2)),
         Params::DecisionTree {
             max_depth,
             min_leaf,
@@ -243,6 +252,36 @@ impl Model {
             Model::RandomForest(m) => m.proba(x),
             Model::GradientBoosting(m) => m.raw(x).into_iter().map(sigmoid).collect(),
         }
+    }
+
+    /// Log-odds of `x` as it is, and with each column of `cols` set in turn to each of
+    /// `values`: `(observed, set)`, `set[c][v][i]` (see [`Boost::raw_set`]).
+    pub fn raw_set(
+        &self,
+        x: ArrayView2<f64>,
+        cols: &[usize],
+        values: &[f64],
+    ) -> (Vec<f64>, Vec<Vec<Vec<f64>>>) {
+        if let Model::GradientBoosting(m) = self {
+            return m.raw_set(x, cols, values);
+        }
+        let mut xs = x.to_owned();
+        let set = cols
+            .iter()
+            .map(|&c| {
+                let keep = xs.column(c).to_owned();
+                let out = values
+                    .iter()
+                    .map(|&v| {
+                        xs.column_mut(c).fill(v);
+                        self.raw(xs.view())
+                    })
+                    .collect();
+                xs.column_mut(c).assign(&keep);
+                out
+            })
+            .collect();
+        (self.raw(x), set)
     }
 
     /// Log-odds per row (for trees that average probabilities, the log-odds of that).

@@ -289,6 +289,28 @@ impl Binned {
     fn columns(&self) -> usize {
         self.codes.len()
     }
+
+    /// Rows `rows`, with these bin edges and column groups.
+    pub fn select(&self, rows: &[usize]) -> Binned {
+        let ng = self.groups.len();
+        let mut row_codes = Vec::with_capacity(rows.len() * ng);
+        for &i in rows {
+            row_codes.extend_from_slice(&self.row_codes[i * ng..(i + 1) * ng]);
+        }
+        Binned {
+            edges: self.edges.clone(),
+            rows: rows.len(),
+            codes: self
+                .codes
+                .iter()
+                .map(|c| rows.iter().map(|&i| c[i]).collect())
+                .collect(),
+            row_codes,
+            member: self.member.clone(),
+            groups: self.groups.clone(),
+            group_size: self.group_size.clone(),
+        }
+    }
 }
 
 /// Joint histograms of some groups: `cells[s * GROUP_CELLS..]` is group `groups[s]`'s.
@@ -1084,6 +1106,52 @@ impl Boost {
             .into_iter()
             .map(|v| self.base + v)
             .collect()
+    }
+
+    /// Raw scores of `x` as it is, and with each column of `cols` set in turn to each of
+    /// `values` (the others as they are): `(observed, set)`, `set[c][v][i]`. The trees
+    /// that never split on `cols` are summed once; only the others are evaluated per
+    /// setting (an S-learner's counterfactuals at a fraction of a prediction each).
+    pub fn raw_set(
+        &self,
+        x: ArrayView2<f64>,
+        cols: &[usize],
+        values: &[f64],
+    ) -> (Vec<f64>, Vec<Vec<Vec<f64>>>) {
+        let (fixed, varying): (Vec<Tree>, Vec<Tree>) = self.trees.iter().cloned().partition(|t| {
+            t.nodes
+                .iter()
+                .all(|n| n.is_leaf() || !cols.contains(&(n.feature as usize)))
+        });
+        let common: Vec<f64> = sum_of_trees(x, &fixed)
+            .into_iter()
+            .map(|v| self.base + v)
+            .collect();
+        let plus = |x: ArrayView2<f64>| -> Vec<f64> {
+            common
+                .iter()
+                .zip(sum_of_trees(x, &varying))
+                .map(|(a, b)| a + b)
+                .collect()
+        };
+        let observed = plus(x);
+        let mut xs = x.to_owned();
+        let set = cols
+            .iter()
+            .map(|&c| {
+                let keep = xs.column(c).to_owned();
+                let out = values
+                    .iter()
+                    .map(|&v| {
+                        xs.column_mut(c).fill(v);
+                        plus(xs.view())
+                    })
+                    .collect();
+                xs.column_mut(c).assign(&keep);
+                out
+            })
+            .collect();
+        (observed, set)
     }
 }
 

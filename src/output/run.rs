@@ -25,10 +25,11 @@ fn write_files(r: &RunResult, out: &Path, report: &ReportOptions) -> Result<Vec<
         log::debug!("{what} written in {:.1}s", t.elapsed().as_secs_f64());
     };
     let t = std::time::Instant::now();
+    let formats = snapshot_formats(r.table.rows.len());
     let (snapshots, files) = rayon::join(
         || {
-            let r = r.table.write(&out.join("snapshots"));
-            timed("snapshots.parquet and .csv", t);
+            let r = r.table.write(&out.join("snapshots"), formats);
+            timed("the snapshot table", t);
             r
         },
         || write_the_rest(r, out),
@@ -40,6 +41,20 @@ fn write_files(r: &RunResult, out: &Path, report: &ReportOptions) -> Result<Vec<
     crate::report::write(out, report)?;
     timed("report.html", t);
     Ok(files)
+}
+
+/// A run's snapshot table above this many rows is written as Parquet alone: as CSV it
+/// is hundreds of megabytes that no spreadsheet opens (208 MB at 20,000 accounts, 304,337
+/// rows), and writing it was the longest step of the output stage. `churnlab features`
+/// writes both at any size.
+pub const SNAPSHOT_CSV_MAX_ROWS: usize = 100_000;
+
+fn snapshot_formats(rows: usize) -> &'static [Format] {
+    if rows <= SNAPSHOT_CSV_MAX_ROWS {
+        &[Format::Parquet, Format::Csv]
+    } else {
+        &[Format::Parquet]
+    }
 }
 
 fn write_the_rest(r: &RunResult, out: &Path) -> Result<Vec<String>> {
@@ -67,6 +82,14 @@ fn write_the_rest(r: &RunResult, out: &Path) -> Result<Vec<String>> {
             Format::Csv,
         )?;
         files.push("play_budget.csv".into());
+    }
+    if !r.play_effects.is_empty() {
+        io::write_table(
+            &out.join("play_effects.csv"),
+            &crate::analysis::targeting::play_effects_table(&r.play_effects),
+            Format::Csv,
+        )?;
+        files.push("play_effects.csv".into());
     }
     Ok(files)
 }

@@ -90,13 +90,15 @@ fn json<T: Serialize>(v: &T) -> Result<Vec<u8>> {
     serde_json::to_vec_pretty(v).map_err(|e| Error::Internal(format!("serialising: {e}")))
 }
 
-/// Writes the model folder `root/<run id>` and returns its path.
+/// Writes the model folder `root/<run id>`, with the files `extra` (name, contents)
+/// beside the model's own, and returns its path.
 pub fn save(
     root: &Path,
     manifest: &Manifest,
     trained: &Trained,
     config: &Config,
     ds: &Dataset,
+    extra: &[(&str, Vec<u8>)],
 ) -> Result<PathBuf> {
     std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
     sweep(root);
@@ -125,6 +127,9 @@ pub fn save(
             "MODEL_CARD.md",
             model_card(manifest, trained, ds).as_bytes(),
         )?;
+        for (name, bytes) in extra {
+            write(&tmp, name, bytes)?;
+        }
         Ok(())
     })();
     if let Err(e) = res {

@@ -83,6 +83,8 @@ pub struct RunResult {
     pub forecast: Forecast,
     /// Per play with a supported effect, a window's worth of it aimed two ways.
     pub budget: Vec<targeting::BudgetRow>,
+    /// Every scored account's estimated effect of every play with an effect model.
+    pub play_effects: Vec<targeting::PlayEffect>,
     pub seconds: Timings,
 }
 
@@ -142,6 +144,11 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
     );
     let t_save = Instant::now();
     let base = super::train::ManifestBase::book(&opts.data, &table);
+    // The next best play's models go into the model folder, for `churnlab score`.
+    let plays = match &analyses.propensity {
+        Ok(p) => vec![(targeting::PLAYS_FILE, p.play_models.to_json()?)],
+        Err(_) => Vec::new(),
+    };
     let (model_dir, entry) = super::train::save(
         &opts.models,
         &base,
@@ -149,6 +156,7 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
         &dataset,
         previous.model.as_ref(),
         cfg,
+        &plays,
     )?;
     // Score with the model as saved, exactly as `churnlab score` would.
     let m = artifact::load(&model_dir)?;
@@ -173,12 +181,15 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
         None => None,
     };
     if let Ok(p) = &analyses.propensity {
-        targeting::attach_best_plays(&mut list, p, &dataset);
+        targeting::attach_best_plays(&mut list, &p.play_models, &dataset, &table.scoring_rows())?;
     }
     list.arrange(&opts.list);
-    let budget = match &analyses.propensity {
-        Ok(p) => targeting::play_budget(&list, p, &dataset),
-        Err(_) => Vec::new(),
+    let (budget, play_effects) = match &analyses.propensity {
+        Ok(p) => (
+            targeting::play_budget(&list, p, &dataset),
+            targeting::play_effects(&list, p, &dataset),
+        ),
+        Err(_) => (Vec::new(), Vec::new()),
     };
     log::info!(
         "measuring drift between the training window and {}",
@@ -257,6 +268,7 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
         list,
         forecast,
         budget,
+        play_effects,
         seconds,
     })
 }

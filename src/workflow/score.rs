@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 
 use super::BookContext;
 use crate::analysis::forecast::{self, Forecast};
+use crate::analysis::targeting::{PlayModels, attach_best_plays};
 use crate::book::retention;
 use crate::config::Config;
 use crate::features::dataset::Dataset;
@@ -68,8 +69,17 @@ pub fn score(
             rates = forecast::contraction_rates(&r, horizon);
             let mut s =
                 score::score_snapshot(&m, &t, &ctx.accounts, &ctx.histories, cfg.scoring())?;
-            if let Some(h) = health {
-                s.attach_health(h, &Dataset::from_snapshots(&t), &t.scoring_rows());
+            let plays = PlayModels::load(model)?;
+            if health.is_some() || plays.is_some() {
+                let ds = Dataset::from_snapshots(&t);
+                let rows = t.scoring_rows();
+                if let Some(h) = health {
+                    s.attach_health(h, &ds, &rows);
+                }
+                // The next best play, as the run that saved the model offered it.
+                if let Some(p) = &plays {
+                    attach_best_plays(&mut s, p, &ds, &rows)?;
+                }
             }
             s
         }

@@ -74,7 +74,15 @@ pub fn train(
         ),
     };
     let mut trained = train_dataset(&ds, cfg, progress)?;
-    let (model_dir, entry) = save(models, &base, &mut trained, &ds, previous.as_ref(), cfg)?;
+    let (model_dir, entry) = save(
+        models,
+        &base,
+        &mut trained,
+        &ds,
+        previous.as_ref(),
+        cfg,
+        &[],
+    )?;
     Ok(TrainOutcome {
         trained,
         dataset: ds,
@@ -263,6 +271,7 @@ pub(crate) fn save(
     ds: &Dataset,
     previous: Option<&ModelDir>,
     cfg: &Config,
+    extra: &[(&str, Vec<u8>)],
 ) -> Result<(PathBuf, Entry)> {
     if !trained.pipelines.contains_key(&trained.report.champion) {
         return Err(Error::Input(
@@ -323,7 +332,7 @@ pub(crate) fn save(
         Some(types) => cfg.with_usage_types(types),
         None => cfg.clone(),
     };
-    let dir = artifact::save(models, &manifest, trained, &fitted, ds)?;
+    let dir = artifact::save(models, &manifest, trained, &fitted, ds, extra)?;
     let auc = trained
         .report
         .families

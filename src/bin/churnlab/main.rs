@@ -124,7 +124,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if let Some(dir) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
                 output::ensure_dir(dir)?;
             }
-            for path in t.write(&out)? {
+            for path in t.write(&out, &[Format::Parquet, Format::Csv])? {
                 log::info!("wrote {}", path.display());
             }
         }
