@@ -1313,6 +1313,72 @@ mod tests {
         assert!(seen.len() > 2, "{seen:?}");
     }
 
+    /// `raw_set` against brute force: the observed scores are `raw`'s, and each setting
+    /// equals `raw` on a copy of `x` with the column set (to float rounding: the trees
+    /// are summed in another order). A column no tree splits on changes nothing.
+    #[test]
+    fn counterfactual_scores_match_setting_the_column() {
+        let n = 1_500;
+        let mut rng = Rng::new(3);
+        let mut x = Array2::from_shape_fn((n, 5), |_| rng.f64());
+        for i in 0..n {
+            x[[i, 3]] = f64::from(u8::from(rng.f64() < 0.3));
+            x[[i, 4]] = 0.0;
+        }
+        let y: Vec<f64> = (0..n)
+            .map(|i| f64::from(u8::from(x[[i, 0]] + 0.8 * x[[i, 3]] + rng.f64() > 1.4)))
+            .collect();
+        let p = BoostParams {
+            max_trees: 40,
+            max_depth: 3,
+            learning_rate: 0.2,
+            lambda: 1.0,
+            min_leaf: 5.0,
+            subsample: 1.0,
+            colsample: 1.0,
+        };
+        let b = Boost::fit(x.view(), &y, None, p, None, 5);
+        let (observed, set) = b.raw_set(x.view(), &[3, 4], &[0.0, 1.0]);
+        let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(u, v)| (u - v).abs() < 1e-9);
+        assert!(close(&observed, &b.raw(x.view())));
+        for (c, col) in [3usize, 4].iter().enumerate() {
+            for (k, v) in [0.0, 1.0].iter().enumerate() {
+                let mut xs = x.clone();
+                xs.column_mut(*col).fill(*v);
+                assert!(close(&set[c][k], &b.raw(xs.view())), "column {col} = {v}");
+            }
+        }
+        // Column 3 matters (its two settings differ somewhere); column 4 is never split
+        // on, so both settings give the observed scores.
+        assert!(
+            set[0][0]
+                .iter()
+                .zip(&set[0][1])
+                .any(|(a, b)| (a - b).abs() > 1e-6)
+        );
+        assert_eq!(set[1][0], set[1][1]);
+    }
+
+    /// A subset's bin codes are the whole matrix's codes of those rows.
+    #[test]
+    fn selected_rows_keep_their_bin_codes() {
+        let x = Array2::from_shape_fn((300, 3), |(i, j)| ((i * (j + 3)) % 17) as f64);
+        let all = Binned::new(x.view());
+        let rows = [5, 0, 299, 42, 42];
+        let sub = all.select(&rows);
+        assert_eq!(sub.rows, rows.len());
+        let ng = all.groups.len();
+        for (k, &i) in rows.iter().enumerate() {
+            for f in 0..3 {
+                assert_eq!(sub.codes[f][k], all.codes[f][i]);
+            }
+            assert_eq!(
+                sub.row_codes[k * ng..(k + 1) * ng],
+                all.row_codes[i * ng..(i + 1) * ng]
+            );
+        }
+    }
+
     /// Past [`MAX_TREE_ROWS`] a tree grows on that many rows: a forest's tree draws
     /// exactly that many (its root covers them), a boosted tree samples that many on
     /// average. Below it, every row: a forest's tree draws n, a booster with subsample 1
