@@ -32,6 +32,20 @@ pub fn pct(x: f64) -> String {
     pct_or(Some(x), "-")
 }
 
+/// A share as signed percentage points to one decimal (`-1.2`, `+0.4`), `0.0` when it
+/// rounds to zero (never `-0.0` or `+0.0`), `-` when it is not a number.
+pub fn pts(share: f64) -> String {
+    if !share.is_finite() {
+        return "-".into();
+    }
+    let r = (1000.0 * share).round() / 10.0;
+    if r == 0.0 {
+        "0.0".into()
+    } else {
+        format!("{r:+.1}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,5 +61,10 @@ mod tests {
         assert_eq!(pct(0.1234), "12.3%");
         assert_eq!(pct(f64::NAN), "-");
         assert_eq!(pct_or(None, "n/a"), "n/a");
+        assert_eq!(pts(-0.0004), "0.0");
+        assert_eq!(pts(0.0004), "0.0");
+        assert_eq!(pts(-0.0123), "-1.2");
+        assert_eq!(pts(0.0051), "+0.5");
+        assert_eq!(pts(f64::NAN), "-");
     }
 }

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use super::load::{Account, Inputs};
 use super::svg::{self, Axes, Bar, Interval, Series};
-use crate::common::fmt::{money, pct, pct_or, thousands};
+use crate::common::fmt::{money, pct, pct_or, pts, thousands};
 use crate::monitor::stability::high_tier_moves;
 
 /// HTML-escapes text from data: `& < > " '`.
@@ -970,7 +970,7 @@ fn plays(p: &mut String, inp: &Inputs) {
         &rows,
         ("doubly robust effect, 95% interval", "naive difference"),
         Some(0.0),
-        &|v| format!("{:+.1} pts", 100.0 * v),
+        &|v| format!("{} pts", pts(v)),
     ));
     p.push_str("<table><thead><tr><th>Play</th><th class=\"n\">Treated</th><th class=\"n\">Untreated</th><th class=\"n\">Naive difference</th><th class=\"n\">Effect (95%)</th><th>What it means</th><th class=\"n\">Matched, second opinion (95%)</th><th>Checks</th></tr></thead><tbody>");
     for e in &pr.effects {
@@ -987,10 +987,10 @@ fn plays(p: &mut String, inp: &Inputs) {
         }
         if let (Some(v), Some(ci)) = (e.negative_control_att, e.negative_control_ci) {
             checks.push(format!(
-                "negative control {:+.1} pts ({:+.1} to {:+.1}, should include 0)",
-                100.0 * v,
-                100.0 * ci.0,
-                100.0 * ci.1
+                "negative control {} pts ({} to {}, should include 0)",
+                pts(v),
+                pts(ci.0),
+                pts(ci.1)
             ));
         }
         if e.max_abs_smd_matched > 0.1 {
@@ -1001,7 +1001,7 @@ fn plays(p: &mut String, inp: &Inputs) {
         }
         w!(
             p,
-            "<tr{}><td>{} <span class=\"small\">(within {} days)</span></td><td class=\"n\">{} ({})</td><td class=\"n\">{} ({})</td><td class=\"n\">{:+.1} pts</td><td class=\"n\"><b>{:+.1}</b> ({:+.1} to {:+.1})</td><td class=\"small\">{}</td><td class=\"n\">{:+.1} ({:+.1} to {:+.1})</td><td class=\"small\">{}</td></tr>",
+            "<tr{}><td>{} <span class=\"small\">(within {} days)</span></td><td class=\"n\">{} ({})</td><td class=\"n\">{} ({})</td><td class=\"n\">{} pts</td><td class=\"n\"><b>{}</b> ({} to {})</td><td class=\"small\">{}</td><td class=\"n\">{} ({} to {})</td><td class=\"small\">{}</td></tr>",
             if e.trusted { "" } else { " class=\"muted\"" },
             esc(&e.treatment),
             e.window_days,
@@ -1009,14 +1009,14 @@ fn plays(p: &mut String, inp: &Inputs) {
             pct(e.treated_churn_rate),
             e.untreated,
             pct(e.untreated_churn_rate),
-            100.0 * e.naive_difference,
-            100.0 * e.att_dr,
-            100.0 * e.att_dr_ci.0,
-            100.0 * e.att_dr_ci.1,
+            pts(e.naive_difference),
+            pts(e.att_dr),
+            pts(e.att_dr_ci.0),
+            pts(e.att_dr_ci.1),
             esc(&e.verdict),
-            100.0 * e.att_matched,
-            100.0 * e.att_matched_ci.0,
-            100.0 * e.att_matched_ci.1,
+            pts(e.att_matched),
+            pts(e.att_matched_ci.0),
+            pts(e.att_matched_ci.1),
             esc(&checks.join("; "))
         );
     }
@@ -1024,10 +1024,10 @@ fn plays(p: &mut String, inp: &Inputs) {
     if let Some(e) = pr.effects.first() {
         w!(
             p,
-            "<p class=\"small\">Placebo check: a random \"play\" given to as many accounts as a typical play shows {:+.1} pts ({:+.1} to {:+.1}); it should include 0, and when it does not, no estimate here is trusted.{}</p>",
-            100.0 * e.placebo_att,
-            100.0 * e.placebo_ci.0,
-            100.0 * e.placebo_ci.1,
+            "<p class=\"small\">Placebo check: a random \"play\" given to as many accounts as a typical play shows {} pts ({} to {}); it should include 0, and when it does not, no estimate here is trusted.{}</p>",
+            pts(e.placebo_att),
+            pts(e.placebo_ci.0),
+            pts(e.placebo_ci.1),
             pr.negative_control
                 .as_ref()
                 .map(|n| format!(" Negative control: each play's \"effect\" on {}, which no play could have caused; an interval away from 0 means treated accounts differ in ways the features miss.", esc(n)))

@@ -175,13 +175,13 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
                 table.horizon_days,
                 cfg.models().test_share,
             )?;
-            list.attach_health(h, &dataset, &table.scoring_rows());
+            list.attach_health(h, &dataset, &scoring_rows);
             Some(v)
         }
         None => None,
     };
     if let Ok(p) = &analyses.propensity {
-        targeting::attach_best_plays(&mut list, &p.play_models, &dataset, &table.scoring_rows())?;
+        targeting::attach_best_plays(&mut list, &p.play_models, &dataset, &scoring_rows)?;
     }
     list.arrange(&opts.list);
     let (budget, play_effects) = match &analyses.propensity {
@@ -195,7 +195,6 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
         "measuring drift between the training window and {}",
         table.as_of
     );
-    let scoring_rows = table.scoring_rows();
     let drift = drift::drift(&drift::Inputs {
         ds: &dataset,
         then: &dataset.labelled(),
