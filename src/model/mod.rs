@@ -265,23 +265,10 @@ impl Model {
         if let Model::GradientBoosting(m) = self {
             return m.raw_set(x, cols, values);
         }
-        let mut xs = x.to_owned();
-        let set = cols
-            .iter()
-            .map(|&c| {
-                let keep = xs.column(c).to_owned();
-                let out = values
-                    .iter()
-                    .map(|&v| {
-                        xs.column_mut(c).fill(v);
-                        self.raw(xs.view())
-                    })
-                    .collect();
-                xs.column_mut(c).assign(&keep);
-                out
-            })
-            .collect();
-        (self.raw(x), set)
+        (
+            self.raw(x),
+            tree::each_setting(x, cols, values, |xs| self.raw(xs)),
+        )
     }
 
     /// Log-odds per row (for trees that average probabilities, the log-odds of that).

@@ -1134,25 +1134,33 @@ impl Boost {
                 .map(|(a, b)| a + b)
                 .collect()
         };
-        let observed = plus(x);
-        let mut xs = x.to_owned();
-        let set = cols
-            .iter()
-            .map(|&c| {
-                let keep = xs.column(c).to_owned();
-                let out = values
-                    .iter()
-                    .map(|&v| {
-                        xs.column_mut(c).fill(v);
-                        plus(xs.view())
-                    })
-                    .collect();
-                xs.column_mut(c).assign(&keep);
-                out
-            })
-            .collect();
-        (observed, set)
+        (plus(x), each_setting(x, cols, values, plus))
     }
+}
+
+/// `score` of `x` with each column of `cols` set in turn to each of `values` (the others
+/// as they are): `out[c][v]`.
+pub(crate) fn each_setting(
+    x: ArrayView2<f64>,
+    cols: &[usize],
+    values: &[f64],
+    score: impl Fn(ArrayView2<f64>) -> Vec<f64>,
+) -> Vec<Vec<Vec<f64>>> {
+    let mut xs = x.to_owned();
+    cols.iter()
+        .map(|&c| {
+            let keep = xs.column(c).to_owned();
+            let out = values
+                .iter()
+                .map(|&v| {
+                    xs.column_mut(c).fill(v);
+                    score(xs.view())
+                })
+                .collect();
+            xs.column_mut(c).assign(&keep);
+            out
+        })
+        .collect()
 }
 
 #[cfg(test)]
