@@ -236,7 +236,7 @@ fn sample_rows(n: usize, want: usize, seed: u64, stream: u64) -> Vec<usize> {
 fn kmeans(fit: &Array2<f64>, x: &Array2<f64>, k: usize, seed: u64) -> Result<Array1<usize>> {
     let data = DatasetBase::from(fit.clone());
     let model = KMeans::params_with_rng(k, Xoshiro256Plus::seed_from_u64(seed))
-        .n_runs(10)
+        .n_runs(3)
         .max_n_iterations(300)
         .tolerance(1e-6)
         .fit(&data)

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::book::retention::{Ending, History};
@@ -184,41 +185,52 @@ pub fn metric_cohorts(ds: &Dataset) -> Vec<MetricBin> {
             ci_high: hi,
         }
     };
-    for (name, col) in ds.numeric_names.iter().zip(&ds.numeric) {
-        let mut present: Vec<(f64, usize)> = rows
-            .iter()
-            .filter_map(|&i| col.get(i).map(|v| (v, i)))
-            .collect();
-        let missing: Vec<usize> = rows
-            .iter()
-            .copied()
-            .filter(|&i| col.get(i).is_none())
-            .collect();
-        present.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        let n = present.len();
-        let mut start = 0;
-        let mut bin = 0;
-        while start < n {
-            bin += 1;
-            // End at the first decile boundary past `start`, extended over ties (a tie
-            // spanning boundaries makes one bin, so there may be fewer than ten).
-            let mut b = 1;
-            while b < 10 && b * n / 10 <= start {
-                b += 1;
+    // Each numeric column's bins on its own (in parallel, kept in column order): a sort
+    // of every labelled row per column, 28 s at 100,000 accounts one after another.
+    let numeric: Vec<Vec<MetricBin>> = ds
+        .numeric_names
+        .par_iter()
+        .zip(ds.numeric.par_iter())
+        .map(|(name, col)| {
+            let mut out = Vec::new();
+            let mut present: Vec<(f64, usize)> = rows
+                .iter()
+                .filter_map(|&i| col.get(i).map(|v| (v, i)))
+                .collect();
+            let missing: Vec<usize> = rows
+                .iter()
+                .copied()
+                .filter(|&i| col.get(i).is_none())
+                .collect();
+            // (value, row) is a total order: the unstable sort gives the stable one's.
+            present.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let n = present.len();
+            let mut start = 0;
+            let mut bin = 0;
+            while start < n {
+                bin += 1;
+                // End at the first decile boundary past `start`, extended over ties (a
+                // tie spanning boundaries makes one bin, so there may be fewer than ten).
+                let mut b = 1;
+                while b < 10 && b * n / 10 <= start {
+                    b += 1;
+                }
+                let mut end = (b * n / 10).clamp(start + 1, n);
+                while end < n && present[end].0 == present[end - 1].0 {
+                    end += 1;
+                }
+                let members: Vec<usize> = present[start..end].iter().map(|p| p.1).collect();
+                let range = format!("[{}, {}]", fmt(present[start].0), fmt(present[end - 1].0));
+                out.push(mk(name, bin, range, &members));
+                start = end;
             }
-            let mut end = (b * n / 10).clamp(start + 1, n);
-            while end < n && present[end].0 == present[end - 1].0 {
-                end += 1;
+            if !missing.is_empty() {
+                out.push(mk(name, 0, "missing".into(), &missing));
             }
-            let members: Vec<usize> = present[start..end].iter().map(|p| p.1).collect();
-            let range = format!("[{}, {}]", fmt(present[start].0), fmt(present[end - 1].0));
-            out.push(mk(name, bin, range, &members));
-            start = end;
-        }
-        if !missing.is_empty() {
-            out.push(mk(name, 0, "missing".into(), &missing));
-        }
-    }
+            out
+        })
+        .collect();
+    out.extend(numeric.into_iter().flatten());
     for (name, col) in ds.categorical_names.iter().zip(&ds.categorical) {
         let mut levels: BTreeMap<Option<&str>, Vec<usize>> = BTreeMap::new();
         for &i in &rows {

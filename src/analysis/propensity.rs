@@ -618,7 +618,7 @@ fn nuisance_params() -> Params {
         learning_rate: 0.1,
         lambda: 1.0,
         min_leaf: 50.0,
-        subsample: 1.0,
+        subsample: 0.5,
         colsample: 1.0,
     })
 }

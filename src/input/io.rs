@@ -416,7 +416,7 @@ pub fn write_by_parts(
     stem: &Path,
     rows: usize,
     formats: &[Format],
-    part: impl Fn(std::ops::Range<usize>) -> Table,
+    part: impl Fn(std::ops::Range<usize>) -> Table + Sync,
 ) -> Result<Vec<PathBuf>> {
     let paths: Vec<PathBuf> = formats
         .iter()
@@ -427,18 +427,26 @@ pub fn write_by_parts(
         .zip(formats)
         .map(|(p, &f)| TableWriter::create(p, f))
         .collect::<Result<Vec<_>>>()?;
+    // Each part is built while the one before it is written (a pipeline of two).
+    let range = |start: usize| start..(start + WRITE_PART_ROWS).min(rows);
+    let mut t = part(range(0));
     let mut start = 0;
     loop {
-        let end = (start + WRITE_PART_ROWS).min(rows);
-        let t = part(start..end);
-        writers
-            .par_iter_mut()
-            .map(|w| w.write(&t))
-            .collect::<Result<Vec<()>>>()?;
-        start = end;
-        if start >= rows {
+        let next = range(start).end;
+        let write = |writers: &mut Vec<TableWriter>, t: &Table| {
+            writers
+                .par_iter_mut()
+                .map(|w| w.write(t))
+                .collect::<Result<Vec<()>>>()
+        };
+        if next >= rows {
+            write(&mut writers, &t)?;
             break;
         }
+        let (written, built) = rayon::join(|| write(&mut writers, &t), || part(range(next)));
+        written?;
+        t = built;
+        start = next;
     }
     for w in writers {
         w.finish()?;
