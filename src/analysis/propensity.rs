@@ -551,7 +551,7 @@ impl Outcome {
         let mut observed = vec![0.0; n];
         for half in [false, true] {
             let train = half_sample(&all, groups, fold, half, 2 * cfg.max_fit_rows, seed ^ 0x0C);
-            let model = fit_rows(&d, &all, y, groups, &train, seed ^ 0x0C);
+            let model = fit_rows(&d, &all, y, groups, &train, 1.0, seed ^ 0x0C);
             let rows: Vec<usize> = (0..n).filter(|&i| fold[i] == half).collect();
             let xs = full.select(Axis(0), &rows);
             let (obs, set) = model.raw_set(xs.view(), &plays, &[0.0, 1.0]);
@@ -596,7 +596,18 @@ impl NegativeControl {
     ) -> NegativeControl {
         let rows: Vec<usize> = (0..y.len()).filter(|&i| y[i].is_some()).collect();
         let ys: Vec<f64> = rows.iter().filter_map(|&i| y[i]).collect();
-        let pred = cross_predict(d, &rows, &ys, groups, fold, cfg.max_fit_rows, seed ^ 0x4C);
+        // A check, not an input of any estimate: its trees grow on half the rows
+        // (docs/decisions.md 35).
+        let pred = cross_predict(
+            d,
+            &rows,
+            &ys,
+            groups,
+            fold,
+            cfg.max_fit_rows,
+            0.5,
+            seed ^ 0x4C,
+        );
         let mut m = vec![0.0; y.len()];
         for (&i, v) in rows.iter().zip(pred) {
             m[i] = v;
@@ -610,15 +621,15 @@ impl NegativeControl {
 }
 
 /// The booster of the propensity and outcome models (trees stop early on a held-out 15%
-/// of accounts).
-fn nuisance_params() -> Params {
+/// of accounts), each tree grown on `subsample` of its rows.
+fn nuisance_params(subsample: f64) -> Params {
     Params::GradientBoosting(BoostParams {
         max_trees: 300,
         max_depth: 3,
         learning_rate: 0.1,
         lambda: 1.0,
         min_leaf: 50.0,
-        subsample: 0.5,
+        subsample,
         colsample: 1.0,
     })
 }
@@ -635,10 +646,11 @@ fn fit_half(
     fold: &[bool],
     half: bool,
     max_rows: usize,
+    subsample: f64,
     seed: u64,
 ) -> Model {
     let train = half_sample(rows, groups, fold, half, max_rows, seed);
-    fit_rows(d, rows, y, groups, &train, seed)
+    fit_rows(d, rows, y, groups, &train, subsample, seed)
 }
 
 /// The positions in `rows` whose fold is not `half`: at most about `max_rows` of them,
@@ -667,6 +679,7 @@ fn fit_rows(
     y: &[f64],
     groups: &[u32],
     train: &[usize],
+    subsample: f64,
     seed: u64,
 ) -> Model {
     let ys: Vec<f64> = train.iter().map(|&k| y[k]).collect();
@@ -675,7 +688,7 @@ fn fit_rows(
         .collect();
     let design_rows: Vec<usize> = train.iter().map(|&k| rows[k]).collect();
     model::fit_on(
-        &nuisance_params(),
+        &nuisance_params(subsample),
         &d.select(&design_rows),
         &ys,
         None,
@@ -693,11 +706,12 @@ fn cross_predict(
     groups: &[u32],
     fold: &[bool],
     max_rows: usize,
+    subsample: f64,
     seed: u64,
 ) -> Vec<f64> {
     let mut out = vec![0.0; rows.len()];
     for half in [false, true] {
-        let m = fit_half(d, rows, y, groups, fold, half, max_rows, seed);
+        let m = fit_half(d, rows, y, groups, fold, half, max_rows, subsample, seed);
         let pos: Vec<usize> = (0..rows.len()).filter(|&k| fold[rows[k]] == half).collect();
         let at: Vec<usize> = pos.iter().map(|&k| rows[k]).collect();
         let xs = d.x().select(Axis(0), &at);
@@ -914,6 +928,7 @@ fn propensity(c: &Shared, tf: &[f64], seed: u64) -> Vec<f64> {
             c.groups,
             c.fold,
             c.cfg.max_fit_rows,
+            1.0,
             seed,
         )
     } else {
