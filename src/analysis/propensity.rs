@@ -604,8 +604,10 @@ impl NegativeControl {
             &ys,
             groups,
             fold,
-            cfg.max_fit_rows,
-            0.5,
+            Sampling {
+                max: cfg.max_fit_rows,
+                per_tree: 0.5,
+            },
             seed ^ 0x4C,
         );
         let mut m = vec![0.0; y.len()];
@@ -634,23 +636,13 @@ fn nuisance_params(subsample: f64) -> Params {
     })
 }
 
-/// A booster fitted on the rows of `rows` (design rows; `y` by position in them) whose
-/// fold is not `half`, at most `max_rows` of them (a seeded sample of whole accounts),
-/// to predict the rows whose fold is `half`.
-#[allow(clippy::too_many_arguments)]
-fn fit_half(
-    d: &Design,
-    rows: &[usize],
-    y: &[f64],
-    groups: &[u32],
-    fold: &[bool],
-    half: bool,
-    max_rows: usize,
-    subsample: f64,
-    seed: u64,
-) -> Model {
-    let train = half_sample(rows, groups, fold, half, max_rows, seed);
-    fit_rows(d, rows, y, groups, &train, subsample, seed)
+/// How a cross-fitted nuisance booster samples its rows: at most about `max` training
+/// rows per half (a seeded sample of whole accounts), and each tree grown on `per_tree`
+/// of them.
+#[derive(Clone, Copy)]
+struct Sampling {
+    max: usize,
+    per_tree: f64,
 }
 
 /// The positions in `rows` whose fold is not `half`: at most about `max_rows` of them,
@@ -698,20 +690,20 @@ fn fit_rows(
 }
 
 /// Each of `rows`' prediction (design rows; `y` by position in them) from the booster
-/// fitted on the other half of the accounts.
+/// fitted on the rows of the other half of the accounts, sampled as `sampling` says.
 fn cross_predict(
     d: &Design,
     rows: &[usize],
     y: &[f64],
     groups: &[u32],
     fold: &[bool],
-    max_rows: usize,
-    subsample: f64,
+    sampling: Sampling,
     seed: u64,
 ) -> Vec<f64> {
     let mut out = vec![0.0; rows.len()];
     for half in [false, true] {
-        let m = fit_half(d, rows, y, groups, fold, half, max_rows, subsample, seed);
+        let train = half_sample(rows, groups, fold, half, sampling.max, seed);
+        let m = fit_rows(d, rows, y, groups, &train, sampling.per_tree, seed);
         let pos: Vec<usize> = (0..rows.len()).filter(|&k| fold[rows[k]] == half).collect();
         let at: Vec<usize> = pos.iter().map(|&k| rows[k]).collect();
         let xs = d.x().select(Axis(0), &at);
@@ -927,8 +919,10 @@ fn propensity(c: &Shared, tf: &[f64], seed: u64) -> Vec<f64> {
             tf,
             c.groups,
             c.fold,
-            c.cfg.max_fit_rows,
-            1.0,
+            Sampling {
+                max: c.cfg.max_fit_rows,
+                per_tree: 1.0,
+            },
             seed,
         )
     } else {
