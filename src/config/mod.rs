@@ -340,6 +340,17 @@ impl RawConfig {
     }
 
     fn check_source(self, src: &Source<'_>) -> Result<Config> {
+        self.check_book(src)?;
+        self.check_features(src)?;
+        self.check_models(src)?;
+        if let Some(h) = &self.health {
+            h.check(src.path, src.text.unwrap_or(""))?;
+        }
+        Ok(Config(self))
+    }
+
+    /// `[data]` and `[snapshots]`.
+    fn check_book(&self, src: &Source<'_>) -> Result<()> {
         let d = &self.data;
         if !(0..=366).contains(&d.grace_days) {
             return Err(src.error(
@@ -375,6 +386,11 @@ impl RawConfig {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// `[features]`: sticky features, usage types and their rules, exclusions.
+    fn check_features(&self, src: &Source<'_>) -> Result<()> {
         let mut seen = Vec::new();
         // Sticky features and usage types are values of the usage table's `feature`
         // column: the data, not the catalog, says which exist.
@@ -451,6 +467,11 @@ impl RawConfig {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// `[models]` and `[scoring]`.
+    fn check_models(&self, src: &Source<'_>) -> Result<()> {
         let m = &self.models;
         if !(m.test_share > 0.0 && m.test_share < 0.5) {
             return Err(src.error(
@@ -495,10 +516,7 @@ impl RawConfig {
                 ),
             ));
         }
-        if let Some(h) = &self.health {
-            h.check(src.path, src.text.unwrap_or(""))?;
-        }
-        Ok(Config(self))
+        Ok(())
     }
 }
 

@@ -540,6 +540,35 @@ struct FeatureFacts {
     kind: Option<Arc<str>>,
 }
 
+/// What each of `folding`'s features is: context or not, its component, its columns in
+/// `ds`, its event type in the per-type family.
+fn feature_facts(folding: &explain::Folding, ds: &Dataset) -> Vec<FeatureFacts> {
+    let num_idx: HashMap<&str, usize> = ds
+        .numeric_names
+        .iter()
+        .enumerate()
+        .map(|(k, n)| (n.as_str(), k))
+        .collect();
+    let cat_idx: HashMap<&str, usize> = ds
+        .categorical_names
+        .iter()
+        .enumerate()
+        .map(|(k, n)| (n.as_str(), k))
+        .collect();
+    folding
+        .features
+        .iter()
+        .map(|f| FeatureFacts {
+            name: Arc::from(f.as_str()),
+            context: features::catalog::is_context(f),
+            component: component_of(f),
+            numeric: num_idx.get(f.as_str()).copied(),
+            categorical: cat_idx.get(f.as_str()).copied(),
+            kind: features::catalog::per_type(f).map(|(k, _)| Arc::from(k)),
+        })
+        .collect()
+}
+
 /// Explains `rows` of `ds` with a fitted pipeline: `k` risers and `k` protectors each.
 /// `x` is the rows' design matrix (`pipe.prep.transform(ds, rows)`), which the caller
 /// also scores, so it is built once.
@@ -554,33 +583,13 @@ pub fn explain_rows(
     let reference = pipe.prep.column_means.clone();
     let raw = pipe.model.raw(x);
     let seg = ds.categorical_col("segment");
-    let num_idx: HashMap<&str, usize> = ds
-        .numeric_names
-        .iter()
-        .enumerate()
-        .map(|(k, n)| (n.as_str(), k))
-        .collect();
-    let cat_idx: HashMap<&str, usize> = ds
-        .categorical_names
-        .iter()
-        .enumerate()
-        .map(|(k, n)| (n.as_str(), k))
-        .collect();
     // What each feature is, looked up once for all rows.
     let folding = explain::Folding::new(&pipe.prep);
-    let facts: Vec<FeatureFacts> = folding
-        .features
+    let facts = feature_facts(&folding, ds);
+    let sponsor = ds
+        .numeric_names
         .iter()
-        .map(|f| FeatureFacts {
-            name: Arc::from(f.as_str()),
-            context: features::catalog::is_context(f),
-            component: component_of(f),
-            numeric: num_idx.get(f.as_str()).copied(),
-            categorical: cat_idx.get(f.as_str()).copied(),
-            kind: features::catalog::per_type(f).map(|(k, _)| Arc::from(k)),
-        })
-        .collect();
-    let sponsor = num_idx.get("days_since_sponsor_left").copied();
+        .position(|n| n == "days_since_sponsor_left");
     // Every row's contributions in one call (it compiles the trees once, then works
     // through the rows in parallel).
     let contributions = explain::contributions(&pipe.model, x, &reference);

@@ -50,34 +50,7 @@ pub(super) fn ticket_features(
         .collect()
         .map_err(pe)?;
     // Opening times per account, sorted, for the 7-day spike.
-    let sorted = tk
-        .clone()
-        .lazy()
-        .select([col("account_idx"), col("opened")])
-        .sort_by_exprs(
-            [col("account_idx"), col("opened")],
-            SortMultipleOptions::default(),
-        )
-        .collect()
-        .map_err(pe)?;
-    let mut opened_by: HashMap<u32, Vec<i64>> = HashMap::new();
-    let accs = sorted
-        .column("account_idx")
-        .map_err(pe)?
-        .u32()
-        .map_err(pe)?
-        .clone();
-    let opens = sorted
-        .column("opened")
-        .map_err(pe)?
-        .i64()
-        .map_err(pe)?
-        .clone();
-    for (a, o) in accs.iter().zip(opens.iter()) {
-        if let (Some(a), Some(o)) = (a, o) {
-            opened_by.entry(a).or_default().push(o);
-        }
-    }
+    let opened_by = opening_times(&tk)?;
     let day = MS_PER_DAY;
     for (s, t) in snapshot_dates.iter().enumerate() {
         let t = dates::to_days(*t) as i64 * day;
@@ -141,17 +114,55 @@ pub(super) fn ticket_features(
             };
             let lo = times.partition_point(|x| *x < t - 90 * day);
             let hi = times.partition_point(|x| *x < t);
-            let w = &times[lo..hi];
-            let mut best = 0usize;
-            let mut j = 0usize;
-            for i in 0..w.len() {
-                while w[i] - w[j] >= 7 * day {
-                    j += 1;
-                }
-                best = best.max(i - j + 1);
-            }
+            let best = most_within(&times[lo..hi], 7 * day);
             values.set("max_tickets_7d_90d", *row, Some(best as f64));
         }
     }
     Ok(())
+}
+
+/// Each account's ticket opening times (ms), sorted.
+fn opening_times(tk: &DataFrame) -> Result<HashMap<u32, Vec<i64>>> {
+    let sorted = tk
+        .clone()
+        .lazy()
+        .select([col("account_idx"), col("opened")])
+        .sort_by_exprs(
+            [col("account_idx"), col("opened")],
+            SortMultipleOptions::default(),
+        )
+        .collect()
+        .map_err(pe)?;
+    let mut opened_by: HashMap<u32, Vec<i64>> = HashMap::new();
+    let accs = sorted
+        .column("account_idx")
+        .map_err(pe)?
+        .u32()
+        .map_err(pe)?
+        .clone();
+    let opens = sorted
+        .column("opened")
+        .map_err(pe)?
+        .i64()
+        .map_err(pe)?
+        .clone();
+    for (a, o) in accs.iter().zip(opens.iter()) {
+        if let (Some(a), Some(o)) = (a, o) {
+            opened_by.entry(a).or_default().push(o);
+        }
+    }
+    Ok(opened_by)
+}
+
+/// The most of the sorted `times` that fall within any span shorter than `span`.
+fn most_within(times: &[i64], span: i64) -> usize {
+    let mut best = 0usize;
+    let mut j = 0usize;
+    for i in 0..times.len() {
+        while times[i] - times[j] >= span {
+            j += 1;
+        }
+        best = best.max(i - j + 1);
+    }
+    best
 }

@@ -429,25 +429,21 @@ pub fn write_by_parts(
         .collect::<Result<Vec<_>>>()?;
     // Each part is built while the one before it is written (a pipeline of two).
     let range = |start: usize| start..(start + WRITE_PART_ROWS).min(rows);
+    let write = |writers: &mut Vec<TableWriter>, t: &Table| {
+        writers
+            .par_iter_mut()
+            .map(|w| w.write(t))
+            .collect::<Result<Vec<()>>>()
+    };
     let mut t = part(range(0));
-    let mut start = 0;
-    loop {
-        let next = range(start).end;
-        let write = |writers: &mut Vec<TableWriter>, t: &Table| {
-            writers
-                .par_iter_mut()
-                .map(|w| w.write(t))
-                .collect::<Result<Vec<()>>>()
-        };
-        if next >= rows {
-            write(&mut writers, &t)?;
-            break;
-        }
-        let (written, built) = rayon::join(|| write(&mut writers, &t), || part(range(next)));
+    let mut end = range(0).end;
+    while end < rows {
+        let (written, next) = rayon::join(|| write(&mut writers, &t), || part(range(end)));
         written?;
-        t = built;
-        start = next;
+        t = next;
+        end = range(end).end;
     }
+    write(&mut writers, &t)?;
     for w in writers {
         w.finish()?;
     }

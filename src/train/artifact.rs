@@ -396,6 +396,28 @@ pub(crate) fn model_card(m: &Manifest, trained: &Trained, ds: &Dataset) -> Strin
         r.champion.name(),
         r.champion_reason
     );
+    card_data(&mut s, m, r);
+    card_features(&mut s, m);
+    card_metrics(&mut s, r);
+    if let Some(c) = &r.comparison {
+        s.push_str(&comparison_md(c));
+    }
+    if let Some(p) = trained.pipelines.get(&Family::Logistic) {
+        let _ = writeln!(
+            s,
+            "## Strongest logistic features (sum of |coefficient| per standardised feature)\n"
+        );
+        for (f, c) in coefficients_by_feature(p).into_iter().take(10) {
+            let _ = writeln!(s, "- `{f}`: {c:.3}");
+        }
+        let _ = writeln!(s);
+    }
+    card_limits(&mut s, m, r, ds);
+    s
+}
+
+/// The card's data section: source, rows, window, validation and final models.
+fn card_data(s: &mut String, m: &Manifest, r: &Report) {
     let _ = writeln!(s, "## Data");
     let _ = writeln!(
         s,
@@ -486,6 +508,10 @@ pub(crate) fn model_card(m: &Manifest, trained: &Trained, ds: &Dataset) -> Strin
             )
         }
     );
+}
+
+/// The card's feature list.
+fn card_features(s: &mut String, m: &Manifest) {
     let _ = writeln!(s, "## Features");
     let _ = writeln!(
         s,
@@ -499,6 +525,10 @@ pub(crate) fn model_card(m: &Manifest, trained: &Trained, ds: &Dataset) -> Strin
             .collect::<Vec<_>>()
             .join(", ")
     );
+}
+
+/// The card's metrics table, and test ROC-AUC on accounts the model never saw.
+fn card_metrics(s: &mut String, r: &Report) {
     let _ = writeln!(
         s,
         "## Metrics ({})\n",
@@ -550,19 +580,10 @@ pub(crate) fn model_card(m: &Manifest, trained: &Trained, ds: &Dataset) -> Strin
         }
         let _ = writeln!(s);
     }
-    if let Some(c) = &r.comparison {
-        s.push_str(&comparison_md(c));
-    }
-    if let Some(p) = trained.pipelines.get(&Family::Logistic) {
-        let _ = writeln!(
-            s,
-            "## Strongest logistic features (sum of |coefficient| per standardised feature)\n"
-        );
-        for (f, c) in coefficients_by_feature(p).into_iter().take(10) {
-            let _ = writeln!(s, "- `{f}`: {c:.3}");
-        }
-        let _ = writeln!(s);
-    }
+}
+
+/// What the model cannot do.
+fn card_limits(s: &mut String, m: &Manifest, r: &Report, ds: &Dataset) {
     let _ = writeln!(s, "## Known limits");
     let _ = writeln!(
         s,
@@ -583,7 +604,6 @@ pub(crate) fn model_card(m: &Manifest, trained: &Trained, ds: &Dataset) -> Strin
         s,
         "- Scoring refuses data whose features do not match the schema above (a missing table or column)."
     );
-    s
 }
 
 #[cfg(test)]

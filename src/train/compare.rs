@@ -151,55 +151,7 @@ pub fn compare(ch: &Challenger<'_>, champion: &ModelDir, seed: u64) -> Compariso
     if let Err(e) = pipe.prep.check_schema(ch.ds) {
         return replace(e.to_string());
     }
-    // Rows after the champion's training window, when they hold both classes.
-    let window_end = champion
-        .manifest
-        .data_window
-        .as_ref()
-        .and_then(|w| crate::common::dates::parse_date(&w.1))
-        .map(crate::common::dates::to_days);
-    let times = ch.ds.time.as_deref();
-    let unseen: Vec<usize> = match (window_end, times) {
-        (Some(end), Some(t)) => (0..ch.test_rows.len())
-            .filter(|&k| t[ch.test_rows[k]] > end)
-            .collect(),
-        _ => Vec::new(),
-    };
-    let both_classes = |pos: &[usize]| {
-        let k = pos.iter().filter(|&&k| y_all[k] > 0.5).count();
-        k > 0 && k < pos.len()
-    };
-    let refit_at = window_end.filter(|_| both_classes(&unseen));
-    let (pos, basis, in_sample) = match refit_at {
-        Some(_) => {
-            let end = champion
-                .manifest
-                .data_window
-                .as_ref()
-                .map(|w| w.1.as_str())
-                .unwrap_or("");
-            (
-                unseen,
-                format!(
-                    "the test rows dated after the champion's training window (it ends {end}), with the challenger refitted on the rows up to {end}: both learned from the same dates and neither saw these labels"
-                ),
-                false,
-            )
-        }
-        None => {
-            let overlap = match (window_end, times) {
-                (Some(end), Some(t)) => ch.test_rows.iter().any(|&i| t[i] <= end),
-                // A champion without a recorded window may have seen anything.
-                _ => true,
-            };
-            let basis = if overlap {
-                "every test row of this run; the champion was trained on their labels, so its figures are optimistic and the comparison favours it".to_string()
-            } else {
-                format!("the {} test rows of this run", ch.test_rows.len())
-            };
-            ((0..ch.test_rows.len()).collect(), basis, overlap)
-        }
-    };
+    let (pos, basis, in_sample, refit_at) = comparison_rows(ch, champion, &y_all);
     let rows: Vec<usize> = pos.iter().map(|&k| ch.test_rows[k]).collect();
     let y: Vec<f64> = pos.iter().map(|&k| y_all[k]).collect();
     let p_new: Vec<f64> = match refit_at {
@@ -262,6 +214,67 @@ pub fn compare(ch: &Challenger<'_>, champion: &ModelDir, seed: u64) -> Compariso
         decision,
         ..base
     }
+}
+
+/// The test rows (positions in `ch.test_rows`) the two models are compared on, in words,
+/// whether the champion saw their labels, and the date to refit the challenger up to:
+/// the rows after the champion's training window when they hold both classes (the
+/// challenger then refitted on the rows up to its end), else every test row.
+fn comparison_rows(
+    ch: &Challenger<'_>,
+    champion: &ModelDir,
+    y_all: &[f64],
+) -> (Vec<usize>, String, bool, Option<i32>) {
+    // Rows after the champion's training window, when they hold both classes.
+    let window_end = champion
+        .manifest
+        .data_window
+        .as_ref()
+        .and_then(|w| crate::common::dates::parse_date(&w.1))
+        .map(crate::common::dates::to_days);
+    let times = ch.ds.time.as_deref();
+    let unseen: Vec<usize> = match (window_end, times) {
+        (Some(end), Some(t)) => (0..ch.test_rows.len())
+            .filter(|&k| t[ch.test_rows[k]] > end)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let both_classes = |pos: &[usize]| {
+        let k = pos.iter().filter(|&&k| y_all[k] > 0.5).count();
+        k > 0 && k < pos.len()
+    };
+    let refit_at = window_end.filter(|_| both_classes(&unseen));
+    let (pos, basis, in_sample) = match refit_at {
+        Some(_) => {
+            let end = champion
+                .manifest
+                .data_window
+                .as_ref()
+                .map(|w| w.1.as_str())
+                .unwrap_or("");
+            (
+                unseen,
+                format!(
+                    "the test rows dated after the champion's training window (it ends {end}), with the challenger refitted on the rows up to {end}: both learned from the same dates and neither saw these labels"
+                ),
+                false,
+            )
+        }
+        None => {
+            let overlap = match (window_end, times) {
+                (Some(end), Some(t)) => ch.test_rows.iter().any(|&i| t[i] <= end),
+                // A champion without a recorded window may have seen anything.
+                _ => true,
+            };
+            let basis = if overlap {
+                "every test row of this run; the champion was trained on their labels, so its figures are optimistic and the comparison favours it".to_string()
+            } else {
+                format!("the {} test rows of this run", ch.test_rows.len())
+            };
+            ((0..ch.test_rows.len()).collect(), basis, overlap)
+        }
+    };
+    (pos, basis, in_sample, refit_at)
 }
 
 /// [`RULE`] on a scored comparison: whether the challenger is promoted, and why. The

@@ -501,6 +501,341 @@ fn pick_champion(families: &[FamilyResult]) -> (Family, String) {
     (chosen, reason)
 }
 
+/// Every candidate's held-out predictions: on the rows that choose (validation period,
+/// or every labelled row out of fold) and on the rows that are reported (test period, or
+/// the same out-of-fold rows), with what the out-of-time fit keeps for the final models.
+struct Selection {
+    sel_rows: Vec<usize>,
+    test_rows: Vec<usize>,
+    /// `[candidate][row]`.
+    sel_preds: Vec<Vec<f64>>,
+    test_preds: Vec<Vec<f64>>,
+    /// Mean and SD of the per-fold ROC-AUC (cross-validation only).
+    fold_aucs: Vec<Option<(f64, f64)>>,
+    fit_secs: Vec<f64>,
+    folds_used: Option<usize>,
+    tuning_rows: Option<usize>,
+    /// Out of time: each candidate's fit-period model and their preprocessor (the
+    /// families that are not refitted keep theirs).
+    validation_models: Vec<Option<Model>>,
+    fit_prep: Option<Preprocessor>,
+}
+
+/// Out of time: the candidates fitted on the fit period (a seeded sample of it on large
+/// books) and predicted on the validation and test periods.
+fn out_of_time_candidates(
+    ds: &Dataset,
+    grid: &[Params],
+    s: &OutOfTime,
+    seed: u64,
+    progress: &(dyn Fn(Progress<'_>) + Sync),
+    started: std::time::Instant,
+) -> Result<Selection> {
+    progress(Progress::Split(s));
+    let sample = tuning_sample(ds, &s.fit, seed);
+    if let Some(rows) = &sample {
+        progress(Progress::Tuning {
+            rows: rows.len(),
+            of: s.fit.len(),
+        });
+    }
+    let fit_rows = sample.as_deref().unwrap_or(&s.fit);
+    let (prep, xf) = Preprocessor::fit_transform(ds, fit_rows)?;
+    let xv = prep.transform(ds, &s.valid)?;
+    let xt = prep.transform(ds, &s.test)?;
+    let design = model::Design::new(xf.view());
+    log::debug!(
+        "training: design matrices at {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    let fitted = fit_grid(
+        grid,
+        ds,
+        fit_rows,
+        &design,
+        &|k| candidate_seed(seed, k),
+        &|k, seconds| {
+            progress(Progress::Fitted {
+                what: grid[k].describe(),
+                seconds,
+            })
+        },
+    );
+    log::debug!(
+        "training: candidates fitted at {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    let out: Vec<HeldOut> = fitted
+        .into_par_iter()
+        .map(|(m, seconds)| {
+            HeldOut {
+                valid: m.proba(xv.view()),
+                test: m.proba(xt.view()),
+                seconds,
+                // Kept: without refit they are the saved models; with it, the families
+                // that are not refitted ([`refits`]) keep theirs.
+                model: Some(m),
+            }
+        })
+        .collect();
+    log::debug!(
+        "training: candidates' held-out predictions at {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    let mut sel = Selection {
+        sel_rows: s.valid.clone(),
+        test_rows: s.test.clone(),
+        sel_preds: Vec::with_capacity(out.len()),
+        test_preds: Vec::with_capacity(out.len()),
+        fold_aucs: vec![None; grid.len()],
+        fit_secs: out.iter().map(|o| o.seconds).collect(),
+        folds_used: None,
+        tuning_rows: sample.as_ref().map(Vec::len),
+        validation_models: Vec::with_capacity(out.len()),
+        fit_prep: Some(prep),
+    };
+    for o in out {
+        sel.sel_preds.push(o.valid);
+        sel.test_preds.push(o.test);
+        sel.validation_models.push(o.model);
+    }
+    Ok(sel)
+}
+
+/// Cross-validation: every candidate fitted on each fold's complement and predicted out
+/// of fold.
+fn cross_validated_candidates(
+    ds: &Dataset,
+    grid: &[Params],
+    labelled: &[usize],
+    folds: usize,
+    seed: u64,
+    progress: &(dyn Fn(Progress<'_>) + Sync),
+) -> Result<Selection> {
+    let k = folds.max(2);
+    progress(Progress::CrossValidation {
+        folds: k,
+        rows: labelled.len(),
+    });
+    let folds = split::stratified_group_folds(ds, k, seed);
+    let mut oof = vec![vec![0.0; ds.rows()]; grid.len()];
+    let mut per_fold = vec![Vec::new(); grid.len()];
+    let mut secs = vec![0.0; grid.len()];
+    for f in 0..k {
+        let tr: Vec<usize> = labelled
+            .iter()
+            .copied()
+            .filter(|&i| folds[i] != Some(f))
+            .collect();
+        let te: Vec<usize> = labelled
+            .iter()
+            .copied()
+            .filter(|&i| folds[i] == Some(f))
+            .collect();
+        if te.is_empty() {
+            continue;
+        }
+        let (prep, xtr) = Preprocessor::fit_transform(ds, &tr)?;
+        let xte = prep.transform(ds, &te)?;
+        let yte = ds.labels(&te);
+        let design = model::Design::new(xtr.view());
+        let fitted = fit_grid(
+            grid,
+            ds,
+            &tr,
+            &design,
+            &|c| candidate_seed(seed, c * 100 + f),
+            &|c, seconds| {
+                progress(Progress::Fitted {
+                    what: format!("{} (fold {})", grid[c].describe(), f + 1),
+                    seconds,
+                })
+            },
+        );
+        let out: Vec<(Vec<f64>, f64)> = fitted
+            .into_par_iter()
+            .map(|(m, s)| (m.proba(xte.view()), s))
+            .collect();
+        for (c, (p, s)) in out.into_iter().enumerate() {
+            if let Some(a) = metrics::roc_auc(&yte, &p) {
+                per_fold[c].push(a);
+            }
+            for (k, &i) in te.iter().enumerate() {
+                oof[c][i] = p[k];
+            }
+            secs[c] += s;
+        }
+        progress(Progress::FoldDone {
+            fold: f + 1,
+            folds: k,
+        });
+    }
+    let sel_preds: Vec<Vec<f64>> = oof
+        .iter()
+        .map(|o| labelled.iter().map(|&i| o[i]).collect::<Vec<f64>>())
+        .collect();
+    let fold_aucs = per_fold
+        .iter()
+        .map(|v| {
+            if v.is_empty() {
+                return None;
+            }
+            let m = v.iter().sum::<f64>() / v.len() as f64;
+            let sd = (v.iter().map(|a| (a - m).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
+            Some((m, sd))
+        })
+        .collect();
+    Ok(Selection {
+        sel_rows: labelled.to_vec(),
+        test_rows: labelled.to_vec(),
+        test_preds: sel_preds.clone(),
+        sel_preds,
+        fold_aucs,
+        fit_secs: secs,
+        folds_used: Some(k),
+        tuning_rows: None,
+        validation_models: Vec::new(),
+        fit_prep: None,
+    })
+}
+
+/// A family's chosen candidate: its index in the grid, its calibration and its result.
+type Chosen = (usize, Calibrator, FamilyResult);
+
+/// A refitted model and its fit seconds.
+type Refit = (Model, f64);
+
+/// Each family's best candidate (highest selection ROC-AUC, or mean fold ROC-AUC under
+/// cross-validation), calibrated on the selection rows, with its metrics; and each
+/// family's calibrated probabilities on the reported rows.
+fn choose_families(
+    ds: &Dataset,
+    grid: &[Params],
+    candidates: &[CandidateResult],
+    sel: &Selection,
+    oot: Option<&OutOfTime>,
+) -> (Vec<Chosen>, BTreeMap<Family, Vec<f64>>) {
+    let y_sel = ds.labels(&sel.sel_rows);
+    let y_test = ds.labels(&sel.test_rows);
+    let arr_sel = ds.arr_of(&sel.sel_rows);
+    let arr_test = ds.arr_of(&sel.test_rows);
+    // Test rows whose account has no fit row (out of time only).
+    let unseen: Option<Vec<usize>> = oot.map(|s| {
+        let seen: std::collections::HashSet<u32> = s.fit.iter().map(|&i| ds.group[i]).collect();
+        (0..sel.test_rows.len())
+            .filter(|&k| !seen.contains(&ds.group[sel.test_rows[k]]))
+            .collect()
+    });
+    let mut families = Vec::new();
+    let mut test_proba = BTreeMap::new();
+    for fam in Family::ALL {
+        let best = candidates
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.params.family() == fam)
+            .map(|(k, c)| {
+                let score = c
+                    .fold_roc_auc
+                    .map(|f| f.0)
+                    .or(c.selection_roc_auc)
+                    .unwrap_or(0.0);
+                (k, score)
+            })
+            .fold(None::<(usize, f64)>, |acc, (k, s)| match acc {
+                Some((_, b)) if b >= s => acc,
+                _ => Some((k, s)),
+            });
+        let Some((k, _)) = best else { continue };
+        let (cal, briers) = choose_calibration(ds, &sel.sel_rows, &sel.sel_preds[k], &y_sel);
+        let ps: Vec<f64> = sel.sel_preds[k].iter().map(|&v| cal.apply(v)).collect();
+        let pt: Vec<f64> = sel.test_preds[k].iter().map(|&v| cal.apply(v)).collect();
+        test_proba.insert(fam, pt.clone());
+        let calibration = cal.name().to_string();
+        families.push((
+            k,
+            cal,
+            FamilyResult {
+                family: fam,
+                params: grid[k].clone(),
+                description: grid[k].describe(),
+                calibration,
+                calibration_brier: briers,
+                selection: Metrics::compute(&y_sel, &ps, arr_sel.as_deref()),
+                test: Metrics::compute(&y_test, &pt, arr_test.as_deref()),
+                test_unseen_accounts: unseen.as_ref().filter(|u| !u.is_empty()).map(|u| {
+                    let pick = |v: &[f64]| u.iter().map(|&k| v[k]).collect::<Vec<f64>>();
+                    Metrics::compute(
+                        &pick(&y_test),
+                        &pick(&pt),
+                        arr_test.as_deref().map(pick).as_deref(),
+                    )
+                }),
+                fold_roc_auc: candidates[k].fold_roc_auc,
+                final_fit_seconds: 0.0,
+                refitted: false,
+            },
+        ));
+    }
+    (families, test_proba)
+}
+
+/// The families that `refit` names refitted on `rows` (all labelled rows, or the final
+/// sample), in parallel: their preprocessor, and per family (in `families`' order) the
+/// refitted model with its seconds, or None for a family kept as fitted.
+#[allow(clippy::too_many_arguments)]
+fn refit_families(
+    ds: &Dataset,
+    families: &[Chosen],
+    refit: &(dyn Fn(&FamilyResult) -> bool + Sync),
+    sel: &Selection,
+    rows: &[usize],
+    sampled: bool,
+    seed: u64,
+    progress: &(dyn Fn(Progress<'_>) + Sync),
+    started: std::time::Instant,
+) -> Result<(Preprocessor, Vec<Option<Refit>>)> {
+    let (prep, x) = Preprocessor::fit_transform(ds, rows)?;
+    let design = model::Design::new(x.view());
+    log::debug!(
+        "training: final design matrix at {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    let models = families
+        .par_iter()
+        .map(|(k, _, f)| {
+            refit(f).then(|| {
+                let validated = sel
+                    .fit_prep
+                    .as_ref()
+                    .zip(sel.validation_models.get(*k).and_then(Option::as_ref));
+                let (m, secs) = refit_one(
+                    &f.params,
+                    validated,
+                    &prep,
+                    ds,
+                    rows,
+                    &design,
+                    candidate_seed(seed, 900 + k),
+                );
+                progress(Progress::Fitted {
+                    what: format!(
+                        "{} on {}",
+                        f.params.describe(),
+                        if sampled {
+                            "the final sample of labelled rows"
+                        } else {
+                            "all labelled rows"
+                        }
+                    ),
+                    seconds: secs,
+                });
+                (m, secs)
+            })
+        })
+        .collect();
+    Ok((prep, models))
+}
+
 /// Trains every family on a dataset: out of time when it has snapshot dates and enough
 /// of them, else by cross-validation. `horizon_days` sets the out-of-time gap.
 pub fn train(
@@ -534,244 +869,24 @@ pub fn train(
     progress(Progress::Plan {
         fits: candidate_fits + if cfg.refit { families_trained } else { 0 },
     });
-    // Without refit, the models fitted on the fit period are the ones kept (out of time;
-    // cross-validation has no single model to keep).
-    let mut validation_models: Vec<Option<Model>> = Vec::new();
-    let mut fit_prep = None;
-
-    // Per candidate: predictions on selection rows and on reported rows.
-    let (sel_rows, test_rows, sel_preds, test_preds, fold_aucs, fit_secs);
-    let folds_used;
-    let mut tuning_rows = None;
-    match &oot {
-        Some(s) => {
-            progress(Progress::Split(s));
-            let sample = tuning_sample(ds, &s.fit, seed);
-            if let Some(rows) = &sample {
-                progress(Progress::Tuning {
-                    rows: rows.len(),
-                    of: s.fit.len(),
-                });
-            }
-            tuning_rows = sample.as_ref().map(Vec::len);
-            let fit_rows = sample.as_deref().unwrap_or(&s.fit);
-            let (prep, xf) = Preprocessor::fit_transform(ds, fit_rows)?;
-            let xv = prep.transform(ds, &s.valid)?;
-            let xt = prep.transform(ds, &s.test)?;
-            let design = model::Design::new(xf.view());
-            log::debug!(
-                "training: design matrices at {:.1}s",
-                started.elapsed().as_secs_f64()
-            );
-            let fitted = fit_grid(
-                &grid,
-                ds,
-                fit_rows,
-                &design,
-                &|k| candidate_seed(seed, k),
-                &|k, seconds| {
-                    progress(Progress::Fitted {
-                        what: grid[k].describe(),
-                        seconds,
-                    })
-                },
-            );
-            log::debug!(
-                "training: candidates fitted at {:.1}s",
-                started.elapsed().as_secs_f64()
-            );
-            let out: Vec<HeldOut> = fitted
-                .into_par_iter()
-                .map(|(m, seconds)| {
-                    HeldOut {
-                        valid: m.proba(xv.view()),
-                        test: m.proba(xt.view()),
-                        seconds,
-                        // Kept: without refit they are the saved models; with it, the
-                        // families that are not refitted ([`refits`]) keep theirs.
-                        model: Some(m),
-                    }
-                })
-                .collect();
-            log::debug!(
-                "training: candidates' held-out predictions at {:.1}s",
-                started.elapsed().as_secs_f64()
-            );
-            fit_prep = Some(prep);
-            sel_rows = s.valid.clone();
-            test_rows = s.test.clone();
-            fit_secs = out.iter().map(|o| o.seconds).collect::<Vec<_>>();
-            let mut sel = Vec::with_capacity(out.len());
-            let mut test = Vec::with_capacity(out.len());
-            for o in out {
-                sel.push(o.valid);
-                test.push(o.test);
-                validation_models.push(o.model);
-            }
-            sel_preds = sel;
-            test_preds = test;
-            fold_aucs = vec![None; grid.len()];
-            folds_used = None;
-        }
-        None => {
-            let k = cfg.folds.max(2);
-            progress(Progress::CrossValidation {
-                folds: k,
-                rows: labelled.len(),
-            });
-            let folds = split::stratified_group_folds(ds, k, seed);
-            let mut oof = vec![vec![0.0; ds.rows()]; grid.len()];
-            let mut per_fold = vec![Vec::new(); grid.len()];
-            let mut secs = vec![0.0; grid.len()];
-            for f in 0..k {
-                let tr: Vec<usize> = labelled
-                    .iter()
-                    .copied()
-                    .filter(|&i| folds[i] != Some(f))
-                    .collect();
-                let te: Vec<usize> = labelled
-                    .iter()
-                    .copied()
-                    .filter(|&i| folds[i] == Some(f))
-                    .collect();
-                if te.is_empty() {
-                    continue;
-                }
-                let (prep, xtr) = Preprocessor::fit_transform(ds, &tr)?;
-                let xte = prep.transform(ds, &te)?;
-                let yte = ds.labels(&te);
-                let design = model::Design::new(xtr.view());
-                let fitted = fit_grid(
-                    &grid,
-                    ds,
-                    &tr,
-                    &design,
-                    &|c| candidate_seed(seed, c * 100 + f),
-                    &|c, seconds| {
-                        progress(Progress::Fitted {
-                            what: format!("{} (fold {})", grid[c].describe(), f + 1),
-                            seconds,
-                        })
-                    },
-                );
-                let out: Vec<(Vec<f64>, f64)> = fitted
-                    .into_par_iter()
-                    .map(|(m, s)| (m.proba(xte.view()), s))
-                    .collect();
-                for (c, (p, s)) in out.into_iter().enumerate() {
-                    if let Some(a) = metrics::roc_auc(&yte, &p) {
-                        per_fold[c].push(a);
-                    }
-                    for (k, &i) in te.iter().enumerate() {
-                        oof[c][i] = p[k];
-                    }
-                    secs[c] += s;
-                }
-                progress(Progress::FoldDone {
-                    fold: f + 1,
-                    folds: k,
-                });
-            }
-            sel_rows = labelled.clone();
-            test_rows = labelled.clone();
-            sel_preds = oof
-                .iter()
-                .map(|o| labelled.iter().map(|&i| o[i]).collect::<Vec<f64>>())
-                .collect();
-            test_preds = sel_preds.clone();
-            fold_aucs = per_fold
-                .iter()
-                .map(|v| {
-                    if v.is_empty() {
-                        return None;
-                    }
-                    let m = v.iter().sum::<f64>() / v.len() as f64;
-                    let sd =
-                        (v.iter().map(|a| (a - m).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
-                    Some((m, sd))
-                })
-                .collect();
-            fit_secs = secs;
-            folds_used = Some(k);
-        }
-    }
-    let y_sel = ds.labels(&sel_rows);
-    let y_test = ds.labels(&test_rows);
-    let arr_sel = ds.arr_of(&sel_rows);
-    let arr_test = ds.arr_of(&test_rows);
-    // Test rows whose account has no fit row (out of time only).
-    let unseen: Option<Vec<usize>> = oot.as_ref().map(|s| {
-        let seen: std::collections::HashSet<u32> = s.fit.iter().map(|&i| ds.group[i]).collect();
-        (0..test_rows.len())
-            .filter(|&k| !seen.contains(&ds.group[test_rows[k]]))
-            .collect()
-    });
+    let mut sel = match &oot {
+        Some(s) => out_of_time_candidates(ds, &grid, s, seed, progress, started)?,
+        None => cross_validated_candidates(ds, &grid, &labelled, cfg.folds, seed, progress)?,
+    };
+    let y_sel = ds.labels(&sel.sel_rows);
     let candidates: Vec<CandidateResult> = grid
         .iter()
         .enumerate()
         .map(|(k, p)| CandidateResult {
             params: p.clone(),
             description: p.describe(),
-            selection_roc_auc: metrics::roc_auc(&y_sel, &sel_preds[k]),
-            selection_log_loss: metrics::log_loss(&y_sel, &sel_preds[k]),
-            fold_roc_auc: fold_aucs[k],
-            fit_seconds: fit_secs[k],
+            selection_roc_auc: metrics::roc_auc(&y_sel, &sel.sel_preds[k]),
+            selection_log_loss: metrics::log_loss(&y_sel, &sel.sel_preds[k]),
+            fold_roc_auc: sel.fold_aucs[k],
+            fit_seconds: sel.fit_secs[k],
         })
         .collect();
-
-    // Best candidate per family: highest selection ROC-AUC (mean fold AUC for CV).
-    let mut families = Vec::new();
-    let mut test_proba = BTreeMap::new();
-    for fam in Family::ALL {
-        let best = candidates
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.params.family() == fam)
-            .map(|(k, c)| {
-                let score = c
-                    .fold_roc_auc
-                    .map(|f| f.0)
-                    .or(c.selection_roc_auc)
-                    .unwrap_or(0.0);
-                (k, score)
-            })
-            .fold(None::<(usize, f64)>, |acc, (k, s)| match acc {
-                Some((_, b)) if b >= s => acc,
-                _ => Some((k, s)),
-            });
-        let Some((k, _)) = best else { continue };
-        let (cal, briers) = choose_calibration(ds, &sel_rows, &sel_preds[k], &y_sel);
-        let ps: Vec<f64> = sel_preds[k].iter().map(|&v| cal.apply(v)).collect();
-        let pt: Vec<f64> = test_preds[k].iter().map(|&v| cal.apply(v)).collect();
-        test_proba.insert(fam, pt.clone());
-        families.push((
-            k,
-            cal,
-            FamilyResult {
-                family: fam,
-                params: grid[k].clone(),
-                description: grid[k].describe(),
-                calibration: String::new(),
-                calibration_brier: briers,
-                selection: Metrics::compute(&y_sel, &ps, arr_sel.as_deref()),
-                test: Metrics::compute(&y_test, &pt, arr_test.as_deref()),
-                test_unseen_accounts: unseen.as_ref().filter(|u| !u.is_empty()).map(|u| {
-                    let pick = |v: &[f64]| u.iter().map(|&k| v[k]).collect::<Vec<f64>>();
-                    Metrics::compute(
-                        &pick(&y_test),
-                        &pick(&pt),
-                        arr_test.as_deref().map(pick).as_deref(),
-                    )
-                }),
-                fold_roc_auc: candidates[k].fold_roc_auc,
-                final_fit_seconds: 0.0,
-                refitted: false,
-            },
-        ));
-    }
-    for (_, cal, f) in &mut families {
-        f.calibration = cal.name().to_string();
-    }
+    let (families, test_proba) = choose_families(ds, &grid, &candidates, &sel, oot.as_ref());
 
     // The champion is chosen on the selection rows, before any refit.
     let chosen: Vec<FamilyResult> = families.iter().map(|(_, _, f)| f.clone()).collect();
@@ -792,45 +907,17 @@ pub fn train(
             "training: families chosen and calibrated at {:.1}s",
             started.elapsed().as_secs_f64()
         );
-        let final_rows = final_sample.as_deref().unwrap_or(&labelled);
-        let (prep, x) = Preprocessor::fit_transform(ds, final_rows)?;
-        let design = model::Design::new(x.view());
-        log::debug!(
-            "training: final design matrix at {:.1}s",
-            started.elapsed().as_secs_f64()
-        );
-        let models: Vec<Option<(Model, f64)>> = families
-            .par_iter()
-            .map(|(k, _, f)| {
-                refit_family(f).then(|| {
-                    let validated = fit_prep
-                        .as_ref()
-                        .zip(validation_models.get(*k).and_then(Option::as_ref));
-                    let (m, secs) = refit_one(
-                        &f.params,
-                        validated,
-                        &prep,
-                        ds,
-                        final_rows,
-                        &design,
-                        candidate_seed(seed, 900 + k),
-                    );
-                    progress(Progress::Fitted {
-                        what: format!(
-                            "{} on {}",
-                            f.params.describe(),
-                            if final_sample.is_some() {
-                                "the final sample of labelled rows"
-                            } else {
-                                "all labelled rows"
-                            }
-                        ),
-                        seconds: secs,
-                    });
-                    (m, secs)
-                })
-            })
-            .collect();
+        let (prep, models) = refit_families(
+            ds,
+            &families,
+            &refit_family,
+            &sel,
+            final_sample.as_deref().unwrap_or(&labelled),
+            final_sample.is_some(),
+            seed,
+            progress,
+            started,
+        )?;
         Some((prep, models.into_iter()))
     } else {
         None
@@ -847,9 +934,10 @@ pub fn train(
                 f.refitted = true;
                 Some((prep, model))
             }
-            None => fit_prep
+            None => sel
+                .fit_prep
                 .clone()
-                .zip(validation_models.get_mut(k).and_then(Option::take)),
+                .zip(sel.validation_models.get_mut(k).and_then(Option::take)),
         };
         if let Some((prep, model)) = fitted {
             pipelines.insert(
@@ -874,8 +962,8 @@ pub fn train(
             rows_labelled: labelled.len(),
             positives,
             split: oot,
-            folds: folds_used,
-            tuning_rows,
+            folds: sel.folds_used,
+            tuning_rows: sel.tuning_rows,
             final_rows: final_sample.as_ref().map(Vec::len),
             candidates,
             families: results,
@@ -888,7 +976,7 @@ pub fn train(
             comparison: None,
         },
         pipelines,
-        test_rows,
+        test_rows: sel.test_rows,
         test_proba,
     })
 }

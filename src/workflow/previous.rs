@@ -105,3 +105,17 @@ pub struct Loaded {
     pub model: Option<ModelDir>,
     pub list: Option<List>,
 }
+
+impl Loaded {
+    /// The previous model's features, numeric then categorical (for drift's new and
+    /// retired features).
+    pub fn model_features(&self) -> Option<Vec<String>> {
+        self.model.as_ref().map(|p| {
+            [
+                p.manifest.numeric_features.clone(),
+                p.manifest.categorical_features.clone(),
+            ]
+            .concat()
+        })
+    }
+}

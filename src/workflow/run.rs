@@ -59,6 +59,22 @@ pub struct Timings {
     pub total: f64,
 }
 
+impl Timings {
+    fn log(&self) {
+        log::info!(
+            "stage seconds: load {:.1}, features {:.1}, training {:.1} (cohorts {:.1}, clusters {:.1}, propensity {:.1} beside it), save and score {:.1}, total {:.1}",
+            self.load,
+            self.features - self.load,
+            self.training,
+            self.analyses[0],
+            self.analyses[1],
+            self.analyses[2],
+            self.save_and_score,
+            self.total
+        );
+    }
+}
+
 /// Everything one run produced; [`crate::output::run::write`] writes it.
 pub struct RunResult {
     pub summary: Summary,
@@ -160,37 +176,10 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
     )?;
     // Score with the model as saved, exactly as `churnlab score` would.
     let m = artifact::load(&model_dir)?;
-    log::info!(
-        "scoring and explaining every account in the book on {}",
-        table.as_of
-    );
-    let mut list = score::score_snapshot(&m, &table, &ctx.accounts, &ctx.histories, cfg.scoring())?;
-    let health = match cfg.health() {
-        Some(h) => {
-            log::info!("validating the health score");
-            let v = validate::validate(
-                h,
-                &dataset,
-                Some(&trained),
-                table.horizon_days,
-                cfg.models().test_share,
-            )?;
-            list.attach_health(h, &dataset, &scoring_rows);
-            Some(v)
-        }
-        None => None,
-    };
-    if let Ok(p) = &analyses.propensity {
-        targeting::attach_best_plays(&mut list, &p.play_models, &dataset, &scoring_rows)?;
-    }
-    list.arrange(&opts.list);
-    let (budget, play_effects) = match &analyses.propensity {
-        Ok(p) => (
-            targeting::play_budget(&list, p, &dataset),
-            targeting::play_effects(&list, p, &dataset),
-        ),
-        Err(_) => (Vec::new(), Vec::new()),
-    };
+    let scored = score_the_book(
+        &m, &ctx, &table, &dataset, &trained, &analyses, &opts.list, cfg,
+    )?;
+    let list = scored.list;
     log::info!(
         "measuring drift between the training window and {}",
         table.as_of
@@ -203,17 +192,7 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
         as_of: table.as_of,
         importance: &crate::explain::importance(m.champion()?, &dataset, &scoring_rows)?,
         table_signals,
-        previous_features: previous
-            .model
-            .as_ref()
-            .map(|p| {
-                [
-                    p.manifest.numeric_features.clone(),
-                    p.manifest.categorical_features.clone(),
-                ]
-                .concat()
-            })
-            .as_deref(),
+        previous_features: previous.model_features().as_deref(),
     });
     for s in &drift.signals {
         log::warn!("drift: {} {}: {}", s.table, s.change, s.detail);
@@ -240,17 +219,7 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
         save_and_score: t_save.elapsed().as_secs_f64(),
         total: t0.elapsed().as_secs_f64(),
     };
-    log::info!(
-        "stage seconds: load {:.1}, features {:.1}, training {:.1} (cohorts {:.1}, clusters {:.1}, propensity {:.1} beside it), save and score {:.1}, total {:.1}",
-        seconds.load,
-        seconds.features - seconds.load,
-        seconds.training,
-        seconds.analyses[0],
-        seconds.analyses[1],
-        seconds.analyses[2],
-        seconds.save_and_score,
-        seconds.total
-    );
+    seconds.log();
     Ok(RunResult {
         summary,
         retention,
@@ -263,11 +232,72 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
         entry,
         drift,
         stability,
-        health,
+        health: scored.health,
         list,
         forecast,
+        budget: scored.budget,
+        play_effects: scored.play_effects,
+        seconds,
+    })
+}
+
+/// The ranked list of the book's accounts, scored with the saved model `m`, with the
+/// health score (when configured) and each account's next best play; and what the plays
+/// are worth aimed at it.
+struct Scored {
+    list: ScoredList,
+    health: Option<Validation>,
+    budget: Vec<targeting::BudgetRow>,
+    play_effects: Vec<targeting::PlayEffect>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn score_the_book(
+    m: &artifact::ModelDir,
+    ctx: &BookContext,
+    table: &SnapshotTable,
+    dataset: &Dataset,
+    trained: &Trained,
+    analyses: &Analyses,
+    list_options: &ListOptions,
+    cfg: &Config,
+) -> Result<Scored> {
+    let scoring_rows = table.scoring_rows();
+    log::info!(
+        "scoring and explaining every account in the book on {}",
+        table.as_of
+    );
+    let mut list = score::score_snapshot(m, table, &ctx.accounts, &ctx.histories, cfg.scoring())?;
+    let health = match cfg.health() {
+        Some(h) => {
+            log::info!("validating the health score");
+            let v = validate::validate(
+                h,
+                dataset,
+                Some(trained),
+                table.horizon_days,
+                cfg.models().test_share,
+            )?;
+            list.attach_health(h, dataset, &scoring_rows);
+            Some(v)
+        }
+        None => None,
+    };
+    if let Ok(p) = &analyses.propensity {
+        targeting::attach_best_plays(&mut list, &p.play_models, dataset, &scoring_rows)?;
+    }
+    list.arrange(list_options);
+    let (budget, play_effects) = match &analyses.propensity {
+        Ok(p) => (
+            targeting::play_budget(&list, p, dataset),
+            targeting::play_effects(&list, p, dataset),
+        ),
+        Err(_) => (Vec::new(), Vec::new()),
+    };
+    Ok(Scored {
+        list,
+        health,
         budget,
         play_effects,
-        seconds,
     })
 }
