@@ -140,19 +140,14 @@ impl Cursor {
     }
 }
 
-/// Computes the family for every spine row. `types` fixes the list when not empty;
-/// otherwise it is chosen by the coverage rule from the rows dated before `cut`.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn per_type(
+/// The event types of the family, and (with configured types) the types in the data
+/// that are left out, with their share of accounts. Chosen by coverage on the rows
+/// before `cut`, at most `usage_type_max` of them, unless configured.
+fn choose_types(
     u: &UsageRows,
-    by: &ByAccount,
-    rows: &[SpineRow],
-    snapshot_days: &[i64],
-    index: &Index,
     feat: &FeatureConfig,
     cut: i32,
-    values: &Values,
-) -> PerType {
+) -> (Vec<String>, Vec<(String, f64)>) {
     let (min_share, fixed) = (feat.usage_type_min_share, !feat.usage_types.is_empty());
     let chosen: Vec<String> = if fixed {
         feat.usage_types.clone()
@@ -172,6 +167,71 @@ pub(super) fn per_type(
     } else {
         Vec::new()
     };
+    (chosen, unmodelled)
+}
+
+/// Account `a`'s per-type sums at each of its snapshots, as (snapshot row, sums), for
+/// `kinds`: each feature code's chosen type (`u32::MAX` for none) and how many types
+/// there are. One sweep of its rows in day order serves every snapshot.
+fn sweep_account(
+    a: usize,
+    u: &UsageRows,
+    by: &ByAccount,
+    (kind_of, k): (&[u32], usize),
+    snapshot_days: &[i64],
+    index: &Index,
+) -> Vec<(usize, Sums)> {
+    let mut out = Vec::new();
+    let mut mine: Vec<(i32, u32)> = by
+        .rows_of(a)
+        .iter()
+        .map(|&r| (u.day[r as usize], r))
+        .collect();
+    // Day order (ties in table order). Rows already in day order (as tables are
+    // written) need no sort.
+    if !by.day_ordered(a) {
+        mine.sort_unstable();
+    }
+    let (mut at90, mut at30, mut at_t) = (Cursor::new(k), Cursor::new(k), Cursor::new(k));
+    let mut last = vec![i32::MIN; k];
+    for (s, &t) in snapshot_days.iter().enumerate() {
+        let Some(row) = index.row_of[s][a] else {
+            continue;
+        };
+        at90.advance(&mine, u, kind_of, t - 90, None);
+        at30.advance(&mine, u, kind_of, t - 30, None);
+        at_t.advance(&mine, u, kind_of, t, Some(last.as_mut_slice()));
+        let diff = |x: &Cursor, y: &Cursor| -> Vec<f64> {
+            x.cum.iter().zip(&y.cum).map(|(a, b)| a - b).collect()
+        };
+        out.push((
+            row,
+            Sums {
+                c30: diff(&at_t, &at30),
+                c90: diff(&at_t, &at90),
+                prior60: diff(&at30, &at90),
+                total: at_t.cum.clone(),
+                last: last.clone(),
+            },
+        ));
+    }
+    out
+}
+
+/// Computes the family for every spine row. `types` fixes the list when not empty;
+/// otherwise it is chosen by the coverage rule from the rows dated before `cut`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn per_type(
+    u: &UsageRows,
+    by: &ByAccount,
+    rows: &[SpineRow],
+    snapshot_days: &[i64],
+    index: &Index,
+    feat: &FeatureConfig,
+    cut: i32,
+    values: &Values,
+) -> PerType {
+    let (chosen, unmodelled) = choose_types(u, feat, cut);
     let k = chosen.len();
     // Each feature code's position in the chosen list (u32::MAX: not a chosen type).
     let kind_of: Vec<u32> = u
@@ -214,44 +274,10 @@ pub(super) fn per_type(
         let found: Vec<Vec<(usize, Sums)>> = block
             .par_chunks(64)
             .map(|accounts| {
-                let mut out = Vec::new();
-                for &a in accounts {
-                    let mut mine: Vec<(i32, u32)> = by
-                        .rows_of(a)
-                        .iter()
-                        .map(|&r| (u.day[r as usize], r))
-                        .collect();
-                    // Day order (ties in table order): one sweep serves every snapshot.
-                    // Rows already in day order (as tables are written) need no sort.
-                    if !by.day_ordered(a) {
-                        mine.sort_unstable();
-                    }
-                    let (mut at90, mut at30, mut at_t) =
-                        (Cursor::new(k), Cursor::new(k), Cursor::new(k));
-                    let mut last = vec![i32::MIN; k];
-                    for (s, &t) in snapshot_days.iter().enumerate() {
-                        let Some(row) = index.row_of[s][a] else {
-                            continue;
-                        };
-                        at90.advance(&mine, u, &kind_of, t - 90, None);
-                        at30.advance(&mine, u, &kind_of, t - 30, None);
-                        at_t.advance(&mine, u, &kind_of, t, Some(last.as_mut_slice()));
-                        let diff = |x: &Cursor, y: &Cursor| -> Vec<f64> {
-                            x.cum.iter().zip(&y.cum).map(|(a, b)| a - b).collect()
-                        };
-                        out.push((
-                            row,
-                            Sums {
-                                c30: diff(&at_t, &at30),
-                                c90: diff(&at_t, &at90),
-                                prior60: diff(&at30, &at90),
-                                total: at_t.cum.clone(),
-                                last: last.clone(),
-                            },
-                        ));
-                    }
-                }
-                out
+                accounts
+                    .iter()
+                    .flat_map(|&a| sweep_account(a, u, by, (&kind_of, k), snapshot_days, index))
+                    .collect::<Vec<_>>()
             })
             .collect();
         for (row, s) in found.into_iter().flatten() {

@@ -35,24 +35,15 @@ fn detect_grain(u: &UsageRows) -> UsageGrain {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(super) fn usage_features(
-    usage: &Loaded,
-    rows: &[SpineRow],
-    snapshot_dates: &[NaiveDate],
-    index: &Index,
-    feat: &FeatureConfig,
-    type_cut: i32,
-    values: &mut Values,
+/// Why the usage features the table cannot support are not computed: no users, no
+/// minutes, no daily rows, no sticky features configured.
+fn note_unavailable(
+    has_users: bool,
+    has_minutes: bool,
+    grain: UsageGrain,
+    sticky: &[String],
     unavailable: &mut BTreeMap<String, String>,
-) -> Result<(Vec<String>, UsageGrain, super::per_type::PerType)> {
-    ensure_scratch(values, rows.len());
-    // The frame's own columns, read in place: no copy of a table that can hold most of
-    // a large book's memory.
-    let mut rows_of = UsageRows::of(usage)?;
-    let (has_users, has_minutes) = (rows_of.user.is_some(), rows_of.minutes.is_some());
-    let grain = detect_grain(&rows_of);
-    log::debug!("usage grain: {grain:?}");
+) {
     if !has_users {
         for n in [
             "active_users_30d",
@@ -74,13 +65,6 @@ pub(super) fn usage_features(
         unavailable.insert("active_days_30d".into(), why.clone());
         unavailable.insert("dau_mau_30d".into(), why);
     }
-
-    // Every window below reads an account's rows through one bucket per account: no
-    // plan per snapshot, and no pass over other accounts' rows.
-    let by_account = ByAccount::of(&rows_of);
-    // Sticky features are configured or not computed: chosen from churn outcomes, as
-    // they once were, they made every snapshot depend on later labels.
-    let sticky = feat.sticky_features.clone();
     if sticky.is_empty() {
         for n in ["sticky_features_used_30d", "sticky_user_share_30d"] {
             unavailable.insert(
@@ -91,6 +75,33 @@ pub(super) fn usage_features(
     } else {
         log::info!("sticky features: {}", sticky.join(", "));
     }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn usage_features(
+    usage: &Loaded,
+    rows: &[SpineRow],
+    snapshot_dates: &[NaiveDate],
+    index: &Index,
+    feat: &FeatureConfig,
+    type_cut: i32,
+    values: &mut Values,
+    unavailable: &mut BTreeMap<String, String>,
+) -> Result<(Vec<String>, UsageGrain, super::per_type::PerType)> {
+    ensure_scratch(values, rows.len());
+    // The frame's own columns, read in place: no copy of a table that can hold most of
+    // a large book's memory.
+    let mut rows_of = UsageRows::of(usage)?;
+    let (has_users, has_minutes) = (rows_of.user.is_some(), rows_of.minutes.is_some());
+    let grain = detect_grain(&rows_of);
+    log::debug!("usage grain: {grain:?}");
+    // Every window below reads an account's rows through one bucket per account: no
+    // plan per snapshot, and no pass over other accounts' rows.
+    let by_account = ByAccount::of(&rows_of);
+    // Sticky features are configured or not computed: chosen from churn outcomes, as
+    // they once were, they made every snapshot depend on later labels.
+    let sticky = feat.sticky_features.clone();
+    note_unavailable(has_users, has_minutes, grain, &sticky, unavailable);
     rows_of.mark_sticky(&sticky);
     let daily = grain == UsageGrain::Daily;
     let days: Vec<i64> = snapshot_dates
