@@ -281,6 +281,62 @@ fn in_window(c: &str, lo: i64, hi: i64) -> Expr {
     col(c).gt_eq(lit(lo)).and(col(c).lt(lit(hi)))
 }
 
+/// The spine's commercial facts: ARR, seats, tenure, renewal timing, the last renewal's
+/// change and the term.
+fn commercial_facts(rows: &[SpineRow], values: &mut Values) {
+    for (i, r) in rows.iter().enumerate() {
+        values.set("arr", i, Some(r.arr));
+        values.set("seats", i, Some(r.seats));
+        values.set("arr_per_seat", i, (r.seats > 0.0).then(|| r.arr / r.seats));
+        values.set("tenure_days", i, Some(r.tenure_days));
+        values.set("days_to_renewal", i, Some(r.days_to_renewal));
+        values.set("days_lapsed", i, Some(r.days_lapsed));
+        values.set(
+            "first_renewal_ahead",
+            i,
+            Some(f64::from(u8::from(r.first_renewal_ahead))),
+        );
+        values.set("arr_change_last_renewal", i, r.arr_change_last_renewal);
+        values.set(
+            "monthly_term",
+            i,
+            r.term_months
+                .is_finite()
+                .then(|| f64::from(u8::from(r.term_months < 2.0))),
+        );
+    }
+}
+
+/// A feature whose table is absent is unavailable; a feature found unavailable is missing
+/// everywhere; counts are zero, not missing, for accounts without rows in a present table.
+fn settle_absent(
+    present: &[&'static str],
+    unavailable: &mut BTreeMap<String, String>,
+    values: &mut Values,
+) {
+    // Counts are zero, not missing, for accounts without rows in a present table.
+    for spec in CATALOG {
+        let table = spec.source.split([' ', ',']).next().unwrap_or("");
+        if !present.contains(&table) {
+            unavailable
+                .entry(spec.name.to_string())
+                .or_insert_with(|| format!("no {table} table"));
+            continue;
+        }
+        if unavailable.contains_key(spec.name) {
+            if let Some(c) = values.cols.get_mut(spec.name) {
+                c.iter_mut().for_each(|v| *v = MISSING);
+            }
+            continue;
+        }
+        if spec.absent == Absent::Zero
+            && let Some(c) = values.cols.get_mut(spec.name)
+        {
+            c.iter_mut().filter(|v| v.is_nan()).for_each(|v| *v = 0.0);
+        }
+    }
+}
+
 /// Builds the snapshot table for a validated book.
 ///
 /// `accounts` and `histories` are the book's (contract histories as of `as_of`, see
@@ -328,27 +384,7 @@ pub fn build(
     let mut present: Vec<&'static str> = Vec::new();
 
     // Commercial facts from the spine.
-    for (i, r) in rows.iter().enumerate() {
-        values.set("arr", i, Some(r.arr));
-        values.set("seats", i, Some(r.seats));
-        values.set("arr_per_seat", i, (r.seats > 0.0).then(|| r.arr / r.seats));
-        values.set("tenure_days", i, Some(r.tenure_days));
-        values.set("days_to_renewal", i, Some(r.days_to_renewal));
-        values.set("days_lapsed", i, Some(r.days_lapsed));
-        values.set(
-            "first_renewal_ahead",
-            i,
-            Some(f64::from(u8::from(r.first_renewal_ahead))),
-        );
-        values.set("arr_change_last_renewal", i, r.arr_change_last_renewal);
-        values.set(
-            "monthly_term",
-            i,
-            r.term_months
-                .is_finite()
-                .then(|| f64::from(u8::from(r.term_months < 2.0))),
-        );
-    }
+    commercial_facts(&rows, &mut values);
 
     let mut sticky = Vec::new();
     let mut grain = None;
@@ -418,27 +454,7 @@ pub fn build(
     }
     present.extend(["accounts", "contracts"]);
 
-    // Counts are zero, not missing, for accounts without rows in a present table.
-    for spec in CATALOG {
-        let table = spec.source.split([' ', ',']).next().unwrap_or("");
-        if !present.contains(&table) {
-            unavailable
-                .entry(spec.name.to_string())
-                .or_insert_with(|| format!("no {table} table"));
-            continue;
-        }
-        if unavailable.contains_key(spec.name) {
-            if let Some(c) = values.cols.get_mut(spec.name) {
-                c.iter_mut().for_each(|v| *v = MISSING);
-            }
-            continue;
-        }
-        if spec.absent == Absent::Zero
-            && let Some(c) = values.cols.get_mut(spec.name)
-        {
-            c.iter_mut().filter(|v| v.is_nan()).for_each(|v| *v = 0.0);
-        }
-    }
+    settle_absent(&present, &mut unavailable, &mut values);
     derive_ratios(&rows, &mut values, &unavailable);
     mask_unobserved_windows(&rows, &mut values);
 

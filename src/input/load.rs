@@ -514,6 +514,38 @@ fn check_number(
     ))
 }
 
+/// Each text cell parsed by `parse`. An empty cell is missing (a problem when the column
+/// is not nullable); a cell that `parse` refuses is a problem, with `parse`'s message or
+/// else "expected ..., found ...".
+fn each_cell<'a, T>(
+    spec: &schema::ColumnSpec,
+    cells: impl Iterator<Item = Option<&'a str>>,
+    problems: &mut ColumnProblems,
+    parse: impl Fn(&str) -> std::result::Result<T, Option<String>>,
+) -> Vec<Option<T>> {
+    cells
+        .enumerate()
+        .map(|(i, cell)| {
+            let Some(s) = cell else {
+                if !spec.nullable {
+                    problems.push(i, format!("is empty; expected {}", spec.kind.expected()));
+                }
+                return None;
+            };
+            match parse(s) {
+                Ok(v) => Some(v),
+                Err(m) => {
+                    let m = m.unwrap_or_else(|| {
+                        format!("expected {}, found {}", spec.kind.expected(), shown(s))
+                    });
+                    problems.push(i, m);
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
 fn parse_column(
     spec: &schema::ColumnSpec,
     column: &polars::prelude::Column,
@@ -617,80 +649,21 @@ fn parse_column(
                 .collect();
             Parsed::Text(out)
         }
-        Kind::Date => Parsed::Days(
-            cells
-                .enumerate()
-                .map(|(i, cell)| match cell {
-                    None => {
-                        missing(i, problems);
-                        None
-                    }
-                    Some(s) => match dates::parse_date(s) {
-                        Some(d) => Some(dates::to_days(d)),
-                        None => {
-                            bad(i, s, problems);
-                            None
-                        }
-                    },
-                })
-                .collect(),
-        ),
-        Kind::Timestamp => Parsed::Millis(
-            cells
-                .enumerate()
-                .map(|(i, cell)| match cell {
-                    None => {
-                        missing(i, problems);
-                        None
-                    }
-                    Some(s) => match dates::parse_timestamp_ms(s) {
-                        Some(t) => Some(t),
-                        None => {
-                            bad(i, s, problems);
-                            None
-                        }
-                    },
-                })
-                .collect(),
-        ),
-        Kind::Number { .. } => Parsed::Num(
-            cells
-                .enumerate()
-                .map(|(i, cell)| match cell {
-                    None => {
-                        missing(i, problems);
-                        None
-                    }
-                    Some(s) => match s.parse::<f64>() {
-                        Ok(x) => check_number(spec, x, &|| s.to_string())
-                            .map_err(|m| problems.push(i, m))
-                            .ok(),
-                        Err(_) => {
-                            bad(i, s, problems);
-                            None
-                        }
-                    },
-                })
-                .collect(),
-        ),
-        Kind::Bool => Parsed::Flag(
-            cells
-                .enumerate()
-                .map(|(i, cell)| match cell {
-                    None => {
-                        missing(i, problems);
-                        None
-                    }
-                    Some(s) => match schema::parse_bool(s) {
-                        Some(b) => Some(b),
-                        None => {
-                            bad(i, s, problems);
-                            None
-                        }
-                    },
-                })
-                .collect(),
-        ),
+        Kind::Date => Parsed::Days(each_cell(spec, cells, problems, |s| {
+            dates::parse_date(s).map(dates::to_days).ok_or(None)
+        })),
+        Kind::Timestamp => Parsed::Millis(each_cell(spec, cells, problems, |s| {
+            dates::parse_timestamp_ms(s).ok_or(None)
+        })),
+        Kind::Number { .. } => Parsed::Num(each_cell(spec, cells, problems, |s| {
+            match s.parse::<f64>() {
+                Ok(x) => check_number(spec, x, &|| s.to_string()).map_err(Some),
+                Err(_) => Err(None),
+            }
+        })),
+        Kind::Bool => Parsed::Flag(each_cell(spec, cells, problems, |s| {
+            schema::parse_bool(s).ok_or(None)
+        })),
     })
 }
 
