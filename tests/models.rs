@@ -9,7 +9,7 @@ use std::fs;
 use churnlab::config::{Config, ModelConfig};
 use churnlab::features::dataset::Dataset;
 use churnlab::model::Family;
-use churnlab::model::logistic::Logistic;
+use churnlab::model::logistic::{Logistic, Penalty};
 use churnlab::score::ListOptions;
 use churnlab::train::{self, metrics};
 use churnlab::workflow::score::ScoreSource;
@@ -39,6 +39,33 @@ fn logistic_matches_scikit_learn_with_weights_and_l2() {
     }
     let b0 = v["intercept"].as_f64().unwrap();
     assert!((m.intercept - b0).abs() < 1e-6, "{} vs {b0}", m.intercept);
+}
+
+#[test]
+fn l1_logistic_matches_scikit_learn_zeros_included() {
+    let text = fs::read_to_string("tests/fixtures/logistic_l1_sklearn.json").unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let rows: Vec<Vec<f64>> = v["x"].as_array().unwrap().iter().map(floats).collect();
+    let x = ndarray::Array2::from_shape_fn((rows.len(), rows[0].len()), |(i, j)| rows[i][j]);
+    let (y, w) = (floats(&v["y"]), floats(&v["w"]));
+    let pen = Penalty {
+        l2: 0.0,
+        l1: v["l1"].as_f64().unwrap(),
+    };
+    let want = floats(&v["coef"]);
+    // From the null model, and warm-started from a far point (the grid's path).
+    let far = (1.0, vec![2.0; want.len()]);
+    for start in [None, Some(far)] {
+        let m = Logistic::fit_from(x.view(), &y, Some(&w), pen, start);
+        assert_eq!(m.coef.len(), want.len());
+        for (a, b) in m.coef.iter().zip(&want) {
+            assert!((a - b).abs() < 1e-6, "coef {a} vs sklearn {b}");
+            // scikit-learn's zeros are exact zeros here too.
+            assert_eq!(*a == 0.0, *b == 0.0, "coef {a} vs sklearn {b}");
+        }
+        let b0 = v["intercept"].as_f64().unwrap();
+        assert!((m.intercept - b0).abs() < 1e-6, "{} vs {b0}", m.intercept);
+    }
 }
 
 fn quiet(_: train::Progress<'_>) {}
@@ -329,5 +356,6 @@ fn the_grid_scales_its_leaves_with_the_rows() {
         leaves(10_000_000),
         (vec![1000.0, 1000.0], vec![200.0, 200.0])
     );
-    assert_eq!(Params::grid(10).len(), 10);
+    // Four L2 and three L1 logistic strengths, two of each tree family.
+    assert_eq!(Params::grid(10).len(), 13);
 }

@@ -204,25 +204,14 @@ pub fn metric_cohorts(ds: &Dataset) -> Vec<MetricBin> {
                 .collect();
             // (value, row) is a total order: the unstable sort gives the stable one's.
             present.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            let n = present.len();
-            let mut start = 0;
-            let mut bin = 0;
-            while start < n {
-                bin += 1;
-                // End at the first decile boundary past `start`, extended over ties (a
-                // tie spanning boundaries makes one bin, so there may be fewer than ten).
-                let mut b = 1;
-                while b < 10 && b * n / 10 <= start {
-                    b += 1;
-                }
-                let mut end = (b * n / 10).clamp(start + 1, n);
-                while end < n && present[end].0 == present[end - 1].0 {
-                    end += 1;
-                }
-                let members: Vec<usize> = present[start..end].iter().map(|p| p.1).collect();
-                let range = format!("[{}, {}]", fmt(present[start].0), fmt(present[end - 1].0));
-                out.push(mk(name, bin, range, &members));
-                start = end;
+            for (bin, span) in decile_bins(&present).into_iter().enumerate() {
+                let members: Vec<usize> = present[span.clone()].iter().map(|p| p.1).collect();
+                let range = format!(
+                    "[{}, {}]",
+                    fmt(present[span.start].0),
+                    fmt(present[span.end - 1].0)
+                );
+                out.push(mk(name, bin + 1, range, &members));
             }
             if !missing.is_empty() {
                 out.push(mk(name, 0, "missing".into(), &missing));
@@ -245,6 +234,28 @@ pub fn metric_cohorts(ds: &Dataset) -> Vec<MetricBin> {
         }
     }
     out
+}
+
+/// The spans of `sorted` (values in ascending order) that make its decile bins: each ends
+/// at the first decile boundary past its start, extended over ties (a tie spanning
+/// boundaries makes one bin, so there may be fewer than ten).
+fn decile_bins(sorted: &[(f64, usize)]) -> Vec<std::ops::Range<usize>> {
+    let n = sorted.len();
+    let mut spans = Vec::new();
+    let mut start = 0;
+    while start < n {
+        let mut b = 1;
+        while b < 10 && b * n / 10 <= start {
+            b += 1;
+        }
+        let mut end = (b * n / 10).clamp(start + 1, n);
+        while end < n && sorted[end].0 == sorted[end - 1].0 {
+            end += 1;
+        }
+        spans.push(start..end);
+        start = end;
+    }
+    spans
 }
 
 fn fmt(x: f64) -> String {

@@ -262,7 +262,7 @@ mod tests {
             .collect();
         let reference: Vec<f64> = (0..p).map(|j| x.column(j).mean().unwrap_or(0.0)).collect();
         let grid = [
-            Params::Logistic { l2: 1e-3 },
+            Params::Logistic { l2: 1e-3, l1: 0.0 },
             Params::DecisionTree {
                 max_depth: 4,
                 min_leaf: 10.0,

@@ -27,7 +27,7 @@ use crate::config::ModelConfig;
 use crate::error::{Error, Result};
 use crate::features::dataset::Dataset;
 use crate::model::calibrate::Calibrator;
-use crate::model::logistic::Logistic;
+use crate::model::logistic::{Logistic, Penalty};
 use crate::model::prep::Preprocessor;
 use crate::model::{self, Family, Model, Params};
 use metrics::Metrics;
@@ -267,9 +267,9 @@ fn fit_one(
 
 /// Fits every candidate of `grid` on `rows` (design `x`), in parallel; each model with
 /// its fit seconds, in grid order. `seed_of(k)` seeds candidate k and `done(k, seconds)`
-/// hears of each fit. The logistic candidates are one chain, from the strongest penalty
-/// to the weakest, each starting Newton's method at the previous optimum (a path of
-/// warm starts: the same optima in fewer steps).
+/// hears of each fit. The logistic candidates are two chains, the L2 ones and the L1 ones,
+/// each from the strongest penalty to the weakest, each fit starting Newton's method at
+/// the previous optimum (a path of warm starts: the same optima in fewer steps).
 fn fit_grid(
     grid: &[Params],
     ds: &Dataset,
@@ -278,17 +278,24 @@ fn fit_grid(
     seed_of: &(dyn Fn(usize) -> u64 + Sync),
     done: &(dyn Fn(usize, f64) + Sync),
 ) -> Vec<(Model, f64)> {
-    let l2_of = |k: usize| match grid[k] {
-        Params::Logistic { l2 } => Some(l2),
+    let penalty_of = |k: usize| match grid[k] {
+        Params::Logistic { l2, l1 } => Some(Penalty { l2, l1 }),
         _ => None,
     };
-    let mut chain: Vec<usize> = (0..grid.len()).filter(|&k| l2_of(k).is_some()).collect();
-    chain.sort_by(|&a, &b| l2_of(b).unwrap_or(0.0).total_cmp(&l2_of(a).unwrap_or(0.0)));
-    let tasks: Vec<Vec<usize>> = std::iter::once(chain)
+    let chain = |lasso: bool| {
+        let mut c: Vec<usize> = (0..grid.len())
+            .filter(|&k| penalty_of(k).is_some_and(|p| (p.l1 > 0.0) == lasso))
+            .collect();
+        let strength = |k: usize| penalty_of(k).map_or(0.0, |p| if lasso { p.l1 } else { p.l2 });
+        c.sort_by(|&a, &b| strength(b).total_cmp(&strength(a)));
+        c
+    };
+    let tasks: Vec<Vec<usize>> = [chain(false), chain(true)]
+        .into_iter()
         .filter(|c| !c.is_empty())
         .chain(
             (0..grid.len())
-                .filter(|&k| l2_of(k).is_none())
+                .filter(|&k| penalty_of(k).is_none())
                 .map(|k| vec![k]),
         )
         .collect();
@@ -299,14 +306,14 @@ fn fit_grid(
             let mut previous: Option<Logistic> = None;
             let mut out = Vec::with_capacity(task.len());
             for &k in task {
-                let (m, secs) = match (&grid[k], previous.take()) {
-                    (Params::Logistic { l2 }, Some(p)) => {
+                let (m, secs) = match (penalty_of(k), previous.take()) {
+                    (Some(pen), Some(p)) => {
                         let t = std::time::Instant::now();
                         let m =
-                            Logistic::fit_from(x.x(), &y, None, *l2, Some((p.intercept, p.coef)));
+                            Logistic::fit_from(x.x(), &y, None, pen, Some((p.intercept, p.coef)));
                         (Model::Logistic(m), t.elapsed().as_secs_f64())
                     }
-                    (params, _) => fit_one(params, ds, rows, x, seed_of(k)),
+                    _ => fit_one(&grid[k], ds, rows, x, seed_of(k)),
                 };
                 done(k, secs);
                 if let Model::Logistic(l) = &m {
@@ -337,7 +344,7 @@ fn refit_one(
     seed: u64,
 ) -> (Model, f64) {
     match (params, validated) {
-        (Params::Logistic { l2 }, Some((old_prep, Model::Logistic(m)))) => {
+        (&Params::Logistic { l2, l1 }, Some((old_prep, Model::Logistic(m)))) => {
             let coef: Vec<f64> = prep
                 .columns
                 .iter()
@@ -351,7 +358,13 @@ fn refit_one(
                 .collect();
             let y = ds.labels(rows);
             let t = std::time::Instant::now();
-            let m = Logistic::fit_from(x.x(), &y, None, *l2, Some((m.intercept, coef)));
+            let m = Logistic::fit_from(
+                x.x(),
+                &y,
+                None,
+                Penalty { l2, l1 },
+                Some((m.intercept, coef)),
+            );
             (Model::Logistic(m), t.elapsed().as_secs_f64())
         }
         _ => fit_one(params, ds, rows, x, seed),

@@ -176,9 +176,13 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
     )?;
     // Score with the model as saved, exactly as `churnlab score` would.
     let m = artifact::load(&model_dir)?;
-    let scored = score_the_book(
-        &m, &ctx, &table, &dataset, &trained, &analyses, &opts.list, cfg,
-    )?;
+    let book = Book {
+        ctx: &ctx,
+        table: &table,
+        dataset: &dataset,
+        scoring_rows: &scoring_rows,
+    };
+    let scored = score_the_book(&m, &book, &trained, &analyses, &opts.list, cfg)?;
     let list = scored.list;
     log::info!(
         "measuring drift between the training window and {}",
@@ -251,18 +255,29 @@ struct Scored {
     play_effects: Vec<targeting::PlayEffect>,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The book as the scoring step reads it: its tables, snapshot table and design, and the
+/// rows that are scored (one per account at the as-of date).
+struct Book<'a> {
+    ctx: &'a BookContext,
+    table: &'a SnapshotTable,
+    dataset: &'a Dataset,
+    scoring_rows: &'a [usize],
+}
+
 fn score_the_book(
     m: &artifact::ModelDir,
-    ctx: &BookContext,
-    table: &SnapshotTable,
-    dataset: &Dataset,
+    book: &Book,
     trained: &Trained,
     analyses: &Analyses,
     list_options: &ListOptions,
     cfg: &Config,
 ) -> Result<Scored> {
-    let scoring_rows = table.scoring_rows();
+    let Book {
+        ctx,
+        table,
+        dataset,
+        scoring_rows,
+    } = *book;
     log::info!(
         "scoring and explaining every account in the book on {}",
         table.as_of
@@ -278,13 +293,13 @@ fn score_the_book(
                 table.horizon_days,
                 cfg.models().test_share,
             )?;
-            list.attach_health(h, dataset, &scoring_rows);
+            list.attach_health(h, dataset, scoring_rows);
             Some(v)
         }
         None => None,
     };
     if let Ok(p) = &analyses.propensity {
-        targeting::attach_best_plays(&mut list, &p.play_models, dataset, &scoring_rows)?;
+        targeting::attach_best_plays(&mut list, &p.play_models, dataset, scoring_rows)?;
     }
     list.arrange(list_options);
     let (budget, play_effects) = match &analyses.propensity {
