@@ -14,12 +14,12 @@ use serde::{Deserialize, Serialize};
 use crate::common::math::{logit, sigmoid};
 pub use crate::common::vocab::Family;
 use logistic::{Logistic, Penalty};
+use tree::{Boost, BoostParams, DecisionTree, Forest};
 
 /// The L1 strengths of the logistic grid, on the mean log-loss of standardised columns:
 /// scikit-learn's `C` is `1 / (l1 n)`, so on 10,000 rows these are C = 0.01, 0.033 and 0.1
 /// (the baseline's, benches/baseline.py).
 pub const L1_GRID: [f64; 3] = [1e-2, 3e-3, 1e-3];
-use tree::{Boost, BoostParams, DecisionTree, Forest};
 
 /// One candidate: a family and its hyper-parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -50,6 +50,14 @@ impl Params {
             Params::DecisionTree { .. } => Family::DecisionTree,
             Params::RandomForest { .. } => Family::RandomForest,
             Params::GradientBoosting(_) => Family::GradientBoosting,
+        }
+    }
+
+    /// A logistic candidate's penalty; None for the tree families.
+    pub fn penalty(&self) -> Option<Penalty> {
+        match *self {
+            Params::Logistic { l2, l1 } => Some(Penalty { l2, l1 }),
+            _ => None,
         }
     }
 
@@ -227,11 +235,11 @@ pub fn fit_on(
     // node, gradients per tree), and each one started from outside the pool waits for
     // the pool's threads to wake (on the booster benchmark, 5.9 s against 5.2 s).
     rayon::scope(|_| match params {
-        Params::Logistic { l2, l1 } => Model::Logistic(Logistic::fit_from(
+        &Params::Logistic { l2, l1 } => Model::Logistic(Logistic::fit_from(
             design.x(),
             y,
             w,
-            Penalty { l2: *l2, l1: *l1 },
+            Penalty { l2, l1 },
             None,
         )),
         Params::DecisionTree {

@@ -27,7 +27,7 @@ use crate::config::ModelConfig;
 use crate::error::{Error, Result};
 use crate::features::dataset::Dataset;
 use crate::model::calibrate::Calibrator;
-use crate::model::logistic::{Logistic, Penalty};
+use crate::model::logistic::Logistic;
 use crate::model::prep::Preprocessor;
 use crate::model::{self, Family, Model, Params};
 use metrics::Metrics;
@@ -278,10 +278,7 @@ fn fit_grid(
     seed_of: &(dyn Fn(usize) -> u64 + Sync),
     done: &(dyn Fn(usize, f64) + Sync),
 ) -> Vec<(Model, f64)> {
-    let penalty_of = |k: usize| match grid[k] {
-        Params::Logistic { l2, l1 } => Some(Penalty { l2, l1 }),
-        _ => None,
-    };
+    let penalty_of = |k: usize| grid[k].penalty();
     let chain = |lasso: bool| {
         let mut c: Vec<usize> = (0..grid.len())
             .filter(|&k| penalty_of(k).is_some_and(|p| (p.l1 > 0.0) == lasso))
@@ -343,8 +340,8 @@ fn refit_one(
     x: &model::Design,
     seed: u64,
 ) -> (Model, f64) {
-    match (params, validated) {
-        (&Params::Logistic { l2, l1 }, Some((old_prep, Model::Logistic(m)))) => {
+    match (params.penalty(), validated) {
+        (Some(pen), Some((old_prep, Model::Logistic(m)))) => {
             let coef: Vec<f64> = prep
                 .columns
                 .iter()
@@ -358,13 +355,7 @@ fn refit_one(
                 .collect();
             let y = ds.labels(rows);
             let t = std::time::Instant::now();
-            let m = Logistic::fit_from(
-                x.x(),
-                &y,
-                None,
-                Penalty { l2, l1 },
-                Some((m.intercept, coef)),
-            );
+            let m = Logistic::fit_from(x.x(), &y, None, pen, Some((m.intercept, coef)));
             (Model::Logistic(m), t.elapsed().as_secs_f64())
         }
         _ => fit_one(params, ds, rows, x, seed),
