@@ -178,7 +178,7 @@ fn default_book() -> Book {
     let cfg = Config::default();
     let ctx = BookContext::open(&data_dir(), 30, None).unwrap();
     let table = ctx.snapshot_table(cfg.snapshots(), cfg.features()).unwrap();
-    let plays = features::play_flags(&ctx.book, &table, table.horizon_days).unwrap();
+    let plays = features::play_flags(&ctx.book, &table).unwrap();
     Book {
         ds: Dataset::from_snapshots(&table),
         accounts: ctx.accounts,
@@ -215,10 +215,11 @@ fn run_with_threads(b: &Book, threads: usize) -> String {
 /// The simulator's plays are assigned on what the CSM sees (low adoption, a recent ticket
 /// storm, a detractor NPS, a departed sponsor, late invoices, a renewal coming up), so
 /// treated accounts are riskier. Against the true effect on the treated
-/// (`truth/play_effects.csv`): the doubly robust headline's mean absolute error must be
-/// under half the naive difference's, and the random placebo's interval must hold zero
-/// (its true effect). On this 2,500-account book three of the six headline intervals
-/// hold the truth (docs/plays.md), so coverage is not asserted here.
+/// (`truth/play_effects.csv`, the realised effect of a play in the month before the
+/// snapshot): at least five of the six headline 95% intervals hold it (issue 30's bar;
+/// docs/plays.md has every book), the doubly robust headline's mean absolute error must
+/// be under half the naive difference's, and the random placebo's interval must hold zero
+/// (its true effect).
 #[test]
 fn play_effects_recover_the_truth_and_outputs_do_not_depend_on_threads() {
     let b = default_book();
@@ -240,9 +241,10 @@ fn play_effects_recover_the_truth_and_outputs_do_not_depend_on_threads() {
         .collect();
     let p = a.propensity.as_ref().unwrap();
     assert_eq!(p.effects.len(), 6, "{:?}", p.skipped);
-    let (mut err_naive, mut err_dr) = (0.0, 0.0);
+    let (mut err_naive, mut err_dr, mut covered) = (0.0, 0.0, 0);
     for e in &p.effects {
         let t = truth[&e.treatment];
+        covered += usize::from(e.att_dr_ci.0 <= t && t <= e.att_dr_ci.1);
         println!(
             "{:<14} truth {:+.4}  naive {:+.4}  doubly robust {:+.4} [{:+.4}, {:+.4}]  matched {:+.4} [{:+.4}, {:+.4}]  placebo {:+.4} [{:+.4}, {:+.4}]  {}",
             e.treatment,
@@ -268,7 +270,13 @@ fn play_effects_recover_the_truth_and_outputs_do_not_depend_on_threads() {
         err_naive += (e.naive_difference - t).abs() / 6.0;
         err_dr += (e.att_dr - t).abs() / 6.0;
     }
-    println!("mean absolute error: naive {err_naive:.4}, doubly robust {err_dr:.4}");
+    println!(
+        "mean absolute error: naive {err_naive:.4}, doubly robust {err_dr:.4}; {covered} of 6 intervals hold the truth"
+    );
+    assert!(
+        covered >= 5,
+        "{covered} of 6 headline intervals hold the truth"
+    );
     assert!(
         err_naive > 0.02 && err_naive > 2.0 * err_dr,
         "naive {err_naive} vs doubly robust {err_dr}"

@@ -186,7 +186,7 @@ pub(crate) fn analyse(
         None => all,
     };
     let scoring = scoring_rows(ds);
-    let cov = Covariates::build(ds, &rows, plays.window_days)?;
+    let cov = Covariates::build(ds, &rows, plays)?;
     let names = cov.names.clone();
     let y: Vec<f64> = ds.labels(&rows);
     let groups: Vec<u32> = rows.iter().map(|&i| ds.group[i]).collect();
@@ -281,11 +281,11 @@ pub(crate) fn analyse(
     Ok(PropensityReport {
         play_models,
         outcome: format!(
-            "churn within the horizon after the snapshot; treated = the play in the {} days before it",
+            "churn within the horizon after the snapshot; treated = the play since the snapshot before (up to {} days)",
             plays.window_days
         ),
         method: format!(
-            "headline: doubly robust effect on the treated (augmented inverse-propensity weighting, nuisance models cross-fitted on two halves of the accounts: {} propensity, gradient-boosted outcome with every play as a covariate), standard errors from the influence function summed by account, rows with a propensity above {} trimmed; {} covariates (the features at the snapshot and {} days before it, when the account was already there); second opinion: 1:1 nearest-neighbour matching on the logit, caliper {} SD, with {} bootstrap resamples of accounts; {} rows of {} accounts",
+            "headline: doubly robust effect on the treated (augmented inverse-propensity weighting, nuisance models cross-fitted on two halves of the accounts: {} propensity, gradient-boosted outcome with every play as a covariate), standard errors from the influence function summed by account, rows with a propensity above {} trimmed; {} covariates (the features at the snapshot, at the snapshot before, when the window's plays were chosen, and {} days before that, and each play in the {} days before the window); second opinion: 1:1 nearest-neighbour matching on the logit, caliper {} SD, with {} bootstrap resamples of accounts; {} rows of {} accounts",
             if cfg.boosted {
                 "gradient-boosted"
             } else {
@@ -293,7 +293,8 @@ pub(crate) fn analyse(
             },
             cfg.trim,
             names.len(),
-            plays.window_days,
+            plays.horizon_days,
+            plays.history_days,
             cfg.caliper_sd,
             cfg.bootstrap,
             rows.len(),
@@ -382,69 +383,81 @@ struct Covariates {
 }
 
 impl Covariates {
-    fn build(ds: &Dataset, rows: &[usize], window_days: i64) -> Result<Self> {
-        // The catalog's features not derived from the activities table (they are the
-        // treatment, or follow from it). The per-type family is left out: the catalog's
-        // usage aggregates already carry the account's engagement, and the family would
-        // triple the covariates (on the 20,000-account book, 143 numeric covariates
-        // against 48; propensity 76 s against 20 s).
-        let mut cov = ds.clone();
-        let left_out: Vec<String> = features::CATALOG
+    /// The covariates of `rows`: the account at t, as it stood at the snapshot before
+    /// (when the window's plays were chosen) and one horizon before that, and which
+    /// plays it had before the window.
+    fn build(ds: &Dataset, rows: &[usize], plays: &PlayFlags) -> Result<Self> {
+        // At t: the catalog's features not derived from the activities table (they are
+        // the treatment, or follow from it). Before the window the activities features are
+        // history, and stay. The per-type family is left out: the catalog's usage
+        // aggregates already carry the account's engagement, and the family would triple
+        // the covariates (on the 20,000-account book, 143 numeric covariates against 48;
+        // propensity 76 s against 20 s).
+        let per_type: Vec<String> = ds
+            .numeric_names
+            .iter()
+            .filter(|n| features::catalog::per_type(n).is_some())
+            .cloned()
+            .collect();
+        let mut past = ds.clone();
+        past.drop_columns(&per_type);
+        let mut cov = past.clone();
+        let activities: Vec<String> = features::CATALOG
             .iter()
             .filter(|s| s.source.starts_with("activities"))
             .map(|s| s.name.to_string())
-            .chain(
-                ds.numeric_names
-                    .iter()
-                    .filter(|n| features::catalog::per_type(n).is_some())
-                    .cloned(),
-            )
             .collect();
-        cov.drop_columns(&left_out);
+        cov.drop_columns(&activities);
         let (prep, now) = Preprocessor::fit_transform(&cov, rows)?;
-        let p = now.ncols();
-        // The trajectory: the same features one treatment window before t (before the
-        // months in which the plays were chosen), with an indicator of no snapshot then.
-        // (Lags of a third, two thirds and all of the window covered one more play of six
-        // on the bundled book, at twice the analysis time: 98 s at 20,000 accounts.)
-        let lags: Vec<i64> = vec![window_days];
-        let blocks = 1 + lags.len();
-        let mut x = Array2::<f64>::zeros((rows.len(), blocks * p + lags.len()));
+        // Before the window: the snapshot before t, and one horizon before that.
+        let before = previous_rows(ds);
+        let earlier = lag_rows(ds, plays.horizon_days);
+        let lagged: [Vec<Option<usize>>; 2] = [
+            rows.iter().map(|&i| before[i]).collect(),
+            rows.iter()
+                .map(|&i| before[i].and_then(|j| earlier[j]))
+                .collect(),
+        ];
+        let present: Vec<usize> = lagged[0].iter().flatten().copied().collect();
+        let (prep_past, _) = Preprocessor::fit_transform(&past, &present)?;
+        let (p, q, k) = (now.ncols(), prep_past.columns.len(), plays.types.len());
+        let mut x = Array2::<f64>::zeros((rows.len(), p + 2 * q + 2 + k));
         x.slice_mut(ndarray::s![.., ..p]).assign(&now);
         let mut names: Vec<String> = prep.columns.iter().map(|c| c.name.clone()).collect();
-        // One window back: also the negative control's step.
-        let lag = lag_rows(ds, window_days);
-        for (b, &days) in lags.iter().enumerate() {
-            let other;
-            let lag = if days == window_days {
-                &lag
-            } else {
-                other = lag_rows(ds, days);
-                &other
-            };
-            let lag_of: Vec<Option<usize>> = rows.iter().map(|&i| lag[i]).collect();
+        let labels = ["at the snapshot before", "one horizon before that"];
+        for (b, lag_of) in lagged.iter().enumerate() {
             let present: Vec<usize> = lag_of.iter().flatten().copied().collect();
-            let before = prep.transform(&cov, &present)?;
-            let (lo, flag) = ((b + 1) * p, blocks * p + b);
-            let mut k = 0;
+            let values = prep_past.transform(&past, &present)?;
+            let (lo, flag) = (p + b * q, p + 2 * q + b);
+            let mut j = 0;
             for (r, l) in lag_of.iter().enumerate() {
                 match l {
                     Some(_) => {
-                        x.slice_mut(ndarray::s![r, lo..lo + p])
-                            .assign(&before.row(k));
-                        k += 1;
+                        x.slice_mut(ndarray::s![r, lo..lo + q])
+                            .assign(&values.row(j));
+                        j += 1;
                     }
                     None => x[[r, flag]] = 1.0,
                 }
             }
             names.extend(
-                prep.columns
+                prep_past
+                    .columns
                     .iter()
-                    .map(|c| format!("{} {days} days before", c.name)),
+                    .map(|c| format!("{} {}", c.name, labels[b])),
             );
         }
-        names.extend(lags.iter().map(|d| format!("no snapshot {d} days before")));
-        // The negative-control outcome: low product use two windows before t, measured
+        names.extend(labels.iter().map(|l| format!("no snapshot {l}")));
+        for (kk, name) in plays.types.iter().enumerate() {
+            for (r, &i) in rows.iter().enumerate() {
+                x[[r, p + 2 * q + 2 + kk]] = f64::from(u8::from(plays.before[kk][i]));
+            }
+            names.push(format!(
+                "{name} in the {} days before the window",
+                plays.history_days
+            ));
+        }
+        // The negative-control outcome: low product use two snapshots before t, measured
         // before any play of the window could act, and not a covariate.
         let control = ["events_30d", "active_users_30d", "seat_utilisation_30d"]
             .into_iter()
@@ -453,7 +466,7 @@ impl Covariates {
             Some((f, col)) => {
                 let lag2: Vec<Option<f64>> = rows
                     .iter()
-                    .map(|&i| lag[i].and_then(|j| lag[j]).and_then(|j| col.get(j)))
+                    .map(|&i| before[i].and_then(|j| before[j]).and_then(|j| col.get(j)))
                     .collect();
                 let mut v: Vec<f64> = lag2.iter().flatten().copied().collect();
                 match crate::common::stats::median(&mut v) {
@@ -464,8 +477,7 @@ impl Covariates {
                                 .collect(),
                         ),
                         Some(format!(
-                            "{f} below its median ({med:.1}) {} days before the snapshot",
-                            2 * window_days
+                            "{f} below its median ({med:.1}) two snapshots before"
                         )),
                     ),
                     _ => (None, None),
@@ -482,6 +494,27 @@ impl Covariates {
             negative_control_name,
         })
     }
+}
+
+/// For every row of `ds`, the same account's row at the snapshot date before its own,
+/// if it has one.
+fn previous_rows(ds: &Dataset) -> Vec<Option<usize>> {
+    let Some(time) = ds.time.as_deref() else {
+        return vec![None; ds.rows()];
+    };
+    let mut dates: Vec<i32> = time.to_vec();
+    dates.sort_unstable();
+    dates.dedup();
+    let at: std::collections::HashMap<(u32, i32), usize> = (0..ds.rows())
+        .map(|i| ((ds.group[i], time[i]), i))
+        .collect();
+    (0..ds.rows())
+        .map(|i| {
+            let k = dates.partition_point(|&d| d < time[i]);
+            let d = *dates.get(k.checked_sub(1)?)?;
+            at.get(&(ds.group[i], d)).copied()
+        })
+        .collect()
 }
 
 /// For every row of `ds`, the same account's row at the latest snapshot date at least

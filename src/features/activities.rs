@@ -41,22 +41,55 @@ pub(super) fn activity_features(
     Ok(())
 }
 
-/// CS plays as treatments: for each activity type, whether the account had one in the
-/// `window_days` before each snapshot row's date (rows of `table`, in order).
+/// CS plays as treatments: for each activity type, whether the account had one since
+/// the snapshot before each row's (the window; a row at the first snapshot date looks
+/// back as far as the dates are apart), and whether it had one in the `history_days`
+/// before that window (plays of the past: covariates of the analysis, never
+/// treatments).
 #[derive(Clone, Debug)]
 pub struct PlayFlags {
     pub types: Vec<String>,
     /// `treated[k][i]`: row `i` had a play of `types[k]` in the window.
     pub treated: Vec<Vec<bool>>,
+    /// `before[k][i]`: row `i` had a play of `types[k]` in the `history_days` before
+    /// the window.
+    pub before: Vec<Vec<bool>>,
+    /// The longest window, in days (31 with monthly snapshots).
     pub window_days: i64,
+    /// The snapshot table's churn horizon.
+    pub horizon_days: i64,
+    pub history_days: i64,
 }
 
 /// Reads the activities table (if any) into [`PlayFlags`].
-pub fn play_flags(book: &Book, table: &SnapshotTable, window_days: i64) -> Result<PlayFlags> {
+pub fn play_flags(book: &Book, table: &SnapshotTable) -> Result<PlayFlags> {
+    let history_days = 2 * table.horizon_days;
+    let dates: Vec<i32> = table
+        .snapshot_dates
+        .iter()
+        .map(|d| dates::to_days(*d))
+        .collect();
+    // Each snapshot date's window start: the date before it.
+    let step = match dates.as_slice() {
+        [a, b, ..] => b - a,
+        _ => 30,
+    };
+    let start_of = |t: i32| {
+        let k = dates.partition_point(|&d| d < t);
+        k.checked_sub(1).map_or(t - step, |j| dates[j])
+    };
+    let window_days = dates
+        .iter()
+        .map(|&t| i64::from(t - start_of(t)))
+        .max()
+        .unwrap_or(i64::from(step));
     let mut out = PlayFlags {
         types: Vec::new(),
         treated: Vec::new(),
+        before: Vec::new(),
         window_days,
+        horizon_days: table.horizon_days,
+        history_days,
     };
     let Some(acts) = book.frame("activities") else {
         return Ok(out);
@@ -96,12 +129,17 @@ pub fn play_flags(book: &Book, table: &SnapshotTable, window_days: i64) -> Resul
     };
     out.types = order.iter().map(|&k| out.types[k].clone()).collect();
     out.treated = vec![vec![false; table.rows.len()]; out.types.len()];
+    out.before = out.treated.clone();
+    let history = history_days as i32;
     for (i, r) in table.rows.iter().enumerate() {
         let t = dates::to_days(r.t);
+        let start = start_of(t);
         if let Some(v) = by_account.get(&r.account) {
             for &(d, k) in v {
-                if d < t && i64::from(t - d) <= window_days {
+                if start <= d && d < t {
                     out.treated[rank[k]][i] = true;
+                } else if start - history <= d && d < start {
+                    out.before[rank[k]][i] = true;
                 }
             }
         }

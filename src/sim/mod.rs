@@ -119,6 +119,9 @@ pub(crate) const PLAY_EFFECTS: [(&str, f64); 6] = [
     ("exec_outreach", -0.50),
 ];
 pub(crate) const PLAY_EFFECT_DAYS: i64 = 180;
+/// The truth's treatment: a play in the month before a month start (the pipeline's
+/// plays analysis asks the same of each snapshot: a play since the one before).
+pub(crate) const TREATMENT_MONTHS: i32 = 1;
 /// Extra log-odds at an account's first renewal.
 pub(crate) const FIRST_RENEWAL: f64 = 0.35;
 /// The truth's churn horizon (days), as the pipeline's default.
@@ -331,13 +334,19 @@ struct TruthMonth {
     /// Per play: the change in `p90` had the play been run at `date` (0 when one of its
     /// kind is already in effect for every renewal of the horizon).
     play_effect_90d: [f64; 6],
+    /// Per play: the change in the probability of churning within the horizon that the
+    /// plays of its kind run in the window before `date` caused, as it turned out
+    /// (see `realised_effects`; 0 when there were none).
+    caused_90d: [f64; 6],
     risks: [f64; 5],
     renewal_in_horizon: bool,
 }
 
 #[derive(Default)]
 struct PlayTally {
+    /// Account-months with the play in the month before.
     treated: [u64; 6],
+    /// Sums of `caused_90d` over them.
     att_sum: [f64; 6],
 }
 
@@ -385,6 +394,10 @@ struct State {
     late_invoice: bool,
     plays: Vec<(NaiveDate, usize)>,
     renewals: u32,
+    /// For an onboarded account, its adoption and sentiment had it not been onboarded
+    /// (the same noise, the slower ramp and lower target): the truth's counterfactual
+    /// of onboarding's effect through adoption.
+    unonboarded: Option<(f64, f64)>,
 }
 
 impl State {
@@ -406,25 +419,43 @@ impl State {
 
     /// The five standardised risk drivers at day `t`, in DRIVER_WEIGHTS order.
     fn risks(&self, t: NaiveDate) -> [f64; 5] {
+        self.risks_with(t, self.adoption, self.sentiment)
+    }
+
+    /// The risks had the account not been onboarded (the same as `risks` for one that
+    /// was not).
+    fn risks_unonboarded(&self, t: NaiveDate) -> [f64; 5] {
+        let (a, s) = self.unonboarded.unwrap_or((self.adoption, self.sentiment));
+        self.risks_with(t, a, s)
+    }
+
+    fn risks_with(&self, t: NaiveDate, adoption: f64, sentiment: f64) -> [f64; 5] {
         [
-            (0.59 - self.adoption) / 0.22,
+            (0.59 - adoption) / 0.22,
             (self.relationship(t) - 0.36) / 0.45,
             (self.pain - 0.30) / 0.45,
-            -(self.sentiment + 0.07) / 1.16,
+            -(sentiment + 0.07) / 1.16,
             (self.distress - 0.23) / 0.315,
         ]
     }
 
-    /// Sum of play effects active for a renewal on day `e`, leaving out play `skip`.
-    fn play_effect(&self, e: NaiveDate, known_by: NaiveDate, skip: Option<usize>) -> f64 {
+    /// Sum of play effects active for a renewal on day `e` (plays of one kind do not
+    /// add up), leaving out the plays `skip` says (by date and kind).
+    fn play_effect(
+        &self,
+        e: NaiveDate,
+        known_by: NaiveDate,
+        skip: impl Fn(NaiveDate, usize) -> bool,
+    ) -> f64 {
         let mut active = [false; 6];
         for (d, p) in &self.plays {
-            if *d <= known_by && *d <= e && (e - *d).num_days() <= PLAY_EFFECT_DAYS {
+            if *d <= known_by && *d <= e && (e - *d).num_days() <= PLAY_EFFECT_DAYS && !skip(*d, *p)
+            {
                 active[*p] = true;
             }
         }
         (0..6)
-            .filter(|p| active[*p] && Some(*p) != skip)
+            .filter(|p| active[*p])
             .map(|p| PLAY_EFFECTS[p].1)
             .sum()
     }
@@ -651,6 +682,7 @@ fn simulate_account(
         late_invoice: false,
         plays: Vec::new(),
         renewals: if initial { contract_n } else { 0 },
+        unonboarded: None,
     };
     st.distress = st.distress_base;
     st.sentiment = 0.7 * fit + 2.0 * (st.adoption - 0.55) + rng.gauss(0.0, 0.4);
@@ -670,6 +702,11 @@ fn simulate_account(
 
     let mut ticket_n = 0u32;
     let mut alive_until: Option<NaiveDate> = None; // churn date (last covered day)
+    // Per truth month, its horizon's renewals and their logits then; every renewal
+    // decided, with its logit when decided (each as it was and as it would have been
+    // without onboarding).
+    let mut pending: Vec<Vec<(NaiveDate, [f64; 2])>> = Vec::new();
+    let mut decided: Vec<(NaiveDate, [f64; 2])> = Vec::new();
     let first_month = if initial {
         0
     } else {
@@ -705,7 +742,7 @@ fn simulate_account(
                 e = add_months(s, tm) - Duration::days(1);
             }
             let _ = s;
-            let p_with = |skip: Option<usize>| {
+            let p_with = |skip: &dyn Fn(NaiveDate, usize) -> bool| {
                 1.0 - decisions
                     .iter()
                     .map(|(e, first)| {
@@ -715,13 +752,13 @@ fn simulate_account(
                     })
                     .product::<f64>()
             };
-            let p90 = p_with(None);
+            let p90 = p_with(&|_, _| false);
             // The same renewals with play `p` run at the month start as well.
             let p_added = |p: usize| {
                 1.0 - decisions
                     .iter()
                     .map(|(e, first)| {
-                        let on = st.play_effect(*e, ms, None);
+                        let on = st.play_effect(*e, ms, |_, _| false);
                         let active = st.plays.iter().any(|(d, k)| {
                             *k == p && *d <= ms && (*e - *d).num_days() <= PLAY_EFFECT_DAYS
                         });
@@ -731,20 +768,29 @@ fn simulate_account(
                     .product::<f64>()
             };
             let play_effect_90d: [f64; 6] = std::array::from_fn(|p| p_added(p) - p90);
-            for p in 0..6 {
-                let treated = st
-                    .plays
+            // The renewals of the horizon with their logits as known at `ms`; the
+            // realised effect of the window's plays is worked out once the account's
+            // story is told (`realised_effects`).
+            let unonboarded = st.risks_unonboarded(ms);
+            pending.push(
+                decisions
                     .iter()
-                    .any(|(d, k)| *k == p && *d < ms && (ms - *d).num_days() <= HORIZON_DAYS);
-                if treated {
-                    out.tally.treated[p] += 1;
-                    out.tally.att_sum[p] += p90 - p_with(Some(p));
-                }
-            }
+                    .map(|(e, first)| {
+                        (
+                            *e,
+                            [
+                                renewal_logit(seg, monthly, &risks, *first),
+                                renewal_logit(seg, monthly, &unonboarded, *first),
+                            ],
+                        )
+                    })
+                    .collect(),
+            );
             out.truth.push(TruthMonth {
                 date: ms,
                 p90,
                 play_effect_90d,
+                caused_90d: [0.0; 6],
                 risks,
                 renewal_in_horizon: !decisions.is_empty(),
             });
@@ -772,6 +818,7 @@ fn simulate_account(
         };
         if m == first_month && !initial && rng.bernoulli(seg.onboarding_prob) {
             do_play(&mut out, &mut st, &mut rng, 0);
+            st.unonboarded = Some((st.adoption, st.sentiment));
         }
         if seg.touch >= 0.5 && (m + idx as i32) % 3 == 0 && rng.bernoulli(0.45 + 0.35 * seg.touch) {
             do_play(&mut out, &mut st, &mut rng, 1);
@@ -854,23 +901,37 @@ fn simulate_account(
         let onboarded = st.plays.iter().any(|(_, p)| *p == 0);
         let ramp = if initial || onboarded { 0.32 } else { 0.18 };
         let collapse = st.collapse_until.is_some_and(|u| ms < u);
-        let target = (sigmoid(0.6 + 1.1 * fit + csm_quality)
-            - 0.35 * f64::from(collapse)
-            - 0.15 * f64::from(recent(st.sponsor_left, 120))
-            - 0.08 * f64::from(st.champion.is_none())
-            - 0.08 * f64::from(!initial && !onboarded))
-        .clamp(0.02, 0.98);
-        st.adoption =
-            (st.adoption + ramp * (target - st.adoption) + rng.gauss(0.0, 0.03)).clamp(0.02, 0.98);
+        let target_of = |onboarded: bool| {
+            (sigmoid(0.6 + 1.1 * fit + csm_quality)
+                - 0.35 * f64::from(collapse)
+                - 0.15 * f64::from(recent(st.sponsor_left, 120))
+                - 0.08 * f64::from(st.champion.is_none())
+                - 0.08 * f64::from(!initial && !onboarded))
+            .clamp(0.02, 0.98)
+        };
+        let target = target_of(onboarded);
+        let adoption_noise = rng.gauss(0.0, 0.03);
+        let adopt = |a: f64, ramp: f64, target: f64| {
+            (a + ramp * (target - a) + adoption_noise).clamp(0.02, 0.98)
+        };
+        st.adoption = adopt(st.adoption, ramp, target);
         st.pain = (st.pain * 0.8
             + 0.03
             + if storm { rng.uniform(1.5, 2.5) } else { 0.0 }
             + rng.gauss(0.0, 0.03))
         .max(0.0);
         let rel = st.relationship(me);
-        st.sentiment = 0.75 * st.sentiment
-            + 0.25 * (0.7 * fit + 2.0 * (st.adoption - 0.55) - 0.5 * st.pain - 0.4 * rel)
-            + rng.gauss(0.0, 0.3);
+        let sentiment_noise = rng.gauss(0.0, 0.3);
+        let feel = |s: f64, a: f64| {
+            0.75 * s
+                + 0.25 * (0.7 * fit + 2.0 * (a - 0.55) - 0.5 * st.pain - 0.4 * rel)
+                + sentiment_noise
+        };
+        st.sentiment = feel(st.sentiment, st.adoption);
+        if let Some((a, s)) = st.unonboarded {
+            let a = adopt(a, 0.18, target_of(false));
+            st.unonboarded = Some((a, feel(s, a)));
+        }
         st.distress =
             (0.85 * st.distress + 0.15 * st.distress_base + shock + rng.gauss(0.0, 0.04)).max(0.0);
 
@@ -880,8 +941,11 @@ fn simulate_account(
         while term_end <= me && term_end + Duration::days(1) < data_end {
             let first_renewal = st.renewals == 0;
             let risks = st.risks(term_end);
-            let z = renewal_logit(seg, monthly, &risks, first_renewal)
-                + st.play_effect(term_end, term_end, None);
+            let z0 = renewal_logit(seg, monthly, &risks, first_renewal);
+            let z0_unonboarded =
+                renewal_logit(seg, monthly, &st.risks_unonboarded(term_end), first_renewal);
+            decided.push((term_end, [z0, z0_unonboarded]));
+            let z = z0 + st.play_effect(term_end, term_end, |_, _| false);
             if rng.bernoulli(sigmoid(z)) {
                 let reason = DRIVER_WEIGHTS
                     .iter()
@@ -1104,7 +1168,49 @@ fn simulate_account(
     let _ = ticket_n;
     // Contacts that start after the data ends are not yet known.
     out.contacts.retain(|c| c.start < data_end);
+    realised_effects(&mut out, &st, &pending, &decided);
     out
+}
+
+/// The realised effect of each month's window plays (`caused_90d`) and its tally: the
+/// change in the probability of churning at the horizon's renewals had the plays of a
+/// kind run in the window before the month start not been run, every other play the
+/// CSMs ran up to each renewal kept (a later play of the same kind covers the renewal
+/// anyway), with the renewal's logit as it was when decided (the account's state moved
+/// on after the month start) or, for a renewal never reached, as known at the month
+/// start. Onboarding's counterfactual also takes away what it did to adoption and, through
+/// adoption, to sentiment (`State::unonboarded`).
+fn realised_effects(
+    out: &mut AccountOut,
+    st: &State,
+    pending: &[Vec<(NaiveDate, [f64; 2])>],
+    decided: &[(NaiveDate, [f64; 2])],
+) {
+    for (m, renewals) in out.truth.iter_mut().zip(pending) {
+        let ms = m.date;
+        let in_window = |d: NaiveDate| d < ms && d >= add_months(ms, -TREATMENT_MONTHS);
+        let p_churn = |which: usize, skip: &dyn Fn(NaiveDate, usize) -> bool| {
+            1.0 - renewals
+                .iter()
+                .map(|(e, z_then)| {
+                    let z0 = decided
+                        .iter()
+                        .find(|(d, _)| d == e)
+                        .map_or(z_then[which], |(_, z)| z[which]);
+                    1.0 - sigmoid(z0 + st.play_effect(*e, *e, skip))
+                })
+                .product::<f64>()
+        };
+        let with = p_churn(0, &|_, _| false);
+        for p in 0..6 {
+            if st.plays.iter().any(|(d, k)| *k == p && in_window(*d)) {
+                let which = usize::from(p == 0);
+                m.caused_90d[p] = with - p_churn(which, &|d, k| k == p && in_window(d));
+                out.tally.treated[p] += 1;
+                out.tally.att_sum[p] += m.caused_90d[p];
+            }
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1500,6 +1606,16 @@ impl Chunk<'_> {
                 ),
             );
         }
+        for (k, (name, _)) in PLAY_EFFECTS.iter().enumerate() {
+            t = t.with(
+                &format!("caused_{name}_90d"),
+                Column::Float(
+                    r.iter()
+                        .map(|(_, m)| Some((m.caused_90d[k] * 1e6).round() / 1e6))
+                        .collect(),
+                ),
+            );
+        }
         for (k, (name, _, _)) in DRIVER_WEIGHTS.iter().enumerate() {
             t = t.with(
                 &format!("{name}_risk"),
@@ -1744,14 +1860,17 @@ pipeline recovers.\n\n\
 driver, how each driver is defined, and its spread over account-months (importance =\n  \
 weight x std).\n\
 - `play_effects.csv`: the true direct effect of each CS play on the renewal log-odds for\n  \
-renewals within `effect_days` after it, and the realised ATT: for account-months with the\n  \
-play in the 90 days before the snapshot, the mean change in 90-day churn probability the\n  \
-play caused (negative = fewer churns).\n\
+renewals within `effect_days` after it, and the realised ATT: over account-months with the\n  \
+play in the month before the month start, the mean change in the probability of churning\n  \
+within 90 days that those plays caused (negative = fewer churns), as things turned out: at\n  \
+each renewal's logit when it was decided, with every later play kept; onboarding's\n  \
+includes what it did to adoption and, through adoption, to sentiment.\n\
 - `account_months`: per account and month start (snapshot date), the probability of churning\n  \
 within the next 90 days implied by the latent state at that date (the oracle), whether a\n  \
 renewal falls in that window, the change in that probability had each play been run on\n  \
 that date (`effect_<play>_90d`, negative = fewer churns; 0 when one is in effect already),\n  \
-and the five standardised risk drivers.\n\
+the realised effect of the plays run in the month before (`caused_<play>_90d`, as in\n  \
+`play_effects.csv`; 0 without one) and the five standardised risk drivers.\n\
 - `accounts`: each account's latent fit, churn date and the driver that contributed most.\n\
 - `events`: injected problems: sponsor_left, champion_left, usage_collapse, ticket_storm,\n  \
 payment_distress.\n\

@@ -17,7 +17,7 @@ pub fn analyze(data: &Path, as_of: Option<NaiveDate>, cfg: &Config) -> Result<An
     let ctx = BookContext::for_job(data, as_of, cfg)?;
     let table = ctx.snapshot_table(cfg.snapshots(), cfg.features())?;
     let ds = Dataset::from_snapshots(&table);
-    let plays = features::play_flags(&ctx.book, &table, table.horizon_days)?;
+    let plays = features::play_flags(&ctx.book, &table)?;
     log::info!("running the cohort, cluster and propensity analyses");
     let a = analysis::run_all(&analysis::Inputs {
         ds: &ds,

@@ -120,7 +120,7 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
     );
     let table = ctx.snapshot_table(cfg.snapshots(), cfg.features())?;
     let dataset = Dataset::from_snapshots(&table);
-    let plays = features::play_flags(&ctx.book, &table, table.horizon_days)?;
+    let plays = features::play_flags(&ctx.book, &table)?;
     let scoring_rows = table.scoring_rows();
     let labelled = dataset.labelled();
     let mut table_signals =
