@@ -1001,7 +1001,7 @@ fn plays(p: &mut String, inp: &Inputs) {
         }
         w!(
             p,
-            "<tr{}><td>{} <span class=\"small\">(within {} days)</span></td><td class=\"n\">{} ({})</td><td class=\"n\">{} ({})</td><td class=\"n\">{} pts</td><td class=\"n\"><b>{}</b> ({} to {})</td><td class=\"small\">{}</td><td class=\"n\">{} ({} to {})</td><td class=\"small\">{}</td></tr>",
+            "<tr{}><td>{} <span class=\"small\">(up to {} days before)</span></td><td class=\"n\">{} ({})</td><td class=\"n\">{} ({})</td><td class=\"n\">{} pts</td><td class=\"n\"><b>{}</b> ({} to {})</td><td class=\"small\">{}</td><td class=\"n\">{} ({} to {})</td><td class=\"small\">{}</td></tr>",
             if e.trusted { "" } else { " class=\"muted\"" },
             esc(&e.treatment),
             e.window_days,
