@@ -447,18 +447,28 @@ impl State {
         known_by: NaiveDate,
         skip: impl Fn(NaiveDate, usize) -> bool,
     ) -> f64 {
-        let mut active = [false; 6];
-        for (d, p) in &self.plays {
-            if *d <= known_by && *d <= e && (e - *d).num_days() <= PLAY_EFFECT_DAYS && !skip(*d, *p)
-            {
-                active[*p] = true;
-            }
-        }
-        (0..6)
-            .filter(|p| active[*p])
-            .map(|p| PLAY_EFFECTS[p].1)
-            .sum()
+        play_effect(&self.plays, e, known_by, skip)
     }
+}
+
+/// Sum of the effects of `plays` (date, kind) active for a renewal on day `e` and known
+/// by `known_by` (plays of one kind do not add up), leaving out the plays `skip` says.
+fn play_effect(
+    plays: &[(NaiveDate, usize)],
+    e: NaiveDate,
+    known_by: NaiveDate,
+    skip: impl Fn(NaiveDate, usize) -> bool,
+) -> f64 {
+    let mut active = [false; 6];
+    for (d, p) in plays {
+        if *d <= known_by && *d <= e && (e - *d).num_days() <= PLAY_EFFECT_DAYS && !skip(*d, *p) {
+            active[*p] = true;
+        }
+    }
+    (0..6)
+        .filter(|p| active[*p])
+        .map(|p| PLAY_EFFECTS[p].1)
+        .sum()
 }
 
 fn renewal_logit(seg: &Segment, monthly: bool, risks: &[f64; 5], first_renewal: bool) -> f64 {
@@ -1168,11 +1178,31 @@ fn simulate_account(
     let _ = ticket_n;
     // Contacts that start after the data ends are not yet known.
     out.contacts.retain(|c| c.start < data_end);
-    realised_effects(&mut out, &st, &pending, &decided);
+    let months: Vec<NaiveDate> = out.truth.iter().map(|m| m.date).collect();
+    let caused = realised_effects(&st.plays, &months, &pending, &decided);
+    for (m, caused) in out.truth.iter_mut().zip(caused) {
+        for (p, &c) in caused.iter().enumerate() {
+            if st
+                .plays
+                .iter()
+                .any(|(d, k)| *k == p && treated_at(*d, m.date))
+            {
+                out.tally.treated[p] += 1;
+                out.tally.att_sum[p] += c;
+            }
+        }
+        m.caused_90d = caused;
+    }
     out
 }
 
-/// The realised effect of each month's window plays (`caused_90d`) and its tally: the
+/// Whether a play on day `d` treats the month starting `ms`: it falls in the month
+/// before.
+fn treated_at(d: NaiveDate, ms: NaiveDate) -> bool {
+    d < ms && d >= add_months(ms, -TREATMENT_MONTHS)
+}
+
+/// The realised effect of each month's window plays (`caused_90d`), per month start: the
 /// change in the probability of churning at the horizon's renewals had the plays of a
 /// kind run in the window before the month start not been run, every other play the
 /// CSMs ran up to each renewal kept (a later play of the same kind covers the renewal
@@ -1181,36 +1211,38 @@ fn simulate_account(
 /// start. Onboarding's counterfactual also takes away what it did to adoption and, through
 /// adoption, to sentiment (`State::unonboarded`).
 fn realised_effects(
-    out: &mut AccountOut,
-    st: &State,
+    plays: &[(NaiveDate, usize)],
+    months: &[NaiveDate],
     pending: &[Vec<(NaiveDate, [f64; 2])>],
     decided: &[(NaiveDate, [f64; 2])],
-) {
-    for (m, renewals) in out.truth.iter_mut().zip(pending) {
-        let ms = m.date;
-        let in_window = |d: NaiveDate| d < ms && d >= add_months(ms, -TREATMENT_MONTHS);
-        let p_churn = |which: usize, skip: &dyn Fn(NaiveDate, usize) -> bool| {
-            1.0 - renewals
-                .iter()
-                .map(|(e, z_then)| {
-                    let z0 = decided
-                        .iter()
-                        .find(|(d, _)| d == e)
-                        .map_or(z_then[which], |(_, z)| z[which]);
-                    1.0 - sigmoid(z0 + st.play_effect(*e, *e, skip))
-                })
-                .product::<f64>()
-        };
-        let with = p_churn(0, &|_, _| false);
-        for p in 0..6 {
-            if st.plays.iter().any(|(d, k)| *k == p && in_window(*d)) {
-                let which = usize::from(p == 0);
-                m.caused_90d[p] = with - p_churn(which, &|d, k| k == p && in_window(d));
-                out.tally.treated[p] += 1;
-                out.tally.att_sum[p] += m.caused_90d[p];
-            }
-        }
-    }
+) -> Vec<[f64; 6]> {
+    months
+        .iter()
+        .zip(pending)
+        .map(|(&ms, renewals)| {
+            let in_window = |d: NaiveDate| treated_at(d, ms);
+            let p_churn = |which: usize, skip: &dyn Fn(NaiveDate, usize) -> bool| {
+                1.0 - renewals
+                    .iter()
+                    .map(|(e, z_then)| {
+                        let z0 = decided
+                            .iter()
+                            .find(|(d, _)| d == e)
+                            .map_or(z_then[which], |(_, z)| z[which]);
+                        1.0 - sigmoid(z0 + play_effect(plays, *e, *e, skip))
+                    })
+                    .product::<f64>()
+            };
+            let with = p_churn(0, &|_, _| false);
+            std::array::from_fn(|p| {
+                if plays.iter().any(|(d, k)| *k == p && in_window(*d)) {
+                    with - p_churn(usize::from(p == 0), &|d, k| k == p && in_window(d))
+                } else {
+                    0.0
+                }
+            })
+        })
+        .collect()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1875,3 +1907,49 @@ the realised effect of the plays run in the month before (`caused_<play>_90d`, a
 - `events`: injected problems: sponsor_left, champion_left, usage_collapse, ticket_storm,\n  \
 payment_distress.\n\
 - `simulation.json`: the settings.\n";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    /// A hand-built account: onboarding, an EBR and training in February, another EBR
+    /// before the April renewal. The March truth: the window's EBR did nothing (the April
+    /// EBR covers the renewal), training and onboarding did (onboarding through its
+    /// worse logit without it, -0.5 against -1.0, and its own -0.40). June has no play in
+    /// its window: nothing caused.
+    #[test]
+    fn realised_effects_by_hand() {
+        let plays = vec![
+            (day("2025-02-05"), 0),
+            (day("2025-02-10"), 2),
+            (day("2025-02-20"), 3),
+            (day("2025-04-01"), 2),
+        ];
+        let months = [day("2025-03-01"), day("2025-06-01")];
+        let renewal = day("2025-04-15");
+        // Known at the month start: -3 (never used: the renewal was decided at -1.0).
+        let pending = vec![vec![(renewal, [-3.0, -3.0])], vec![]];
+        let decided = vec![(renewal, [-1.0, -0.5])];
+        let got = realised_effects(&plays, &months, &pending, &decided);
+        let with = sigmoid(-1.0 - 0.40 - 0.45 - 0.30);
+        let want = [
+            with - sigmoid(-0.5 - 0.45 - 0.30),
+            0.0,
+            0.0,
+            with - sigmoid(-1.0 - 0.40 - 0.45),
+            0.0,
+            0.0,
+        ];
+        for p in 0..6 {
+            assert!((got[0][p] - want[p]).abs() < 1e-12, "{p}: {:?}", got[0]);
+        }
+        assert_eq!(got[1], [0.0; 6]);
+        assert!(treated_at(day("2025-02-01"), months[0]));
+        assert!(!treated_at(day("2025-01-31"), months[0]));
+        assert!(!treated_at(months[0], months[0]));
+    }
+}
