@@ -102,8 +102,10 @@ fn the_per_type_family_finds_churn_that_sums_of_events_hide() {
         .snapshot_table(cfg_off.snapshots(), cfg_off.features())
         .unwrap();
     assert!(t_off.per_type_names.is_empty());
+    let ds_off = Dataset::from_snapshots(&t_off);
     let off = workflow::train::train_dataset(
-        &Dataset::from_snapshots(&t_off),
+        &ds_off,
+        workflow::train::scheme_for(&ds_off, &cfg_off),
         &cfg_off,
         &workflow::no_progress,
     )

@@ -30,7 +30,8 @@ fn explanations_recover_the_simulators_truth() {
     let ctx = BookContext::open(&dir, cfg.data().grace_days, None).unwrap();
     let table = ctx.snapshot_table(cfg.snapshots(), cfg.features()).unwrap();
     let ds = Dataset::from_snapshots(&table);
-    let t = workflow::train::train_dataset(&ds, &cfg, &workflow::no_progress).unwrap();
+    let scheme = workflow::train::scheme_for(&ds, &cfg);
+    let t = workflow::train::train_dataset(&ds, scheme, &cfg, &workflow::no_progress).unwrap();
     let pipe = &t.pipelines[&t.report.champion];
 
     // Rows: every account at the last twelve snapshot dates.

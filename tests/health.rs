@@ -318,7 +318,8 @@ fn fitted_weights_beat_a_wrong_configuration_and_follow_the_truth() {
     let ctx = BookContext::open(&data_dir(), 30, None).unwrap();
     let table = ctx.snapshot_table(cfg.snapshots(), cfg.features()).unwrap();
     let ds = Dataset::from_snapshots(&table);
-    let v = validate(&h, &ds, None, table.horizon_days, cfg.models().test_share).unwrap();
+    let scheme = churnlab::workflow::train::scheme_for(&ds, &cfg);
+    let v = validate(&h, &ds, &scheme, None).unwrap();
     println!("{}", v.summary());
     println!("{}", v.recommended_toml);
     let r = &v.report;

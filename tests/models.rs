@@ -11,6 +11,7 @@ use churnlab::features::dataset::Dataset;
 use churnlab::model::Family;
 use churnlab::model::logistic::{Logistic, Penalty};
 use churnlab::score::ListOptions;
+use churnlab::train::split::Scheme;
 use churnlab::train::{self, metrics};
 use churnlab::workflow::score::ScoreSource;
 use churnlab::workflow::{self, train::TrainSource};
@@ -84,8 +85,9 @@ fn flat_mode_reaches_the_accuracy_bar_on_saas_churn() {
         refit: false,
         ..ModelConfig::default()
     };
-    let t = train::train(&ds, &cfg, 90, 42, &quiet).unwrap();
-    assert_eq!(t.report.scheme, "cross_validation");
+    let scheme = Scheme::CrossValidation { folds: cfg.folds };
+    let t = train::train(&ds, &cfg, scheme, 42, &quiet).unwrap();
+    assert_eq!(t.report.scheme.as_str(), "cross_validation");
     let best = t
         .report
         .families
@@ -123,7 +125,8 @@ fn training_is_identical_whatever_the_thread_count() {
             .build()
             .unwrap();
         pool.install(|| {
-            let t = train::train(&ds, &cfg, 90, 7, &quiet).unwrap();
+            let scheme = Scheme::CrossValidation { folds: cfg.folds };
+            let t = train::train(&ds, &cfg, scheme, 7, &quiet).unwrap();
             // What metrics.json and the pipeline files would hold (timings are not saved).
             (
                 serde_json::to_string(&t.report).unwrap(),
@@ -161,7 +164,9 @@ fn flat_tables_with_text_numbers_blanks_and_word_labels() {
     assert_eq!(ds.label[0], Some(1.0));
     assert_eq!(ds.label[1], Some(0.0));
     assert_eq!(ds.ids[5], "C5");
-    let t = train::train(&ds, &ModelConfig::default(), 90, 1, &quiet).unwrap();
+    let cfg = ModelConfig::default();
+    let scheme = Scheme::CrossValidation { folds: cfg.folds };
+    let t = train::train(&ds, &cfg, scheme, 1, &quiet).unwrap();
     assert_eq!(t.pipelines.len(), 4);
     // Cross-validation keeps no fitted model: every family is refitted.
     assert!(t.report.families.iter().all(|f| f.refitted));
@@ -205,7 +210,7 @@ fn book_workflow_train_save_score_and_oracle() {
         workflow::train::train(&source, models.path(), None, &cfg, &workflow::no_progress).unwrap();
     let (t, ds) = (&out.trained, &out.dataset);
     let r = &t.report;
-    assert_eq!(r.scheme, "out_of_time");
+    assert_eq!(r.scheme.as_str(), "out_of_time");
     let split = r.split.as_ref().unwrap();
     let time = ds.time.as_ref().unwrap();
     let last_fit = split.fit.iter().map(|&i| time[i]).max().unwrap();

@@ -25,7 +25,7 @@ use crate::input::table::{Column, Table};
 use crate::model::logistic::Logistic;
 use crate::train::Trained;
 use crate::train::metrics::{roc_auc, wilson};
-use crate::train::split;
+use crate::train::split::{Scheme, SchemeName};
 
 /// L2 penalty of the weight fit (on shortfalls in 0..1): small, only for stability.
 const L2: f64 = 1e-4;
@@ -34,7 +34,7 @@ const MIN_TIER_SHARE: f64 = 0.05;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct HealthReport {
-    pub scheme: String,
+    pub scheme: SchemeName,
     pub history_dates: (String, String),
     pub test_dates: (String, String),
     pub history_rows: usize,
@@ -130,19 +130,18 @@ fn auc_of(ds: &Dataset, rows: &[usize], risk: impl Fn(usize) -> Option<f64>) -> 
     roc_auc(&y, &p)
 }
 
-/// Validates `cfg` on `ds` (a snapshot dataset). `trained`, when given, supplies the
-/// model's test-period probabilities for the comparison; it must come from the same
-/// split (`horizon_days`, `test_share`).
+/// Validates `cfg` on `ds` (a snapshot dataset) on the job's validation `scheme`, which
+/// must be out of time. `trained`, when given, was validated on the same scheme and
+/// supplies the model's test-period probabilities for the comparison.
 pub fn validate(
     cfg: &HealthConfig,
     ds: &Dataset,
+    scheme: &Scheme,
     trained: Option<&Trained>,
-    horizon_days: i64,
-    test_share: f64,
 ) -> Result<Validation> {
     let all: Vec<usize> = (0..ds.rows()).collect();
     let scores = cfg.score(ds, &all);
-    let split = split::out_of_time(ds, horizon_days, test_share).ok_or_else(|| {
+    let split = scheme.split().ok_or_else(|| {
         Error::Input(
             "health validation needs an out-of-time split: too few labelled snapshot dates".into(),
         )
@@ -233,7 +232,7 @@ pub fn validate(
     let recommended_tier_rates = tier_table(ds, test, |i| tier_of(&fitted_scores, i));
     let parts = parts(cfg, &fitted, &importance, ds, &labelled, &scores);
     let report = HealthReport {
-        scheme: "out_of_time".into(),
+        scheme: SchemeName::OutOfTime,
         history_dates: (split.fit_dates.0.clone(), split.valid_dates.1.clone()),
         test_dates: split.test_dates.clone(),
         history_rows: history.len(),

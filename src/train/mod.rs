@@ -1,7 +1,7 @@
 //! Training: every candidate of every family is fitted in parallel (rayon), chosen on
 //! held-out rows, calibrated, compared, and refitted on all labelled rows.
 //!
-//! Two schemes:
+//! Two schemes ([`split::Scheme`], chosen once by the job that trains):
 //! - out of time (snapshot tables): fit | gap | validation | gap | test periods
 //!   ([`crate::train::split::out_of_time`]). Hyper-parameters, calibration and the champion are
 //!   chosen on validation; test is only reported.
@@ -31,7 +31,7 @@ use crate::model::logistic::Logistic;
 use crate::model::prep::Preprocessor;
 use crate::model::{self, Family, Model, Params};
 use metrics::Metrics;
-use split::OutOfTime;
+use split::{OutOfTime, Scheme, SchemeName};
 
 /// A preprocessor, a fitted model and its calibration: everything needed to score.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -119,7 +119,7 @@ fn refits(family: Family, champion: Family, out_of_time: bool) -> bool {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Report {
-    pub scheme: String,
+    pub scheme: SchemeName,
     pub rows_labelled: usize,
     pub positives: usize,
     pub split: Option<OutOfTime>,
@@ -209,6 +209,8 @@ pub struct Trained {
     /// family's calibrated probabilities on them, from models that did not see them.
     pub test_rows: Vec<usize>,
     pub test_proba: BTreeMap<Family, Vec<f64>>,
+    /// How the models were validated (the health-score validation takes the same split).
+    pub scheme: Scheme,
 }
 
 /// Above this many fit-period rows, the candidates are fitted on a seeded sample of
@@ -840,12 +842,12 @@ fn refit_families(
     Ok((prep, models))
 }
 
-/// Trains every family on a dataset: out of time when it has snapshot dates and enough
-/// of them, else by cross-validation. `horizon_days` sets the out-of-time gap.
+/// Trains every family on a dataset, validated as `scheme` says (out of time, or by
+/// cross-validation).
 pub fn train(
     ds: &Dataset,
     cfg: &ModelConfig,
-    horizon_days: i64,
+    scheme: Scheme,
     seed: u64,
     progress: &(dyn Fn(Progress<'_>) + Sync),
 ) -> Result<Trained> {
@@ -860,22 +862,25 @@ pub fn train(
         )));
     }
     let grid = grid_for(cfg, labelled.len());
-    let oot = ds
-        .time
-        .as_ref()
-        .and_then(|_| split::out_of_time(ds, horizon_days, cfg.test_share));
+    let oot = scheme.split();
     let families_trained = Family::ALL
         .iter()
         .filter(|f| grid.iter().any(|p| p.family() == **f))
         .count();
-    let candidate_fits = grid.len() * if oot.is_some() { 1 } else { cfg.folds };
+    let candidate_fits = grid.len()
+        * match &scheme {
+            Scheme::OutOfTime(_) => 1,
+            Scheme::CrossValidation { folds } => *folds,
+        };
     // Refits: at most one per family ([`refits`] narrows it once the champion is known).
     progress(Progress::Plan {
         fits: candidate_fits + if cfg.refit { families_trained } else { 0 },
     });
-    let mut sel = match &oot {
-        Some(s) => out_of_time_candidates(ds, &grid, s, seed, progress, started)?,
-        None => cross_validated_candidates(ds, &grid, &labelled, cfg.folds, seed, progress)?,
+    let mut sel = match &scheme {
+        Scheme::OutOfTime(s) => out_of_time_candidates(ds, &grid, s, seed, progress, started)?,
+        Scheme::CrossValidation { folds } => {
+            cross_validated_candidates(ds, &grid, &labelled, *folds, seed, progress)?
+        }
     };
     let y_sel = ds.labels(&sel.sel_rows);
     let candidates: Vec<CandidateResult> = grid
@@ -890,7 +895,7 @@ pub fn train(
             fit_seconds: sel.fit_secs[k],
         })
         .collect();
-    let (families, test_proba) = choose_families(ds, &grid, &candidates, &sel, oot.as_ref());
+    let (families, test_proba) = choose_families(ds, &grid, &candidates, &sel, oot);
 
     // The champion is chosen on the selection rows, before any refit.
     let chosen: Vec<FamilyResult> = families.iter().map(|(_, _, f)| f.clone()).collect();
@@ -958,14 +963,10 @@ pub fn train(
     }
     Ok(Trained {
         report: Report {
-            scheme: if oot.is_some() {
-                "out_of_time".into()
-            } else {
-                "cross_validation".into()
-            },
+            scheme: scheme.name(),
             rows_labelled: labelled.len(),
             positives,
-            split: oot,
+            split: oot.cloned(),
             folds: sel.folds_used,
             tuning_rows: sel.tuning_rows,
             final_rows: final_sample.as_ref().map(Vec::len),
@@ -982,5 +983,6 @@ pub fn train(
         pipelines,
         test_rows: sel.test_rows,
         test_proba,
+        scheme,
     })
 }

@@ -48,6 +48,67 @@ pub(crate) fn stratified_group_folds(ds: &Dataset, k: usize, seed: u64) -> Vec<O
         .collect()
 }
 
+/// How a training job validates, chosen once by the job ([`Scheme::for_dataset`]) and
+/// handed to training and to the health-score validation alike.
+#[derive(Clone, Debug)]
+pub enum Scheme {
+    /// Snapshot tables: fit | gap | validation | gap | test by date.
+    OutOfTime(OutOfTime),
+    /// Flat tables, or too few snapshot dates: `folds` grouped, stratified folds over
+    /// every labelled row.
+    CrossValidation { folds: usize },
+}
+
+/// A scheme's name as reports write it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SchemeName {
+    OutOfTime,
+    CrossValidation,
+}
+
+impl SchemeName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SchemeName::OutOfTime => "out_of_time",
+            SchemeName::CrossValidation => "cross_validation",
+        }
+    }
+}
+
+impl std::fmt::Display for SchemeName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Scheme {
+    /// Out of time when `ds` has snapshot dates and enough of them (a gap of
+    /// `horizon_days` between periods, the latest `test_share` of dates for test), else
+    /// `folds`-fold cross-validation.
+    pub fn for_dataset(ds: &Dataset, horizon_days: i64, test_share: f64, folds: usize) -> Self {
+        ds.time
+            .as_ref()
+            .and_then(|_| out_of_time(ds, horizon_days, test_share))
+            .map_or(Scheme::CrossValidation { folds }, Scheme::OutOfTime)
+    }
+
+    pub fn name(&self) -> SchemeName {
+        match self {
+            Scheme::OutOfTime(_) => SchemeName::OutOfTime,
+            Scheme::CrossValidation { .. } => SchemeName::CrossValidation,
+        }
+    }
+
+    /// The out-of-time split, if this is one.
+    pub fn split(&self) -> Option<&OutOfTime> {
+        match self {
+            Scheme::OutOfTime(s) => Some(s),
+            Scheme::CrossValidation { .. } => None,
+        }
+    }
+}
+
 /// An out-of-time split of the labelled rows of a snapshot table.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct OutOfTime {

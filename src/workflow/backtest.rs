@@ -112,7 +112,8 @@ pub fn backtest(
         let ctx = full.cut(d)?;
         let table = ctx.snapshot_table(snap, cfg.features())?;
         let ds = Dataset::from_snapshots(&table);
-        let trained = super::train::train_dataset(&ds, cfg, progress)?;
+        let scheme = super::train::scheme_for(&ds, cfg);
+        let trained = super::train::train_dataset(&ds, scheme, cfg, progress)?;
         let pipe = trained
             .pipelines
             .get(&trained.report.champion)

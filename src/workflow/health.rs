@@ -37,18 +37,18 @@ pub fn health(
     let ctx = BookContext::for_job(data, as_of, cfg)?;
     let table = ctx.snapshot_table(cfg.snapshots(), cfg.features())?;
     let dataset = Dataset::from_snapshots(&table);
+    let scheme = super::train::scheme_for(&dataset, cfg);
     let trained = if with_model {
-        Some(super::train::train_dataset(&dataset, cfg, progress)?)
+        Some(super::train::train_dataset(
+            &dataset,
+            scheme.clone(),
+            cfg,
+            progress,
+        )?)
     } else {
         None
     };
-    let validation = validate::validate(
-        h,
-        &dataset,
-        trained.as_ref(),
-        table.horizon_days,
-        cfg.models().test_share,
-    )?;
+    let validation = validate::validate(h, &dataset, &scheme, trained.as_ref())?;
     Ok(HealthOutcome {
         validation,
         table,

@@ -143,7 +143,8 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
     let ((trained, t_train), analyses) = rayon::join(
         || {
             let t = Instant::now();
-            let r = super::train::train_dataset(&dataset, cfg, progress);
+            let scheme = super::train::scheme_for(&dataset, cfg);
+            let r = super::train::train_dataset(&dataset, scheme, cfg, progress);
             (r, t.elapsed().as_secs_f64())
         },
         || analysis::run_all(&inputs),
@@ -286,13 +287,7 @@ fn score_the_book(
     let health = match cfg.health() {
         Some(h) => {
             log::info!("validating the health score");
-            let v = validate::validate(
-                h,
-                dataset,
-                Some(trained),
-                table.horizon_days,
-                cfg.models().test_share,
-            )?;
+            let v = validate::validate(h, dataset, &trained.scheme, Some(trained))?;
             list.attach_health(h, dataset, scoring_rows);
             Some(v)
         }

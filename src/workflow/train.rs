@@ -15,6 +15,7 @@ use crate::features::dataset::Dataset;
 use crate::train::artifact::{self, Manifest, ModelDir};
 use crate::train::compare::{self, Challenger};
 use crate::train::registry::{self, Entry};
+use crate::train::split::Scheme;
 use crate::train::{self as fit, Trained};
 
 /// A flat feature table and how to read it.
@@ -73,7 +74,7 @@ pub fn train(
             ManifestBase::flat(f, cfg.snapshots().horizon_days),
         ),
     };
-    let mut trained = train_dataset(&ds, cfg, progress)?;
+    let mut trained = train_dataset(&ds, scheme_for(&ds, cfg), cfg, progress)?;
     let (model_dir, entry) = save(
         models,
         &base,
@@ -132,20 +133,34 @@ pub fn evaluate(
     raw.models.folds = folds;
     raw.models.refit = false;
     let cfg = raw.check()?;
-    let ds = Dataset {
-        time: None,
-        ..flat_dataset(flat)?
-    };
-    train_dataset(&ds, &cfg, progress)
+    let ds = flat_dataset(flat)?;
+    train_dataset(&ds, Scheme::CrossValidation { folds }, &cfg, progress)
+}
+
+/// The validation scheme of a job that trains on `ds`: out of time when its snapshot
+/// dates allow, else the configured number of folds. A job chooses it once; training and
+/// the health-score validation take the same.
+pub fn scheme_for(ds: &Dataset, cfg: &Config) -> Scheme {
+    Scheme::for_dataset(
+        ds,
+        cfg.snapshots().horizon_days,
+        cfg.models().test_share,
+        cfg.models().folds,
+    )
 }
 
 /// Trains every family on a dataset with the configured options (without the features
-/// `[features] exclude` names).
-pub fn train_dataset(ds: &Dataset, cfg: &Config, progress: OnProgress<'_>) -> Result<Trained> {
+/// `[features] exclude` names), validated as `scheme` says.
+pub fn train_dataset(
+    ds: &Dataset,
+    scheme: Scheme,
+    cfg: &Config,
+    progress: OnProgress<'_>,
+) -> Result<Trained> {
     fit::train(
         &for_training(ds, cfg),
         cfg.models(),
-        cfg.snapshots().horizon_days,
+        scheme,
         cfg.seed(),
         progress,
     )
