@@ -53,7 +53,7 @@ pub(crate) fn stratified_group_folds(ds: &Dataset, k: usize, seed: u64) -> Vec<O
 #[derive(Clone, Debug)]
 pub enum Scheme {
     /// Snapshot tables: fit | gap | validation | gap | test by date.
-    OutOfTime(OutOfTime),
+    OutOfTime(Box<OutOfTime>),
     /// Flat tables, or too few snapshot dates: `folds` grouped, stratified folds over
     /// every labelled row.
     CrossValidation { folds: usize },
@@ -90,7 +90,9 @@ impl Scheme {
         ds.time
             .as_ref()
             .and_then(|_| out_of_time(ds, horizon_days, test_share))
-            .map_or(Scheme::CrossValidation { folds }, Scheme::OutOfTime)
+            .map_or(Scheme::CrossValidation { folds }, |s| {
+                Scheme::OutOfTime(Box::new(s))
+            })
     }
 
     pub fn name(&self) -> SchemeName {
@@ -103,7 +105,7 @@ impl Scheme {
     /// The out-of-time split, if this is one.
     pub fn split(&self) -> Option<&OutOfTime> {
         match self {
-            Scheme::OutOfTime(s) => Some(s),
+            Scheme::OutOfTime(s) => Some(s.as_ref()),
             Scheme::CrossValidation { .. } => None,
         }
     }
