@@ -204,8 +204,11 @@ fn run_with_threads(b: &Book, threads: usize) -> String {
         })
     });
     let dir = tempfile::tempdir().unwrap();
-    let files = churnlab::output::analysis::write(&a, dir.path()).unwrap();
-    files
+    let written = churnlab::output::analysis::write(&a, dir.path()).unwrap();
+    assert_eq!(written.dir, dir.path());
+    assert!(written.has("propensity.json") && written.has("cohorts.json"));
+    written
+        .files
         .iter()
         .map(|f| std::fs::read_to_string(dir.path().join(f)).unwrap())
         .collect::<Vec<_>>()

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::write_json;
+use super::{Written, names, write_json};
 use crate::analysis::{Analyses, cohort};
 use crate::error::Result;
 use crate::input::io::{self, Format};
@@ -17,22 +17,17 @@ struct Cohorts<'a> {
     metric_cohorts: &'a [cohort::MetricBin],
 }
 
-/// Writes each analysis as json and csv into `out`, replacing the folder whole; returns
-/// the file names. An analysis that could not be computed gets a json file with its error.
-pub fn write(a: &Analyses, out: &Path) -> Result<Vec<String>> {
+/// Writes each analysis as json and csv into `out`, replacing the folder whole. An
+/// analysis that could not be computed gets a json file with its error.
+pub fn write(a: &Analyses, out: &Path) -> Result<Written> {
     super::staged(out, "analyze", |dir| write_files(a, dir))
 }
 
 /// The same files, written into `out` as it is (for a job that stages its own folder).
-pub fn write_files(a: &Analyses, out: &Path) -> Result<Vec<String>> {
-    let mut files = Vec::new();
-    let mut json = |name: &str, v: &dyn erased_serde_json::Json| -> Result<()> {
-        v.write(&out.join(name))?;
-        files.push(name.to_string());
-        Ok(())
-    };
+pub fn write_files(a: &Analyses, out: &Path) -> Result<()> {
+    let json = |name: &str, v: &dyn erased_serde_json::Json| v.write(&out.join(name));
     json(
-        "cohorts.json",
+        names::COHORTS_JSON,
         &Cohorts {
             ages_months: &cohort::AGES,
             retention_curves: &a.curves,
@@ -41,29 +36,31 @@ pub fn write_files(a: &Analyses, out: &Path) -> Result<Vec<String>> {
     )?;
     let error = |e: &crate::Error| serde_json::json!({ "error": e.to_string() });
     match &a.clusters {
-        Ok(c) => json("clusters.json", c)?,
-        Err(e) => json("clusters.json", &error(e))?,
+        Ok(c) => json(names::CLUSTERS_JSON, c)?,
+        Err(e) => json(names::CLUSTERS_JSON, &error(e))?,
     }
     match &a.propensity {
-        Ok(p) => json("propensity.json", p)?,
-        Err(e) => json("propensity.json", &error(e))?,
+        Ok(p) => json(names::PROPENSITY_JSON, p)?,
+        Err(e) => json(names::PROPENSITY_JSON, &error(e))?,
     }
     let mut tables = vec![
-        ("cohort_retention.csv", cohort::curves_table(&a.curves)),
-        ("metric_cohorts.csv", cohort::bins_table(&a.metric_bins)),
+        (names::COHORT_RETENTION_CSV, cohort::curves_table(&a.curves)),
+        (
+            names::METRIC_COHORTS_CSV,
+            cohort::bins_table(&a.metric_bins),
+        ),
     ];
     if let Ok(c) = &a.clusters {
-        tables.push(("clusters.csv", c.to_table()));
+        tables.push((names::CLUSTERS_CSV, c.to_table()));
     }
     if let Ok(p) = &a.propensity {
-        tables.push(("propensity.csv", p.effects_table()));
-        tables.push(("propensity_balance.csv", p.balance_table()));
+        tables.push((names::PROPENSITY_CSV, p.effects_table()));
+        tables.push((names::PROPENSITY_BALANCE_CSV, p.balance_table()));
     }
     for (name, t) in tables {
         io::write_table(&out.join(name), &t, Format::Csv)?;
-        files.push(name.to_string());
     }
-    Ok(files)
+    Ok(())
 }
 
 /// Pretty JSON of any serialisable value, behind an object-safe trait.

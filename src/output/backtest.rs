@@ -4,18 +4,20 @@
 
 use std::path::Path;
 
+use super::{Written, names};
 use crate::error::Result;
 use crate::input::io::{self, Format};
 use crate::input::table::{Column, Table};
 use crate::workflow::backtest::Backtest;
 
-/// Writes `backtest.json` and `backtest.csv` into `out`.
-pub fn write(b: &Backtest, out: &Path) -> Result<()> {
+/// Writes `backtest.json`, `backtest.csv` and `backtest_scores.csv` into `out`,
+/// replacing the folder whole.
+pub fn write(b: &Backtest, out: &Path) -> Result<Written> {
     super::staged(out, "backtest", |dir| write_files(b, dir))
 }
 
 fn write_files(b: &Backtest, out: &Path) -> Result<()> {
-    super::write_json(&out.join("backtest.json"), b)?;
+    super::write_json(&out.join(names::BACKTEST_JSON), b)?;
     let c = &b.cuts;
     let f = |g: &dyn Fn(&crate::workflow::backtest::CutResult) -> Option<f64>| {
         Column::Float(c.iter().map(g).collect())
@@ -88,7 +90,7 @@ fn write_files(b: &Backtest, out: &Path) -> Result<()> {
             2,
         )
         .with_rounded("actual_churned_arr", f(&|x| Some(x.actual_churned_arr)), 2);
-    io::write_table(&out.join("backtest.csv"), &t, Format::Csv)?;
+    io::write_table(&out.join(names::BACKTEST_CSV), &t, Format::Csv)?;
     let all: Vec<(
         &crate::workflow::backtest::CutResult,
         &crate::workflow::backtest::BacktestScore,
@@ -131,5 +133,5 @@ fn write_files(b: &Backtest, out: &Path) -> Result<()> {
             "churned",
             Column::Int(all.iter().map(|(_, s)| s.churned.map(i64::from)).collect()),
         );
-    io::write_table(&out.join("backtest_scores.csv"), &scores, Format::Csv)
+    io::write_table(&out.join(names::BACKTEST_SCORES_CSV), &scores, Format::Csv)
 }

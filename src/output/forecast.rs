@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use super::names;
 use crate::analysis::forecast::{Forecast, Row};
 use crate::error::Result;
 use crate::input::io::{self, Format};
@@ -11,7 +12,7 @@ use crate::input::table::{Column, Table};
 /// Writes the forecast into `out`.
 pub fn write(f: &Forecast, out: &Path) -> Result<()> {
     super::ensure_dir(out)?;
-    super::write_json(&out.join("forecast.json"), f)?;
+    super::write_json(&out.join(names::FORECAST_JSON), f)?;
     let r = &f.rows;
     let n = |g: &dyn Fn(&Row) -> Option<f64>| Column::Float(r.iter().map(g).collect());
     let i = |g: &dyn Fn(&Row) -> usize| Column::Int(r.iter().map(|x| Some(g(x) as i64)).collect());
@@ -42,5 +43,5 @@ pub fn write(f: &Forecast, out: &Path) -> Result<()> {
         .with_rounded("churned_arr_high", n(&|x| Some(x.churned_arr_high)), 2)
         .with_rounded("contraction_rate", n(&|x| x.contraction_rate), 5)
         .with_rounded("expected_downsold_arr", n(&|x| x.expected_downsold_arr), 2);
-    io::write_table(&out.join("forecast.csv"), &t, Format::Csv)
+    io::write_table(&out.join(names::FORECAST_CSV), &t, Format::Csv)
 }

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use super::{Written, names};
 use crate::error::Result;
 use crate::features::SnapshotTable;
 use crate::features::dataset::Dataset;
@@ -11,27 +12,35 @@ use crate::health::validate::{self, Validation};
 use crate::input::io::{self, Format};
 
 /// Writes the validation of the health score into `out`, replacing the folder whole.
-pub fn write(v: &Validation, ds: &Dataset, table: &SnapshotTable, out: &Path) -> Result<()> {
+pub fn write(v: &Validation, ds: &Dataset, table: &SnapshotTable, out: &Path) -> Result<Written> {
     super::staged(out, "health", |dir| write_files(v, ds, table, dir))
 }
 
 /// The same files, written into `out` as it is (for a job that stages its own folder).
 pub fn write_files(v: &Validation, ds: &Dataset, table: &SnapshotTable, out: &Path) -> Result<()> {
-    super::write_json(&out.join("health_report.json"), &v.report)?;
-    io::write_table(&out.join("health_auc.csv"), &v.auc_table(), Format::Csv)?;
-    io::write_table(&out.join("health_tiers.csv"), &v.tiers_table(), Format::Csv)?;
+    super::write_json(&out.join(names::HEALTH_REPORT_JSON), &v.report)?;
     io::write_table(
-        &out.join("health_components.csv"),
+        &out.join(names::HEALTH_AUC_CSV),
+        &v.auc_table(),
+        Format::Csv,
+    )?;
+    io::write_table(
+        &out.join(names::HEALTH_TIERS_CSV),
+        &v.tiers_table(),
+        Format::Csv,
+    )?;
+    io::write_table(
+        &out.join(names::HEALTH_COMPONENTS_CSV),
         &v.parts_table(),
         Format::Csv,
     )?;
     let dates: Vec<String> = table.rows.iter().map(|r| r.t.to_string()).collect();
     io::write_parquet_and_csv(
-        &out.join("health_scores"),
+        &out.join(names::HEALTH_SCORES),
         &validate::scores_table(ds, &v.scores, &dates),
     )?;
     io::write_atomic(
-        &out.join("recommended_health.toml"),
+        &out.join(names::RECOMMENDED_HEALTH_TOML),
         v.recommended_toml.as_bytes(),
     )
 }

@@ -1,9 +1,10 @@
 //! The ranked at-risk list: `scored_accounts.csv` / `.parquet`, `drivers.csv` and the
 //! `at_risk.xlsx` workbook.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
+use super::{Written, names};
 use crate::error::Result;
 use crate::input::io::{self, Format};
 use crate::score::ScoredList;
@@ -13,17 +14,16 @@ use crate::score::ScoredList;
 const LIST_BLOCK: usize = 262_144;
 const DRIVER_BLOCK: usize = 50_000;
 
-/// Writes the list into `out`; returns the paths written. The workbook is built beside
-/// the flat files (each is one thread's work, and their bytes do not depend on each
-/// other).
-pub fn write(list: &ScoredList, out: &Path) -> Result<Vec<PathBuf>> {
+/// Writes the list into `out`. The workbook is built beside the flat files (each is one
+/// thread's work, and their bytes do not depend on each other).
+pub fn write(list: &ScoredList, out: &Path) -> Result<()> {
     super::ensure_dir(out)?;
-    let book = out.join("at_risk.xlsx");
-    let drivers = out.join("drivers.csv");
+    let book = out.join(names::WORKBOOK);
+    let drivers = out.join(names::DRIVERS_CSV);
     let (flat, workbook) = rayon::join(
-        || -> Result<[PathBuf; 2]> {
+        || -> Result<()> {
             let t = Instant::now();
-            let stem = out.join("scored_accounts");
+            let stem = out.join(names::SCORED_ACCOUNTS);
             let files = [Format::Parquet, Format::Csv].map(|f| stem.with_extension(f.extension()));
             let mut parquet = io::TableWriter::create(&files[0], Format::Parquet)?;
             let mut csv = io::TableWriter::create(&files[1], Format::Csv)?;
@@ -43,7 +43,7 @@ pub fn write(list: &ScoredList, out: &Path) -> Result<Vec<PathBuf>> {
                 "scored_accounts and drivers.csv written in {:.1}s",
                 t.elapsed().as_secs_f64()
             );
-            Ok(files)
+            Ok(())
         },
         || {
             let t = Instant::now();
@@ -52,12 +52,8 @@ pub fn write(list: &ScoredList, out: &Path) -> Result<Vec<PathBuf>> {
             Ok::<(), crate::error::Error>(())
         },
     );
-    let mut files = flat?.to_vec();
-    workbook?;
-
-    files.push(drivers);
-    files.push(book);
-    Ok(files)
+    flat?;
+    workbook
 }
 
 /// Calls `f` on `0..n` in consecutive ranges of `block` (once, on `0..0`, when `n` is 0,
@@ -86,7 +82,7 @@ pub fn write_scoring(
     s: crate::workflow::score::Scoring,
     out: &Path,
     report: &crate::report::ReportOptions,
-) -> Result<()> {
+) -> Result<Written> {
     super::staged(out, "score", move |dir| {
         write(&s.list, dir)?;
         super::forecast::write(&s.forecast, dir)?;

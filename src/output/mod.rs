@@ -7,6 +7,8 @@ pub mod forecast;
 pub mod health;
 pub mod list;
 pub mod monitor;
+pub mod names;
+pub mod retention;
 pub mod run;
 pub mod stage;
 pub mod text;
@@ -14,7 +16,7 @@ pub mod workbook;
 
 use std::path::Path;
 
-pub use stage::staged;
+pub use stage::{Written, staged};
 
 use serde::Serialize;
 

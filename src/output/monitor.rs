@@ -4,21 +4,20 @@
 
 use std::path::Path;
 
+use super::names;
 use crate::error::Result;
 use crate::input::io::{self, Format};
 use crate::monitor::drift::Drift;
 use crate::monitor::stability::Stability;
 
-/// Writes the drift and stability files into `out`; returns their names.
-pub fn write(drift: &Drift, stability: Option<&Stability>, out: &Path) -> Result<Vec<String>> {
+/// Writes the drift and stability files into `out`.
+pub fn write(drift: &Drift, stability: Option<&Stability>, out: &Path) -> Result<()> {
     super::ensure_dir(out)?;
-    io::write_table(&out.join("drift.csv"), &drift.to_table(), Format::Csv)?;
-    super::write_json(&out.join("drift.json"), drift)?;
-    let mut files = vec!["drift.csv".to_string(), "drift.json".to_string()];
+    io::write_table(&out.join(names::DRIFT_CSV), &drift.to_table(), Format::Csv)?;
+    super::write_json(&out.join(names::DRIFT_JSON), drift)?;
     if let Some(s) = stability {
-        io::write_table(&out.join("stability.csv"), &s.to_table(), Format::Csv)?;
-        super::write_json(&out.join("stability.json"), s)?;
-        files.extend(["stability.csv".to_string(), "stability.json".to_string()]);
+        io::write_table(&out.join(names::STABILITY_CSV), &s.to_table(), Format::Csv)?;
+        super::write_json(&out.join(names::STABILITY_JSON), s)?;
     }
-    Ok(files)
+    Ok(())
 }

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use super::{Written, names};
 use crate::error::Result;
 use crate::input::io::{self, Format};
 use crate::report::ReportOptions;
@@ -10,15 +11,15 @@ use crate::workflow::run::RunResult;
 /// Writes a run's files into `out`: `retention.csv`, `summary.json`, `snapshots.*`,
 /// the analyses, `metrics.json`, the health-score validation (when configured) and the
 /// at-risk list with its workbook and forecast, the drift and list-stability checks, and last `report.html`, rendered from
-/// those files. Returns the names of the analyses' and checks' files.
+/// those files.
 ///
 /// The folder is replaced whole ([`super::staged`]): a failure or a kill leaves the
 /// previous run's files as they were.
-pub fn write(r: &RunResult, out: &Path, report: &ReportOptions) -> Result<Vec<String>> {
+pub fn write(r: &RunResult, out: &Path, report: &ReportOptions) -> Result<Written> {
     super::staged(out, "run", |dir| write_files(r, dir, report))
 }
 
-fn write_files(r: &RunResult, out: &Path, report: &ReportOptions) -> Result<Vec<String>> {
+fn write_files(r: &RunResult, out: &Path, report: &ReportOptions) -> Result<()> {
     // The snapshot table is the largest file by far (every feature of every snapshot):
     // written beside the others, which the report then reads.
     let timed = |what: &str, t: std::time::Instant| {
@@ -28,19 +29,19 @@ fn write_files(r: &RunResult, out: &Path, report: &ReportOptions) -> Result<Vec<
     let formats = snapshot_formats(r.table.rows.len());
     let (snapshots, files) = rayon::join(
         || {
-            let r = r.table.write(&out.join("snapshots"), formats);
+            let r = r.table.write(&out.join(names::SNAPSHOTS), formats);
             timed("the snapshot table", t);
             r
         },
         || write_the_rest(r, out),
     );
     snapshots?;
-    let files = files?;
+    files?;
     timed("the files before the report", t);
     let t = std::time::Instant::now();
     crate::report::write(out, report)?;
     timed("report.html", t);
-    Ok(files)
+    Ok(())
 }
 
 /// A run's snapshot table above this many rows is written as Parquet alone: as CSV it
@@ -57,19 +58,15 @@ fn snapshot_formats(rows: usize) -> &'static [Format] {
     }
 }
 
-fn write_the_rest(r: &RunResult, out: &Path) -> Result<Vec<String>> {
-    io::write_table(
-        &out.join("retention.csv"),
-        &r.retention.to_table(),
-        Format::Csv,
-    )?;
+fn write_the_rest(r: &RunResult, out: &Path) -> Result<()> {
+    super::retention::write_files(&r.retention, out)?;
     super::write_json(
-        &out.join("summary.json"),
+        &out.join(names::SUMMARY_JSON),
         &serde_json::json!({ "summary": r.summary, "retention": r.retention }),
     )?;
-    let mut files = super::analysis::write_files(&r.analyses, out)?;
-    files.extend(super::monitor::write(&r.drift, r.stability.as_ref(), out)?);
-    super::write_json(&out.join("metrics.json"), &r.trained.report)?;
+    super::analysis::write_files(&r.analyses, out)?;
+    super::monitor::write(&r.drift, r.stability.as_ref(), out)?;
+    super::write_json(&out.join(names::METRICS_JSON), &r.trained.report)?;
     if let Some(v) = &r.health {
         super::health::write_files(v, &r.dataset, &r.table, out)?;
     }
@@ -77,19 +74,17 @@ fn write_the_rest(r: &RunResult, out: &Path) -> Result<Vec<String>> {
     super::forecast::write(&r.forecast, out)?;
     if !r.budget.is_empty() {
         io::write_table(
-            &out.join("play_budget.csv"),
+            &out.join(names::PLAY_BUDGET_CSV),
             &crate::analysis::targeting::budget_table(&r.budget),
             Format::Csv,
         )?;
-        files.push("play_budget.csv".into());
     }
     if !r.play_effects.is_empty() {
         io::write_table(
-            &out.join("play_effects.csv"),
+            &out.join(names::PLAY_EFFECTS_CSV),
             &crate::analysis::targeting::play_effects_table(&r.play_effects),
             Format::Csv,
         )?;
-        files.push("play_effects.csv".into());
     }
-    Ok(files)
+    Ok(())
 }

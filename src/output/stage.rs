@@ -190,10 +190,39 @@ impl Drop for Staged {
     }
 }
 
+/// What a job wrote: its output folder and the files it wrote there (paths relative to
+/// it, '/'-separated, in name order). The one account of a job's files: the CLI prints
+/// it, nothing spells the list again.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Written {
+    pub dir: PathBuf,
+    pub files: Vec<String>,
+}
+
+impl Written {
+    /// Whether the job wrote `name`.
+    pub fn has(&self, name: &str) -> bool {
+        self.files.iter().any(|f| f == name)
+    }
+}
+
+impl std::fmt::Display for Written {
+    /// "wrote a, b and c in DIR".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let files = match self.files.as_slice() {
+            [] => "nothing".to_string(),
+            [one] => one.clone(),
+            [head @ .., last] => format!("{} and {last}", head.join(", ")),
+        };
+        write!(f, "wrote {files} in {}", self.dir.display())
+    }
+}
+
 /// Runs `write` (job `job`: `run`, `score`, `health`...) on a staging copy of `out` and,
 /// when it succeeds, swaps the copy in: OUT then holds the new files and the ones no
-/// earlier run of `job` wrote, all complete; when it fails, OUT is untouched.
-pub fn staged<T>(out: &Path, job: &str, write: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
+/// earlier run of `job` wrote, all complete; when it fails, OUT is untouched. Returns what
+/// the job wrote.
+pub fn staged(out: &Path, job: &str, write: impl FnOnce(&Path) -> Result<()>) -> Result<Written> {
     let pid = std::process::id();
     let tmp = sibling(out, "staging", pid)?;
     let old = sibling(out, "old", pid)?;
@@ -220,20 +249,23 @@ pub fn staged<T>(out: &Path, job: &str, write: impl FnOnce(&Path) -> Result<T>) 
     }
     clear(&tmp, job)?;
     let before = files(&tmp);
-    let value = write(&tmp)?;
+    write(&tmp)?;
     let written: Vec<String> = files(&tmp)
         .into_iter()
         .filter(|(f, id)| before.get(f) != Some(id))
         .map(|(f, _)| f)
         .collect();
-    record(&tmp, job, written)?;
+    record(&tmp, job, written.clone())?;
     if stage.out.exists() {
         fs::rename(&stage.out, &old).map_err(|e| Error::io(&stage.out, e))?;
     }
     fs::rename(&tmp, &stage.out).map_err(|e| Error::io(&stage.out, e))?;
     stage.done = true;
     let _ = fs::remove_dir_all(&old);
-    Ok(value)
+    Ok(Written {
+        dir: out.to_path_buf(),
+        files: written,
+    })
 }
 
 #[cfg(test)]
@@ -241,7 +273,7 @@ mod tests {
     use super::*;
 
     fn write_as(out: &Path, job: &str, names: &[&str]) {
-        staged(out, job, |dir| {
+        let written = staged(out, job, |dir| {
             for n in names {
                 let p = dir.join(n);
                 // Writers replace files (write, then rename), never write through a link.
@@ -251,6 +283,11 @@ mod tests {
             Ok(())
         })
         .unwrap();
+        // What the job wrote, in name order: not the user's files, nor another job's.
+        let mut want: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        want.sort();
+        assert_eq!(written.files, want);
+        assert_eq!(written.dir, out);
     }
 
     fn names(out: &Path) -> Vec<String> {

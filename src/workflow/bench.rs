@@ -7,31 +7,25 @@ use std::time::Instant;
 
 use super::train::{FlatTable, flat_dataset};
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::input::io::{self, Format};
 use crate::input::table::{Column, Table};
 use crate::model::prep::Preprocessor;
-use crate::model::{self, Params};
+use crate::model::{self, Family, Params};
 use crate::train::metrics;
 
-/// Fits the benchmark parameters once each (or only family `only`); writes the matrix to `matrix` when given and
-/// returns the timings as JSON.
+/// Fits the benchmark parameters once each (or only family `only`); writes the matrix
+/// to `matrix` when given and returns the timings as JSON.
 pub fn bench_fit(
     flat: &FlatTable,
     matrix: Option<&Path>,
-    only: Option<&str>,
+    only: Option<Family>,
     cfg: &Config,
 ) -> Result<serde_json::Value> {
     let params: Vec<Params> = Params::benchmark()
         .into_iter()
-        .filter(|p| only.is_none_or(|o| p.family().name() == o))
+        .filter(|p| only.is_none_or(|o| p.family() == o))
         .collect();
-    if params.is_empty() {
-        return Err(Error::Input(format!(
-            "--only {}: expected one of logistic, decision_tree, random_forest, gradient_boosting",
-            only.unwrap_or_default()
-        )));
-    }
     let t0 = Instant::now();
     let ds = flat_dataset(flat)?;
     let read_s = t0.elapsed().as_secs_f64();

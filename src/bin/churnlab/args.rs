@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use churnlab::input::io::Format;
+use churnlab::model::Family;
 use churnlab::report::ReportOptions;
 use churnlab::score::{Filter, ListOptions, RankBy};
 use churnlab::sim::Grain;
@@ -213,8 +214,8 @@ pub enum Command {
         json: PathBuf,
         /// Fit only this family (logistic, decision_tree, random_forest,
         /// gradient_boosting); default: all four.
-        #[arg(long)]
-        only: Option<String>,
+        #[arg(long, value_parser = family)]
+        only: Option<Family>,
     },
     /// Print the feature catalog (the Markdown of docs/features.md).
     Catalog,
@@ -317,6 +318,15 @@ pub enum ModelsCommand {
         #[arg(long, default_value = "models")]
         models: PathBuf,
     },
+}
+
+fn family(s: &str) -> Result<Family, String> {
+    Family::ALL
+        .into_iter()
+        .find(|f| f.name() == s)
+        .ok_or_else(|| {
+            format!("expected one of logistic, decision_tree, random_forest, gradient_boosting, found {s:?}")
+        })
 }
 
 fn positive_psi(s: &str) -> Result<f64, String> {
