@@ -7,12 +7,12 @@
 
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 
+use super::config::SimConfig;
+use super::latent::State;
 use super::rows::AccountOut;
-use super::state::State;
-use super::truth::PlayTally;
+use super::rows::PlayTally;
 use super::world::{INDUSTRIES, NAME_A, NAME_B, NAME_C, REGIONS, SEGMENTS, Segment, csm_name};
-use super::{SimConfig, add_months};
-use crate::common::dates;
+use crate::common::dates::{self, add_months};
 use crate::common::rng::Rng;
 
 /// What an account is and does not change: drawn once when it is created.
@@ -216,7 +216,7 @@ impl<'c> Account<'c> {
             decided: Vec::new(),
         };
         a.contract_history();
-        a.st = State::draw(&a.f, a.terms.next_id, &mut a.rng);
+        a.st = State::draw(a.f.initial, a.f.fit, a.terms.next_id, &mut a.rng);
         a.first_contacts();
         a.terms
             .to_invoice

@@ -5,10 +5,10 @@
 use chrono::{Duration, NaiveDate};
 
 use super::account::{Account, Terms};
-use super::add_months;
+use super::odds::{DRIVER_WEIGHTS, renewal_logit};
 use super::rows::{ContractRow, InvoiceRow};
-use super::truth::{DRIVER_WEIGHTS, renewal_logit};
 use super::world::Segment;
+use crate::common::dates::add_months;
 use crate::common::math::sigmoid;
 use crate::common::rng::Rng;
 

@@ -12,16 +12,20 @@
 //! chunks in parallel and streamed to disk, so memory stays bounded for any book size.
 //!
 //! The mechanisms live one to a file: `world` (segments, names), `account` (an account's
-//! month loop), `contracts` (terms, renewals, invoices), `state` (latent drivers),
+//! month loop), `contracts` (terms, renewals, invoices), `latent` (the latent drivers), `dynamics` (how they move),
+//! `odds` (a renewal's churn odds),
 //! `plays` (CSM plays), `relationships` (contacts, NPS), `usage`, `support` (tickets),
 //! `truth` (what the pipeline must recover) and `tables` (rows to files).
 
 mod account;
+mod config;
 mod contracts;
+mod dynamics;
+mod latent;
+mod odds;
 mod plays;
 mod relationships;
 mod rows;
-mod state;
 mod support;
 mod tables;
 mod truth;
@@ -35,64 +39,15 @@ use chrono::NaiveDate;
 use rayon::prelude::*;
 use serde::Serialize;
 
-pub(crate) use crate::common::dates::add_months;
+use crate::common::dates::add_months;
 use crate::error::{Error, Result};
-use crate::input::io::{Format, TableWriter};
+use crate::input::io::TableWriter;
+pub use config::{Grain, SimConfig};
+use odds::PLAY_EFFECTS;
 use rows::AccountOut;
-use truth::{PLAY_EFFECTS, PlayTally};
+use rows::PlayTally;
 pub use world::FEATURES;
 use world::SEGMENTS;
-
-/// How finely product usage is aggregated in the `usage` table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Grain {
-    Daily,
-    Weekly,
-    Monthly,
-}
-
-impl std::str::FromStr for Grain {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "daily" => Ok(Grain::Daily),
-            "weekly" => Ok(Grain::Weekly),
-            "monthly" => Ok(Grain::Monthly),
-            o => Err(format!(
-                "unknown grain '{o}': expected daily, weekly or monthly"
-            )),
-        }
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct SimConfig {
-    /// Accounts in the book: those live at the start plus those signing during it.
-    pub accounts: usize,
-    pub months: u32,
-    /// First day of the simulated period (a month start).
-    pub start: NaiveDate,
-    pub seed: u64,
-    pub grain: Grain,
-    pub format: Format,
-    /// Accounts simulated together before their rows are written.
-    pub chunk: usize,
-}
-
-impl Default for SimConfig {
-    fn default() -> Self {
-        SimConfig {
-            accounts: 2000,
-            months: 24,
-            start: NaiveDate::from_ymd_opt(2024, 11, 1).unwrap_or(NaiveDate::MIN),
-            seed: 42,
-            grain: Grain::Monthly,
-            format: Format::Csv,
-            chunk: 2000,
-        }
-    }
-}
 
 /// Row counts and figures of a finished simulation.
 #[derive(Clone, Debug, Serialize)]

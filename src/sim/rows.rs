@@ -2,8 +2,6 @@
 
 use chrono::NaiveDate;
 
-use super::truth::{PlayTally, TruthMonth};
-
 pub(super) struct ContractRow {
     pub(super) id: u32,
     pub(super) start: NaiveDate,
@@ -69,4 +67,26 @@ pub(super) struct AccountOut {
     pub(super) churn: Option<(NaiveDate, &'static str)>,
     pub(super) tally: PlayTally,
     pub(super) risk_sums: [(f64, f64); 5],
+}
+
+pub(super) struct TruthMonth {
+    pub(super) date: NaiveDate,
+    pub(super) p90: f64,
+    /// Per play: the change in `p90` had the play been run at `date` (0 when one of its
+    /// kind is already in effect for every renewal of the horizon).
+    pub(super) play_effect_90d: [f64; 6],
+    /// Per play: the change in the probability of churning within the horizon that the
+    /// plays of its kind run in the window before `date` caused, as it turned out
+    /// (see `realised_effects`; 0 when there were none).
+    pub(super) caused_90d: [f64; 6],
+    pub(super) risks: [f64; 5],
+    pub(super) renewal_in_horizon: bool,
+}
+
+#[derive(Default)]
+pub(super) struct PlayTally {
+    /// Account-months with the play in the month before.
+    pub(super) treated: [u64; 6],
+    /// Sums of `caused_90d` over them.
+    pub(super) att_sum: [f64; 6],
 }

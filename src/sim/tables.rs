@@ -3,8 +3,8 @@
 
 use chrono::NaiveDate;
 
+use super::odds::{DRIVER_WEIGHTS, PLAY_EFFECTS};
 use super::rows::AccountOut;
-use super::truth::{DRIVER_WEIGHTS, PLAY_EFFECTS};
 use super::world::{FEATURES, SEGMENTS};
 use crate::common::dates::to_days;
 use crate::error::Result;

@@ -5,8 +5,8 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use super::Grain;
 use super::account::{Account, Month, workdays};
+use super::config::Grain;
 use super::rows::UsageRow;
 use super::world::FEATURES;
 use crate::common::rng::Rng;
