@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod cohort;
 pub mod effects;
 pub mod forecast;
+pub mod play_models;
 pub mod propensity;
 pub mod targeting;
 

@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::effects::{self, EffectModel, Estimate};
-use super::targeting::{PlayModel, PlayModels};
+use super::play_models::{PlayModel, PlayModels};
 use crate::common::math::sigmoid;
 use crate::common::rng::{Rng, sample_groups};
 use crate::common::stats::percentile_ci;
@@ -150,6 +150,14 @@ pub struct Effect {
     pub recent_treated: usize,
 }
 
+impl Effect {
+    /// Whether the headline passed the checks with an interval below zero: only then is
+    /// the play offered as a next best play.
+    pub fn supported(&self) -> bool {
+        self.trusted && self.att_dr_ci.1 < 0.0
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct PropensityReport {
     /// What `churnlab score` needs to offer the next best play (saved as `plays.json`
@@ -266,7 +274,7 @@ pub(crate) fn analyse(
                 Some(PlayModel {
                     play: e.treatment.clone(),
                     att_dr: e.att_dr,
-                    supported: super::targeting::supported(e),
+                    supported: e.supported(),
                     model: e.effect_model.clone()?,
                 })
             })

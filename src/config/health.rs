@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use super::position::line_col;
+use crate::common::catalog;
 use crate::error::{Error, Result};
-use crate::features::catalog;
 
 /// The `[health]` section of the configuration.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -91,7 +92,7 @@ impl Tiers {
 
 /// 1-based line of a byte offset.
 fn line_of(text: &str, at: usize) -> usize {
-    super::line_col(text, at).0
+    line_col(text, at).0
 }
 
 impl HealthConfig {

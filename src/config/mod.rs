@@ -7,6 +7,7 @@
 //! stage (the health section checks its measures against the static feature catalog).
 
 pub mod health;
+mod position;
 
 use std::path::Path;
 
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::common::vocab::Family;
 use crate::error::{Error, Result};
 pub use health::HealthConfig;
+use position::line_col;
 
 /// The configuration as written: parsed, not yet checked.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -286,18 +288,6 @@ impl Source<'_> {
     }
 }
 
-/// 1-based line and column of byte offset `at` in `text`.
-pub(crate) fn line_col(text: &str, at: usize) -> (usize, usize) {
-    let before = &text[..at.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before
-        .rsplit('\n')
-        .next()
-        .map(|l| l.chars().count() + 1)
-        .unwrap_or(1);
-    (line, col)
-}
-
 /// Line and column of the value of `section.key` in TOML `text`.
 fn locate(text: &str, section: &str, key: &str) -> Option<(usize, usize)> {
     let doc = toml::de::DeTable::parse(text).ok()?;
@@ -457,8 +447,8 @@ impl RawConfig {
             ));
         }
         for f in &self.features.exclude {
-            if crate::features::catalog::matching(f).is_empty()
-                && crate::features::catalog::per_type(f).is_none()
+            if crate::common::catalog::matching(f).is_empty()
+                && crate::common::catalog::per_type(f).is_none()
             {
                 return Err(src.error(
                     "features",

@@ -1,6 +1,7 @@
 //! Categorical features from the accounts table (segment, industry, plan, region).
 
-use super::*;
+use crate::book::snapshot::SpineRow;
+use crate::input::load::Book;
 
 pub(super) fn categoricals(book: &Book, rows: &[SpineRow]) -> Vec<Vec<Option<String>>> {
     let text = |name: &str| -> Vec<Option<String>> {

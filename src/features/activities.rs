@@ -1,7 +1,16 @@
 //! The CS activities table: relationship features (touches, QBRs) and the CS plays
 //! the propensity analysis treats as treatments ([`PlayFlags`]).
 
-use super::*;
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+
+use super::table::SnapshotTable;
+use super::window::{Index, Values, day_col, fill_aggregates, pe};
+use crate::common::dates;
+use crate::error::Result;
+use crate::input::load::Book;
 
 /// The activities table as (account_idx, day, type), days since the epoch.
 pub(super) fn activity_days(acts: &DataFrame) -> Result<DataFrame> {

@@ -1,7 +1,12 @@
 //! Relationship features from the contacts table: executive sponsor and champion
 //! presence and changes.
 
-use super::*;
+use chrono::NaiveDate;
+use polars::prelude::*;
+
+use super::window::{Index, Values, day_col, fill_aggregates, in_window, pe};
+use crate::common::dates;
+use crate::error::Result;
 
 pub(super) fn contact_features(
     contacts: &DataFrame,

@@ -1,6 +1,11 @@
 //! Commercial features from the invoices table: late and unpaid invoices.
 
-use super::*;
+use chrono::NaiveDate;
+use polars::prelude::*;
+
+use super::window::{Index, Values, day_col, fill_aggregates, pe};
+use crate::common::dates;
+use crate::error::Result;
 
 pub(super) fn invoice_features(
     inv: &DataFrame,

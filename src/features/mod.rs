@@ -6,280 +6,35 @@
 
 mod accounts;
 mod activities;
-pub mod catalog;
+mod columns;
+pub use crate::common::catalog;
 mod contacts;
 pub mod dataset;
 pub use usage::events_by_feature;
 mod invoices;
 mod nps;
 mod per_type;
+mod table;
 mod tickets;
 mod usage;
+mod usage_rows;
+mod window;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{Duration, NaiveDate};
-use polars::prelude::*;
-use serde::Serialize;
 
 use crate::book::retention::History;
 use crate::book::snapshot::{self, SpineRow};
-use crate::common::dates::{self, MS_PER_DAY};
+use crate::common::dates;
 pub use crate::common::vocab::Component;
 use crate::config::{FeatureConfig, SnapshotConfig};
-use crate::error::{Error, Result};
-use crate::input::load::{AccountInfo, Book, Loaded};
-use crate::input::table::{Column as TCol, Table};
+use crate::error::Result;
+use crate::input::load::{AccountInfo, Book};
 pub use activities::{PlayFlags, play_flags};
 pub use catalog::{Absent, CATALOG, CATEGORICALS, FeatureSpec, catalog_markdown, spec};
-
-/// How finely the usage table is dated.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum UsageGrain {
-    Daily,
-    Weekly,
-    Monthly,
-}
-
-/// The snapshot table: one row per spine row, with labels, features and provenance.
-#[derive(Clone, Debug)]
-pub struct SnapshotTable {
-    pub as_of: NaiveDate,
-    pub horizon_days: i64,
-    pub snapshot_dates: Vec<NaiveDate>,
-    pub account_ids: Vec<String>,
-    pub rows: Vec<SpineRow>,
-    /// One vector per catalog feature, in catalog order.
-    pub numeric: Vec<dataset::Numbers>,
-    pub categorical: Vec<dataset::Column<String>>,
-    /// Features that cannot be computed from this data, with the reason.
-    pub unavailable: BTreeMap<String, String>,
-    pub sticky_features: Vec<String>,
-    pub usage_grain: Option<UsageGrain>,
-    /// The event types of the per-type usage family, in column order.
-    pub usage_types: Vec<String>,
-    /// Widely used event types that the fixed list (a saved model's) leaves out, with the
-    /// share of accounts using each: reported as drift, never silently dropped.
-    pub unmodelled_usage_types: Vec<(String, f64)>,
-    /// The per-type usage columns (`usage[TYPE].METRIC`), after the catalog's.
-    pub per_type_names: Vec<String>,
-    pub per_type: Vec<dataset::Numbers>,
-}
-
-impl SnapshotTable {
-    /// Rows of the scoring snapshot: every account active on the as-of date.
-    pub fn scoring_rows(&self) -> Vec<usize> {
-        (0..self.rows.len())
-            .filter(|&i| self.rows[i].t == self.as_of)
-            .collect()
-    }
-
-    pub fn feature(&self, name: &str) -> Option<&dataset::Numbers> {
-        CATALOG
-            .iter()
-            .position(|s| s.name == name)
-            .map(|i| &self.numeric[i])
-            .or_else(|| {
-                self.per_type_names
-                    .iter()
-                    .position(|n| n == name)
-                    .map(|i| &self.per_type[i])
-            })
-    }
-
-    /// Every numeric column, the catalog's then the per-type family's, by name.
-    pub fn numeric_columns(&self) -> impl Iterator<Item = (&str, &dataset::Numbers)> {
-        CATALOG.iter().map(|s| s.name).zip(&self.numeric).chain(
-            self.per_type_names
-                .iter()
-                .map(String::as_str)
-                .zip(&self.per_type),
-        )
-    }
-
-    /// Everything as a flat table: identifiers, labels, numeric and categorical features.
-    pub fn to_table(&self) -> Table {
-        self.rows_table(0..self.rows.len())
-    }
-
-    /// Writes [`SnapshotTable::to_table`] as `<stem>.<extension>` in each of `formats`, a
-    /// part of the rows at a time (a 100,000-account book's table is about 3 GB as one
-    /// [`Table`]).
-    pub fn write(
-        &self,
-        stem: &std::path::Path,
-        formats: &[crate::input::io::Format],
-    ) -> Result<Vec<std::path::PathBuf>> {
-        crate::input::io::write_by_parts(stem, self.rows.len(), formats, |range| {
-            self.rows_table(range)
-        })
-    }
-
-    /// The rows `range` of [`SnapshotTable::to_table`].
-    pub fn rows_table(&self, range: std::ops::Range<usize>) -> Table {
-        let r = &self.rows[range.clone()];
-        let flag = |b: Option<bool>| b.map(i64::from);
-        let mut t = Table::new()
-            .with(
-                "account_id",
-                TCol::Str(
-                    r.iter()
-                        .map(|x| Some(self.account_ids[x.account as usize].clone()))
-                        .collect(),
-                ),
-            )
-            .with(
-                "snapshot_date",
-                TCol::Date(r.iter().map(|x| Some(dates::to_days(x.t))).collect()),
-            )
-            .with(
-                "status",
-                TCol::Str(
-                    r.iter()
-                        .map(|x| Some(x.status.as_str().to_string()))
-                        .collect(),
-                ),
-            )
-            .with(
-                "label",
-                TCol::Int(r.iter().map(|x| flag(x.label)).collect()),
-            )
-            .with(
-                "label_next_renewal",
-                TCol::Int(r.iter().map(|x| flag(x.label_next_renewal)).collect()),
-            )
-            .with(
-                "churn_date",
-                TCol::Date(r.iter().map(|x| x.churn_date.map(dates::to_days)).collect()),
-            )
-            .with(
-                "renewal_date",
-                TCol::Date(
-                    r.iter()
-                        .map(|x| Some(dates::to_days(x.renewal_date)))
-                        .collect(),
-                ),
-            );
-        for (name, v) in self.numeric_columns() {
-            t = t.with(
-                name,
-                TCol::Float(
-                    v.raw()[range.clone()]
-                        .iter()
-                        .map(|&x| (!x.is_nan()).then(|| round6(x)))
-                        .collect(),
-                ),
-            );
-        }
-        for ((name, _, _), v) in CATEGORICALS.iter().zip(&self.categorical) {
-            t = t.with(name, TCol::Str(v[range.clone()].to_vec()));
-        }
-        t
-    }
-}
-
-fn round6(x: f64) -> f64 {
-    (x * 1e6).round() / 1e6
-}
-
-fn pe(e: PolarsError) -> Error {
-    Error::Internal(format!("feature computation failed: {e}"))
-}
-
-/// Per-snapshot map from account index to spine row.
-struct Index {
-    row_of: Vec<Vec<Option<usize>>>,
-}
-
-impl Index {
-    fn new(rows: &[SpineRow], n_snapshots: usize, n_accounts: usize) -> Self {
-        let mut row_of = vec![vec![None; n_accounts]; n_snapshots];
-        for (i, r) in rows.iter().enumerate() {
-            row_of[r.snapshot][r.account as usize] = Some(i);
-        }
-        Index { row_of }
-    }
-}
-
-/// Feature values being filled, by catalog name. A value is finite or missing, so NaN
-/// stands for missing: 8 bytes a cell instead of an `Option`'s 16 while the tables are
-/// still in memory (1.5 M account-snapshots x 64 columns at 100,000 accounts).
-struct Values {
-    cols: HashMap<&'static str, Vec<f64>>,
-}
-
-const MISSING: f64 = f64::NAN;
-
-impl Values {
-    fn set(&mut self, name: &str, row: usize, v: Option<f64>) {
-        if let Some(c) = self.cols.get_mut(name) {
-            c[row] = v.filter(|x| x.is_finite()).unwrap_or(MISSING);
-        }
-    }
-    fn get(&self, name: &str, row: usize) -> Option<f64> {
-        self.cols.get(name).map(|c| c[row]).filter(|x| !x.is_nan())
-    }
-    /// A column taken out, as the snapshot table holds it.
-    fn take(&mut self, name: &str) -> dataset::Numbers {
-        self.cols.remove(name).unwrap_or_default().into()
-    }
-}
-
-/// Copies every non-key column of an aggregated frame into the spine rows of snapshot `s`.
-fn fill(df: &DataFrame, s: usize, index: &Index, values: &mut Values) -> Result<()> {
-    let acc = df
-        .column("account_idx")
-        .map_err(pe)?
-        .u32()
-        .map_err(pe)?
-        .clone();
-    let accs: Vec<Option<u32>> = acc.iter().collect();
-    for c in df.columns() {
-        let name = c.name().as_str();
-        if name == "account_idx" {
-            continue;
-        }
-        let v = c.cast(&DataType::Float64).map_err(pe)?;
-        let v = v.f64().map_err(pe)?;
-        for (a, x) in accs.iter().zip(v.iter()) {
-            if let Some(row) = a.and_then(|a| index.row_of[s][a as usize]) {
-                values.set(name, row, x);
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Aggregates, per account, the rows of `frame` that pass `keep` and copies the results
-/// into the spine rows of snapshot `s`: the step every windowed feature family shares.
-fn fill_aggregates(
-    frame: &DataFrame,
-    keep: Option<Expr>,
-    aggs: Vec<Expr>,
-    s: usize,
-    index: &Index,
-    values: &mut Values,
-) -> Result<()> {
-    let mut lf = frame.clone().lazy();
-    if let Some(keep) = keep {
-        lf = lf.filter(keep);
-    }
-    let df = lf
-        .group_by([col("account_idx")])
-        .agg(aggs)
-        .collect()
-        .map_err(pe)?;
-    fill(&df, s, index, values)
-}
-
-fn day_col(name: &str) -> Expr {
-    col(name).cast(DataType::Int32)
-}
-
-fn in_window(c: &str, lo: i64, hi: i64) -> Expr {
-    col(c).gt_eq(lit(lo)).and(col(c).lt(lit(hi)))
-}
+pub use table::{SnapshotTable, UsageGrain};
+use window::{Index, MISSING, Values};
 
 /// The spine's commercial facts: ARR, seats, tenure, renewal timing, the last renewal's
 /// change and the term.
@@ -488,25 +243,6 @@ pub fn build(
         per_type_names,
         per_type,
     })
-}
-
-/// Scratch columns used to derive catalog features; filled alongside them.
-const SCRATCH: [&str; 9] = [
-    "events_prev_30d",
-    "features_used_30d",
-    "active_users_prev_30d",
-    "sticky_users_30d",
-    "user_days_30d",
-    "tickets_prev_30d",
-    "nps_prev",
-    "promoters_180d",
-    "detractors_180d",
-];
-
-fn ensure_scratch(values: &mut Values, n: usize) {
-    for s in SCRATCH {
-        values.cols.entry(s).or_insert_with(|| vec![MISSING; n]);
-    }
 }
 
 /// A new account's windows reach back before it was a customer: a count over such a

@@ -1,6 +1,11 @@
 //! Sentiment features from the NPS responses: the latest score, its change, detractors.
 
-use super::*;
+use chrono::NaiveDate;
+use polars::prelude::*;
+
+use super::window::{Index, Values, day_col, ensure_scratch, fill_aggregates, pe};
+use crate::common::dates;
+use crate::error::Result;
 
 pub(super) fn nps_features(
     nps: &DataFrame,

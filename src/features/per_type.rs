@@ -9,9 +9,12 @@
 
 use rayon::prelude::*;
 
-use super::catalog::{self, PER_TYPE};
-use super::usage::{ByAccount, UsageRows};
-use super::*;
+use super::usage_rows::{ByAccount, UsageRows};
+
+use super::window::{Index, MISSING, Values};
+use crate::book::snapshot::SpineRow;
+use crate::common::catalog::{self, FeatureSpec, PER_TYPE};
+use crate::config::FeatureConfig;
 
 /// The columns of the family, NaN for missing, with their names and the types they cover.
 pub(super) struct PerType {

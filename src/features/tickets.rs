@@ -1,7 +1,15 @@
 //! Support features from the tickets table: volume, severity, open backlog, resolution
 //! and trends.
 
-use super::*;
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+
+use super::window::{Index, Values, ensure_scratch, fill_aggregates, in_window, pe};
+use crate::book::snapshot::SpineRow;
+use crate::common::dates::{self, MS_PER_DAY};
+use crate::error::Result;
 
 pub(super) fn ticket_features(
     tickets: &DataFrame,

@@ -7,6 +7,7 @@
 pub mod cut;
 pub mod io;
 pub mod load;
+pub mod loaded;
 pub mod previous;
 pub mod schema;
 pub mod span;

@@ -19,7 +19,7 @@ use polars::prelude::*;
 
 use crate::common::dates;
 use crate::error::{Location, Problem, Problems};
-use crate::input::load::{Limits, Loaded};
+use crate::input::loaded::{Limits, Loaded};
 use crate::input::schema::{self, Kind};
 
 pub const MARGIN_YEARS: i32 = 10;

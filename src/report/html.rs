@@ -6,26 +6,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+pub use super::escape::esc;
 use super::load::{Account, Inputs};
 use super::svg::{self, Axes, Bar, Interval, Series};
 use crate::common::fmt::{money, pct, pct_or, pts, thousands};
 use crate::monitor::stability::high_tier_moves;
-
-/// HTML-escapes text from data: `& < > " '`.
-pub fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            _ => o.push(c),
-        }
-    }
-    o
-}
 
 /// How the page is drawn.
 #[derive(Clone, Debug)]

@@ -2,6 +2,7 @@
 //! (what `run` or `score` wrote), so `churnlab report --run OUT` re-renders exactly what
 //! `run` wrote. [`load`] reads the folder; [`html`] draws the page with [`svg`] charts.
 
+mod escape;
 pub mod html;
 pub mod load;
 pub mod retraining;

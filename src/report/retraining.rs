@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::html::esc;
+use super::escape::esc;
 use super::load::Inputs;
 use crate::common::fmt::pct;
 

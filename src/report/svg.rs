@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::html::esc;
+use super::escape::esc;
 
 /// Series colours (colour-blind safe: Okabe-Ito).
 pub const COLOURS: [&str; 7] = [

@@ -12,7 +12,9 @@
 //! saved whole as a model folder ([`artifact`]).
 
 pub mod artifact;
+pub mod card;
 pub mod compare;
+pub mod comparison;
 pub mod metrics;
 pub mod registry;
 pub mod split;
@@ -139,7 +141,7 @@ pub struct Report {
     pub champion_reason: String,
     /// This run's champion against the previous model (`--previous`), with the decision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub comparison: Option<compare::Comparison>,
+    pub comparison: Option<comparison::Comparison>,
 }
 
 /// What training reports while it works, for progress bars and logs.

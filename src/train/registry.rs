@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::input::io;
 use crate::train::artifact::{self, Manifest};
-use crate::train::compare::Comparison;
+use crate::train::comparison::Comparison;
 
 /// One saved model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

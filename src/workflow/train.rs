@@ -347,7 +347,9 @@ pub(crate) fn save(
         Some(types) => cfg.with_usage_types(types),
         None => cfg.clone(),
     };
-    let dir = artifact::save(models, &manifest, trained, &fitted, ds, extra)?;
+    let mut files = crate::train::card::documents(&manifest, trained, ds);
+    files.extend(extra.iter().map(|(name, bytes)| (*name, bytes.clone())));
+    let dir = artifact::save(models, &manifest, trained, &fitted, &files)?;
     let auc = trained
         .report
         .families

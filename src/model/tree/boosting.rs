@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::bins::Binned;
 use super::learner::{GrowParams, Grown, grow_tree};
-use super::{MAX_TREE_ROWS, Tree, each_setting, sum_of_trees, weights};
+use super::node::{MAX_TREE_ROWS, Tree, each_setting, sum_of_trees, weights};
 use crate::common::math::sigmoid;
 use crate::common::rng::Rng;
 

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::bins::Binned;
 use super::learner::{GrowParams, grow_tree};
-use super::{MAX_TREE_ROWS, Tree, sum_of_trees, weights};
+use super::node::{MAX_TREE_ROWS, Tree, sum_of_trees, weights};
 use crate::common::rng::Rng;
 
 /// A single classification tree: leaves hold the weighted churn rate.

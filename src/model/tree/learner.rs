@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 
 use super::bins::{Binned, GROUP_CELLS};
-use super::{Node, Tree};
+use super::node::{Node, Tree};
 use crate::common::rng::Rng;
 
 /// Rows per task when a large node's rows are partitioned in parallel.

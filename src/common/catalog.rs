@@ -595,7 +595,7 @@ impl FeatureSpec {
 pub fn catalog_markdown() -> String {
     let mut out = String::from(
         "# Feature catalog\n\n\
-Generated from `src/features/catalog.rs` by `churnlab catalog`; a test keeps this file equal to it.\n\n\
+Generated from `src/common/catalog.rs` by `churnlab catalog`; a test keeps this file equal to it.\n\n\
 Every feature of the snapshot table at snapshot date t uses only rows dated before t\n\
 (contract facts are read as of the day before t). Windows are trailing: \"30d\" is\n\
 [t - 30 days, t). A feature whose source table (or column) is missing is missing for every\n\
