@@ -320,8 +320,9 @@ fn fitted_weights_beat_a_wrong_configuration_and_follow_the_truth() {
     let ds = Dataset::from_snapshots(&table);
     let scheme = churnlab::workflow::train::scheme_for(&ds, &cfg);
     let v = validate(&h, &ds, &scheme, None).unwrap();
-    println!("{}", v.summary());
-    println!("{}", v.recommended_toml);
+    println!("{}", churnlab::output::text::health(&v));
+    let recommended = churnlab::output::health::recommended_toml(&v);
+    println!("{recommended}");
     let r = &v.report;
     let (conf, fit) = (
         r.overall.configured_roc_auc.unwrap(),
@@ -352,7 +353,7 @@ fn fitted_weights_beat_a_wrong_configuration_and_follow_the_truth() {
     middle.sort_unstable();
     assert_eq!(middle, ["sentiment", "support"], "{fitted:?}");
     // The recommended file is a valid configuration with the fitted weights.
-    let back = Config::from_toml(&v.recommended_toml, "recommended.toml").unwrap();
+    let back = Config::from_toml(&recommended, "recommended.toml").unwrap();
     let h2 = back.health().unwrap();
     assert_eq!(h2.components.len(), v.fitted.components.len());
     let again = h2.score(&ds, &(0..ds.rows()).collect::<Vec<_>>());

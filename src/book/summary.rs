@@ -1,12 +1,9 @@
 //! The summary `churnlab validate` prints: tables, rows, dates, live accounts, gaps.
 
-use std::fmt;
-
 use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::book::retention::{Ending, History};
-use crate::common::fmt::money;
 use crate::input::load::{AccountInfo, Book};
 use crate::input::schema;
 
@@ -94,58 +91,5 @@ pub fn summarize(
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect(),
         warnings: book.warnings.clone(),
-    }
-}
-
-impl fmt::Display for Summary {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{}: valid", self.dir)?;
-        writeln!(
-            f,
-            "  {:<11} {:<20} {:>10}  {:<10}  {:<10}",
-            "table", "file", "rows", "first", "last"
-        )?;
-        for t in &self.tables {
-            let d = |x: Option<NaiveDate>| x.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
-            writeln!(
-                f,
-                "  {:<11} {:<20} {:>10}  {:<10}  {:<10}",
-                t.table,
-                t.file,
-                t.rows,
-                d(t.first),
-                d(t.last)
-            )?;
-        }
-        writeln!(f, "  as of {} (the day after the latest event)", self.as_of)?;
-        writeln!(
-            f,
-            "  accounts: {} in total, {} active now ({} ARR), {} churned, {} in their grace period",
-            self.accounts,
-            self.active_accounts,
-            money(self.active_arr),
-            self.churned_accounts,
-            self.pending_accounts
-        )?;
-        let segs: Vec<String> = self
-            .segments
-            .iter()
-            .map(|(s, n)| format!("{s} {n}"))
-            .collect();
-        writeln!(f, "  active by segment: {}", segs.join(", "))?;
-        if self.missing.is_empty() {
-            writeln!(f, "  signals: all tables present")?;
-        } else {
-            for (t, s) in &self.missing {
-                writeln!(
-                    f,
-                    "  missing signal: {s}: no {t} table, so these features will be unavailable (not zero)"
-                )?;
-            }
-        }
-        for w in &self.warnings {
-            writeln!(f, "  warning: {w}")?;
-        }
-        Ok(())
     }
 }

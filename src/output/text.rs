@@ -1,8 +1,13 @@
 //! The terminal renderings of each result: what the CLI prints after a job.
 
+use std::fmt::Write as _;
+
+use super::health::{auc_text, pct as pct_na};
 use crate::analysis::Analyses;
 use crate::book::retention;
+use crate::book::summary::Summary;
 use crate::common::fmt::{money, pct};
+use crate::health::validate::Validation;
 use crate::score::ScoredList;
 use crate::train::Report;
 
@@ -640,5 +645,197 @@ pub(crate) fn final_rows_words(r: &crate::train::Report) -> String {
             r.rows_labelled
         ),
         None => format!("all {} labelled rows", r.rows_labelled),
+    }
+}
+
+/// Three lines for `churnlab run`.
+pub fn health_brief(v: &Validation) -> String {
+    let r = &v.report;
+    let f = auc_text;
+    format!(
+        "Health score: out-of-time ROC-AUC {} as configured, {} with fitted weights, {} for the model.\n\
+         Churn by configured tier {} (red {}, yellow {}, green {}); {:.1}% of consecutive snapshots change tier.\n\
+         Details in health_report.json; proposed weights in recommended_health.toml.\n",
+        f(r.overall.configured_roc_auc),
+        f(r.overall.fitted_roc_auc),
+        f(r.overall.model_roc_auc),
+        if r.tiers_monotone {
+            "falls from red to green"
+        } else {
+            "is NOT monotone"
+        },
+        pct_na(r.tiers[0].churn_rate),
+        pct_na(r.tiers[1].churn_rate),
+        pct_na(r.tiers[2].churn_rate),
+        100.0 * r.stability.flip_rate.unwrap_or(0.0)
+    )
+}
+
+/// A readable summary for the terminal.
+pub fn health(v: &Validation) -> String {
+    let r = &v.report;
+    let f = auc_text;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "Health score validation, out of time: history {} to {}, test {} to {} ({} snapshots)",
+        r.history_dates.0, r.history_dates.1, r.test_dates.0, r.test_dates.1, r.test_rows
+    );
+    let _ = writeln!(
+        s,
+        "\nROC-AUC against churn within the horizon (test period):\n  {:<16} {:>7} {:>8} {:>11} {:>8} {:>7}",
+        "segment", "rows", "churned", "configured", "fitted", "model"
+    );
+    for a in std::iter::once(&r.overall).chain(&r.by_segment) {
+        let _ = writeln!(
+            s,
+            "  {:<16} {:>7} {:>8} {:>11} {:>8} {:>7}",
+            a.segment,
+            a.rows,
+            a.churned,
+            f(a.configured_roc_auc),
+            f(a.fitted_roc_auc),
+            f(a.model_roc_auc)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nChurn by tier, configured score (every labelled snapshot){}:",
+        if r.tiers_monotone {
+            ", falls from red to green"
+        } else {
+            ", NOT monotone from red to green"
+        }
+    );
+    for t in &r.tiers {
+        let _ = writeln!(
+            s,
+            "  {:<7} {:>7} rows {:>6} churned  {:>6} (95% CI {} to {})",
+            t.tier,
+            t.rows,
+            t.churned,
+            pct_na(t.churn_rate),
+            pct_na(t.ci_low),
+            pct_na(t.ci_high)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nComponents and measures: ROC-AUC of a low score against churn; share of the score\n\
+         configured and fitted; importance = spread of the fitted contribution to risk:\n  {:<40} {:>8} {:>9} {:>11} {:>8} {:>11}",
+        "", "coverage", "ROC-AUC", "configured", "fitted", "importance"
+    );
+    for c in &r.components {
+        let _ = writeln!(
+            s,
+            "  {:<40} {:>7.0}% {:>9} {:>10.1}% {:>7.1}% {:>10.1}%{}",
+            c.component,
+            100.0 * c.coverage,
+            f(c.roc_auc),
+            c.configured_share,
+            c.fitted_share,
+            c.fitted_importance,
+            if c.direction_agrees == Some(false) {
+                "  direction disagrees with churn"
+            } else {
+                ""
+            }
+        );
+        for m in r.measures.iter().filter(|m| m.component == c.component) {
+            let _ = writeln!(
+                s,
+                "    {:<38} {:>7.0}% {:>9} {:>10.1}% {:>7.1}% {:>10.1}%{}",
+                m.feature,
+                100.0 * m.coverage,
+                f(m.roc_auc),
+                m.configured_share,
+                m.fitted_share,
+                m.fitted_importance,
+                if m.direction_agrees == Some(false) {
+                    "  direction disagrees with churn"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\nStability: {} of {} consecutive snapshots change tier ({}); with the recommended weights and tiers: {}.",
+        r.stability.flips,
+        r.stability.pairs,
+        pct_na(r.stability.flip_rate),
+        pct_na(r.recommended_stability.flip_rate)
+    );
+    let _ = writeln!(
+        s,
+        "Recommended tiers: red below {}, green from {}; test-period churn {}.",
+        r.recommended_tiers.red_below,
+        r.recommended_tiers.green_from,
+        r.recommended_tier_rates
+            .iter()
+            .map(|t| format!("{} {}", t.tier, pct_na(t.churn_rate)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for n in &r.notes {
+        let _ = writeln!(s, "note: {n}");
+    }
+    s
+}
+
+/// What `validate` prints, and `run` first: the book's tables, accounts and churn.
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{}: valid", self.dir)?;
+        writeln!(
+            f,
+            "  {:<11} {:<20} {:>10}  {:<10}  {:<10}",
+            "table", "file", "rows", "first", "last"
+        )?;
+        for t in &self.tables {
+            let d = |x: Option<chrono::NaiveDate>| {
+                x.map(|d| d.to_string()).unwrap_or_else(|| "-".into())
+            };
+            writeln!(
+                f,
+                "  {:<11} {:<20} {:>10}  {:<10}  {:<10}",
+                t.table,
+                t.file,
+                t.rows,
+                d(t.first),
+                d(t.last)
+            )?;
+        }
+        writeln!(f, "  as of {} (the day after the latest event)", self.as_of)?;
+        writeln!(
+            f,
+            "  accounts: {} in total, {} active now ({} ARR), {} churned, {} in their grace period",
+            self.accounts,
+            self.active_accounts,
+            money(self.active_arr),
+            self.churned_accounts,
+            self.pending_accounts
+        )?;
+        let segs: Vec<String> = self
+            .segments
+            .iter()
+            .map(|(s, n)| format!("{s} {n}"))
+            .collect();
+        writeln!(f, "  active by segment: {}", segs.join(", "))?;
+        if self.missing.is_empty() {
+            writeln!(f, "  signals: all tables present")?;
+        } else {
+            for (t, s) in &self.missing {
+                writeln!(
+                    f,
+                    "  missing signal: {s}: no {t} table, so these features will be unavailable (not zero)"
+                )?;
+            }
+        }
+        for w in &self.warnings {
+            writeln!(f, "  warning: {w}")?;
+        }
+        Ok(())
     }
 }

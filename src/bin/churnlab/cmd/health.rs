@@ -15,7 +15,7 @@ pub fn run(book: &BookAt, out: &Path, with_model: bool, cfg: &Config, ui: &Ui) -
     let h =
         ui.with_bar(|p| workflow::health::health(&book.data, book.as_of, with_model, cfg, p))?;
     let written = output::health::write(&h.validation, &h.dataset, &h.table, out)?;
-    print!("\n{}", h.validation.summary());
+    print!("\n{}", output::text::health(&h.validation));
     ui.wrote(&written);
     Ok(())
 }

@@ -36,7 +36,7 @@ pub fn run(
         text::analyses(&r.analyses)
     );
     if let Some(v) = &r.health {
-        print!("\n{}", v.report_brief());
+        print!("\n{}", text::health_brief(v));
     }
     println!(
         "\nmodel folder: {} (champion {}); {}",
