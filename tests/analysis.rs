@@ -178,11 +178,11 @@ fn default_book() -> Book {
     let cfg = Config::default();
     let ctx = BookContext::open(&data_dir(), 30, None).unwrap();
     let table = ctx.snapshot_table(cfg.snapshots(), cfg.features()).unwrap();
-    let plays = features::play_flags(&ctx.book, &table).unwrap();
+    let plays = features::play_flags(ctx.book(), &table).unwrap();
     Book {
         ds: Dataset::from_snapshots(&table),
-        accounts: ctx.accounts,
-        hist: ctx.histories,
+        accounts: ctx.accounts().to_vec(),
+        hist: ctx.histories().to_vec(),
         plays,
         as_of: table.as_of,
     }

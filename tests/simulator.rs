@@ -175,7 +175,13 @@ fn usage_grains_describe_the_same_activity() {
 #[test]
 fn default_book_has_realistic_retention() {
     let ctx = BookContext::open(&data_dir(), 30, None).unwrap();
-    let r = retention::report(&ctx.accounts, &ctx.terms, &ctx.histories, 30, ctx.as_of);
+    let r = retention::report(
+        ctx.accounts(),
+        ctx.terms(),
+        ctx.histories(),
+        30,
+        ctx.as_of(),
+    );
     let all = r.trailing("all").unwrap();
     let (smb, mid, ent) = (
         r.trailing("smb").unwrap(),

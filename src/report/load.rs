@@ -1,6 +1,7 @@
 //! Reads what the report shows from an output folder: the files `run` and `score` wrote.
 //! Every file but the at-risk list is optional; a section whose file is missing says so.
 
+use crate::output::names;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -294,19 +295,19 @@ fn budget(path: &Path) -> Result<Vec<BudgetLine>> {
 /// Reads `dir`; `previous` and `backtest` are other output folders (a backtest's
 /// `backtest.json` in `dir` itself is used when `backtest` is not given).
 pub fn load(dir: &Path, previous: Option<&Path>, backtest: Option<&Path>) -> Result<Inputs> {
-    let list = dir.join("scored_accounts.csv");
+    let list = dir.join(names::SCORED_ACCOUNTS_CSV);
     if !list.is_file() {
         return Err(Error::Input(format!(
             "{}: no scored_accounts.csv here; pass the output folder of `churnlab run` or `churnlab score`",
             dir.display()
         )));
     }
-    let summary: Option<SummaryFile> = json(&dir.join("summary.json"))?;
+    let summary: Option<SummaryFile> = json(&dir.join(names::SUMMARY_JSON))?;
     let (summary, retention) = match summary {
         Some(s) => (Some(s.summary), Some(s.retention)),
         None => (None, None),
     };
-    let cohorts: Option<CohortsFile> = json(&dir.join("cohorts.json"))?;
+    let cohorts: Option<CohortsFile> = json(&dir.join(names::COHORTS_JSON))?;
     let bt_dir = backtest.unwrap_or(dir);
     Ok(Inputs {
         dir: dir.to_path_buf(),
@@ -314,20 +315,20 @@ pub fn load(dir: &Path, previous: Option<&Path>, backtest: Option<&Path>) -> Res
         summary,
         retention,
         curves: cohorts.map(|c| c.retention_curves).unwrap_or_default(),
-        clusters: analysis(&dir.join("clusters.json"))?,
-        propensity: analysis(&dir.join("propensity.json"))?,
-        health: json(&dir.join("health_report.json"))?,
-        recommended_toml: text(&dir.join("recommended_health.toml"))?,
-        metrics: json(&dir.join("metrics.json"))?,
-        forecast: json(&dir.join("forecast.json"))?,
-        backtest: json(&bt_dir.join("backtest.json"))?,
+        clusters: analysis(&dir.join(names::CLUSTERS_JSON))?,
+        propensity: analysis(&dir.join(names::PROPENSITY_JSON))?,
+        health: json(&dir.join(names::HEALTH_REPORT_JSON))?,
+        recommended_toml: text(&dir.join(names::RECOMMENDED_HEALTH_TOML))?,
+        metrics: json(&dir.join(names::METRICS_JSON))?,
+        forecast: json(&dir.join(names::FORECAST_JSON))?,
+        backtest: json(&bt_dir.join(names::BACKTEST_JSON))?,
         previous: match previous {
-            Some(p) => Some(accounts(&p.join("scored_accounts.csv"))?),
+            Some(p) => Some(accounts(&p.join(names::SCORED_ACCOUNTS_CSV))?),
             None => None,
         },
-        drift: json(&dir.join("drift.json"))?,
-        stability: json(&dir.join("stability.json"))?,
-        budget: budget(&dir.join("play_budget.csv"))?,
+        drift: json(&dir.join(names::DRIFT_JSON))?,
+        stability: json(&dir.join(names::STABILITY_JSON))?,
+        budget: budget(&dir.join(names::PLAY_BUDGET_CSV))?,
     })
 }
 

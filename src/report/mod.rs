@@ -8,6 +8,7 @@ pub mod load;
 pub mod retraining;
 pub mod svg;
 
+use crate::output::names;
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
@@ -30,7 +31,7 @@ pub struct ReportOptions {
 pub fn write(dir: &Path, o: &ReportOptions) -> Result<PathBuf> {
     let inputs = load::load(dir, o.previous.as_deref(), o.backtest.as_deref())?;
     let page = html::render(&inputs, &o.page);
-    let path = dir.join("report.html");
+    let path = dir.join(names::REPORT_HTML);
     io::write_atomic(&path, page.as_bytes())?;
     log::info!(
         "wrote {} ({} kB, {} accounts on the page)",

@@ -1,6 +1,6 @@
-//! The hidden truth: how latent risk and CS plays set each renewal's odds, what the
-//! oracle knew at each month start, the realised effect of each month's plays, and the
-//! files of `truth/` that are not tables.
+//! The hidden truth: what the oracle knew at each month start (the churn probability
+//! and what each play would change), the realised effect of each month's plays, and the
+//! files of `truth/` that are not tables. A renewal's odds themselves are in `odds`.
 
 use std::path::Path;
 

@@ -40,18 +40,53 @@ pub fn no_progress(_: Progress<'_>) {}
 
 /// A loaded, validated book with its as-of date and contract histories, resolved once.
 pub struct BookContext {
-    pub dir: PathBuf,
-    pub book: Book,
-    pub accounts: Vec<AccountInfo>,
-    pub terms: Vec<Term>,
+    pub(crate) dir: PathBuf,
+    pub(crate) book: Book,
+    pub(crate) accounts: Vec<AccountInfo>,
+    pub(crate) terms: Vec<Term>,
     /// Each account's terms, spells and churn as of [`BookContext::as_of`].
-    pub histories: Vec<History>,
+    pub(crate) histories: Vec<History>,
     /// The date the data describes as "now".
-    pub as_of: NaiveDate,
-    pub grace_days: i64,
+    pub(crate) as_of: NaiveDate,
+    pub(crate) grace_days: i64,
 }
 
 impl BookContext {
+    /// The folder the book was read from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The validated tables.
+    pub fn book(&self) -> &Book {
+        &self.book
+    }
+
+    /// The accounts, in the accounts table's order.
+    pub fn accounts(&self) -> &[AccountInfo] {
+        &self.accounts
+    }
+
+    /// Every contract term.
+    pub fn terms(&self) -> &[Term] {
+        &self.terms
+    }
+
+    /// Each account's terms, spells and churn as of [`BookContext::as_of`].
+    pub fn histories(&self) -> &[History] {
+        &self.histories
+    }
+
+    /// The date the data describes as "now".
+    pub fn as_of(&self) -> NaiveDate {
+        self.as_of
+    }
+
+    /// The grace period after a term's end within which a renewal still counts.
+    pub fn grace_days(&self) -> i64 {
+        self.grace_days
+    }
+
     /// Loads and validates the book in `dir`. The as-of date is `as_of` when given, else
     /// the day after the book's latest dated row; a book with no dated row is an error.
     pub fn open(dir: &Path, grace_days: i64, as_of: Option<NaiveDate>) -> Result<Self> {

@@ -1,6 +1,7 @@
 //! What a retrain compares with (`--previous`), resolved once before any work: the model
 //! in production and the list the CS team last received.
 
+use crate::output::names;
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
@@ -21,7 +22,7 @@ pub struct Previous {
 }
 
 fn holds_list(dir: &Path) -> bool {
-    dir.join("scored_accounts.csv").is_file()
+    dir.join(names::SCORED_ACCOUNTS_CSV).is_file()
 }
 
 impl Previous {
@@ -59,8 +60,8 @@ impl Previous {
         let mut model = self.model.as_deref().map(artifact::load).transpose()?;
         let list = match &self.list {
             Some(dir) => {
-                let accounts = previous::accounts(&dir.join("scored_accounts.csv"))?;
-                let d = dir.join("drivers.csv");
+                let accounts = previous::accounts(&dir.join(names::SCORED_ACCOUNTS_CSV))?;
+                let d = dir.join(names::DRIVERS_CSV);
                 let drivers = if d.is_file() {
                     previous::drivers(&d)?
                 } else {
@@ -81,7 +82,7 @@ impl Previous {
                     }
                 }
                 Some(List {
-                    path: dir.join("scored_accounts.csv"),
+                    path: dir.join(names::SCORED_ACCOUNTS_CSV),
                     accounts,
                     drivers,
                 })
