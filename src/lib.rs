@@ -4,18 +4,20 @@
 //! Data flows one way, one folder per stage:
 //!
 //! ```text
-//! input     tables -> validated frames        (schema, io, load, table)
+//! input     tables -> validated frames        (schema, io, load, span, table)
 //! book      frames -> histories, snapshots     (retention, snapshot, summary)
-//! features  snapshots -> feature matrix        (catalog, one file per table, dataset)
-//! model     matrix -> fitted models            (prep, logistic, tree, calibrate)
-//! train     models -> validated champion       (split, metrics, train, artifact,
-//!                                               compare, registry)
+//! features  snapshots -> feature matrix        (one file per table, table, window,
+//!                                               dataset; the catalog is in common)
+//! model     matrix -> fitted models            (prep, logistic, tree/, calibrate)
+//! train     models -> validated champion       (split: the Scheme, metrics, train,
+//!                                               artifact, card, compare, registry)
 //! explain   models -> contributions, drivers   (treeshap, drivers)
 //! score     champion -> ranked at-risk list
 //! health    the CS team's health score, validated against churn
 //! analysis  cohorts, clusters, propensity of CS plays, the renewal forecast
 //! monitor   drift since training, list stability since the previous run
-//! output    writers (csv, parquet, json, the at_risk.xlsx workbook), text renderings
+//! output    writers (csv, parquet, json, the at_risk.xlsx workbook), each returning
+//!           what it wrote (`Written`); text renderings; file names (`names`)
 //! report    report.html, rendered from an output folder's files
 //! ```
 //!
