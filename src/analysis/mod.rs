@@ -6,9 +6,9 @@
 
 pub mod cluster;
 pub mod cohort;
-pub mod effects;
+pub(crate) mod effects;
 pub mod forecast;
-pub mod play_models;
+pub(crate) mod play_models;
 pub mod propensity;
 pub mod targeting;
 

@@ -4,4 +4,4 @@
 
 pub mod retention;
 pub mod snapshot;
-pub mod summary;
+pub(crate) mod summary;

@@ -12,7 +12,7 @@
 //!   probability-space SHAP values on the log-odds scale.
 
 pub mod drivers;
-pub mod treeshap;
+pub(crate) mod treeshap;
 
 use ndarray::ArrayView2;
 use rayon::prelude::*;

@@ -381,7 +381,8 @@ pub(crate) fn expected_value(tree: &Tree) -> f64 {
 mod tests {
     use super::*;
     use crate::common::rng::Rng;
-    use crate::model::tree::{DecisionTree, Node};
+    use crate::model::tree::DecisionTree;
+    use crate::model::tree::node::Node;
     use ndarray::Array2;
 
     /// E[f(x) | x_S] with the tree's covers: follow x on features in S, average the

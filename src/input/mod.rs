@@ -4,12 +4,12 @@
 //! ([`previous`]), and the small
 //! column table every writer uses ([`table`]).
 
-pub mod cut;
+pub(crate) mod cut;
 pub mod io;
 pub mod load;
-pub mod loaded;
-pub mod previous;
+pub(crate) mod loaded;
+pub(crate) mod previous;
 pub mod schema;
-pub mod span;
+pub(crate) mod span;
 pub mod table;
-pub mod text;
+pub(crate) mod text;

@@ -3,10 +3,10 @@
 //! probabilities ([`Model::proba`]). Fitted models serialise whole (serde), preprocessing
 //! lives in [`crate::model::prep`].
 
-pub mod calibrate;
+pub(crate) mod calibrate;
 pub mod logistic;
 pub mod prep;
-pub mod tree;
+pub(crate) mod tree;
 
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};

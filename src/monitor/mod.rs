@@ -4,4 +4,4 @@
 //! comparison belongs to training ([`crate::train::compare`]).
 
 pub mod drift;
-pub mod stability;
+pub(crate) mod stability;

@@ -6,13 +6,13 @@ pub mod backtest;
 pub mod forecast;
 pub mod health;
 pub mod list;
-pub mod monitor;
+pub(crate) mod monitor;
 pub mod names;
 pub mod retention;
 pub mod run;
-pub mod stage;
+pub(crate) mod stage;
 pub mod text;
-pub mod workbook;
+pub(crate) mod workbook;
 
 use std::path::Path;
 

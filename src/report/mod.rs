@@ -5,8 +5,8 @@
 mod escape;
 pub mod html;
 pub mod load;
-pub mod retraining;
-pub mod svg;
+pub(crate) mod retraining;
+pub(crate) mod svg;
 
 use crate::output::names;
 use std::path::{Path, PathBuf};

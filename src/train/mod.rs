@@ -12,9 +12,9 @@
 //! saved whole as a model folder ([`artifact`]).
 
 pub mod artifact;
-pub mod card;
+pub(crate) mod card;
 pub mod compare;
-pub mod comparison;
+pub(crate) mod comparison;
 pub mod metrics;
 pub mod registry;
 pub mod split;
@@ -226,7 +226,7 @@ pub const TUNING_ROWS: usize = 200_000;
 /// accounts of about this size, every date kept. Below it (a 20,000-account book has
 /// 260,000), on every labelled row. At 100,000 accounts (1.3 million labelled rows) the
 /// full design matrix alone is 2.6 GB; the booster grows each tree on at most
-/// [`crate::model::tree::MAX_TREE_ROWS`] rows whatever the book, and a logistic regression
+/// `model::tree::MAX_TREE_ROWS` rows whatever the book, and a logistic regression
 /// of 250 columns is settled long before half a million rows.
 pub const FINAL_ROWS: usize = 500_000;
 

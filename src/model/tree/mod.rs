@@ -23,13 +23,15 @@ mod bins;
 mod boosting;
 mod forest;
 mod learner;
-mod node;
+pub(crate) mod node;
 
 pub(crate) use bins::Binned;
 pub use boosting::{Boost, BoostParams};
 pub use forest::{DecisionTree, Forest};
+#[cfg(test)]
+use node::MAX_TREE_ROWS;
+pub use node::Tree;
 pub(crate) use node::each_setting;
-pub use node::{MAX_TREE_ROWS, Node, Tree};
 
 #[cfg(test)]
 mod tests {
