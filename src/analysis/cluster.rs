@@ -9,7 +9,7 @@ use linfa_clustering::KMeans;
 use ndarray::{Array1, Array2};
 use rand_xoshiro::Xoshiro256Plus;
 use rand_xoshiro::rand_core::SeedableRng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::common::rng::Rng;
 use crate::error::{Error, Result};
@@ -56,31 +56,40 @@ impl Default for ClusterConfig {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Cluster {
     pub id: usize,
     pub name: String,
     pub accounts: usize,
+    #[serde(deserialize_with = "crate::common::nan::f64")]
     pub arr: f64,
     pub churned: usize,
+    #[serde(deserialize_with = "crate::common::nan::f64")]
     pub churn_rate: f64,
     /// Mean of each feature in original units (missing values at the median).
+    #[serde(default, deserialize_with = "crate::common::nan::named")]
     pub centroid: Vec<(String, f64)>,
     /// The centroid in standard deviations from the book's mean.
+    #[serde(default, deserialize_with = "crate::common::nan::named")]
     pub centroid_z: Vec<(String, f64)>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ClusterReport {
     pub snapshot_date: String,
+    #[serde(default)]
     pub features: Vec<String>,
+    #[serde(default)]
     pub rule: String,
     /// Mean silhouette for each k tried.
+    #[serde(default, skip_deserializing)]
     pub silhouette: Vec<(usize, f64)>,
     pub k: usize,
     pub clusters: Vec<Cluster>,
     /// Adjusted Rand index of each other seed's clustering against the reported one.
+    #[serde(default, deserialize_with = "crate::common::nan::many")]
     pub stability_ari: Vec<f64>,
+    #[serde(deserialize_with = "crate::common::nan::f64")]
     pub stability_mean_ari: f64,
 }
 

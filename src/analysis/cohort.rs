@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::book::retention::{Ending, History};
 use crate::common::dates::{add_months, quarter_start};
@@ -18,7 +18,7 @@ use crate::train::metrics::wilson;
 pub const AGES: [i32; 5] = [3, 6, 12, 18, 24];
 
 /// One point of a retention curve.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Deserialize)]
 pub struct CurvePoint {
     /// "2025Q1", or "all".
     pub cohort: String,
@@ -27,15 +27,19 @@ pub struct CurvePoint {
     pub age_months: i32,
     /// Accounts of the cohort old enough at the as-of date to be observed at this age.
     pub accounts: usize,
+    #[serde(default)]
     pub retained: usize,
+    #[serde(deserialize_with = "crate::common::nan::f64")]
     pub logo_retention: f64,
     /// Sum over accounts of min(ARR at age, starting ARR) / starting ARR.
     pub grr: Option<f64>,
     /// ARR at age (expansion included) / starting ARR.
+    #[serde(default)]
     pub nrr: Option<f64>,
     /// The cohort began before the first churn the data shows: accounts of it that
     /// churned earlier are missing, so its curve holds survivors only. Such cohorts are
     /// left out of the "all" cohort.
+    #[serde(default)]
     pub survivors_only: bool,
 }
 

@@ -15,7 +15,7 @@ use crate::model::prep::Preprocessor;
 /// What offering the next best play needs, fitted by the propensity analysis and saved
 /// in the model folder (`plays.json`) so that `churnlab score` offers the same plays
 /// without rerunning the analysis.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct PlayModels {
     /// The preprocessing of the features at the snapshot, the effect models' inputs.
     pub prep: Preprocessor,

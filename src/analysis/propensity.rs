@@ -15,7 +15,7 @@
 
 use ndarray::{Array2, Axis};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::effects::{self, EffectModel, Estimate};
 use super::play_models::{PlayModel, PlayModels};
@@ -81,62 +81,93 @@ pub struct Balance {
     pub smd_weighted: f64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Overlap {
     /// Propensity quantiles (5%, 25%, 50%, 75%, 95%) among treated and untreated.
+    #[serde(default, skip_deserializing)]
     pub treated_quantiles: [f64; 5],
+    #[serde(default, skip_deserializing)]
     pub control_quantiles: [f64; 5],
     /// Treated rows with no untreated row within the caliper (left out of matching).
+    #[serde(default)]
     pub treated_unmatched: usize,
     /// Treated rows whose propensity lies above every untreated row's.
+    #[serde(default)]
     pub treated_off_support: usize,
     /// Largest IPW weight's share of the untreated weights' sum.
+    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
     pub max_weight_share: f64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Effect {
     pub treatment: String,
     pub window_days: i64,
     pub treated: usize,
     pub untreated: usize,
+    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
     pub treated_churn_rate: f64,
+    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
     pub untreated_churn_rate: f64,
     /// Treated minus untreated churn rate, no adjustment.
+    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
     pub naive_difference: f64,
     /// Which estimate the report leads with ("doubly_robust").
+    #[serde(default)]
     pub headline: String,
     /// The doubly robust (AIPW, cross-fitted) effect on the treated, its 95% interval and
     /// standard error (influence function summed by account).
+    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
     pub att_dr: f64,
+    #[serde(default = "crate::common::nan::missing_pair", deserialize_with = "crate::common::nan::pair")]
     pub att_dr_ci: (f64, f64),
+    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
     pub att_dr_se: f64,
     /// Treated rows above the propensity trim, left out of the doubly robust estimate.
+    #[serde(default)]
     pub trimmed_treated: usize,
     /// Kish's effective number of untreated rows under the ATT weights.
+    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
     pub ess_untreated: f64,
     /// E-value of the point estimate and of the interval's bound nearest no effect.
+    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
     pub e_value: f64,
+    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
     pub e_value_ci: f64,
     /// A random placebo play as common as this one: its doubly robust effect.
+    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
     pub placebo_att: f64,
+    #[serde(default = "crate::common::nan::missing_pair", deserialize_with = "crate::common::nan::pair")]
     pub placebo_ci: (f64, f64),
     /// The play's "effect" on an outcome measured before it (see the report's
     /// `negative_control`); None when the book has none.
+    #[serde(default)]
     pub negative_control_att: Option<f64>,
+    #[serde(default)]
     pub negative_control_ci: Option<(f64, f64)>,
     /// Whether the checks passed, and the estimate's reading in words.
+    #[serde(default)]
     pub trusted: bool,
+    #[serde(default)]
     pub verdict: String,
+    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
     pub att_matched: f64,
+    #[serde(default = "crate::common::nan::missing_pair", deserialize_with = "crate::common::nan::pair")]
     pub att_matched_ci: (f64, f64),
+    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
     pub att_weighted: f64,
+    #[serde(default = "crate::common::nan::missing_pair", deserialize_with = "crate::common::nan::pair")]
     pub att_weighted_ci: (f64, f64),
+    #[serde(default)]
     pub propensity_roc_auc: Option<f64>,
+    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
     pub max_abs_smd_before: f64,
+    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
     pub max_abs_smd_matched: f64,
+    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
     pub max_abs_smd_weighted: f64,
     pub overlap: Overlap,
+    #[serde(default, skip_deserializing)]
     pub balance: Vec<Balance>,
     /// The DR-learner's model of the per-account effect (on the features at t).
     #[serde(skip)]
@@ -147,6 +178,7 @@ pub struct Effect {
     pub scoring_effects: Vec<f64>,
     /// Accounts scored today that had the play in the window before today: the team's
     /// volume of this play per window (the budget table's size).
+    #[serde(default)]
     pub recent_treated: usize,
 }
 
@@ -158,15 +190,17 @@ impl Effect {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PropensityReport {
     /// What `churnlab score` needs to offer the next best play (saved as `plays.json`
     /// in the model folder).
     #[serde(skip)]
     pub play_models: PlayModels,
     pub outcome: String,
+    #[serde(default)]
     pub method: String,
     /// The negative-control outcome, in words, when the book has one.
+    #[serde(default)]
     pub negative_control: Option<String>,
     /// Dataset rows of the accounts scored today (the per-account effects' rows).
     #[serde(skip)]
@@ -175,6 +209,7 @@ pub struct PropensityReport {
     #[serde(skip)]
     pub scoring_z: Array2<f64>,
     pub effects: Vec<Effect>,
+    #[serde(default)]
     pub skipped: Vec<String>,
 }
 

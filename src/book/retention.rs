@@ -4,7 +4,7 @@
 //! overall and per segment.
 
 use chrono::{Duration, NaiveDate};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::common::dates;
 use crate::input::load::{AccountInfo, Term};
@@ -132,7 +132,7 @@ pub fn histories(
 }
 
 /// Retention of the accounts active at `start`, measured at `end`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Window {
     pub period: String,
     pub start: NaiveDate,
@@ -141,18 +141,30 @@ pub struct Window {
     pub segment: String,
     pub accounts_start: usize,
     pub churned: usize,
+    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
     pub logo_churn: f64,
+    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
     pub logo_churn_annualised: f64,
     pub new_accounts: usize,
+    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
     pub new_arr: f64,
+    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
     pub arr_start: f64,
+    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
     pub arr_end: f64,
+    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
     pub cancelled_arr: f64,
+    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
     pub seat_downsell_arr: f64,
+    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
     pub price_downsell_arr: f64,
+    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
     pub expansion_arr: f64,
+    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
     pub revenue_churn: f64,
+    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
     pub grr: f64,
+    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
     pub nrr: f64,
 }
 
@@ -252,9 +264,10 @@ pub fn window(
 }
 
 /// The full retention report.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Report {
     pub as_of: NaiveDate,
+    #[serde(default)]
     pub grace_days: i64,
     /// Periods ending after this date are left out: renewals may still arrive in grace.
     pub settled_until: NaiveDate,

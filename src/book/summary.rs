@@ -1,33 +1,46 @@
 //! The summary `churnlab validate` prints: tables, rows, dates, live accounts, gaps.
 
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::book::retention::{Ending, History};
 use crate::input::load::{AccountInfo, Book};
 use crate::input::schema;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TableLine {
     pub table: String,
+    #[serde(default)]
     pub file: String,
     pub rows: usize,
+    #[serde(default)]
     pub first: Option<NaiveDate>,
+    #[serde(default)]
     pub last: Option<NaiveDate>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Summary {
+    #[serde(default)]
     pub dir: String,
+    #[serde(default)]
     pub tables: Vec<TableLine>,
     pub as_of: NaiveDate,
+    #[serde(default)]
     pub accounts: usize,
+    #[serde(default)]
     pub active_accounts: usize,
+    #[serde(default, deserialize_with = "crate::common::nan::f64")]
     pub active_arr: f64,
+    #[serde(default)]
     pub churned_accounts: usize,
+    #[serde(default)]
     pub pending_accounts: usize,
+    #[serde(default)]
     pub segments: Vec<(String, usize)>,
+    #[serde(default)]
     pub missing: Vec<(String, String)>,
+    #[serde(default)]
     pub warnings: Vec<String>,
 }
 

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod dates;
 pub mod fmt;
 pub mod math;
+pub mod nan;
 pub(crate) mod memory;
 pub(crate) mod process;
 pub mod rng;

@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 
 use ndarray::Array2;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::{ComponentSpec, HealthConfig, HealthScores, Measure, Tier, Tiers, component_score};
@@ -31,7 +31,7 @@ const L2: f64 = 1e-4;
 /// Each recommended tier must hold at least this share of the history's scored rows.
 const MIN_TIER_SHARE: f64 = 0.05;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct HealthReport {
     pub scheme: SchemeName,
     pub history_dates: (String, String),
@@ -52,10 +52,11 @@ pub struct HealthReport {
     pub recommended_tier_rates: Vec<TierRow>,
     pub recommended_tiers_monotone: bool,
     pub recommended_stability: Stability,
+    #[serde(default)]
     pub notes: Vec<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AucRow {
     pub segment: String,
     pub rows: usize,
@@ -65,9 +66,9 @@ pub struct AucRow {
     pub model_roc_auc: Option<f64>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TierRow {
-    pub tier: &'static str,
+    pub tier: String,
     pub rows: usize,
     pub churned: usize,
     pub churn_rate: Option<f64>,
@@ -76,28 +77,32 @@ pub struct TierRow {
 }
 
 /// One component or measure.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PartRow {
     pub component: String,
     /// Empty for a component row.
     pub feature: String,
     /// Share of labelled rows where it is present.
+    #[serde(deserialize_with = "crate::common::nan::f64")]
     pub coverage: f64,
     /// ROC-AUC of its shortfall (low score = risk) against churn; 0.5 is no signal.
     pub roc_auc: Option<f64>,
     /// Whether a low score goes with more churn (ROC-AUC above 0.5).
     pub direction_agrees: Option<bool>,
     /// Share of the whole score, in percent, configured and fitted.
+    #[serde(deserialize_with = "crate::common::nan::f64")]
     pub configured_share: f64,
+    #[serde(deserialize_with = "crate::common::nan::f64")]
     pub fitted_share: f64,
     /// Standard deviation of its fitted contribution to the log-odds of churn across
     /// the history's accounts, as a share (percent) of the components' (or of the
     /// component's measures') total: how much it moves risk, whatever the measures'
     /// 0 and 100 anchors. Comparable to driver weights per standard deviation.
+    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
     pub fitted_importance: f64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Stability {
     /// Consecutive snapshot pairs of the same account, both scored.
     pub pairs: usize,
@@ -460,7 +465,7 @@ fn tier_table(ds: &Dataset, rows: &[usize], tier: impl Fn(usize) -> Option<Tier>
             }
             let ci = (n > 0).then(|| wilson(k, n));
             TierRow {
-                tier: t.as_str(),
+                tier: t.as_str().to_string(),
                 rows: n,
                 churned: k,
                 churn_rate: (n > 0).then(|| k as f64 / n as f64),

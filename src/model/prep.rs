@@ -77,7 +77,7 @@ pub struct DesignColumn {
     pub kind: ColumnKind,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Preprocessor {
     pub numeric: Vec<NumericStep>,
     pub categorical: Vec<CategoricalStep>,

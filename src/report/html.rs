@@ -102,7 +102,7 @@ pub fn render(inp: &Inputs, o: &Options) -> String {
     let as_of = inp
         .summary
         .as_ref()
-        .map(|s| s.as_of.clone())
+        .map(|s| s.as_of.to_string())
         .or_else(|| inp.forecast.as_ref().and_then(|f| f.as_of.clone()))
         .unwrap_or_default();
     let order = ranked_by(&inp.accounts);
@@ -546,10 +546,10 @@ fn forecast(p: &mut String, inp: &Inputs) {
                 .iter()
                 .map(|c| {
                     let (lo, hi) = c
-                        .predicted_churned_arr_interval
+                        .interval()
                         .unwrap_or((c.predicted_churned_arr, c.predicted_churned_arr));
                     Interval {
-                        label: c.at.clone(),
+                        label: c.at.to_string(),
                         estimate: c.predicted_churned_arr,
                         low: lo,
                         high: hi,
@@ -567,17 +567,17 @@ fn forecast(p: &mut String, inp: &Inputs) {
             p.push_str("<table><thead><tr><th>Cut date</th><th class=\"n\">Accounts (resolved)</th><th class=\"n\">Churned</th><th class=\"n\">Forecast churned ARR</th><th class=\"n\">Actual</th><th>Within the interval</th></tr></thead><tbody>");
             for c in &b.cuts {
                 let within = c
-                    .predicted_churned_arr_interval
+                    .interval()
                     .map(|(lo, hi)| c.actual_churned_arr >= lo && c.actual_churned_arr <= hi);
                 w!(
                     p,
                     "<tr><td>{}</td><td class=\"n\">{} ({})</td><td class=\"n\">{}</td><td class=\"n\">{}{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
-                    esc(&c.at),
+                    c.at,
                     c.accounts,
                     c.resolved,
                     c.churned,
                     money(c.predicted_churned_arr),
-                    c.predicted_churned_arr_interval
+                    c.interval()
                         .map(|(lo, hi)| format!(" ({} – {})", money(lo), money(hi)))
                         .unwrap_or_default(),
                     money(c.actual_churned_arr),
@@ -743,10 +743,9 @@ fn pct_tick(v: f64) -> String {
     }
 }
 
-fn quarter_label(start: &str) -> String {
-    let y = start.get(..4).unwrap_or("");
-    let m: u32 = start.get(5..7).and_then(|m| m.parse().ok()).unwrap_or(1);
-    format!("{y}Q{}", (m - 1) / 3 + 1)
+fn quarter_label(start: &chrono::NaiveDate) -> String {
+    use chrono::Datelike;
+    format!("{}Q{}", start.year(), start.month0() / 3 + 1)
 }
 
 fn retention(p: &mut String, inp: &Inputs) {
@@ -762,10 +761,10 @@ fn retention(p: &mut String, inp: &Inputs) {
         .iter()
         .filter(|w| w.period == "quarter" && w.accounts_start > 0)
         .collect();
-    let mut starts: Vec<&str> = quarters.iter().map(|w| w.start.as_str()).collect();
+    let mut starts: Vec<chrono::NaiveDate> = quarters.iter().map(|w| w.start).collect();
     starts.sort_unstable();
     starts.dedup();
-    let starts: Vec<&str> = starts.iter().rev().take(8).rev().copied().collect();
+    let starts: Vec<chrono::NaiveDate> = starts.iter().rev().take(8).rev().copied().collect();
     let mut segs: Vec<&str> = quarters.iter().map(|w| w.segment.as_str()).collect();
     segs.sort_unstable();
     segs.dedup();
@@ -773,7 +772,7 @@ fn retention(p: &mut String, inp: &Inputs) {
     w!(
         p,
         "<p class=\"note\">GRR and NRR of the ARR active at each quarter's start, a quarter later (periods settled by {}; renewals may still land in the grace period after that).</p><div class=\"grid2\">",
-        esc(&r.settled_until)
+        r.settled_until
     );
     for (metric, title) in [("grr", "GRR by quarter"), ("nrr", "NRR by quarter")] {
         let series: Vec<Series> = segs
@@ -787,7 +786,8 @@ fn retention(p: &mut String, inp: &Inputs) {
                         quarters
                             .iter()
                             .find(|w| w.segment == *s && w.start == *st)
-                            .and_then(|w| if metric == "grr" { w.grr } else { w.nrr })
+                            .map(|w| if metric == "grr" { w.grr } else { w.nrr })
+                            .filter(|v| v.is_finite())
                             .map(|v| (k as f64, v))
                     })
                     .collect(),

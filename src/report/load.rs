@@ -1,238 +1,38 @@
-//! Reads what the report shows from an output folder: the files `run` and `score` wrote.
-//! Every file but the at-risk list is optional; a section whose file is missing says so.
+//! Reads what the report shows from an output folder: the files `run` and `score` wrote,
+//! into the very types that wrote them (a figure written as `null`, or missing from an
+//! older folder, reads back as NaN or its default). Every file but the at-risk list is
+//! optional; a section whose file is missing says so.
 
-use crate::output::names;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+pub use crate::analysis::cluster::{Cluster, ClusterReport as Clusters};
+pub use crate::analysis::cohort::CurvePoint;
 use crate::analysis::forecast::Forecast;
+pub use crate::analysis::propensity::{Effect, Overlap, PropensityReport as Propensity};
+pub use crate::book::retention::{Report as Retention, Window};
+pub use crate::book::summary::{Summary, TableLine};
+pub use crate::health::validate::{AucRow, HealthReport as Health, PartRow, Stability, TierRow};
+pub use crate::workflow::backtest::{Backtest, CutResult as Cut};
 use crate::error::{Error, Result};
 pub use crate::input::previous::{Account, accounts};
 use crate::train::Report as TrainReport;
+use crate::output::names;
 
-#[derive(Clone, Debug, Deserialize)]
-pub struct TableLine {
-    pub table: String,
-    pub rows: usize,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct Summary {
-    pub as_of: String,
-    #[serde(default)]
-    pub tables: Vec<TableLine>,
-    #[serde(default)]
-    pub missing: Vec<(String, String)>,
-    #[serde(default)]
-    pub warnings: Vec<String>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct Window {
-    pub period: String,
-    pub start: String,
-    pub segment: String,
-    pub accounts_start: usize,
-    pub arr_start: f64,
-    pub grr: Option<f64>,
-    pub nrr: Option<f64>,
-    pub logo_churn: Option<f64>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct Retention {
-    pub settled_until: String,
-    pub rows: Vec<Window>,
-}
-
+/// `summary.json`'s envelope: the book summary and the retention report, as `run`
+/// writes them.
 #[derive(Clone, Debug, Deserialize)]
 struct SummaryFile {
     summary: Summary,
     retention: Retention,
 }
 
-#[derive(Clone, Debug, Deserialize)]
-pub struct CurvePoint {
-    pub cohort: String,
-    pub segment: String,
-    pub age_months: i32,
-    pub accounts: usize,
-    pub logo_retention: f64,
-    pub grr: Option<f64>,
-    pub survivors_only: bool,
-}
-
+/// `cohorts.json`'s retention curves.
 #[derive(Clone, Debug, Deserialize)]
 struct CohortsFile {
     retention_curves: Vec<CurvePoint>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct Cluster {
-    pub id: usize,
-    pub name: String,
-    pub accounts: usize,
-    pub arr: f64,
-    pub churned: usize,
-    pub churn_rate: f64,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct Clusters {
-    pub snapshot_date: String,
-    pub k: usize,
-    pub stability_mean_ari: f64,
-    pub clusters: Vec<Cluster>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct Overlap {
-    pub treated_off_support: usize,
-    pub treated_unmatched: usize,
-}
-
-/// A number the writer may have written as `null` (serde_json writes NaN so): NaN.
-fn nan<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
-    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
-}
-
-/// [`nan`] for an interval.
-fn nan_pair<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<(f64, f64), D::Error> {
-    let (a, b) = <(Option<f64>, Option<f64>)>::deserialize(d)?;
-    Ok((a.unwrap_or(f64::NAN), b.unwrap_or(f64::NAN)))
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct Effect {
-    pub treatment: String,
-    pub window_days: i64,
-    pub treated: usize,
-    pub untreated: usize,
-    #[serde(deserialize_with = "nan")]
-    pub treated_churn_rate: f64,
-    #[serde(deserialize_with = "nan")]
-    pub untreated_churn_rate: f64,
-    #[serde(deserialize_with = "nan")]
-    pub naive_difference: f64,
-    #[serde(default, deserialize_with = "nan")]
-    pub att_dr: f64,
-    #[serde(default, deserialize_with = "nan_pair")]
-    pub att_dr_ci: (f64, f64),
-    #[serde(default, deserialize_with = "nan")]
-    pub ess_untreated: f64,
-    #[serde(default)]
-    pub trimmed_treated: usize,
-    #[serde(default, deserialize_with = "nan")]
-    pub e_value_ci: f64,
-    #[serde(default, deserialize_with = "nan")]
-    pub placebo_att: f64,
-    #[serde(default, deserialize_with = "nan_pair")]
-    pub placebo_ci: (f64, f64),
-    #[serde(default)]
-    pub negative_control_att: Option<f64>,
-    #[serde(default)]
-    pub negative_control_ci: Option<(f64, f64)>,
-    #[serde(default)]
-    pub trusted: bool,
-    #[serde(default)]
-    pub verdict: String,
-    #[serde(deserialize_with = "nan")]
-    pub att_matched: f64,
-    #[serde(deserialize_with = "nan_pair")]
-    pub att_matched_ci: (f64, f64),
-    #[serde(deserialize_with = "nan")]
-    pub att_weighted: f64,
-    #[serde(deserialize_with = "nan_pair")]
-    pub att_weighted_ci: (f64, f64),
-    #[serde(deserialize_with = "nan")]
-    pub max_abs_smd_before: f64,
-    #[serde(deserialize_with = "nan")]
-    pub max_abs_smd_matched: f64,
-    #[serde(deserialize_with = "nan")]
-    pub max_abs_smd_weighted: f64,
-    pub overlap: Overlap,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct Propensity {
-    pub outcome: String,
-    #[serde(default)]
-    pub negative_control: Option<String>,
-    pub effects: Vec<Effect>,
-    #[serde(default)]
-    pub skipped: Vec<String>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct AucRow {
-    pub segment: String,
-    pub rows: usize,
-    pub churned: usize,
-    pub configured_roc_auc: Option<f64>,
-    pub fitted_roc_auc: Option<f64>,
-    pub model_roc_auc: Option<f64>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct TierRow {
-    pub tier: String,
-    pub rows: usize,
-    pub churned: usize,
-    pub churn_rate: Option<f64>,
-    pub ci_low: Option<f64>,
-    pub ci_high: Option<f64>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct PartRow {
-    pub component: String,
-    pub feature: String,
-    pub coverage: f64,
-    pub roc_auc: Option<f64>,
-    pub direction_agrees: Option<bool>,
-    pub configured_share: f64,
-    pub fitted_share: f64,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct Stability {
-    pub flip_rate: Option<f64>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct Health {
-    pub test_dates: (String, String),
-    pub overall: AucRow,
-    pub by_segment: Vec<AucRow>,
-    pub tiers: Vec<TierRow>,
-    pub tiers_monotone: bool,
-    pub components: Vec<PartRow>,
-    pub measures: Vec<PartRow>,
-    pub stability: Stability,
-    pub recommended_tier_rates: Vec<TierRow>,
-    pub recommended_stability: Stability,
-    #[serde(default)]
-    pub notes: Vec<String>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct Cut {
-    pub at: String,
-    pub accounts: usize,
-    pub resolved: usize,
-    pub churned: usize,
-    pub predicted_churned_arr: f64,
-    #[serde(default)]
-    pub predicted_churned_arr_interval: Option<(f64, f64)>,
-    pub actual_churned_arr: f64,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct Backtest {
-    pub horizon_days: i64,
-    pub cuts: Vec<Cut>,
 }
 
 /// An analysis file that holds an error instead of a result.

@@ -8,11 +8,11 @@ pub mod load;
 pub(crate) mod retraining;
 pub(crate) mod svg;
 
-use crate::output::names;
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
 use crate::input::io;
+use crate::output::names;
 
 pub use html::Options;
 

@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use chrono::{Duration, NaiveDate};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{BookContext, OnProgress};
 use crate::analysis::forecast;
@@ -32,7 +32,7 @@ pub struct BacktestScore {
 }
 
 /// The backtest at one cut date.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CutResult {
     /// The cut date: the as-of date of the book as it was then.
     pub at: NaiveDate,
@@ -54,18 +54,34 @@ pub struct CutResult {
     pub arr_capture_top10_by_arr_at_risk: Option<f64>,
     pub arr_capture_top20_by_arr_at_risk: Option<f64>,
     /// Sum of probability x ARR over the resolved accounts, and the ARR that churned.
+    #[serde(deserialize_with = "crate::common::nan::f64")]
     pub predicted_churned_arr: f64,
     /// The forecast's 90% interval of churned ARR (the weighted Poisson-binomial of the
     /// same probabilities), as the report's renewal forecast computes it.
+    #[serde(default = "no_interval", deserialize_with = "crate::common::nan::pair")]
     pub predicted_churned_arr_interval: (f64, f64),
+    #[serde(deserialize_with = "crate::common::nan::f64")]
     pub actual_churned_arr: f64,
     /// Every account scored (in `backtest_scores.csv`, not in the json).
     #[serde(skip)]
     pub scores: Vec<BacktestScore>,
 }
 
+/// A cut written before the forecast had an interval reads back without one.
+fn no_interval() -> (f64, f64) {
+    (f64::NAN, f64::NAN)
+}
+
+impl CutResult {
+    /// The forecast's 90% interval of churned ARR, when the file holds one.
+    pub fn interval(&self) -> Option<(f64, f64)> {
+        let (lo, hi) = self.predicted_churned_arr_interval;
+        (lo.is_finite() && hi.is_finite()).then_some((lo, hi))
+    }
+}
+
 /// The backtest over several dates.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Backtest {
     pub data: String,
     pub as_of: NaiveDate,

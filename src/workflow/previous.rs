@@ -1,13 +1,13 @@
 //! What a retrain compares with (`--previous`), resolved once before any work: the model
 //! in production and the list the CS team last received.
 
-use crate::output::names;
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
 use crate::input::previous::{self, Account, DriverRow};
 use crate::train::artifact::{self, ModelDir};
 use crate::train::registry;
+use crate::output::names;
 
 /// The previous model folder and the previous run's output folder, either or both.
 #[derive(Clone, Debug, Default)]
