@@ -8,6 +8,8 @@
 //! book      frames -> histories, snapshots     (retention, snapshot, summary)
 //! features  snapshots -> feature matrix        (one file per table, table, window,
 //!                                               dataset; the catalog is in common)
+//! sql       the snapshot table as SQL for DuckDB, Spark, BigQuery, Snowflake
+//!           (one file per stage, columns derived from the catalog)
 //! model     matrix -> fitted models            (prep, logistic, tree/, calibrate)
 //! train     models -> validated champion       (split: the Scheme, metrics, train,
 //!                                               artifact, card, compare, registry)
@@ -36,6 +38,8 @@ pub mod input;
 pub mod book;
 
 pub mod features;
+
+pub mod sql;
 
 pub mod model;
 

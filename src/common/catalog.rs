@@ -806,6 +806,22 @@ pub fn ratio_name(a: &str, b: &str) -> String {
     format!("usage[{a}/{b}].{}", PER_TYPE_RATIO.name)
 }
 
+/// The ratio pairs `(A, B)` by position in `chosen`: every pair among the first `n` types
+/// whose names can carry a `/`, A the later (less widely used) one.
+pub fn ratio_pairs(chosen: &[String], n: usize) -> Vec<(usize, usize)> {
+    let usable: Vec<usize> = (0..chosen.len())
+        .filter(|&i| !chosen[i].contains('/'))
+        .take(n)
+        .collect();
+    let mut pairs = Vec::new();
+    for (x, &b) in usable.iter().enumerate() {
+        for &a in &usable[x + 1..] {
+            pairs.push((a, b));
+        }
+    }
+    pairs
+}
+
 /// The name of a per-type column: `usage[TYPE].METRIC`.
 pub fn per_type_name(kind: &str, metric: &str) -> String {
     format!("usage[{kind}].{metric}")

@@ -294,12 +294,15 @@ fn derive_ratios(rows: &[SpineRow], v: &mut Values, unavailable: &BTreeMap<Strin
                     i,
                     if u > 0.0 { per } else { None },
                 );
-                let share = v.get("sticky_users_30d", i).map(|s| s / u);
-                v.set(
-                    "sticky_user_share_30d",
-                    i,
-                    if u > 0.0 { share } else { None },
-                );
+                // Unavailable without sticky features: missing, not a share of 0.
+                if ok("sticky_user_share_30d") {
+                    let share = v.get("sticky_users_30d", i).map(|s| s / u);
+                    v.set(
+                        "sticky_user_share_30d",
+                        i,
+                        if u > 0.0 { share } else { None },
+                    );
+                }
                 let dau = v.get("user_days_30d", i).map(|d| d / 30.0 / u);
                 if ok("dau_mau_30d") {
                     v.set("dau_mau_30d", i, if u > 0.0 { dau } else { None });

@@ -79,22 +79,6 @@ fn ranked<'u>(u: &'u UsageRows, cut: i32, min_share: f64) -> Vec<(f64, &'u Strin
     ranked
 }
 
-/// The ratio pairs `(A, B)` by position in `chosen`: every pair among the first `n` types
-/// whose names can carry a `/`, A the later (less widely used) one.
-fn ratio_pairs(chosen: &[String], n: usize) -> Vec<(usize, usize)> {
-    let usable: Vec<usize> = (0..chosen.len())
-        .filter(|&i| !chosen[i].contains('/'))
-        .take(n)
-        .collect();
-    let mut pairs = Vec::new();
-    for (x, &b) in usable.iter().enumerate() {
-        for &a in &usable[x + 1..] {
-            pairs.push((a, b));
-        }
-    }
-    pairs
-}
-
 /// One account's per-type sums at one snapshot: counts in `[t-30, t)`, `[t-90, t)`,
 /// `[t-90, t-30)`, since the start, and the last day of each type before t.
 struct Sums {
@@ -252,7 +236,7 @@ pub(super) fn per_type(
         .iter()
         .filter(|s| has_users || s.name != "per_user_30d")
         .collect();
-    let pairs = ratio_pairs(&chosen, feat.usage_ratio_types);
+    let pairs = catalog::ratio_pairs(&chosen, feat.usage_ratio_types);
     let names: Vec<String> = chosen
         .iter()
         .flat_map(|t| metrics.iter().map(|m| catalog::per_type_name(t, m.name)))

@@ -141,15 +141,18 @@ impl SnapshotTable {
                         .collect(),
                 ),
             );
+        // Parquet keeps every digit (the SQL equality test compares to 1e-9); the CSV,
+        // for people, is rounded to 6 places.
         for (name, v) in self.numeric_columns() {
-            t = t.with(
+            t = t.with_rounded(
                 name,
                 TCol::Float(
                     v.raw()[range.clone()]
                         .iter()
-                        .map(|&x| (!x.is_nan()).then(|| round6(x)))
+                        .map(|&x| (!x.is_nan()).then_some(x))
                         .collect(),
                 ),
+                6,
             );
         }
         for ((name, _, _), v) in CATEGORICALS.iter().zip(&self.categorical) {
@@ -159,6 +162,3 @@ impl SnapshotTable {
     }
 }
 
-pub(super) fn round6(x: f64) -> f64 {
-    (x * 1e6).round() / 1e6
-}

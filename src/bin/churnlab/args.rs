@@ -128,6 +128,37 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write the SQL that builds the snapshot table (spine, labels, every catalog feature,
+    /// the per-type family) where the data lives: one file per stage, for DuckDB, Spark,
+    /// BigQuery or Snowflake.
+    Sql {
+        /// duckdb, spark, bigquery or snowflake.
+        #[arg(long)]
+        dialect: String,
+        /// Output folder for the stage files.
+        #[arg(long, default_value = "sql-out")]
+        out: PathBuf,
+        /// A model folder: its configuration (snapshot rules, sticky features and the
+        /// per-type event types it was trained with) fixes the columns.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// The per-type family's event types, comma-separated (default: the model's, or
+        /// `[features] usage_types`; none: no per-type columns).
+        #[arg(long, value_delimiter = ',')]
+        types: Vec<String>,
+        /// The usage table's grain (active days and DAU/MAU need daily rows).
+        #[arg(long, value_enum, default_value = "daily")]
+        usage_grain: GrainArg,
+        /// The as-of date (default: the day after the latest event, computed in SQL).
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+        /// The usage table has no user_id column.
+        #[arg(long)]
+        no_user_id: bool,
+        /// The usage table has no minutes column.
+        #[arg(long)]
+        no_minutes: bool,
+    },
     /// Train every model family (out of time on a book, or cross-validated on a flat
     /// table), calibrate, pick a champion and save the model folder.
     Train {
@@ -281,6 +312,14 @@ pub struct OptFlatArgs {
     pub exclude: Vec<String>,
 }
 
+/// A usage table's grain, for `churnlab sql`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum GrainArg {
+    Daily,
+    Weekly,
+    Monthly,
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum RankArg {
     /// ARR at risk (probability x ARR).
@@ -406,6 +445,7 @@ impl Command {
             | Command::Report { .. }
             | Command::Evaluate { .. }
             | Command::BenchFit { .. }
+            | Command::Sql { .. }
             | Command::Catalog => None,
         }
     }

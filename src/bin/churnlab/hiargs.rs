@@ -18,7 +18,9 @@ use churnlab::workflow::run::RunOptions;
 use churnlab::workflow::score::ScoreSource;
 use churnlab::workflow::train::{FlatTable, TrainSource};
 
-use crate::args::{BookArgs, Cli, Command, ListArgs, ModelsCommand, OptFlatArgs, ReportArgs};
+use churnlab::features::UsageGrain;
+
+use crate::args::{BookArgs, Cli, Command, GrainArg, ListArgs, ModelsCommand, OptFlatArgs, ReportArgs};
 
 /// The whole command line, resolved.
 pub struct HiArgs {
@@ -100,6 +102,10 @@ pub enum Job {
         only: Option<Family>,
     },
     Catalog,
+    Sql {
+        plan: Box<churnlab::sql::Plan>,
+        out: PathBuf,
+    },
     Validate {
         data: PathBuf,
     },
@@ -113,15 +119,19 @@ pub enum Job {
 impl HiArgs {
     /// Loads and checks the configuration and turns the flags into a [`Job`].
     pub fn resolve(cli: Cli) -> Result<HiArgs> {
-        let cfg = load_config(cli.config.as_deref(), cli.command.data_dir())?;
-        Ok(HiArgs {
-            job: job(cli.command)?,
-            cfg,
-        })
+        let mut cfg = load_config(cli.config.as_deref(), cli.command.data_dir())?;
+        if let Command::Sql {
+            model: Some(m), ..
+        } = &cli.command
+        {
+            cfg = churnlab::train::artifact::load(m)?.config;
+        }
+        let job = job(cli.command, &cfg)?;
+        Ok(HiArgs { job, cfg })
     }
 }
 
-fn job(command: Command) -> Result<Job> {
+fn job(command: Command, cfg: &Config) -> Result<Job> {
     Ok(match command {
         Command::Simulate {
             accounts,
@@ -234,6 +244,24 @@ fn job(command: Command) -> Result<Job> {
             only,
         },
         Command::Catalog => Job::Catalog,
+        Command::Sql {
+            dialect,
+            out,
+            types,
+            usage_grain,
+            as_of,
+            no_user_id,
+            no_minutes,
+            ..
+        } => sql_job(
+            cfg,
+            &dialect,
+            out,
+            types,
+            usage_grain,
+            as_of,
+            (no_user_id, no_minutes),
+        )?,
         Command::Validate { data } => Job::Validate { data },
         Command::Retention {
             book,
@@ -318,6 +346,38 @@ fn view(list: &ListArgs) -> ListView {
 
 /// The configuration, checked: `--config`, else `DATA/churnlab.toml` when the command
 /// reads a data folder that has one, else the built-in defaults.
+/// `churnlab sql`: the plan from the configuration (a model's, when given) and the flags.
+fn sql_job(
+    cfg: &Config,
+    dialect: &str,
+    out: PathBuf,
+    types: Vec<String>,
+    grain: GrainArg,
+    as_of: Option<NaiveDate>,
+    (no_user_id, no_minutes): (bool, bool),
+) -> Result<Job> {
+    let dialect: churnlab::sql::Dialect = dialect.parse().map_err(anyhow::Error::msg)?;
+    let grain = match grain {
+        GrainArg::Daily => UsageGrain::Daily,
+        GrainArg::Weekly => UsageGrain::Weekly,
+        GrainArg::Monthly => UsageGrain::Monthly,
+    };
+    let mut plan = churnlab::sql::Plan::new(dialect, cfg, grain);
+    if !types.is_empty() {
+        plan.usage_types = types.into_iter().map(|t| t.trim().to_string()).collect();
+    }
+    if let Some(bad) = plan.usage_types.iter().find(|t| t.is_empty() || t.contains(']')) {
+        bail!("--types: {bad:?} is not an event type (empty, or holds ']')");
+    }
+    plan.as_of = as_of.or(plan.as_of);
+    plan.columns.users = !no_user_id;
+    plan.columns.minutes = !no_minutes;
+    Ok(Job::Sql {
+        plan: Box::new(plan),
+        out,
+    })
+}
+
 fn load_config(path: Option<&Path>, data: Option<&Path>) -> Result<Config> {
     if let Some(p) = path {
         return Ok(Config::load(p)?);

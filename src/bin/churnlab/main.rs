@@ -74,6 +74,7 @@ fn run(cli: Cli, ui: &Ui) -> Result<ExitCode> {
             only,
         } => cmd::bench_fit::run(&flat, matrix.as_deref(), &json, only, cfg)?,
         Job::Catalog => cmd::catalog::run(),
+        Job::Sql { plan, out } => cmd::sql::run(&plan, &out, ui)?,
         Job::Validate { data } => cmd::validate::run(&data, cfg)?,
         Job::Retention {
             book,

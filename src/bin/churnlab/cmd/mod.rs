@@ -14,5 +14,6 @@ pub mod retention;
 pub mod run;
 pub mod score;
 pub mod simulate;
+pub mod sql;
 pub mod train;
 pub mod validate;
