@@ -39,6 +39,34 @@ def table_files(data):
     return found
 
 
+OPTIONAL_COLUMNS = {
+    "usage": ["user_id", "minutes"],
+    "tickets": ["csat", "escalated"],
+    "accounts": ["industry", "region"],
+    "contracts": ["plan"],
+}
+
+
+def without_of(data):
+    """What `churnlab sql --without` should name for this folder: absent tables and
+    absent optional columns."""
+    files = table_files(data)
+    out = [t for t in TABLES[2:] if t not in files]
+    for t, cols in OPTIONAL_COLUMNS.items():
+        if t not in files:
+            continue
+        p = files[t]
+        if p.endswith(".parquet"):
+            import pyarrow.parquet as pq
+
+            have = pq.read_schema(p).names
+        else:
+            with open(p) as fh:
+                have = fh.readline().strip().split(",")
+        out += [f"{t}.{c}" for c in cols if c not in have]
+    return out
+
+
 def statements(text):
     """A stage file's statements: comment lines dropped, split at the `;` ending a line."""
     lines = [l for l in text.splitlines() if not l.lstrip().startswith("--")]
@@ -178,13 +206,20 @@ def compare(ours, theirs, max_report=20):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb")
-    ap.add_argument("--sql", required=True)
+    ap.add_argument("--sql")
     ap.add_argument("--data", required=True)
+    ap.add_argument("--print-without", action="store_true",
+                    help="print the --without list for the book's folder and stop")
     ap.add_argument("--features", help="churnlab features' Parquet file to compare with")
     ap.add_argument("--memory-limit", default=None)
     ap.add_argument("--threads", default=None)
     ap.add_argument("--out", help="write the SQL table here (Parquet)")
     args = ap.parse_args()
+    if args.print_without:
+        print(",".join(without_of(args.data)))
+        return 0
+    if not args.sql:
+        ap.error("--sql is required")
 
     start = time.time()
     if args.engine == "duckdb":

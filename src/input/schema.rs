@@ -306,27 +306,41 @@ pub(crate) fn normalize_category(s: &str) -> String {
     out
 }
 
+/// The priorities and the (normalised) words that mean each.
+pub const PRIORITIES: [(&str, &[&str]); 4] = [
+    ("p1", &["p1", "1", "urgent", "critical", "highest", "sev1"]),
+    ("p2", &["p2", "2", "high", "sev2"]),
+    ("p3", &["p3", "3", "normal", "medium", "sev3"]),
+    ("p4", &["p4", "4", "low", "lowest", "sev4"]),
+];
+
+/// The contact roles and the (normalised) words that mean each.
+pub const ROLES: [(&str, &[&str]); 5] = [
+    (
+        "executive_sponsor",
+        &["executive_sponsor", "exec_sponsor", "sponsor", "executive", "economic_buyer"],
+    ),
+    ("champion", &["champion"]),
+    ("admin", &["admin", "administrator"]),
+    ("user", &["user", "end_user"]),
+    ("other", &["other"]),
+];
+
+/// The canonical word of `s` in a vocabulary of (word, synonyms).
+fn canonical(s: &str, vocabulary: &[(&'static str, &[&str])]) -> Option<&'static str> {
+    let n = normalize_category(s);
+    vocabulary
+        .iter()
+        .find(|(_, words)| words.contains(&n.as_str()))
+        .map(|(word, _)| *word)
+}
+
 pub(crate) fn parse_priority(s: &str) -> Option<&'static str> {
-    match normalize_category(s).as_str() {
-        "p1" | "1" | "urgent" | "critical" | "highest" | "sev1" => Some("p1"),
-        "p2" | "2" | "high" | "sev2" => Some("p2"),
-        "p3" | "3" | "normal" | "medium" | "sev3" => Some("p3"),
-        "p4" | "4" | "low" | "lowest" | "sev4" => Some("p4"),
-        _ => None,
-    }
+    canonical(s, &PRIORITIES)
 }
 
 pub(crate) fn parse_role(s: &str) -> Option<&'static str> {
-    match normalize_category(s).as_str() {
-        "executive_sponsor" | "exec_sponsor" | "sponsor" | "executive" | "economic_buyer" => {
-            Some("executive_sponsor")
-        }
-        "champion" => Some("champion"),
-        "admin" | "administrator" => Some("admin"),
-        "user" | "end_user" => Some("user"),
-        "other" => Some("other"),
-        _ => None,
-    }
+    canonical(s, &ROLES)
 }
 
 pub fn parse_bool(s: &str) -> Option<bool> {

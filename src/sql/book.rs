@@ -50,13 +50,17 @@ pub fn book(p: &Plan) -> String {
         "activities:date",
     ];
     let extreme = |agg: &str, cols: &[&str]| -> String {
-        cols.iter()
-            .map(|tc| {
-                let (table, col) = tc.split_once(':').unwrap_or((tc, "date"));
-                format!("    SELECT {agg}(CAST({col} AS DATE)) AS day FROM {table}")
-            })
-            .collect::<Vec<_>>()
-            .join("\n    UNION ALL\n")
+        let parts: Vec<String> = cols
+            .iter()
+            .filter_map(|tc| tc.split_once(':'))
+            .filter(|(table, _)| p.has(table))
+            .map(|(table, col)| format!("    SELECT {agg}(CAST({col} AS DATE)) AS day FROM {table}"))
+            .collect();
+        if parts.is_empty() {
+            format!("    SELECT {} AS day", d.date("NULL"))
+        } else {
+            parts.join("\n    UNION ALL\n")
+        }
     };
     let as_of = match p.as_of {
         Some(a) => format!("{}", d.date_literal(a)),

@@ -94,9 +94,13 @@ pub fn raw(name: &str) -> Option<&'static str> {
 
 /// Why a feature is unavailable in this plan (then it is NULL in every row, as churnlab
 /// reports it unavailable), or None.
-pub fn unavailable(p: &Plan, name: &str) -> Option<&'static str> {
+pub fn unavailable(p: &Plan, spec: &FeatureSpec) -> Option<String> {
+    let table = spec.source.split([' ', ',']).next().unwrap_or("");
+    if !p.has(table) {
+        return Some(format!("no {table} table"));
+    }
     let daily = p.grain == UsageGrain::Daily;
-    match name {
+    let why = match spec.name {
         "sticky_features_used_30d" | "sticky_user_share_30d" if p.sticky.is_empty() => {
             Some("no sticky features configured")
         }
@@ -108,22 +112,23 @@ pub fn unavailable(p: &Plan, name: &str) -> Option<&'static str> {
         | "sticky_user_share_30d"
         | "events_per_active_user_30d"
         | "dau_mau_30d"
-            if !p.columns.users =>
+            if !p.has("usage.user_id") =>
         {
             Some("usage has no user_id column")
         }
-        "minutes_30d" if !p.columns.minutes => Some("usage has no minutes column"),
-        "csat_avg_90d" if !p.columns.csat => Some("tickets has no csat column"),
-        "escalations_90d" if !p.columns.escalated => Some("tickets has no escalated column"),
+        "minutes_30d" if !p.has("usage.minutes") => Some("usage has no minutes column"),
+        "csat_avg_90d" if !p.has("tickets.csat") => Some("tickets has no csat column"),
+        "escalations_90d" if !p.has("tickets.escalated") => Some("tickets has no escalated column"),
         _ => None,
-    }
+    };
+    why.map(str::to_string)
 }
 
 /// One catalog feature's column: its raw SQL with the catalog's rules applied.
 pub fn feature_column(p: &Plan, spec: &FeatureSpec) -> String {
     let d = p.dialect;
     let name = d.column(spec.name);
-    if let Some(why) = unavailable(p, spec.name) {
+    if let Some(why) = unavailable(p, spec) {
         return format!("       -- unavailable: {why}\n       {} AS {name}", d.float("NULL"));
     }
     let mut e = raw(spec.name).unwrap_or("NULL").to_string();
@@ -136,30 +141,8 @@ pub fn feature_column(p: &Plan, spec: &FeatureSpec) -> String {
     format!("       {} AS {name}", d.float(&e))
 }
 
-/// `11_snapshot_table.sql`: the spine, the labels, every catalog feature, the per-type
-/// family and the categoricals, in `churnlab features`' column order.
-pub fn snapshot_table(p: &Plan) -> String {
-    let d = p.dialect;
-    let mut cols: Vec<String> = CATALOG.iter().map(|s| feature_column(p, s)).collect();
-    for ty in &p.usage_types {
-        for m in crate::common::catalog::PER_TYPE {
-            if m.name == "per_user_30d" && !p.columns.users {
-                continue;
-            }
-            let n = d.column(&per_type_name(ty, m.name));
-            cols.push(format!("       {} AS {n}", d.float(&format!("pt.{n}"))));
-        }
-    }
-    for (a, b) in crate::common::catalog::ratio_pairs(&p.usage_types, p.ratio_types) {
-        let n = d.column(&ratio_name(&p.usage_types[a], &p.usage_types[b]));
-        cols.push(format!("       {} AS {n}", d.float(&format!("pt.{n}"))));
-    }
-    format!(
-        "-- The snapshot table: the spine and labels, every feature of the catalog (a count is 0
--- for an account without rows; a count whose window reaches back before the account
--- became a customer is missing), the per-type family and the categoricals.
-{create}
-WITH plans AS (
+/// The plan of each spine row: the plan of the latest contract started by t.
+const PLANS: &str = "WITH plans AS (
     SELECT s.account_id, s.t, x.plan,
            ROW_NUMBER() OVER (
                PARTITION BY s.account_id, s.t ORDER BY CAST(x.start_date AS DATE) DESC
@@ -168,7 +151,68 @@ WITH plans AS (
     JOIN contracts x ON x.account_id = s.account_id
         AND CAST(x.start_date AS DATE) <= s.t AND x.plan IS NOT NULL
 )
-SELECT s.account_id,
+";
+
+/// `11_snapshot_table.sql`: the spine, the labels, every catalog feature, the per-type
+/// family and the categoricals, in `churnlab features`' column order.
+pub fn snapshot_table(p: &Plan) -> String {
+    let d = p.dialect;
+    let mut cols: Vec<String> = CATALOG.iter().map(|s| feature_column(p, s)).collect();
+    let types: &[String] = if p.has("usage") { &p.usage_types } else { &[] };
+    for ty in types {
+        for m in crate::common::catalog::PER_TYPE {
+            if m.name == "per_user_30d" && !p.has("usage.user_id") {
+                continue;
+            }
+            let n = d.column(&per_type_name(ty, m.name));
+            cols.push(format!("       {} AS {n}", d.float(&format!("pt.{n}"))));
+        }
+    }
+    for (a, b) in crate::common::catalog::ratio_pairs(types, p.ratio_types) {
+        let n = d.column(&ratio_name(&p.usage_types[a], &p.usage_types[b]));
+        cols.push(format!("       {} AS {n}", d.float(&format!("pt.{n}"))));
+    }
+    let joins: String = [
+        ("usage", "cl_f_usage u"),
+        ("usage", "cl_f_per_type pt"),
+        ("tickets", "cl_f_tickets k"),
+        ("nps", "cl_f_nps n"),
+        ("contacts", "cl_f_contacts c"),
+        ("activities", "cl_f_activities a"),
+        ("invoices", "cl_f_invoices i"),
+    ]
+    .iter()
+    .filter(|(table, _)| p.has(table))
+    .map(|(_, t)| {
+        let alias = t.rsplit(' ').next().unwrap_or("");
+        format!("LEFT JOIN {t} ON {alias}.account_id = s.account_id AND {alias}.t = s.t\n")
+    })
+    .collect();
+    let text = |c: &str| {
+        if p.has(&format!("accounts.{c}")) {
+            format!("{} AS {c}", super::normalized(&format!("acc.{c}")))
+        } else {
+            format!("{} AS {c}", d.text("NULL"))
+        }
+    };
+    let with_plan = p.has("contracts.plan");
+    let plans = if with_plan { PLANS } else { "" };
+    let plan = if with_plan {
+        format!("{} AS plan", super::normalized("pl.plan"))
+    } else {
+        format!("{} AS plan", d.text("NULL"))
+    };
+    let plan_join = if with_plan {
+        "LEFT JOIN plans pl ON pl.account_id = s.account_id AND pl.t = s.t AND pl.k = 1"
+    } else {
+        ""
+    };
+    format!(
+        "-- The snapshot table: the spine and labels, every feature of the catalog (a count is 0
+-- for an account without rows; a count whose window reaches back before the account
+-- became a customer is missing), the per-type family and the categoricals.
+{create}
+{plans}SELECT s.account_id,
        s.t AS snapshot_date,
        s.status,
        {label} AS label,
@@ -176,25 +220,21 @@ SELECT s.account_id,
        s.churn_date,
        s.renewal_date,
 {cols},
-       acc.segment,
-       acc.industry,
-       acc.region,
-       pl.plan
+       {segment},
+       {industry},
+       {region},
+       {plan}
 FROM cl_spine s
 JOIN accounts acc ON acc.account_id = s.account_id
-LEFT JOIN cl_f_usage u ON u.account_id = s.account_id AND u.t = s.t
-LEFT JOIN cl_f_per_type pt ON pt.account_id = s.account_id AND pt.t = s.t
-LEFT JOIN cl_f_tickets k ON k.account_id = s.account_id AND k.t = s.t
-LEFT JOIN cl_f_nps n ON n.account_id = s.account_id AND n.t = s.t
-LEFT JOIN cl_f_contacts c ON c.account_id = s.account_id AND c.t = s.t
-LEFT JOIN cl_f_activities a ON a.account_id = s.account_id AND a.t = s.t
-LEFT JOIN cl_f_invoices i ON i.account_id = s.account_id AND i.t = s.t
-LEFT JOIN plans pl ON pl.account_id = s.account_id AND pl.t = s.t AND pl.k = 1;
+{joins}{plan_join};
 ",
         create = d.create("snapshot_table"),
         label = d.float("s.label"),
         label_next = d.float("s.label_next_renewal"),
         cols = cols.join(",\n"),
+        segment = text("segment"),
+        industry = text("industry"),
+        region = text("region"),
     )
 }
 

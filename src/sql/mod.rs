@@ -37,28 +37,6 @@ use crate::error::Result;
 use crate::features::UsageGrain;
 use crate::output::{self, Written};
 
-/// Which optional columns the warehouse's tables have (the contract's optional columns:
-/// `usage.user_id`, `usage.minutes`, `tickets.csat`, `tickets.escalated`). A feature that
-/// needs a missing one is NULL in every row, as churnlab reports it unavailable.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Columns {
-    pub users: bool,
-    pub minutes: bool,
-    pub csat: bool,
-    pub escalated: bool,
-}
-
-impl Default for Columns {
-    fn default() -> Self {
-        Columns {
-            users: true,
-            minutes: true,
-            csat: true,
-            escalated: true,
-        }
-    }
-}
-
 /// What the SQL is written for: the dialect, the snapshot rules, the usage grain and the
 /// feature choices that churnlab makes from the data or a model (sticky features, the
 /// per-type family's event types).
@@ -77,7 +55,9 @@ pub struct Plan {
     pub ratio_types: usize,
     /// The usage table's grain (churnlab detects it; the SQL is told).
     pub grain: UsageGrain,
-    pub columns: Columns,
+    /// Tables (`contacts`) and optional columns (`usage.minutes`) the warehouse does not
+    /// have: their features are NULL in every row, as churnlab reports them unavailable.
+    pub without: Vec<String>,
 }
 
 impl Plan {
@@ -93,9 +73,32 @@ impl Plan {
             usage_types: cfg.features().usage_types.clone(),
             ratio_types: cfg.features().usage_ratio_types,
             grain,
-            columns: Columns::default(),
+            without: Vec::new(),
         }
     }
+
+    /// Whether the warehouse has a table (`tickets`) or a table's column (`usage.minutes`).
+    pub fn has(&self, what: &str) -> bool {
+        let table = what.split('.').next().unwrap_or(what);
+        !self.without.iter().any(|w| w == what || w == table)
+    }
+
+    /// The tables and optional columns `without` may name.
+    pub const OPTIONAL: [&'static str; 13] = [
+        "usage",
+        "tickets",
+        "nps",
+        "contacts",
+        "activities",
+        "invoices",
+        "usage.user_id",
+        "usage.minutes",
+        "tickets.csat",
+        "tickets.escalated",
+        "accounts.industry",
+        "accounts.region",
+        "contracts.plan",
+    ];
 
     #[cfg(test)]
     pub(crate) fn for_test(dialect: Dialect) -> Plan {
@@ -109,24 +112,56 @@ impl Plan {
             self.dialect,
             env!("CARGO_PKG_VERSION")
         );
-        let stages: [(&str, fn(&Plan) -> String); 11] = [
-            ("01_usage_rollup", book::usage_rollup),
-            ("02_book", book::book),
-            ("03_spine", spine::spine),
-            ("04_usage", usage::usage),
-            ("05_per_type", usage::per_type),
-            ("06_tickets", tables::tickets),
-            ("07_nps", tables::nps),
-            ("08_contacts", tables::contacts),
-            ("09_activities", tables::activities),
-            ("10_invoices", tables::invoices),
-            ("11_snapshot_table", columns::snapshot_table),
+        type Stage = (&'static str, &'static str, fn(&Plan) -> String);
+        let stages: [Stage; 11] = [
+            ("01_usage_rollup", "usage", book::usage_rollup),
+            ("02_book", "", book::book),
+            ("03_spine", "", spine::spine),
+            ("04_usage", "usage", usage::usage),
+            ("05_per_type", "usage", usage::per_type),
+            ("06_tickets", "tickets", tables::tickets),
+            ("07_nps", "nps", tables::nps),
+            ("08_contacts", "contacts", tables::contacts),
+            ("09_activities", "activities", tables::activities),
+            ("10_invoices", "invoices", tables::invoices),
+            ("11_snapshot_table", "", columns::snapshot_table),
         ];
         stages
             .iter()
-            .map(|(name, stage)| (format!("{name}.sql"), format!("{header}{}", stage(self))))
+            .map(|&(name, table, stage)| {
+                let body = if table.is_empty() || self.has(table) {
+                    stage(self)
+                } else {
+                    format!("-- No {table} table: its features are NULL in the snapshot table.\n")
+                };
+                (format!("{name}.sql"), format!("{header}{body}"))
+            })
             .collect()
     }
+}
+
+/// A category as churnlab's loader reads it (`input::schema::normalize_category`):
+/// trimmed, lower case, with spaces, dashes and slashes as underscores.
+pub(crate) fn normalized(e: &str) -> String {
+    format!("REPLACE(REPLACE(REPLACE(LOWER(TRIM({e})), ' ', '_'), '-', '_'), '/', '_')")
+}
+
+/// A vocabulary's canonical word for a category column, as the loader maps it (NULL for
+/// a word it does not know).
+pub(crate) fn canonical(
+    d: Dialect,
+    e: &str,
+    vocabulary: &[(&str, &[&str])],
+) -> String {
+    let n = normalized(e);
+    let arms: Vec<String> = vocabulary
+        .iter()
+        .map(|(word, words)| {
+            let list: Vec<String> = words.iter().map(|w| d.string(w)).collect();
+            format!("WHEN {n} IN ({}) THEN {}", list.join(", "), d.string(word))
+        })
+        .collect();
+    format!("CASE {} END", arms.join(" "))
 }
 
 /// Writes the plan's stage files into `out` (whole or not at all).

@@ -2,18 +2,19 @@
 //! activities, invoices), as the files of `features/` of the same names compute them.
 
 use super::Plan;
+use crate::input::schema::{PRIORITIES, ROLES};
 
 /// `06_tickets.sql` (`cl_f_tickets`). Times are compared in milliseconds, as churnlab does.
 pub fn tickets(p: &Plan) -> String {
     let d = p.dialect;
     const DAY: i64 = 86_400_000;
     let ago = |n: i64| format!("s.tms - {}", n * DAY);
-    let csat = if p.columns.csat {
+    let csat = if p.has("tickets.csat") {
         d.float("x.csat")
     } else {
         "NULL".into()
     };
-    let escalated = if p.columns.escalated {
+    let escalated = if p.has("tickets.escalated") {
         "CASE WHEN x.escalated THEN 1 ELSE 0 END".to_string()
     } else {
         "0".into()
@@ -27,7 +28,7 @@ WITH ticket_rows AS (
     SELECT x.account_id,
            {opened} AS opened,
            {closed} AS closed,
-           CASE WHEN x.priority IN ('p1', 'p2') THEN 1 ELSE 0 END AS high,
+           CASE WHEN {priority} IN ('p1', 'p2') THEN 1 ELSE 0 END AS high,
            {csat} AS csat,
            {escalated} AS escalated
     FROM tickets x
@@ -74,6 +75,7 @@ LEFT JOIN spikes sp ON sp.account_id = c.account_id AND sp.t = c.t;
 ",
         create = d.create("cl_f_tickets"),
         opened = d.epoch_ms("x.opened_at"),
+        priority = super::canonical(d, "x.priority", &PRIORITIES),
         closed = d.epoch_ms("x.closed_at"),
         t_ms = d.epoch_ms("t"),
         t10 = ago(10),
@@ -138,7 +140,7 @@ pub fn contacts(p: &Plan) -> String {
 -- in the last 90 days, the days since a sponsor last left, the contacts in role.
 {create}
 WITH contact_rows AS (
-    SELECT x.account_id, x.role,
+    SELECT x.account_id, {role} AS role,
            CAST(x.start_date AS DATE) AS start_day,
            CAST(x.end_date AS DATE) AS end_day
     FROM contacts x
@@ -156,6 +158,7 @@ JOIN contact_rows c ON c.account_id = s.account_id
 GROUP BY s.account_id, s.t;
 ",
         create = d.create("cl_f_contacts"),
+        role = super::canonical(d, "x.role", &ROLES),
         since_sponsor = d.days_between(
             "s.t",
             "MAX(CASE WHEN c.role = 'executive_sponsor' AND c.end_day < s.t THEN c.end_day END)"
@@ -171,7 +174,7 @@ pub fn activities(p: &Plan) -> String {
 -- (an EBR or executive outreach), touches in the last 90 days.
 {create}
 WITH activity_rows AS (
-    SELECT x.account_id, CAST(x.date AS DATE) AS day, x.type
+    SELECT x.account_id, CAST(x.date AS DATE) AS day, {kind} AS type
     FROM activities x
     JOIN cl_accounts a ON a.account_id = x.account_id
     WHERE x.date IS NOT NULL
@@ -185,6 +188,7 @@ JOIN activity_rows a ON a.account_id = s.account_id AND a.day < s.t
 GROUP BY s.account_id, s.t;
 ",
         create = d.create("cl_f_activities"),
+        kind = super::normalized("x.type"),
         since = d.days_between("s.t", "MAX(a.day)"),
         since_exec = d.days_between(
             "s.t",

@@ -13,7 +13,7 @@ fn usage_rows(p: &Plan) -> String {
         "usage_rows AS (
     SELECT x.account_id,
            CAST(x.date AS DATE) AS day,
-           x.feature,
+           {feature} AS feature,
            {user} AS user_id,
            {events} AS events,
            {minutes} AS minutes
@@ -21,13 +21,14 @@ fn usage_rows(p: &Plan) -> String {
     JOIN cl_accounts a ON a.account_id = x.account_id
     WHERE x.date IS NOT NULL AND x.events > 0
 )",
-        user = if p.columns.users {
+        user = if p.has("usage.user_id") {
             d.text("x.user_id")
         } else {
             "NULL".into()
         },
         events = d.float("x.events"),
-        minutes = if p.columns.minutes {
+        feature = super::normalized("x.feature"),
+        minutes = if p.has("usage.minutes") {
             d.float("x.minutes")
         } else {
             "NULL".into()
@@ -158,7 +159,7 @@ pub fn per_type(p: &Plan) -> String {
             t90 = ago(90),
         ));
         for m in PER_TYPE {
-            if m.name == "per_user_30d" && !p.columns.users {
+            if m.name == "per_user_30d" && !p.has("usage.user_id") {
                 continue;
             }
             let expr = per_type_metric(p, m.name, k);

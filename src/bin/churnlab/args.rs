@@ -152,12 +152,12 @@ pub enum Command {
         /// The as-of date (default: the day after the latest event, computed in SQL).
         #[arg(long)]
         as_of: Option<NaiveDate>,
-        /// The usage table has no user_id column.
-        #[arg(long)]
-        no_user_id: bool,
-        /// The usage table has no minutes column.
-        #[arg(long)]
-        no_minutes: bool,
+        /// Tables and optional columns the warehouse does not have, comma-separated
+        /// (usage, tickets, nps, contacts, activities, invoices, usage.user_id,
+        /// usage.minutes, tickets.csat, tickets.escalated, accounts.industry,
+        /// accounts.region, contracts.plan): their features are NULL.
+        #[arg(long, value_delimiter = ',')]
+        without: Vec<String>,
     },
     /// Train every model family (out of time on a book, or cross-validated on a flat
     /// table), calibrate, pick a champion and save the model folder.

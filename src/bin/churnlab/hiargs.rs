@@ -250,18 +250,9 @@ fn job(command: Command, cfg: &Config) -> Result<Job> {
             types,
             usage_grain,
             as_of,
-            no_user_id,
-            no_minutes,
+            without,
             ..
-        } => sql_job(
-            cfg,
-            &dialect,
-            out,
-            types,
-            usage_grain,
-            as_of,
-            (no_user_id, no_minutes),
-        )?,
+        } => sql_job(cfg, &dialect, out, types, usage_grain, as_of, without)?,
         Command::Validate { data } => Job::Validate { data },
         Command::Retention {
             book,
@@ -354,7 +345,7 @@ fn sql_job(
     types: Vec<String>,
     grain: GrainArg,
     as_of: Option<NaiveDate>,
-    (no_user_id, no_minutes): (bool, bool),
+    without: Vec<String>,
 ) -> Result<Job> {
     let dialect: churnlab::sql::Dialect = dialect.parse().map_err(anyhow::Error::msg)?;
     let grain = match grain {
@@ -370,8 +361,15 @@ fn sql_job(
         bail!("--types: {bad:?} is not an event type (empty, or holds ']')");
     }
     plan.as_of = as_of.or(plan.as_of);
-    plan.columns.users = !no_user_id;
-    plan.columns.minutes = !no_minutes;
+    for w in &without {
+        if !churnlab::sql::Plan::OPTIONAL.contains(&w.trim()) {
+            bail!(
+                "--without: {w:?} is not an optional table or column; expected one of {}",
+                churnlab::sql::Plan::OPTIONAL.join(", ")
+            );
+        }
+    }
+    plan.without = without.iter().map(|w| w.trim().to_string()).collect();
     Ok(Job::Sql {
         plan: Box::new(plan),
         out,
