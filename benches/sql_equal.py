@@ -103,7 +103,11 @@ def run_duckdb(sql_dir, data, memory_limit, threads):
 
 
 def run_spark(sql_dir, data):
+    import tempfile
+
     from pyspark.sql import SparkSession
+
+    warehouse = tempfile.mkdtemp(prefix="churnlab-spark-")
 
     spark = (
         SparkSession.builder.master("local[2]")
@@ -112,6 +116,7 @@ def run_spark(sql_dir, data):
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "8")
         .config("spark.driver.memory", "3g")
+        .config("spark.sql.warehouse.dir", warehouse)
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
@@ -134,6 +139,9 @@ def run_spark(sql_dir, data):
         return out, timings
     finally:
         spark.stop()
+        import shutil
+
+        shutil.rmtree(warehouse, ignore_errors=True)
 
 
 def as_float(v):

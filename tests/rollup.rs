@@ -1,4 +1,4 @@
-//! `sql/usage_rollup.sql`, run by DuckDB (through Python's `duckdb`, which `.ci/run`
+//! The usage roll-up stage of `churnlab sql` (`01_usage_rollup.sql`, DuckDB dialect), run by DuckDB (through Python's `duckdb`, which `.ci/run`
 //! installs; the test installs nothing and fails saying so when it is missing), on a simulated book's usage turned into raw, timestamped events:
 //! - at day grain, churnlab's features from the rolled-up table equal its features from
 //!   the raw events, byte for byte;
@@ -10,9 +10,11 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use churnlab::config::RawConfig;
+use churnlab::config::{Config, RawConfig};
+use churnlab::features::UsageGrain;
 use churnlab::input::io::{self, Format, read_text_columns};
 use churnlab::sim::{self, Grain, SimConfig};
+use churnlab::sql::{Dialect, Plan};
 use churnlab::workflow;
 
 /// Python with duckdb, or a clear failure (no network in a test).
@@ -23,7 +25,7 @@ fn python_with_duckdb() -> &'static str {
         .is_ok_and(|s| s.success());
     assert!(
         has,
-        "this test runs sql/usage_rollup.sql with DuckDB, which is not installed: \
+        "this test runs churnlab sql's roll-up with DuckDB, which is not installed: \
          `python3 -m pip install duckdb` (.ci/run does)"
     );
     "python3"
@@ -88,15 +90,26 @@ COPY (
 
 const ROLL_UP: &str = r#"
 import sys, duckdb
-src, sql_path, grain, dst = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-sql = open(sql_path).read()
-assert sql.count("'month'") == 1, "the SQL names its grain once"
-sql = sql.replace("'month'", "'" + grain + "'")
-# The SQL's comments name no table but usage_events; strip a trailing semicolon, if any.
+src, sql_path, dst = sys.argv[1], sys.argv[2], sys.argv[3]
+text = open(sql_path).read()
+body = "\n".join(l for l in text.splitlines() if not l.lstrip().startswith("--"))
 con = duckdb.connect()
 con.execute(f"CREATE VIEW usage_events AS SELECT * FROM read_csv_auto('{src}', types={{'event_time': 'TIMESTAMP'}})")
-con.execute(f"COPY ({sql.strip().rstrip(';')}) TO '{dst}' (HEADER, DELIMITER ',')")
+for statement in body.split(";\n"):
+    if statement.strip():
+        con.execute(statement)
+con.execute(f"COPY (SELECT * FROM usage ORDER BY account_id, user_id, feature, date) TO '{dst}' (HEADER, DELIMITER ',')")
 "#;
+
+/// The roll-up stage `churnlab sql --dialect duckdb --usage-grain GRAIN` writes.
+fn rollup_sql(grain: UsageGrain, dir: &Path) -> std::path::PathBuf {
+    let plan = Plan::new(Dialect::DuckDb, &Config::default(), grain);
+    let (name, text) = plan.files().into_iter().next().unwrap();
+    assert_eq!(name, "01_usage_rollup.sql");
+    let path = dir.join(format!("rollup_{grain:?}.sql"));
+    fs::write(&path, text).unwrap();
+    path
+}
 
 #[test]
 fn the_rollup_sql_keeps_every_feature() {
@@ -111,7 +124,6 @@ fn the_rollup_sql_keeps_every_feature() {
         ..SimConfig::default()
     };
     sim::simulate(&sc, &sim_dir, &|_| {}).unwrap();
-    let sql = Path::new(env!("CARGO_MANIFEST_DIR")).join("sql/usage_rollup.sql");
 
     // Raw events: every daily row split in two, timestamped.
     let raw = tmp.path().join("raw");
@@ -129,10 +141,8 @@ fn the_rollup_sql_keeps_every_feature() {
     // Day grain: the roll-up merges the two halves of each day back.
     let daily = tmp.path().join("daily");
     book_without_usage(&sim_dir, &daily);
-    python(
-        ROLL_UP,
-        &[&events, &sql, Path::new("day"), &daily.join("usage.csv")],
-    );
+    let sql = rollup_sql(UsageGrain::Daily, tmp.path());
+    python(ROLL_UP, &[&events, &sql, &daily.join("usage.csv")]);
     let (_, raw_cols) = read_text_columns(&raw.join("usage.csv")).unwrap();
     let (_, day_cols) = read_text_columns(&daily.join("usage.csv")).unwrap();
     assert!(
@@ -164,15 +174,8 @@ fn the_rollup_sql_keeps_every_feature() {
     // Month grain: the SQL against a roll-up written here from the simulator's daily rows.
     let monthly = tmp.path().join("monthly");
     book_without_usage(&sim_dir, &monthly);
-    python(
-        ROLL_UP,
-        &[
-            &events,
-            &sql,
-            Path::new("month"),
-            &monthly.join("usage.csv"),
-        ],
-    );
+    let sql = rollup_sql(UsageGrain::Monthly, tmp.path());
+    python(ROLL_UP, &[&events, &sql, &monthly.join("usage.csv")]);
     let (names, cols) = read_text_columns(&sim_dir.join("usage.csv")).unwrap();
     let col = |n: &str| &cols[names.iter().position(|x| x == n).unwrap()];
     type Key = (String, String, String, String);

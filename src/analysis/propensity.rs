@@ -95,7 +95,10 @@ pub struct Overlap {
     #[serde(default)]
     pub treated_off_support: usize,
     /// Largest IPW weight's share of the untreated weights' sum.
-    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
+    #[serde(
+        default = "crate::common::nan::missing",
+        deserialize_with = "crate::common::nan::f64"
+    )]
     pub max_weight_share: f64,
 }
 
@@ -105,39 +108,72 @@ pub struct Effect {
     pub window_days: i64,
     pub treated: usize,
     pub untreated: usize,
-    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
+    #[serde(
+        default = "crate::common::nan::missing",
+        deserialize_with = "crate::common::nan::f64"
+    )]
     pub treated_churn_rate: f64,
-    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
+    #[serde(
+        default = "crate::common::nan::missing",
+        deserialize_with = "crate::common::nan::f64"
+    )]
     pub untreated_churn_rate: f64,
     /// Treated minus untreated churn rate, no adjustment.
-    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
+    #[serde(
+        default = "crate::common::nan::missing",
+        deserialize_with = "crate::common::nan::f64"
+    )]
     pub naive_difference: f64,
     /// Which estimate the report leads with ("doubly_robust").
     #[serde(default)]
     pub headline: String,
     /// The doubly robust (AIPW, cross-fitted) effect on the treated, its 95% interval and
     /// standard error (influence function summed by account).
-    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
+    #[serde(
+        default = "crate::common::nan::missing",
+        deserialize_with = "crate::common::nan::f64"
+    )]
     pub att_dr: f64,
-    #[serde(default = "crate::common::nan::missing_pair", deserialize_with = "crate::common::nan::pair")]
+    #[serde(
+        default = "crate::common::nan::missing_pair",
+        deserialize_with = "crate::common::nan::pair"
+    )]
     pub att_dr_ci: (f64, f64),
-    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
+    #[serde(
+        default = "crate::common::nan::missing",
+        deserialize_with = "crate::common::nan::f64"
+    )]
     pub att_dr_se: f64,
     /// Treated rows above the propensity trim, left out of the doubly robust estimate.
     #[serde(default)]
     pub trimmed_treated: usize,
     /// Kish's effective number of untreated rows under the ATT weights.
-    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
+    #[serde(
+        default = "crate::common::nan::missing",
+        deserialize_with = "crate::common::nan::f64"
+    )]
     pub ess_untreated: f64,
     /// E-value of the point estimate and of the interval's bound nearest no effect.
-    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
+    #[serde(
+        default = "crate::common::nan::missing",
+        deserialize_with = "crate::common::nan::f64"
+    )]
     pub e_value: f64,
-    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
+    #[serde(
+        default = "crate::common::nan::missing",
+        deserialize_with = "crate::common::nan::f64"
+    )]
     pub e_value_ci: f64,
     /// A random placebo play as common as this one: its doubly robust effect.
-    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
+    #[serde(
+        default = "crate::common::nan::missing",
+        deserialize_with = "crate::common::nan::f64"
+    )]
     pub placebo_att: f64,
-    #[serde(default = "crate::common::nan::missing_pair", deserialize_with = "crate::common::nan::pair")]
+    #[serde(
+        default = "crate::common::nan::missing_pair",
+        deserialize_with = "crate::common::nan::pair"
+    )]
     pub placebo_ci: (f64, f64),
     /// The play's "effect" on an outcome measured before it (see the report's
     /// `negative_control`); None when the book has none.
@@ -150,21 +186,42 @@ pub struct Effect {
     pub trusted: bool,
     #[serde(default)]
     pub verdict: String,
-    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
+    #[serde(
+        default = "crate::common::nan::missing",
+        deserialize_with = "crate::common::nan::f64"
+    )]
     pub att_matched: f64,
-    #[serde(default = "crate::common::nan::missing_pair", deserialize_with = "crate::common::nan::pair")]
+    #[serde(
+        default = "crate::common::nan::missing_pair",
+        deserialize_with = "crate::common::nan::pair"
+    )]
     pub att_matched_ci: (f64, f64),
-    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
+    #[serde(
+        default = "crate::common::nan::missing",
+        deserialize_with = "crate::common::nan::f64"
+    )]
     pub att_weighted: f64,
-    #[serde(default = "crate::common::nan::missing_pair", deserialize_with = "crate::common::nan::pair")]
+    #[serde(
+        default = "crate::common::nan::missing_pair",
+        deserialize_with = "crate::common::nan::pair"
+    )]
     pub att_weighted_ci: (f64, f64),
     #[serde(default)]
     pub propensity_roc_auc: Option<f64>,
-    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
+    #[serde(
+        default = "crate::common::nan::missing",
+        deserialize_with = "crate::common::nan::f64"
+    )]
     pub max_abs_smd_before: f64,
-    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
+    #[serde(
+        default = "crate::common::nan::missing",
+        deserialize_with = "crate::common::nan::f64"
+    )]
     pub max_abs_smd_matched: f64,
-    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
+    #[serde(
+        default = "crate::common::nan::missing",
+        deserialize_with = "crate::common::nan::f64"
+    )]
     pub max_abs_smd_weighted: f64,
     pub overlap: Overlap,
     #[serde(default, skip_deserializing)]

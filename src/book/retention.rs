@@ -141,30 +141,66 @@ pub struct Window {
     pub segment: String,
     pub accounts_start: usize,
     pub churned: usize,
-    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
+    #[serde(
+        default = "crate::common::nan::missing",
+        deserialize_with = "crate::common::nan::f64"
+    )]
     pub logo_churn: f64,
-    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
+    #[serde(
+        default = "crate::common::nan::missing",
+        deserialize_with = "crate::common::nan::f64"
+    )]
     pub logo_churn_annualised: f64,
     pub new_accounts: usize,
-    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
+    #[serde(
+        default = "crate::common::nan::missing",
+        deserialize_with = "crate::common::nan::f64"
+    )]
     pub new_arr: f64,
-    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
+    #[serde(
+        default = "crate::common::nan::missing",
+        deserialize_with = "crate::common::nan::f64"
+    )]
     pub arr_start: f64,
-    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
+    #[serde(
+        default = "crate::common::nan::missing",
+        deserialize_with = "crate::common::nan::f64"
+    )]
     pub arr_end: f64,
-    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
+    #[serde(
+        default = "crate::common::nan::missing",
+        deserialize_with = "crate::common::nan::f64"
+    )]
     pub cancelled_arr: f64,
-    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
+    #[serde(
+        default = "crate::common::nan::missing",
+        deserialize_with = "crate::common::nan::f64"
+    )]
     pub seat_downsell_arr: f64,
-    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
+    #[serde(
+        default = "crate::common::nan::missing",
+        deserialize_with = "crate::common::nan::f64"
+    )]
     pub price_downsell_arr: f64,
-    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
+    #[serde(
+        default = "crate::common::nan::missing",
+        deserialize_with = "crate::common::nan::f64"
+    )]
     pub expansion_arr: f64,
-    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
+    #[serde(
+        default = "crate::common::nan::missing",
+        deserialize_with = "crate::common::nan::f64"
+    )]
     pub revenue_churn: f64,
-    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
+    #[serde(
+        default = "crate::common::nan::missing",
+        deserialize_with = "crate::common::nan::f64"
+    )]
     pub grr: f64,
-    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
+    #[serde(
+        default = "crate::common::nan::missing",
+        deserialize_with = "crate::common::nan::f64"
+    )]
     pub nrr: f64,
 }
 

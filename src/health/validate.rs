@@ -98,7 +98,10 @@ pub struct PartRow {
     /// the history's accounts, as a share (percent) of the components' (or of the
     /// component's measures') total: how much it moves risk, whatever the measures'
     /// 0 and 100 anchors. Comparable to driver weights per standard deviation.
-    #[serde(default = "crate::common::nan::missing", deserialize_with = "crate::common::nan::f64")]
+    #[serde(
+        default = "crate::common::nan::missing",
+        deserialize_with = "crate::common::nan::f64"
+    )]
     pub fitted_importance: f64,
 }
 

@@ -318,7 +318,13 @@ pub const PRIORITIES: [(&str, &[&str]); 4] = [
 pub const ROLES: [(&str, &[&str]); 5] = [
     (
         "executive_sponsor",
-        &["executive_sponsor", "exec_sponsor", "sponsor", "executive", "economic_buyer"],
+        &[
+            "executive_sponsor",
+            "exec_sponsor",
+            "sponsor",
+            "executive",
+            "economic_buyer",
+        ],
     ),
     ("champion", &["champion"]),
     ("admin", &["admin", "administrator"]),

@@ -14,12 +14,12 @@ use crate::analysis::forecast::Forecast;
 pub use crate::analysis::propensity::{Effect, Overlap, PropensityReport as Propensity};
 pub use crate::book::retention::{Report as Retention, Window};
 pub use crate::book::summary::{Summary, TableLine};
-pub use crate::health::validate::{AucRow, HealthReport as Health, PartRow, Stability, TierRow};
-pub use crate::workflow::backtest::{Backtest, CutResult as Cut};
 use crate::error::{Error, Result};
+pub use crate::health::validate::{AucRow, HealthReport as Health, PartRow, Stability, TierRow};
 pub use crate::input::previous::{Account, accounts};
-use crate::train::Report as TrainReport;
 use crate::output::names;
+use crate::train::Report as TrainReport;
+pub use crate::workflow::backtest::{Backtest, CutResult as Cut};
 
 /// `summary.json`'s envelope: the book summary and the retention report, as `run`
 /// writes them.

@@ -3,22 +3,25 @@
 //! build them.
 
 use super::Plan;
+use crate::features::UsageGrain;
 
-/// `01_usage_rollup.sql`: raw product events rolled up to the contract's usage table (the
-/// file `sql/usage_rollup.sql` documents, in the dialect). Run it only when the events are
-/// raw; the later stages read a table named `usage`.
+/// `01_usage_rollup.sql`: raw product events (table `usage_events`: account_id, user_id,
+/// feature, event_time, events, minutes) rolled up to the contract's usage table at the
+/// plan's grain. Run it only when the events are raw; the later stages read `usage`.
 pub fn usage_rollup(p: &Plan) -> String {
     let d = p.dialect;
-    let period = match d {
-        super::Dialect::BigQuery => "DATE_TRUNC(CAST(event_time AS DATE), MONTH)".to_string(),
-        _ => d.month_start("CAST(event_time AS DATE)"),
+    let unit = match p.grain {
+        UsageGrain::Daily => "day",
+        UsageGrain::Weekly => "week",
+        UsageGrain::Monthly => "month",
     };
     format!(
         "-- Rolls raw product events (table usage_events: account_id, user_id, feature,
--- event_time, events, minutes) up to churnlab's usage table: one row per account, user,
--- feature and calendar month, dated on the last day of the month with an event, so no
--- row holds an event later than its own date. For a weekly grain truncate to the week.
--- Skip this file when the usage table is already rolled up.
+-- event_time as a TIMESTAMP or DATE, events, minutes) up to churnlab's usage table: one
+-- row per account, user, feature and {unit}, dated on the LAST day in the period with an
+-- event. That date lies inside the period, and no row holds an event later than its own
+-- date, so a snapshot on any day sees only what had happened before it. Skip this file
+-- when the usage table is already rolled up; for another grain, pass --usage-grain.
 {create}
 SELECT
     account_id,
@@ -31,6 +34,7 @@ FROM usage_events
 GROUP BY account_id, user_id, feature, {period};
 ",
         create = d.create("usage"),
+        period = d.period_start("event_time", unit),
     )
 }
 
@@ -38,7 +42,12 @@ GROUP BY account_id, user_id, feature, {period};
 /// (`cl_params`), the snapshot dates (`cl_dates`) and the coverage spells (`cl_spells`).
 pub fn book(p: &Plan) -> String {
     let d = p.dialect;
-    let events = ["usage:date", "tickets:opened_at", "nps:date", "activities:date"];
+    let events = [
+        "usage:date",
+        "tickets:opened_at",
+        "nps:date",
+        "activities:date",
+    ];
     let observed = [
         "accounts:created_date",
         "contracts:start_date",
@@ -54,7 +63,9 @@ pub fn book(p: &Plan) -> String {
             .iter()
             .filter_map(|tc| tc.split_once(':'))
             .filter(|(table, _)| p.has(table))
-            .map(|(table, col)| format!("    SELECT {agg}(CAST({col} AS DATE)) AS day FROM {table}"))
+            .map(|(table, col)| {
+                format!("    SELECT {agg}(CAST({col} AS DATE)) AS day FROM {table}")
+            })
             .collect();
         if parts.is_empty() {
             format!("    SELECT {} AS day", d.date("NULL"))
@@ -63,7 +74,7 @@ pub fn book(p: &Plan) -> String {
         }
     };
     let as_of = match p.as_of {
-        Some(a) => format!("{}", d.date_literal(a)),
+        Some(a) => d.date_literal(a),
         None => d.add_days(
             &format!(
                 "(SELECT MAX(day) FROM (\n{}\n) observed)",

@@ -57,7 +57,9 @@ pub fn raw(name: &str) -> Option<&'static str> {
         // sentiment
         "nps_last" => "n.nps_last",
         "nps_change" => "n.nps_last - n.nps_prev",
-        "nps_detractor" => "CASE WHEN n.nps_last <= 6 THEN 1 WHEN n.nps_last IS NOT NULL THEN 0 END",
+        "nps_detractor" => {
+            "CASE WHEN n.nps_last <= 6 THEN 1 WHEN n.nps_last IS NOT NULL THEN 0 END"
+        }
         "days_since_nps" => "n.days_since_nps",
         "nps_score_180d" => {
             "CASE WHEN n.nps_responses_180d > 0 THEN 100.0 * (n.promoters_180d - n.detractors_180d) / n.nps_responses_180d END"
@@ -129,7 +131,10 @@ pub fn feature_column(p: &Plan, spec: &FeatureSpec) -> String {
     let d = p.dialect;
     let name = d.column(spec.name);
     if let Some(why) = unavailable(p, spec) {
-        return format!("       -- unavailable: {why}\n       {} AS {name}", d.float("NULL"));
+        return format!(
+            "       -- unavailable: {why}\n       {} AS {name}",
+            d.float("NULL")
+        );
     }
     let mut e = raw(spec.name).unwrap_or("NULL").to_string();
     if spec.absent == Absent::Zero {
@@ -252,13 +257,19 @@ mod tests {
             .map(|s| s.name)
             .filter(|n| raw(n).is_none())
             .collect();
-        assert!(missing.is_empty(), "catalog features without SQL: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "catalog features without SQL: {missing:?}"
+        );
         let missing: Vec<&str> = PER_TYPE
             .iter()
             .map(|s| s.name)
             .filter(|n| !super::super::usage::has_per_type_sql(n))
             .collect();
-        assert!(missing.is_empty(), "per-type metrics without SQL: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "per-type metrics without SQL: {missing:?}"
+        );
     }
 
     #[test]

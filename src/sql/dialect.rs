@@ -81,6 +81,20 @@ impl Dialect {
         }
     }
 
+    /// The start of `e`'s day, ISO week (Monday) or month: the period of a roll-up.
+    pub fn period_start(self, e: &str, unit: &str) -> String {
+        match (self, unit) {
+            (_, "day") => format!("CAST({e} AS DATE)"),
+            (Dialect::BigQuery, "week") => format!("DATE_TRUNC(CAST({e} AS DATE), ISOWEEK)"),
+            (Dialect::BigQuery, _) => format!("DATE_TRUNC(CAST({e} AS DATE), MONTH)"),
+            (Dialect::DuckDb, _) => {
+                format!("CAST(date_trunc('{unit}', CAST({e} AS DATE)) AS DATE)")
+            }
+            (Dialect::Spark, _) => format!("CAST(date_trunc('{unit}', CAST({e} AS DATE)) AS DATE)"),
+            (Dialect::Snowflake, _) => format!("DATE_TRUNC('{unit}', CAST({e} AS DATE))"),
+        }
+    }
+
     /// A DATE (a timestamp floored to its day).
     pub fn date(self, e: &str) -> String {
         format!("CAST({e} AS DATE)")
@@ -136,9 +150,12 @@ impl Dialect {
     /// The statement that makes a stage's result a table the next stages read.
     pub fn create(self, name: &str) -> String {
         match self {
-            // Spark: a temporary view per stage keeps the session free of a catalog; a
-            // cluster that should keep the stages writes `CREATE OR REPLACE TABLE` instead.
-            Dialect::Spark => format!("CREATE OR REPLACE TEMPORARY VIEW {name} AS"),
+            // Spark: a Parquet table per stage, so each stage is computed once (views
+            // would inline every earlier stage into one plan); the session catalog does
+            // not replace a v1 table in place, hence the drop.
+            Dialect::Spark => {
+                format!("DROP TABLE IF EXISTS {name};\nCREATE TABLE {name} USING parquet AS")
+            }
             _ => format!("CREATE OR REPLACE TABLE {name} AS"),
         }
     }
@@ -169,7 +186,9 @@ impl Dialect {
 
 /// BigQuery's spelling of a column name churnlab writes with brackets, dots or slashes.
 pub fn bigquery_name(name: &str) -> String {
-    name.chars()
+    name.replace('[', "__")
+        .replace("].", "__")
+        .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '_' {
                 c
@@ -177,8 +196,7 @@ pub fn bigquery_name(name: &str) -> String {
                 '_'
             }
         })
-        .collect::<String>()
-        .replace("___", "__")
+        .collect()
 }
 
 impl fmt::Display for Dialect {
@@ -213,7 +231,10 @@ mod tests {
         assert_eq!(Dialect::DuckDb.column(n), "\"usage[api].events_30d\"");
         assert_eq!(Dialect::Spark.column(n), "`usage[api].events_30d`");
         assert_eq!(Dialect::BigQuery.column(n), "usage__api__events_30d");
-        assert_eq!(Dialect::BigQuery.column("usage[a/b].ratio_90d"), "usage__a_b__ratio_90d");
+        assert_eq!(
+            Dialect::BigQuery.column("usage[a/b].ratio_90d"),
+            "usage__a_b__ratio_90d"
+        );
         assert_eq!(Dialect::Snowflake.column("arr"), "arr");
         assert_eq!(Dialect::DuckDb.string("it's"), "'it''s'");
         assert_eq!(Dialect::Spark.string("it's"), "'it\\'s'");

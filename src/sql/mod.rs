@@ -148,11 +148,7 @@ pub(crate) fn normalized(e: &str) -> String {
 
 /// A vocabulary's canonical word for a category column, as the loader maps it (NULL for
 /// a word it does not know).
-pub(crate) fn canonical(
-    d: Dialect,
-    e: &str,
-    vocabulary: &[(&str, &[&str])],
-) -> String {
+pub(crate) fn canonical(d: Dialect, e: &str, vocabulary: &[(&str, &[&str])]) -> String {
     let n = normalized(e);
     let arms: Vec<String> = vocabulary
         .iter()

@@ -151,7 +151,7 @@ SELECT x.account_id,
        CASE WHEN {to_renewal} > 0 THEN {to_renewal} ELSE 0 END AS days_to_renewal,
        CASE WHEN COALESCE(x.started_before, 0) <= 1 THEN 1 ELSE 0 END AS first_renewal_ahead,
        CASE WHEN x.arr_eve > 0 THEN x.arr_after / x.arr_eve - 1 END AS arr_change_last_renewal,
-       {term_months} AS term_months
+       {term_days_float} / 30.44 AS term_months
 FROM rows_ x
 CROSS JOIN cl_params p
 WHERE x.tenure_days >= {min_tenure};
@@ -170,7 +170,7 @@ WHERE x.tenure_days >= {min_tenure};
         ),
         horizon_end = d.add_days("x.t", &p.snap.horizon_days.to_string()),
         to_renewal = days("x.renewal_date", "x.t"),
-        term_months = format!("{} / 30.44", d.float("x.term_days")),
+        term_days_float = d.float("x.term_days"),
         min_tenure = p.snap.min_tenure_days,
     )
 }

@@ -133,7 +133,8 @@ GROUP BY account_id, t;
 pub fn contacts(p: &Plan) -> String {
     let d = p.dialect;
     let t90 = d.minus_days("s.t", 90);
-    let active = "(c.start_day IS NULL OR c.start_day < s.t) AND (c.end_day IS NULL OR c.end_day >= s.t)";
+    let active =
+        "(c.start_day IS NULL OR c.start_day < s.t) AND (c.end_day IS NULL OR c.end_day >= s.t)";
     let left = format!("c.end_day >= {t90} AND c.end_day < s.t");
     format!(
         "-- Contacts per spine row: an executive sponsor or champion in role at t, one who left

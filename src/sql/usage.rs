@@ -54,10 +54,7 @@ pub fn usage(p: &Plan) -> String {
         format!("u.feature IN ({})", in_list(p, &p.sticky))
     };
     let daily = p.grain == UsageGrain::Daily;
-    let user_day = format!(
-        "CONCAT(COALESCE(u.user_id, ''), '|', {})",
-        d.text("u.day")
-    );
+    let user_day = format!("CONCAT(COALESCE(u.user_id, ''), '|', {})", d.text("u.day"));
     format!(
         "-- Usage windows per spine row: [t - 90, t) and its last 30 and prior 30 days; the
 -- last day of use before t; and the features offered (first used by any account) before
@@ -262,10 +259,5 @@ fn per_type_metric(p: &Plan, metric: &str, k: usize) -> String {
 /// The per-type metrics this module writes SQL for (a test ties them to the catalog).
 #[cfg(test)]
 pub fn has_per_type_sql(metric: &str) -> bool {
-    !per_type_metric(
-        &Plan::for_test(super::Dialect::DuckDb),
-        metric,
-        0,
-    )
-    .contains("no SQL")
+    !per_type_metric(&Plan::for_test(super::Dialect::DuckDb), metric, 0).contains("no SQL")
 }

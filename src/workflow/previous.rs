@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use crate::error::Result;
 use crate::input::previous::{self, Account, DriverRow};
+use crate::output::names;
 use crate::train::artifact::{self, ModelDir};
 use crate::train::registry;
-use crate::output::names;
 
 /// The previous model folder and the previous run's output folder, either or both.
 #[derive(Clone, Debug, Default)]

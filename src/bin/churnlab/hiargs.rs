@@ -20,7 +20,9 @@ use churnlab::workflow::train::{FlatTable, TrainSource};
 
 use churnlab::features::UsageGrain;
 
-use crate::args::{BookArgs, Cli, Command, GrainArg, ListArgs, ModelsCommand, OptFlatArgs, ReportArgs};
+use crate::args::{
+    BookArgs, Cli, Command, GrainArg, ListArgs, ModelsCommand, OptFlatArgs, ReportArgs,
+};
 
 /// The whole command line, resolved.
 pub struct HiArgs {
@@ -120,10 +122,7 @@ impl HiArgs {
     /// Loads and checks the configuration and turns the flags into a [`Job`].
     pub fn resolve(cli: Cli) -> Result<HiArgs> {
         let mut cfg = load_config(cli.config.as_deref(), cli.command.data_dir())?;
-        if let Command::Sql {
-            model: Some(m), ..
-        } = &cli.command
-        {
+        if let Command::Sql { model: Some(m), .. } = &cli.command {
             cfg = churnlab::train::artifact::load(m)?.config;
         }
         let job = job(cli.command, &cfg)?;
@@ -357,7 +356,11 @@ fn sql_job(
     if !types.is_empty() {
         plan.usage_types = types.into_iter().map(|t| t.trim().to_string()).collect();
     }
-    if let Some(bad) = plan.usage_types.iter().find(|t| t.is_empty() || t.contains(']')) {
+    if let Some(bad) = plan
+        .usage_types
+        .iter()
+        .find(|t| t.is_empty() || t.contains(']'))
+    {
         bail!("--types: {bad:?} is not an event type (empty, or holds ']')");
     }
     plan.as_of = as_of.or(plan.as_of);
