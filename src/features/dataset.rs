@@ -15,6 +15,9 @@ use crate::input::schema;
 
 pub use super::columns::{Column, Numbers};
 
+/// The column that dates the rows of a snapshot table.
+pub const SNAPSHOT_DATE: &str = "snapshot_date";
+
 #[derive(Clone, Debug, Default)]
 pub struct Dataset {
     /// Row ids (account ids for snapshot tables).
@@ -56,6 +59,40 @@ impl Dataset {
         self.arr
             .as_ref()
             .map(|a| rows.iter().map(|&i| a[i]).collect())
+    }
+
+    /// The rows `rows` of this dataset, in that order.
+    pub fn subset(&self, rows: &[usize]) -> Dataset {
+        let pick = |v: &[f64]| -> Numbers { rows.iter().map(|&i| Some(v[i])).collect() };
+        Dataset {
+            ids: rows.iter().map(|&i| self.ids[i].clone()).collect(),
+            numeric_names: self.numeric_names.clone(),
+            numeric: self.numeric.iter().map(|c| pick(c.raw())).collect(),
+            categorical_names: self.categorical_names.clone(),
+            categorical: self
+                .categorical
+                .iter()
+                .map(|c| std::sync::Arc::new(rows.iter().map(|&i| c[i].clone()).collect()))
+                .collect(),
+            label: rows.iter().map(|&i| self.label[i]).collect(),
+            group: rows.iter().map(|&i| self.group[i]).collect(),
+            time: self
+                .time
+                .as_ref()
+                .map(|t| rows.iter().map(|&i| t[i]).collect()),
+            arr: self
+                .arr
+                .as_ref()
+                .map(|a| rows.iter().map(|&i| a[i]).collect()),
+            notes: self.notes.clone(),
+        }
+    }
+
+    /// The rows of the latest snapshot date, for a dataset with dates (None without).
+    pub fn latest_snapshot(&self) -> Option<(i32, Vec<usize>)> {
+        let time = self.time.as_ref()?;
+        let last = *time.iter().max()?;
+        Some((last, (0..self.rows()).filter(|&i| time[i] == last).collect()))
     }
 
     /// A numeric feature's values by name.
@@ -138,6 +175,65 @@ impl Dataset {
     }
 
     fn read_flat(path: &Path, label: Option<&str>, id: Option<&str>) -> Result<Dataset> {
+        let mut ds = Self::read_columns(path, label, id)?;
+        ds.read_snapshot_columns(path)?;
+        Ok(ds)
+    }
+
+    /// A snapshot table exported from a warehouse (`churnlab sql`'s `snapshot_table`, or
+    /// `churnlab features`) is a flat table with the spine's columns. They are not
+    /// features: `snapshot_date` becomes each row's time (so training validates out of
+    /// time), `arr` stays a feature and also weighs churned-ARR capture, and `status`,
+    /// `renewal_date`, `churn_date` and `label_next_renewal` (which look ahead) are
+    /// dropped. Rows are grouped by `account_id` unless `--id` says otherwise. A table
+    /// without `snapshot_date` is left as it is.
+    fn read_snapshot_columns(&mut self, path: &Path) -> Result<()> {
+        let Some(k) = self
+            .categorical_names
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(SNAPSHOT_DATE))
+        else {
+            return Ok(());
+        };
+        let file = path.display().to_string();
+        let days: Vec<i32> = self.categorical[k]
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.as_deref()
+                    .and_then(|s| dates::parse_date(s.get(..10).unwrap_or(s)))
+                    .map(dates::to_days)
+                    .ok_or_else(|| {
+                        Error::Input(format!(
+                            "{file}: row {}: snapshot_date is {:?}; expected a date YYYY-MM-DD",
+                            i + 1,
+                            v.as_deref().unwrap_or("")
+                        ))
+                    })
+            })
+            .collect::<Result<_>>()?;
+        self.categorical_names.remove(k);
+        self.categorical.remove(k);
+        self.time = Some(days);
+        let dropped: Vec<String> = ["status", "renewal_date", "churn_date", "label_next_renewal"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let missing = self.drop_columns(&dropped);
+        let gone: Vec<&String> = dropped.iter().filter(|d| !missing.contains(d)).collect();
+        if !gone.is_empty() {
+            self.notes.push(format!(
+                "a snapshot table: rows are dated by snapshot_date (validation is out of time); not features: {}",
+                gone.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        if let Some(arr) = self.numeric_col("arr") {
+            self.arr = Some(arr.raw().iter().map(|v| if v.is_nan() { 0.0 } else { *v }).collect());
+        }
+        Ok(())
+    }
+
+    fn read_columns(path: &Path, label: Option<&str>, id: Option<&str>) -> Result<Dataset> {
         // Cells are parsed where the file's frame holds them, a column at a time: a
         // million-row table is never also held as a string per cell.
         let t = io::TextFrame::read(path)?;
@@ -175,6 +271,8 @@ impl Dataset {
                     names.join(", ")
                 ))
             })?),
+            // A snapshot table's rows are accounts' snapshots: grouped by account.
+            None if find(SNAPSHOT_DATE).is_some() => find("account_id"),
             None => None,
         };
         let n = t.height();

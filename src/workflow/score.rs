@@ -106,7 +106,16 @@ fn score_flat(
 ) -> crate::Result<ScoredList> {
     let t = Instant::now();
     log::info!("reading {}", path.display());
-    let ds = Dataset::from_flat_unlabelled(path, id)?;
+    let mut ds = Dataset::from_flat_unlabelled(path, id)?;
+    // A snapshot table holds every snapshot: the accounts of its latest date are scored.
+    if let Some((day, rows)) = ds.latest_snapshot() {
+        log::info!(
+            "a snapshot table: scoring the {} rows of its latest snapshot, {}",
+            rows.len(),
+            crate::common::dates::from_days(day)
+        );
+        ds = ds.subset(&rows);
+    }
     log::info!(
         "read {} rows in {:.1}s; scoring and explaining with {}",
         ds.rows(),
