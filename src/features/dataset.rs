@@ -92,7 +92,10 @@ impl Dataset {
     pub fn latest_snapshot(&self) -> Option<(i32, Vec<usize>)> {
         let time = self.time.as_ref()?;
         let last = *time.iter().max()?;
-        Some((last, (0..self.rows()).filter(|&i| time[i] == last).collect()))
+        Some((
+            last,
+            (0..self.rows()).filter(|&i| time[i] == last).collect(),
+        ))
     }
 
     /// A numeric feature's values by name.
@@ -228,7 +231,12 @@ impl Dataset {
             ));
         }
         if let Some(arr) = self.numeric_col("arr") {
-            self.arr = Some(arr.raw().iter().map(|v| if v.is_nan() { 0.0 } else { *v }).collect());
+            self.arr = Some(
+                arr.raw()
+                    .iter()
+                    .map(|v| if v.is_nan() { 0.0 } else { *v })
+                    .collect(),
+            );
         }
         Ok(())
     }
