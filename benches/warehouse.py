@@ -38,6 +38,9 @@ def main():
     ap.add_argument("--threads", default="2")
     ap.add_argument("--sample-accounts", type=int, default=100_000,
                     help="about this many accounts' snapshots go to train.parquet")
+    ap.add_argument("--account-share", type=int, default=1,
+                    help="keep one account in N of every table (hash of account_id): a "
+                         "smaller book drawn from a large one")
     args = ap.parse_args()
 
     import duckdb
@@ -54,7 +57,9 @@ def main():
     files = table_files(args.data)
     for t, p in files.items():
         reader = "read_parquet" if p.endswith(".parquet") else "read_csv_auto"
-        con.execute(f"CREATE VIEW {t} AS SELECT * FROM {reader}('{p}')")
+        keep = (f" WHERE hash(account_id) % {args.account_share} = 0"
+                if args.account_share > 1 else "")
+        con.execute(f"CREATE VIEW {t} AS SELECT * FROM {reader}('{p}'){keep}")
     total = time.time()
     for f in stage_files(args.sql, "usage_events" in files):
         start = time.time()

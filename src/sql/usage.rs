@@ -45,64 +45,187 @@ fn in_list(p: &Plan, values: &[String]) -> String {
 }
 
 /// `04_usage.sql`.
+///
+/// Each window is read from rows already reduced to what it counts: sums per account and
+/// day, distinct (account, day, feature) and (account, day, user) rows. Joining the raw
+/// rows to the spine and counting distinct values there made DuckDB hold every joined row
+/// (about 2.4 billion at 1,000,000 accounts of monthly usage) and spill it to disk.
 pub fn usage(p: &Plan) -> String {
     let d = p.dialect;
     let ago = |n: i64| d.minus_days("s.t", n);
     let sticky = if p.sticky.is_empty() {
         "FALSE".to_string()
     } else {
-        format!("u.feature IN ({})", in_list(p, &p.sticky))
+        format!("feature IN ({})", in_list(p, &p.sticky))
     };
     let daily = p.grain == UsageGrain::Daily;
-    let user_day = format!("CONCAT(COALESCE(u.user_id, ''), '|', {})", d.text("u.day"));
+    let with_sticky = !p.sticky.is_empty();
+    // A window of rows `x` of an account: [t - from, t - to).
+    let window = |x: &str, from: i64, to: i64| {
+        let upper = if to == 0 { "s.t".to_string() } else { ago(to) };
+        format!(
+            "JOIN {x} x ON x.account_id = s.account_id AND x.day >= {} AND x.day < {upper}",
+            ago(from)
+        )
+    };
+    // A count per spine row over a window of rows `x` (zero when there are none).
+    let count = |name: &str, x: &str, what: &str, from: i64, to: i64| {
+        format!(
+            "{name} AS (
+    SELECT s.account_id, s.t, COUNT({what}) AS n
+    FROM cl_spine s
+    {join}
+    GROUP BY s.account_id, s.t
+)",
+            join = window(x, from, to)
+        )
+    };
+    let mut ctes = vec![
+        usage_rows(p),
+        "day_sums AS (
+    SELECT account_id, day, SUM(events) AS events, SUM(minutes) AS minutes
+    FROM usage_rows
+    GROUP BY account_id, day
+)"
+        .to_string(),
+        "feature_days AS (
+    SELECT DISTINCT account_id, day, feature FROM usage_rows
+)"
+        .to_string(),
+        "user_days AS (
+    SELECT DISTINCT account_id, day, user_id FROM usage_rows
+)"
+        .to_string(),
+        format!(
+            "sums AS (
+    SELECT s.account_id, s.t,
+           SUM(CASE WHEN x.day >= {t30} THEN x.events ELSE 0 END) AS events_30d,
+           SUM(CASE WHEN x.day >= {t60} AND x.day < {t30} THEN x.events ELSE 0 END) AS events_prev_30d,
+           SUM(x.events) AS events_90d,
+           SUM(CASE WHEN x.day >= {t30} AND x.minutes IS NOT NULL THEN x.minutes ELSE 0 END) AS minutes_30d,
+           COUNT(CASE WHEN x.day >= {t30} THEN x.day END) AS days_30d
+    FROM cl_spine s
+    {join}
+    GROUP BY s.account_id, s.t
+)",
+            t30 = ago(30),
+            t60 = ago(60),
+            join = window("day_sums", 90, 0),
+        ),
+        count("w_features", "feature_days", "DISTINCT x.feature", 30, 0),
+        count("w_users", "user_days", "DISTINCT x.user_id", 30, 0),
+        count("w_users_prev", "user_days", "DISTINCT x.user_id", 60, 30),
+    ];
+    // A distinct count only where a feature needs it: without sticky features, or below
+    // daily grain, those features are NULL.
+    if with_sticky {
+        ctes.push(format!(
+            "sticky_user_days AS (
+    SELECT DISTINCT account_id, day, user_id FROM usage_rows WHERE {sticky}
+)"
+        ));
+        ctes.push(format!(
+            "sticky_feature_days AS (
+    SELECT account_id, day, feature FROM feature_days WHERE {sticky}
+)"
+        ));
+        ctes.push(count(
+            "w_sticky_features",
+            "sticky_feature_days",
+            "DISTINCT x.feature",
+            30,
+            0,
+        ));
+        ctes.push(count(
+            "w_sticky_users",
+            "sticky_user_days",
+            "DISTINCT x.user_id",
+            30,
+            0,
+        ));
+    }
+    if daily {
+        // Distinct (user, day) pairs, a missing user counting as one.
+        let pair = format!(
+            "DISTINCT CONCAT(COALESCE(x.user_id, ''), '|', {})",
+            d.text("x.day")
+        );
+        ctes.push(count("w_user_days", "user_days", &pair, 30, 0));
+    }
+    // Counts are NULL for a spine row without usage in [t - 90, t) (no `sums` row), as
+    // when they were counted over that window's rows; 0 when that window has rows but the
+    // counted one has none.
+    let present = |v: &str| d.float(&format!("CASE WHEN w.account_id IS NOT NULL THEN {v} END"));
+    let days = if daily { "w.days_30d" } else { "0" };
+    // Each count: from a window CTE (its `n`), or a value of `sums`, or 0 (not needed).
+    let counts: [(&str, Option<&str>, &str); 7] = [
+        ("features_30d", Some("w_features"), ""),
+        (
+            "sticky_features_30d",
+            with_sticky.then_some("w_sticky_features"),
+            "0",
+        ),
+        ("users_30d", Some("w_users"), ""),
+        ("users_prev_30d", Some("w_users_prev"), ""),
+        (
+            "sticky_users_30d",
+            with_sticky.then_some("w_sticky_users"),
+            "0",
+        ),
+        ("days_30d", None, days),
+        ("user_days_30d", daily.then_some("w_user_days"), "0"),
+    ];
+    let (mut joins, mut cols) = (Vec::new(), Vec::new());
+    for (col, cte, otherwise) in counts {
+        let value = match cte {
+            Some(c) => {
+                joins.push(format!(
+                    "LEFT JOIN {c} ON {c}.account_id = s.account_id AND {c}.t = s.t"
+                ));
+                format!("COALESCE({c}.n, 0)")
+            }
+            None => otherwise.to_string(),
+        };
+        cols.push(format!("       {} AS {col}", present(&value)));
+    }
+    ctes.push(
+        "last_use AS (
+    SELECT s.account_id, s.t, MAX(u.day) AS last_day
+    FROM cl_spine s
+    JOIN day_sums u ON u.account_id = s.account_id AND u.day < s.t
+    GROUP BY s.account_id, s.t
+)"
+        .to_string(),
+    );
+    ctes.push(
+        "first_use AS (
+    SELECT feature, MIN(day) AS first_day FROM usage_rows GROUP BY feature
+)"
+        .to_string(),
+    );
+    ctes.push(
+        "offered AS (
+    SELECT dt.t, COUNT(f.feature) AS offered
+    FROM cl_dates dt
+    LEFT JOIN first_use f ON f.first_day < dt.t
+    GROUP BY dt.t
+)"
+        .to_string(),
+    );
     format!(
         "-- Usage windows per spine row: [t - 90, t) and its last 30 and prior 30 days; the
 -- last day of use before t; and the features offered (first used by any account) before
 -- t, for breadth. Sticky features: {sticky_list}. Grain: {grain:?}{daily_note}.
 {create}
-WITH {usage_rows},
-windows AS (
-    SELECT s.account_id, s.t,
-           SUM(CASE WHEN u.day >= {t30} THEN u.events ELSE 0 END) AS events_30d,
-           SUM(CASE WHEN u.day >= {t60} AND u.day < {t30} THEN u.events ELSE 0 END) AS events_prev_30d,
-           SUM(u.events) AS events_90d,
-           SUM(CASE WHEN u.day >= {t30} AND u.minutes IS NOT NULL THEN u.minutes ELSE 0 END) AS minutes_30d,
-           COUNT(DISTINCT CASE WHEN u.day >= {t30} THEN u.feature END) AS features_30d,
-           COUNT(DISTINCT CASE WHEN u.day >= {t30} AND {sticky} THEN u.feature END) AS sticky_features_30d,
-           COUNT(DISTINCT CASE WHEN u.day >= {t30} THEN u.user_id END) AS users_30d,
-           COUNT(DISTINCT CASE WHEN u.day >= {t60} AND u.day < {t30} THEN u.user_id END) AS users_prev_30d,
-           COUNT(DISTINCT CASE WHEN u.day >= {t30} AND {sticky} THEN u.user_id END) AS sticky_users_30d,
-           COUNT(DISTINCT CASE WHEN u.day >= {t30} THEN u.day END) AS days_30d,
-           COUNT(DISTINCT CASE WHEN u.day >= {t30} THEN {user_day} END) AS user_days_30d
-    FROM cl_spine s
-    JOIN usage_rows u ON u.account_id = s.account_id AND u.day >= {t90} AND u.day < s.t
-    GROUP BY s.account_id, s.t
-),
-use_days AS (
-    SELECT DISTINCT account_id, day FROM usage_rows
-),
-last_use AS (
-    SELECT s.account_id, s.t, MAX(u.day) AS last_day
-    FROM cl_spine s
-    JOIN use_days u ON u.account_id = s.account_id AND u.day < s.t
-    GROUP BY s.account_id, s.t
-),
-first_use AS (
-    SELECT feature, MIN(day) AS first_day FROM usage_rows GROUP BY feature
-),
-offered AS (
-    SELECT dt.t, COUNT(f.feature) AS offered
-    FROM cl_dates dt
-    LEFT JOIN first_use f ON f.first_day < dt.t
-    GROUP BY dt.t
-)
+WITH {ctes}
 SELECT s.account_id, s.t,
        w.events_30d, w.events_prev_30d, w.events_90d, w.minutes_30d,
-{counts},
+{cols},
        {since_last} AS days_since_last_activity,
        {offered} AS offered
 FROM cl_spine s
-LEFT JOIN windows w ON w.account_id = s.account_id AND w.t = s.t
+LEFT JOIN sums w ON w.account_id = s.account_id AND w.t = s.t
+{joins}
 LEFT JOIN last_use l ON l.account_id = s.account_id AND l.t = s.t
 LEFT JOIN offered o ON o.t = s.t;
 ",
@@ -118,42 +241,46 @@ LEFT JOIN offered o ON o.t = s.t;
             " (active days and DAU/MAU need daily rows: unavailable)"
         },
         create = d.create("cl_f_usage"),
-        usage_rows = usage_rows(p),
-        t30 = ago(30),
-        t60 = ago(60),
-        t90 = ago(90),
+        ctes = ctes.join(",\n"),
+        cols = cols.join(",\n"),
+        joins = joins.join("\n"),
         since_last = d.days_between("s.t", "l.last_day"),
-        counts = [
-            "features_30d",
-            "sticky_features_30d",
-            "users_30d",
-            "users_prev_30d",
-            "sticky_users_30d",
-            "days_30d",
-            "user_days_30d",
-        ]
-        .map(|c| format!("       {} AS {c}", d.float(&format!("w.{c}"))))
-        .join(",\n"),
         offered = d.float("o.offered"),
     )
 }
 
 /// `05_per_type.sql`: the per-type family for the plan's event types.
+///
+/// The windowed counts join each spine row to its last 90 days only; the counts to date
+/// and the last day of each type are running totals over each account's timeline (its
+/// usage days and its snapshot dates, a snapshot before the same day's usage), read at
+/// the snapshot rows. Joining every spine row to all of its account's history instead
+/// held about a dozen joined rows per usage row and spilled past 55 GB at 500,000
+/// accounts in DuckDB.
 pub fn per_type(p: &Plan) -> String {
     let d = p.dialect;
     let ago = |n: i64| d.minus_days("s.t", n);
-    let mut sums = Vec::new();
+    let (mut win, mut run, mut sums) = (Vec::new(), Vec::new(), Vec::new());
     let mut metrics = Vec::new();
+    let upto = "OVER (PARTITION BY account_id ORDER BY d, is_usage \
+                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)";
     for (k, ty) in p.usage_types.iter().enumerate() {
         let is = format!("y.feature = {}", d.string(ty));
-        sums.push(format!(
+        win.push(format!(
             "           SUM(CASE WHEN {is} AND y.day >= {t30} THEN y.events ELSE 0 END) AS c30_{k},
-           SUM(CASE WHEN {is} AND y.day >= {t90} THEN y.events ELSE 0 END) AS c90_{k},
-           SUM(CASE WHEN {is} AND y.day >= {t90} AND y.day < {t30} THEN y.events ELSE 0 END) AS prior60_{k},
-           SUM(CASE WHEN {is} THEN y.events ELSE 0 END) AS total_{k},
-           MAX(CASE WHEN {is} THEN y.day END) AS last_{k}",
+           SUM(CASE WHEN {is} THEN y.events ELSE 0 END) AS c90_{k},
+           SUM(CASE WHEN {is} AND y.day < {t30} THEN y.events ELSE 0 END) AS prior60_{k}",
             t30 = ago(30),
-            t90 = ago(90),
+        ));
+        let is = format!("feature = {}", d.string(ty));
+        run.push(format!(
+            "           SUM(CASE WHEN {is} THEN events ELSE 0 END) {upto} AS total_{k},
+           MAX(CASE WHEN {is} THEN d END) {upto} AS last_{k}"
+        ));
+        sums.push(format!(
+            "           COALESCE(w.c30_{k}, 0) AS c30_{k}, COALESCE(w.c90_{k}, 0) AS c90_{k},
+           COALESCE(w.prior60_{k}, 0) AS prior60_{k},
+           COALESCE(r.total_{k}, 0) AS total_{k}, r.last_{k} AS last_{k}"
         ));
         for m in PER_TYPE {
             if m.name == "per_user_30d" && !p.has("usage.user_id") {
@@ -179,9 +306,45 @@ pub fn per_type(p: &Plan) -> String {
         p.usage_types.join(", ")
     };
     let sums = if sums.is_empty() {
-        "           0 AS none_".to_string()
+        "sums AS (
+    SELECT s.account_id, s.t, 0 AS none_
+    FROM cl_spine s
+)"
+        .to_string()
     } else {
-        sums.join(",\n")
+        format!(
+            "win AS (
+    SELECT s.account_id, s.t,
+{win}
+    FROM cl_spine s
+    JOIN typed y ON y.account_id = s.account_id AND y.day >= {t90} AND y.day < s.t
+    GROUP BY s.account_id, s.t
+),
+timeline AS (
+    SELECT account_id, day AS d, 1 AS is_usage, feature, events FROM typed
+    UNION ALL
+    SELECT account_id, t AS d, 0 AS is_usage, {no_feature} AS feature, {zero} AS events
+    FROM cl_spine
+),
+running AS (
+    SELECT account_id, d, is_usage,
+{run}
+    FROM timeline
+),
+sums AS (
+    SELECT s.account_id, s.t,
+{sums}
+    FROM cl_spine s
+    LEFT JOIN win w ON w.account_id = s.account_id AND w.t = s.t
+    JOIN running r ON r.account_id = s.account_id AND r.d = s.t AND r.is_usage = 0
+)",
+            win = win.join(",\n"),
+            run = run.join(",\n"),
+            sums = sums.join(",\n"),
+            t90 = ago(90),
+            no_feature = d.text("NULL"),
+            zero = d.float("0"),
+        )
     };
     let metrics = if metrics.is_empty() {
         String::new()
@@ -201,13 +364,7 @@ typed AS (
     WHERE feature IN ({in_types})
     GROUP BY account_id, day, feature
 ),
-sums AS (
-    SELECT s.account_id, s.t,
-{sums}
-    FROM cl_spine s
-    LEFT JOIN typed y ON y.account_id = s.account_id AND y.day < s.t
-    GROUP BY s.account_id, s.t
-),
+{sums},
 rates AS (
     SELECT x.*, s.tenure_days, s.seats, u.users_30d, u.events_30d AS all_events_30d,
            CASE WHEN s.tenure_days < 30 THEN s.tenure_days ELSE 30 END AS exposure30,
