@@ -12,7 +12,9 @@
 //!           (one file per stage, columns derived from the catalog)
 //! model     matrix -> fitted models            (prep, logistic, tree/, calibrate)
 //! train     models -> validated champion       (split: the Scheme, metrics, train,
-//!                                               artifact, card, compare, registry)
+//!                                               artifact, card, compare, registry;
+//!                                               survival: metrics for time to churn)
+//! hazard    snapshots -> account-months at risk -> P(churn within 1..12 months)
 //! explain   models -> contributions, drivers   (treeshap, drivers)
 //! score     champion -> ranked at-risk list
 //! health    the CS team's health score, validated against churn
@@ -44,6 +46,8 @@ pub mod sql;
 pub mod model;
 
 pub mod train;
+
+pub mod hazard;
 
 pub mod explain;
 

@@ -4,6 +4,7 @@
 pub mod analysis;
 pub mod backtest;
 pub mod forecast;
+pub mod hazard;
 pub mod health;
 pub mod list;
 pub(crate) mod monitor;

@@ -3,6 +3,8 @@
 //! `--previous`, which reads an earlier run's list.
 
 pub const RETENTION_CSV: &str = "retention.csv";
+pub const HAZARD_JSON: &str = "hazard.json";
+pub const HAZARD_TEST_CSV: &str = "hazard_test.csv";
 pub const SUMMARY_JSON: &str = "summary.json";
 /// The snapshot table's stem (`.parquet`, `.csv`).
 pub const SNAPSHOTS: &str = "snapshots";

@@ -126,6 +126,60 @@ pub fn analyses(a: &Analyses) -> String {
     o
 }
 
+pub fn hazard(e: &crate::hazard::HazardEvaluation) -> String {
+    let mut o = String::new();
+    out!(
+        o,
+        "Time to churn: account-month hazard, out of time (fit on {} snapshots before {}, {} months at risk, {} trees; test: {} accounts of {}, {} churned within 12 months)",
+        e.fit_snapshots,
+        e.cut,
+        e.fit_months,
+        e.trees,
+        e.test_accounts,
+        e.cut,
+        e.test_churned_12m
+    );
+    let auc: Vec<String> = crate::hazard::evaluate::HORIZONS
+        .iter()
+        .zip(&e.auc)
+        .map(|(h, a)| format!("{h} months {a:.4}"))
+        .collect();
+    out!(
+        o,
+        "  time-dependent ROC-AUC: {} (mean {:.4})",
+        auc.join(", "),
+        e.mean_auc
+    );
+    out!(o, "  Uno's concordance (12 months): {:.4}", e.uno_c);
+    out!(
+        o,
+        "  integrated Brier score (months 1-12): {:.4}",
+        e.integrated_brier
+    );
+    for c in &e.calibration {
+        out!(
+            o,
+            "  calibration at {:>2} months: predicted {:.2}%, observed {:.2}%, ECE {:.4}",
+            c.months,
+            100.0 * c.mean_predicted,
+            100.0 * c.observed_rate,
+            c.ece
+        );
+    }
+    let better = if e.auc_90d_hazard > e.auc_90d_direct {
+        "the hazard"
+    } else {
+        "the direct model"
+    };
+    out!(
+        o,
+        "  90-day ROC-AUC on the test accounts: hazard (3 months) {:.4}, direct 90-day model {:.4}: {better} ranks better",
+        e.auc_90d_hazard,
+        e.auc_90d_direct
+    );
+    o
+}
+
 pub fn retention(r: &retention::Report) -> String {
     let mut o = String::new();
     out!(

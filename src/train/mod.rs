@@ -8,7 +8,7 @@
 //! - cross-validation (flat tables): stratified, grouped, seeded folds. Choices and
 //!   reported metrics both use the out-of-fold predictions.
 //!
-//! The metrics ([`metrics`]) and splits ([`split`]) live here; the fitted pipelines are
+//! The metrics ([`metrics`], and [`survival`] for time to churn) and splits ([`split`]) live here; the fitted pipelines are
 //! saved whole as a model folder ([`artifact`]).
 
 pub mod artifact;
@@ -18,6 +18,7 @@ pub(crate) mod comparison;
 pub mod metrics;
 pub mod registry;
 pub mod split;
+pub mod survival;
 
 use std::collections::BTreeMap;
 

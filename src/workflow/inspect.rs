@@ -1,6 +1,6 @@
 //! The inspections: `validate` (the book against the contract, summarised), `retention`
 //! (logo and revenue churn, GRR and NRR from the contracts) and `features` (the snapshot
-//! table alone).
+//! table alone), and `hazard` (time to churn, validated out of time).
 
 use std::path::Path;
 
@@ -46,4 +46,16 @@ pub fn retention(
 pub fn features(data: &Path, as_of: Option<NaiveDate>, cfg: &Config) -> Result<SnapshotTable> {
     let ctx = BookContext::for_job(data, as_of, cfg)?;
     ctx.snapshot_table(cfg.snapshots(), cfg.features())
+}
+
+/// The account-month hazard fitted out of time on the book in `data`, against the direct
+/// 90-day model ([`crate::hazard::evaluate`]).
+pub fn hazard(
+    data: &Path,
+    as_of: Option<NaiveDate>,
+    cfg: &Config,
+) -> Result<crate::hazard::HazardEvaluation> {
+    let t = features(data, as_of, cfg)?;
+    log::info!("fitting the account-month hazard out of time");
+    crate::hazard::evaluate(&t, cfg.seed())
 }

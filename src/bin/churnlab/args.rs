@@ -255,6 +255,15 @@ pub enum Command {
         #[arg(long)]
         data: PathBuf,
     },
+    /// Time to churn: an account-month hazard (P(churn within 1..12 months), with the
+    /// renewal calendar), fitted and tested out of time against the direct 90-day model.
+    Hazard {
+        #[command(flatten)]
+        book: BookArgs,
+        /// Folder for hazard.json (default: print only).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Logo churn, revenue churn, GRR and NRR by month, quarter and segment.
     Retention {
         #[command(flatten)]
@@ -437,6 +446,7 @@ impl Command {
             | Command::Health { book, .. }
             | Command::Analyze { book, .. }
             | Command::Features { book, .. }
+            | Command::Hazard { book, .. }
             | Command::Retention { book, .. } => Some(&book.data),
             Command::Score { data, .. } | Command::Train { data, .. } => data.as_deref(),
             Command::Backtest { data, .. } | Command::Validate { data } => Some(data),

@@ -116,6 +116,10 @@ pub enum Job {
         out: Option<PathBuf>,
         grace_days: Option<i64>,
     },
+    Hazard {
+        book: BookAt,
+        out: Option<PathBuf>,
+    },
 }
 
 impl HiArgs {
@@ -261,6 +265,10 @@ fn job(command: Command, cfg: &Config) -> Result<Job> {
             book: book.into(),
             out,
             grace_days,
+        },
+        Command::Hazard { book, out } => Job::Hazard {
+            book: book.into(),
+            out,
         },
     })
 }

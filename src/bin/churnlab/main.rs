@@ -81,6 +81,7 @@ fn run(cli: Cli, ui: &Ui) -> Result<ExitCode> {
             out,
             grace_days,
         } => cmd::retention::run(&book, out.as_deref(), grace_days, cfg)?,
+        Job::Hazard { book, out } => cmd::hazard::run(&book, out.as_deref(), cfg)?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -7,6 +7,7 @@ pub mod bench_fit;
 pub mod catalog;
 pub mod evaluate;
 pub mod features;
+pub mod hazard;
 pub mod health;
 pub mod models;
 pub mod report;
