@@ -46,10 +46,13 @@ fn in_list(p: &Plan, values: &[String]) -> String {
 
 /// `04_usage.sql`.
 ///
-/// Each window is read from rows already reduced to what it counts: sums per account and
-/// day, distinct (account, day, feature) and (account, day, user) rows. Joining the raw
-/// rows to the spine and counting distinct values there made DuckDB hold every joined row
-/// (about 2.4 billion at 1,000,000 accounts of monthly usage) and spill it to disk.
+/// Written to run out of core: the usage rows are first reduced, each in its own table,
+/// to what the windows count (sums per account and day; distinct account-day-feature and
+/// account-day-user rows), and each window is its own statement, its distinct counts a
+/// `SELECT DISTINCT` then a count (plain aggregates, which spill). One statement that
+/// joined the raw rows to the spine and counted distinct values there made DuckDB hold
+/// every joined row (about 2.4 billion at 1,000,000 accounts of monthly usage): it
+/// spilled past 55 GB of disk, then ran out of its 8 GB.
 pub fn usage(p: &Plan) -> String {
     let d = p.dialect;
     let ago = |n: i64| d.minus_days("s.t", n);
@@ -60,6 +63,37 @@ pub fn usage(p: &Plan) -> String {
     };
     let daily = p.grain == UsageGrain::Daily;
     let with_sticky = !p.sticky.is_empty();
+    let rows = usage_rows(p);
+    let mut stmts = vec![
+        format!(
+            "{create}
+WITH {rows}
+SELECT account_id, day, SUM(events) AS events, SUM(minutes) AS minutes
+FROM usage_rows
+GROUP BY account_id, day;",
+            create = d.create("cl_usage_days")
+        ),
+        format!(
+            "{create}
+WITH {rows}
+SELECT DISTINCT account_id, day, feature FROM usage_rows;",
+            create = d.create("cl_usage_feature_days")
+        ),
+        format!(
+            "{create}
+WITH {rows}
+SELECT DISTINCT account_id, day, user_id FROM usage_rows;",
+            create = d.create("cl_usage_user_days")
+        ),
+    ];
+    if with_sticky {
+        stmts.push(format!(
+            "{create}
+WITH {rows}
+SELECT DISTINCT account_id, day, user_id FROM usage_rows WHERE {sticky};",
+            create = d.create("cl_usage_sticky_user_days")
+        ));
+    }
     // A window of rows `x` of an account: [t - from, t - to).
     let window = |x: &str, from: i64, to: i64| {
         let upper = if to == 0 { "s.t".to_string() } else { ago(to) };
@@ -68,166 +102,155 @@ pub fn usage(p: &Plan) -> String {
             ago(from)
         )
     };
-    // A count per spine row over a window of rows `x` (zero when there are none).
-    let count = |name: &str, x: &str, what: &str, from: i64, to: i64| {
-        format!(
-            "{name} AS (
-    SELECT s.account_id, s.t, COUNT({what}) AS n
+    stmts.push(format!(
+        "{create}
+SELECT s.account_id, s.t,
+       SUM(CASE WHEN x.day >= {t30} THEN x.events ELSE 0 END) AS events_30d,
+       SUM(CASE WHEN x.day >= {t60} AND x.day < {t30} THEN x.events ELSE 0 END) AS events_prev_30d,
+       SUM(x.events) AS events_90d,
+       SUM(CASE WHEN x.day >= {t30} AND x.minutes IS NOT NULL THEN x.minutes ELSE 0 END) AS minutes_30d,
+       COUNT(CASE WHEN x.day >= {t30} THEN x.day END) AS days_30d
+FROM cl_spine s
+{join}
+GROUP BY s.account_id, s.t;",
+        create = d.create("cl_w_sums"),
+        t30 = ago(30),
+        t60 = ago(60),
+        join = window("cl_usage_days", 90, 0),
+    ));
+    // Distinct values per spine row over a window: distinct rows, then a count.
+    let mut count = |table: &str, rows: &str, what: &str, filter: &str, (from, to): (i64, i64)| {
+        stmts.push(format!(
+            "{create}
+SELECT account_id, t, COUNT(*) AS n
+FROM (
+    SELECT DISTINCT s.account_id, s.t, {what} AS v
     FROM cl_spine s
-    {join}
-    GROUP BY s.account_id, s.t
-)",
-            join = window(x, from, to)
-        )
+    {join}{filter}
+) z
+GROUP BY account_id, t;",
+            create = d.create(table),
+            join = window(rows, from, to),
+        ));
     };
-    let mut ctes = vec![
-        usage_rows(p),
-        "day_sums AS (
-    SELECT account_id, day, SUM(events) AS events, SUM(minutes) AS minutes
-    FROM usage_rows
-    GROUP BY account_id, day
-)"
-        .to_string(),
-        "feature_days AS (
-    SELECT DISTINCT account_id, day, feature FROM usage_rows
-)"
-        .to_string(),
-        "user_days AS (
-    SELECT DISTINCT account_id, day, user_id FROM usage_rows
-)"
-        .to_string(),
-        format!(
-            "sums AS (
-    SELECT s.account_id, s.t,
-           SUM(CASE WHEN x.day >= {t30} THEN x.events ELSE 0 END) AS events_30d,
-           SUM(CASE WHEN x.day >= {t60} AND x.day < {t30} THEN x.events ELSE 0 END) AS events_prev_30d,
-           SUM(x.events) AS events_90d,
-           SUM(CASE WHEN x.day >= {t30} AND x.minutes IS NOT NULL THEN x.minutes ELSE 0 END) AS minutes_30d,
-           COUNT(CASE WHEN x.day >= {t30} THEN x.day END) AS days_30d
-    FROM cl_spine s
-    {join}
-    GROUP BY s.account_id, s.t
-)",
-            t30 = ago(30),
-            t60 = ago(60),
-            join = window("day_sums", 90, 0),
-        ),
-        count("w_features", "feature_days", "DISTINCT x.feature", 30, 0),
-        count("w_users", "user_days", "DISTINCT x.user_id", 30, 0),
-        count("w_users_prev", "user_days", "DISTINCT x.user_id", 60, 30),
-    ];
-    // A distinct count only where a feature needs it: without sticky features, or below
-    // daily grain, those features are NULL.
+    count(
+        "cl_w_features",
+        "cl_usage_feature_days",
+        "x.feature",
+        "\n    WHERE x.feature IS NOT NULL",
+        (30, 0),
+    );
+    count(
+        "cl_w_users",
+        "cl_usage_user_days",
+        "x.user_id",
+        "\n    WHERE x.user_id IS NOT NULL",
+        (30, 0),
+    );
+    count(
+        "cl_w_users_prev",
+        "cl_usage_user_days",
+        "x.user_id",
+        "\n    WHERE x.user_id IS NOT NULL",
+        (60, 30),
+    );
     if with_sticky {
-        ctes.push(format!(
-            "sticky_user_days AS (
-    SELECT DISTINCT account_id, day, user_id FROM usage_rows WHERE {sticky}
-)"
-        ));
-        ctes.push(format!(
-            "sticky_feature_days AS (
-    SELECT account_id, day, feature FROM feature_days WHERE {sticky}
-)"
-        ));
-        ctes.push(count(
-            "w_sticky_features",
-            "sticky_feature_days",
-            "DISTINCT x.feature",
-            30,
-            0,
-        ));
-        ctes.push(count(
-            "w_sticky_users",
-            "sticky_user_days",
-            "DISTINCT x.user_id",
-            30,
-            0,
-        ));
+        let only = format!("\n    WHERE x.{sticky}");
+        count(
+            "cl_w_sticky_features",
+            "cl_usage_feature_days",
+            "x.feature",
+            &only,
+            (30, 0),
+        );
+        let users = "\n    WHERE x.user_id IS NOT NULL";
+        count(
+            "cl_w_sticky_users",
+            "cl_usage_sticky_user_days",
+            "x.user_id",
+            users,
+            (30, 0),
+        );
     }
     if daily {
         // Distinct (user, day) pairs, a missing user counting as one.
-        let pair = format!(
-            "DISTINCT CONCAT(COALESCE(x.user_id, ''), '|', {})",
-            d.text("x.day")
-        );
-        ctes.push(count("w_user_days", "user_days", &pair, 30, 0));
+        let pair = format!("CONCAT(COALESCE(x.user_id, ''), '|', {})", d.text("x.day"));
+        count("cl_w_user_days", "cl_usage_user_days", &pair, "", (30, 0));
     }
-    // Counts are NULL for a spine row without usage in [t - 90, t) (no `sums` row), as
-    // when they were counted over that window's rows; 0 when that window has rows but the
-    // counted one has none.
+    // Counts are NULL for a spine row without usage in [t - 90, t) (no `cl_w_sums` row),
+    // as when they were counted over that window's rows; 0 when that window has rows but
+    // the counted one has none. Counts no available feature needs are 0.
     let present = |v: &str| d.float(&format!("CASE WHEN w.account_id IS NOT NULL THEN {v} END"));
     let days = if daily { "w.days_30d" } else { "0" };
-    // Each count: from a window CTE (its `n`), or a value of `sums`, or 0 (not needed).
     let counts: [(&str, Option<&str>, &str); 7] = [
-        ("features_30d", Some("w_features"), ""),
+        ("features_30d", Some("cl_w_features"), ""),
         (
             "sticky_features_30d",
-            with_sticky.then_some("w_sticky_features"),
+            with_sticky.then_some("cl_w_sticky_features"),
             "0",
         ),
-        ("users_30d", Some("w_users"), ""),
-        ("users_prev_30d", Some("w_users_prev"), ""),
+        ("users_30d", Some("cl_w_users"), ""),
+        ("users_prev_30d", Some("cl_w_users_prev"), ""),
         (
             "sticky_users_30d",
-            with_sticky.then_some("w_sticky_users"),
+            with_sticky.then_some("cl_w_sticky_users"),
             "0",
         ),
         ("days_30d", None, days),
-        ("user_days_30d", daily.then_some("w_user_days"), "0"),
+        ("user_days_30d", daily.then_some("cl_w_user_days"), "0"),
     ];
     let (mut joins, mut cols) = (Vec::new(), Vec::new());
-    for (col, cte, otherwise) in counts {
-        let value = match cte {
-            Some(c) => {
+    for (k, (col, table, otherwise)) in counts.into_iter().enumerate() {
+        let value = match table {
+            Some(t) => {
                 joins.push(format!(
-                    "LEFT JOIN {c} ON {c}.account_id = s.account_id AND {c}.t = s.t"
+                    "LEFT JOIN {t} c{k} ON c{k}.account_id = s.account_id AND c{k}.t = s.t"
                 ));
-                format!("COALESCE({c}.n, 0)")
+                format!("COALESCE(c{k}.n, 0)")
             }
             None => otherwise.to_string(),
         };
         cols.push(format!("       {} AS {col}", present(&value)));
     }
-    ctes.push(
-        "last_use AS (
+    stmts.push(format!(
+        "{create}
+WITH last_use AS (
     SELECT s.account_id, s.t, MAX(u.day) AS last_day
     FROM cl_spine s
-    JOIN day_sums u ON u.account_id = s.account_id AND u.day < s.t
+    JOIN cl_usage_days u ON u.account_id = s.account_id AND u.day < s.t
     GROUP BY s.account_id, s.t
-)"
-        .to_string(),
-    );
-    ctes.push(
-        "first_use AS (
-    SELECT feature, MIN(day) AS first_day FROM usage_rows GROUP BY feature
-)"
-        .to_string(),
-    );
-    ctes.push(
-        "offered AS (
+),
+first_use AS (
+    SELECT feature, MIN(day) AS first_day FROM cl_usage_feature_days GROUP BY feature
+),
+offered AS (
     SELECT dt.t, COUNT(f.feature) AS offered
     FROM cl_dates dt
     LEFT JOIN first_use f ON f.first_day < dt.t
     GROUP BY dt.t
-)"
-        .to_string(),
-    );
-    format!(
-        "-- Usage windows per spine row: [t - 90, t) and its last 30 and prior 30 days; the
--- last day of use before t; and the features offered (first used by any account) before
--- t, for breadth. Sticky features: {sticky_list}. Grain: {grain:?}{daily_note}.
-{create}
-WITH {ctes}
+)
 SELECT s.account_id, s.t,
        w.events_30d, w.events_prev_30d, w.events_90d, w.minutes_30d,
 {cols},
        {since_last} AS days_since_last_activity,
        {offered} AS offered
 FROM cl_spine s
-LEFT JOIN sums w ON w.account_id = s.account_id AND w.t = s.t
+LEFT JOIN cl_w_sums w ON w.account_id = s.account_id AND w.t = s.t
 {joins}
 LEFT JOIN last_use l ON l.account_id = s.account_id AND l.t = s.t
-LEFT JOIN offered o ON o.t = s.t;
+LEFT JOIN offered o ON o.t = s.t;",
+        create = d.create("cl_f_usage"),
+        cols = cols.join(",\n"),
+        joins = joins.join("\n"),
+        since_last = d.days_between("s.t", "l.last_day"),
+        offered = d.float("o.offered"),
+    ));
+    format!(
+        "-- Usage windows per spine row: [t - 90, t) and its last 30 and prior 30 days; the
+-- last day of use before t; and the features offered (first used by any account) before
+-- t, for breadth. Sticky features: {sticky_list}. Grain: {grain:?}{daily_note}.
+-- The usage rows are reduced first (one table each), then each window is counted.
+{stmts}
 ",
         sticky_list = if p.sticky.is_empty() {
             "none (the sticky features are unavailable)".to_string()
@@ -240,12 +263,7 @@ LEFT JOIN offered o ON o.t = s.t;
         } else {
             " (active days and DAU/MAU need daily rows: unavailable)"
         },
-        create = d.create("cl_f_usage"),
-        ctes = ctes.join(",\n"),
-        cols = cols.join(",\n"),
-        joins = joins.join("\n"),
-        since_last = d.days_between("s.t", "l.last_day"),
-        offered = d.float("o.offered"),
+        stmts = stmts.join("\n\n"),
     )
 }
 
@@ -317,11 +335,11 @@ pub fn per_type(p: &Plan) -> String {
     SELECT s.account_id, s.t,
 {win}
     FROM cl_spine s
-    JOIN typed y ON y.account_id = s.account_id AND y.day >= {t90} AND y.day < s.t
+    JOIN cl_usage_typed y ON y.account_id = s.account_id AND y.day >= {t90} AND y.day < s.t
     GROUP BY s.account_id, s.t
 ),
 timeline AS (
-    SELECT account_id, day AS d, 1 AS is_usage, feature, events FROM typed
+    SELECT account_id, day AS d, 1 AS is_usage, feature, events FROM cl_usage_typed
     UNION ALL
     SELECT account_id, t AS d, 0 AS is_usage, {no_feature} AS feature, {zero} AS events
     FROM cl_spine
@@ -356,15 +374,15 @@ sums AS (
 -- exposure (an account younger than the window is scaled by the days it has lived, at
 -- least 7), per active user, per seat, its share, its trend against the prior 60 days,
 -- the days since its last event and its events to date.
+{create_typed}
+WITH {usage_rows}
+SELECT account_id, day, feature, SUM(events) AS events
+FROM usage_rows
+WHERE feature IN ({in_types})
+GROUP BY account_id, day, feature;
+
 {create}
-WITH {usage_rows},
-typed AS (
-    SELECT account_id, day, feature, SUM(events) AS events
-    FROM usage_rows
-    WHERE feature IN ({in_types})
-    GROUP BY account_id, day, feature
-),
-{sums},
+WITH {sums},
 rates AS (
     SELECT x.*, s.tenure_days, s.seats, u.users_30d, u.events_30d AS all_events_30d,
            CASE WHEN s.tenure_days < 30 THEN s.tenure_days ELSE 30 END AS exposure30,
@@ -378,6 +396,7 @@ SELECT s.account_id, s.t{metrics}
 FROM rates s;
 ",
         create = d.create("cl_f_per_type"),
+        create_typed = d.create("cl_usage_typed"),
         usage_rows = usage_rows(p),
         in_types = if p.usage_types.is_empty() {
             "NULL".to_string()

@@ -146,16 +146,20 @@ pub fn uno_concordance(
 ) -> Result<f64, SurvivalError> {
     let cens = KaplanMeier::censoring(train);
     let n = test.len().min(risk.len());
-    let mut w = vec![0.0; n];
-    for i in 0..n {
-        if test.event[i] && tau.is_none_or(|tau| test.time[i] < tau) {
-            let g = cens.at(test.time[i])?;
-            if g == 0.0 {
-                return Err(SurvivalError::NoCensoringMass(test.time[i]));
+    // Each churn's weight 1/G(t)^2 (0 for the censored and for churns at or after tau).
+    let w: Vec<f64> = (0..n)
+        .map(|i| {
+            let (e, t) = (test.event[i], test.time[i]);
+            if !e || tau.is_some_and(|tau| t >= tau) {
+                return Ok(0.0);
             }
-            w[i] = 1.0 / (g * g);
-        }
-    }
+            let g = cens.at(t)?;
+            if g == 0.0 {
+                return Err(SurvivalError::NoCensoringMass(t));
+            }
+            Ok(1.0 / (g * g))
+        })
+        .collect::<Result<_, _>>()?;
     let mut sorted: Vec<f64> = risk[..n].to_vec();
     sorted.sort_by(f64::total_cmp);
     let rank = |x: f64| sorted.partition_point(|&v| v < x);
