@@ -150,6 +150,16 @@ pub fn sample_groups(groups: &[u32], max_rows: usize, seed: u64) -> Option<Vec<u
     )
 }
 
+/// Positions of the rows whose group (account) falls in a seeded 15%: the rows held out
+/// for early stopping, whole accounts at a time.
+pub fn held_out_groups(groups: impl Iterator<Item = u32>, seed: u64) -> Vec<usize> {
+    groups
+        .enumerate()
+        .filter(|&(_, g)| Rng::stream(seed ^ 0x5eed, u64::from(g)).f64() < 0.15)
+        .map(|(k, _)| k)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::{Curve, MONTHS, MonthRow, calendar, churn_month, months_at_risk};
 use crate::common::dates;
 use crate::common::math::sigmoid;
-use crate::common::rng::{Rng, sample_groups};
+use crate::common::rng::{held_out_groups, sample_groups};
 use crate::error::{Error, Result};
 use crate::features::SnapshotTable;
 use crate::features::dataset::Dataset;
@@ -133,7 +133,7 @@ pub fn evaluate(t: &SnapshotTable, seed: u64) -> Result<HazardEvaluation> {
         .iter()
         .map(|m| f64::from(u8::from(m.churned)))
         .collect();
-    let stop = held_out(months.iter().map(|m| ds.group[fit[m.row]]), seed);
+    let stop = held_out_groups(months.iter().map(|m| ds.group[fit[m.row]]), seed);
     let hazard = Boost::fit(x_months.view(), &y, None, PARAMS, Some(&stop), seed);
 
     // Every test account's twelve months.
@@ -192,7 +192,7 @@ pub fn evaluate(t: &SnapshotTable, seed: u64) -> Result<HazardEvaluation> {
         .iter()
         .map(|&pos| f64::from(u8::from(t.rows[fit[pos]].label == Some(true))))
         .collect();
-    let stop = held_out(direct_rows.iter().map(|&pos| ds.group[fit[pos]]), seed);
+    let stop = held_out_groups(direct_rows.iter().map(|&pos| ds.group[fit[pos]]), seed);
     let direct = Boost::fit(x_direct.view(), &y_direct, None, PARAMS, Some(&stop), seed);
     let labelled: Vec<usize> = (0..test.len())
         .filter(|&k| t.rows[test[k]].label.is_some())
@@ -271,15 +271,6 @@ pub fn curves(
     let raw = hazard.raw(design.view());
     raw.chunks(MONTHS)
         .map(|c| Curve::new(c.iter().map(|&v| sigmoid(v)).collect()))
-        .collect()
-}
-
-/// Rows whose account falls in a seeded 15% (early stopping).
-fn held_out(groups: impl Iterator<Item = u32>, seed: u64) -> Vec<usize> {
-    groups
-        .enumerate()
-        .filter(|&(_, g)| Rng::stream(seed ^ 0x5eed, u64::from(g)).f64() < 0.15)
-        .map(|(k, _)| k)
         .collect()
 }
 

@@ -84,13 +84,15 @@ pub fn months_at_risk(row: usize, r: &SpineRow, end: NaiveDate) -> Vec<MonthRow>
     out
 }
 
-/// Term ends from the current term's on, at the current term's length, up to `until`.
-fn term_ends(r: &SpineRow, until: NaiveDate) -> Vec<NaiveDate> {
+/// Term ends from the current term's on, at the current term's length, through the
+/// first one after the hazard's last month.
+fn term_ends(r: &SpineRow) -> Vec<NaiveDate> {
     let months = if r.term_months.is_finite() {
         (r.term_months.round() as i32).max(1)
     } else {
         12
     };
+    let until = dates::add_months(r.t, MONTHS as i32 + months + 1);
     let mut out = Vec::new();
     // A term ends the day before the next one would start.
     let next_start = r.renewal_date + Duration::days(1);
@@ -108,7 +110,7 @@ fn term_ends(r: &SpineRow, until: NaiveDate) -> Vec<NaiveDate> {
 pub fn calendar(r: &SpineRow, k: usize) -> [f64; 5] {
     let start = dates::add_months(r.t, k as i32 - 1);
     let end = dates::add_months(r.t, k as i32);
-    let ends = term_ends(r, dates::add_months(r.t, MONTHS as i32 + 240));
+    let ends = term_ends(r);
     let in_month = ends.iter().any(|&e| e >= start && e < end);
     let to_next = ends.iter().find(|&&e| e >= start).map_or(f64::NAN, |&e| {
         (e - start).num_days() as f64 / DAYS_PER_MONTH

@@ -177,6 +177,33 @@ GROUP BY account_id, t;",
         let pair = format!("CONCAT(COALESCE(x.user_id, ''), '|', {})", d.text("x.day"));
         count("cl_w_user_days", "cl_usage_user_days", &pair, "", (30, 0));
     }
+    stmts.push(assemble(p, with_sticky, daily));
+    format!(
+        "-- Usage windows per spine row: [t - 90, t) and its last 30 and prior 30 days; the
+-- last day of use before t; and the features offered (first used by any account) before
+-- t, for breadth. Sticky features: {sticky_list}. Grain: {grain:?}{daily_note}.
+-- The usage rows are reduced first (one table each), then each window is counted.
+{stmts}
+",
+        sticky_list = if p.sticky.is_empty() {
+            "none (the sticky features are unavailable)".to_string()
+        } else {
+            p.sticky.join(", ")
+        },
+        grain = p.grain,
+        daily_note = if daily {
+            ""
+        } else {
+            " (active days and DAU/MAU need daily rows: unavailable)"
+        },
+        stmts = stmts.join("\n\n"),
+    )
+}
+
+/// The last statement of `04_usage.sql`: `cl_f_usage`, the window counts joined to the
+/// spine, with the last day of use and the features offered.
+fn assemble(p: &Plan, with_sticky: bool, daily: bool) -> String {
+    let d = p.dialect;
     // Counts are NULL for a spine row without usage in [t - 90, t) (no `cl_w_sums` row),
     // as when they were counted over that window's rows; 0 when that window has rows but
     // the counted one has none. Counts no available feature needs are 0.
@@ -212,7 +239,7 @@ GROUP BY account_id, t;",
         };
         cols.push(format!("       {} AS {col}", present(&value)));
     }
-    stmts.push(format!(
+    format!(
         "{create}
 WITH last_use AS (
     SELECT s.account_id, s.t, MAX(u.day) AS last_day
@@ -244,26 +271,6 @@ LEFT JOIN offered o ON o.t = s.t;",
         joins = joins.join("\n"),
         since_last = d.days_between("s.t", "l.last_day"),
         offered = d.float("o.offered"),
-    ));
-    format!(
-        "-- Usage windows per spine row: [t - 90, t) and its last 30 and prior 30 days; the
--- last day of use before t; and the features offered (first used by any account) before
--- t, for breadth. Sticky features: {sticky_list}. Grain: {grain:?}{daily_note}.
--- The usage rows are reduced first (one table each), then each window is counted.
-{stmts}
-",
-        sticky_list = if p.sticky.is_empty() {
-            "none (the sticky features are unavailable)".to_string()
-        } else {
-            p.sticky.join(", ")
-        },
-        grain = p.grain,
-        daily_note = if daily {
-            ""
-        } else {
-            " (active days and DAU/MAU need daily rows: unavailable)"
-        },
-        stmts = stmts.join("\n\n"),
     )
 }
 

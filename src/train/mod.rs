@@ -245,13 +245,7 @@ fn sample_of(ds: &Dataset, rows: &[usize], size: usize, seed: u64) -> Option<Vec
 
 /// Rows (positions in `rows`) held out for early stopping: about 15% of groups.
 fn stop_rows(ds: &Dataset, rows: &[usize], seed: u64) -> Vec<usize> {
-    (0..rows.len())
-        .filter(|&k| {
-            let g = u64::from(ds.group[rows[k]]);
-            let mut r = Rng::stream(seed ^ 0x5eed, g);
-            r.f64() < 0.15
-        })
-        .collect()
+    crate::common::rng::held_out_groups(rows.iter().map(|&r| ds.group[r]), seed)
 }
 
 /// Fits one candidate on `rows` of `ds`, whose design matrix is `x`; its wall time. The
