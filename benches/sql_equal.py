@@ -79,6 +79,21 @@ def stage_files(sql_dir, raw_events):
     return [f for f in files if raw_events or not f.startswith("01_")]
 
 
+def run_stages(sql_dir, raw_events, execute, on_stage=None):
+    """Runs the stage files in order, each statement through `execute`; each stage's
+    (file, seconds), also handed to `on_stage` as it ends."""
+    timings = []
+    for f in stage_files(sql_dir, raw_events):
+        start = time.time()
+        with open(os.path.join(sql_dir, f)) as fh:
+            for s in statements(fh.read()):
+                execute(s)
+        timings.append((f, time.time() - start))
+        if on_stage:
+            on_stage(*timings[-1])
+    return timings
+
+
 def run_duckdb(sql_dir, data, memory_limit, threads):
     import duckdb
 
@@ -92,13 +107,7 @@ def run_duckdb(sql_dir, data, memory_limit, threads):
     for t, p in files.items():
         reader = "read_parquet" if p.endswith(".parquet") else "read_csv_auto"
         con.execute(f"CREATE VIEW {t} AS SELECT * FROM {reader}('{p}')")
-    timings = []
-    for f in stage_files(sql_dir, "usage_events" in files):
-        start = time.time()
-        with open(os.path.join(sql_dir, f)) as fh:
-            for s in statements(fh.read()):
-                con.execute(s)
-        timings.append((f, time.time() - start))
+    timings = run_stages(sql_dir, "usage_events" in files, con.execute)
     return con.execute("SELECT * FROM snapshot_table").df(), timings, con
 
 
@@ -128,13 +137,7 @@ def run_spark(sql_dir, data):
             else:
                 df = spark.read.option("header", True).option("inferSchema", True).csv(p)
             df.createOrReplaceTempView(t)
-        timings = []
-        for f in stage_files(sql_dir, "usage_events" in files):
-            start = time.time()
-            with open(os.path.join(sql_dir, f)) as fh:
-                for s in statements(fh.read()):
-                    spark.sql(s)
-            timings.append((f, time.time() - start))
+        timings = run_stages(sql_dir, "usage_events" in files, spark.sql)
         out = spark.sql("SELECT * FROM snapshot_table").toPandas()
         return out, timings
     finally:

@@ -21,7 +21,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sql_equal import stage_files, statements, table_files  # noqa: E402
+from sql_equal import run_stages, table_files  # noqa: E402
 
 
 def peak_gb():
@@ -61,13 +61,9 @@ def main():
                 if args.account_share > 1 else "")
         con.execute(f"CREATE VIEW {t} AS SELECT * FROM {reader}('{p}'){keep}")
     total = time.time()
-    for f in stage_files(args.sql, "usage_events" in files):
-        start = time.time()
-        with open(os.path.join(args.sql, f)) as fh:
-            for s in statements(fh.read()):
-                con.execute(s)
-        print(f"duckdb: {f} {time.time() - start:.1f} s, peak so far {peak_gb():.2f} GB",
-              flush=True)
+    run_stages(args.sql, "usage_events" in files, con.execute,
+               lambda f, secs: print(f"duckdb: {f} {secs:.1f} s, peak so far {peak_gb():.2f} GB",
+                                     flush=True))
     rows, accounts = con.execute(
         "SELECT COUNT(*), COUNT(DISTINCT account_id) FROM snapshot_table"
     ).fetchone()
