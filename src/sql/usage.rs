@@ -49,13 +49,15 @@ fn in_list(p: &Plan, values: &[String]) -> String {
 /// Written to run out of core: the usage rows are first reduced, each in its own table,
 /// to what the windows count (sums per account and day; distinct account-day-feature and
 /// account-day-user rows), and each window is its own statement, its distinct counts a
-/// `SELECT DISTINCT` then a count (plain aggregates, which spill). One statement that
-/// joined the raw rows to the spine and counted distinct values there made DuckDB hold
-/// every joined row (about 2.4 billion at 1,000,000 accounts of monthly usage): it
-/// spilled past 55 GB of disk, then ran out of its 8 GB.
+/// `SELECT DISTINCT` then a count (plain aggregates, which spill). The reduced rows join
+/// the snapshot dates through the calendar tables (`calendar`) on the day, an equality,
+/// and are grouped by account and snapshot date; the last day of use is a running
+/// maximum over snapshot intervals (`running`). One statement that joined the raw rows
+/// to the spine and counted distinct values there made DuckDB hold every joined row
+/// (about 2.4 billion at 1,000,000 accounts of monthly usage): it spilled past 55 GB of
+/// disk, then ran out of its 8 GB.
 pub fn usage(p: &Plan) -> String {
     let d = p.dialect;
-    let ago = |n: i64| d.minus_days("s.t", n);
     let sticky = if p.sticky.is_empty() {
         "FALSE".to_string()
     } else {
@@ -94,43 +96,39 @@ SELECT DISTINCT account_id, day, user_id FROM usage_rows WHERE {sticky};",
             create = d.create("cl_usage_sticky_user_days")
         ));
     }
-    // A window of rows `x` of an account: [t - from, t - to).
-    let window = |x: &str, from: i64, to: i64| {
-        let upper = if to == 0 { "s.t".to_string() } else { ago(to) };
-        format!(
-            "JOIN {x} x ON x.account_id = s.account_id AND x.day >= {} AND x.day < {upper}",
-            ago(from)
-        )
+    stmts.push(calendar(p));
+    // Rows `x` by the snapshot dates whose window holds their day: all of [t - 90, t),
+    // its last 30 days (`band` 30) or the 30 before them (`band` 60).
+    let window = |x: &str, band: Option<i64>| {
+        let band = band.map_or(String::new(), |b| format!(" AND w.band = {b}"));
+        format!("{x} x\n    JOIN cl_day_windows w ON w.day = x.day{band}")
     };
     stmts.push(format!(
         "{create}
-SELECT s.account_id, s.t,
-       SUM(CASE WHEN x.day >= {t30} THEN x.events ELSE 0 END) AS events_30d,
-       SUM(CASE WHEN x.day >= {t60} AND x.day < {t30} THEN x.events ELSE 0 END) AS events_prev_30d,
+SELECT x.account_id, w.t,
+       SUM(CASE WHEN w.band = 30 THEN x.events ELSE 0 END) AS events_30d,
+       SUM(CASE WHEN w.band = 60 THEN x.events ELSE 0 END) AS events_prev_30d,
        SUM(x.events) AS events_90d,
-       SUM(CASE WHEN x.day >= {t30} AND x.minutes IS NOT NULL THEN x.minutes ELSE 0 END) AS minutes_30d,
-       COUNT(CASE WHEN x.day >= {t30} THEN x.day END) AS days_30d
-FROM cl_spine s
-{join}
-GROUP BY s.account_id, s.t;",
+       SUM(CASE WHEN w.band = 30 AND x.minutes IS NOT NULL THEN x.minutes ELSE 0 END) AS minutes_30d,
+       COUNT(CASE WHEN w.band = 30 THEN x.day END) AS days_30d
+FROM {rows}
+GROUP BY x.account_id, w.t;",
         create = d.create("cl_w_sums"),
-        t30 = ago(30),
-        t60 = ago(60),
-        join = window("cl_usage_days", 90, 0),
+        rows = window("cl_usage_days", None),
     ));
-    // Distinct values per spine row over a window: distinct rows, then a count.
-    let mut count = |table: &str, rows: &str, what: &str, filter: &str, (from, to): (i64, i64)| {
+    // Distinct values per account and snapshot date over a window: distinct rows, then a
+    // count.
+    let mut count = |table: &str, rows: &str, what: &str, filter: &str, band: i64| {
         stmts.push(format!(
             "{create}
 SELECT account_id, t, COUNT(*) AS n
 FROM (
-    SELECT DISTINCT s.account_id, s.t, {what} AS v
-    FROM cl_spine s
-    {join}{filter}
+    SELECT DISTINCT x.account_id, w.t, {what} AS v
+    FROM {rows}{filter}
 ) z
 GROUP BY account_id, t;",
             create = d.create(table),
-            join = window(rows, from, to),
+            rows = window(rows, Some(band)),
         ));
     };
     count(
@@ -138,21 +136,21 @@ GROUP BY account_id, t;",
         "cl_usage_feature_days",
         "x.feature",
         "\n    WHERE x.feature IS NOT NULL",
-        (30, 0),
+        30,
     );
     count(
         "cl_w_users",
         "cl_usage_user_days",
         "x.user_id",
         "\n    WHERE x.user_id IS NOT NULL",
-        (30, 0),
+        30,
     );
     count(
         "cl_w_users_prev",
         "cl_usage_user_days",
         "x.user_id",
         "\n    WHERE x.user_id IS NOT NULL",
-        (60, 30),
+        60,
     );
     if with_sticky {
         let only = format!("\n    WHERE x.{sticky}");
@@ -161,7 +159,7 @@ GROUP BY account_id, t;",
             "cl_usage_feature_days",
             "x.feature",
             &only,
-            (30, 0),
+            30,
         );
         let users = "\n    WHERE x.user_id IS NOT NULL";
         count(
@@ -169,13 +167,13 @@ GROUP BY account_id, t;",
             "cl_usage_sticky_user_days",
             "x.user_id",
             users,
-            (30, 0),
+            30,
         );
     }
     if daily {
         // Distinct (user, day) pairs, a missing user counting as one.
         let pair = format!("CONCAT(COALESCE(x.user_id, ''), '|', {})", d.text("x.day"));
-        count("cl_w_user_days", "cl_usage_user_days", &pair, "", (30, 0));
+        count("cl_w_user_days", "cl_usage_user_days", &pair, "", 30);
     }
     stmts.push(assemble(p, with_sticky, daily));
     format!(
@@ -199,6 +197,59 @@ GROUP BY account_id, t;",
         stmts = stmts.join("\n\n"),
     )
 }
+
+/// The calendar of the usage stages, from the days with usage (a few hundred rows):
+/// `cl_day_windows` says which snapshot dates hold a day in their last 90 days, and in
+/// which band (30: the last 30 days, 60: the 30 before, 90: the rest);
+/// `cl_day_buckets` gives the first snapshot date after the day, the first whose
+/// counts to date include it. Usage rows join them on the day, an equality, so that no
+/// statement joins a spine row to its account's whole history.
+fn calendar(p: &Plan) -> String {
+    let d = p.dialect;
+    format!(
+        "{create_windows}
+SELECT x.day, dt.t,
+       CASE WHEN x.day >= {t30} THEN 30 WHEN x.day >= {t60} THEN 60 ELSE 90 END AS band
+FROM (SELECT DISTINCT day FROM cl_usage_days) x
+JOIN cl_dates dt ON x.day >= {t90} AND x.day < dt.t;
+
+{create_buckets}
+SELECT x.day, MIN(dt.t) AS t
+FROM (SELECT DISTINCT day FROM cl_usage_days) x
+JOIN cl_dates dt ON dt.t > x.day
+GROUP BY x.day;",
+        create_windows = d.create("cl_day_windows"),
+        create_buckets = d.create("cl_day_buckets"),
+        t30 = d.minus_days("dt.t", 30),
+        t60 = d.minus_days("dt.t", 60),
+        t90 = d.minus_days("dt.t", 90),
+    )
+}
+
+/// A running total to date per account and snapshot date: `per_interval` is a table of
+/// sums per account and snapshot interval (`cl_day_buckets`' t); `columns` are the
+/// window aggregates over it (`b` its rows, `{upto}` the frame). Its keys are the spine's
+/// and the intervals' own, so that usage in a gap of an account's spine still counts.
+fn running(p: &Plan, table: &str, per_interval: &str, columns: &str) -> String {
+    format!(
+        "{create}
+WITH points AS (
+    SELECT DISTINCT account_id, t FROM (
+        SELECT account_id, t FROM cl_spine
+        UNION ALL
+        SELECT account_id, t FROM {per_interval}
+    ) z
+)
+SELECT k.account_id, k.t,
+{columns}
+FROM points k
+LEFT JOIN {per_interval} b ON b.account_id = k.account_id AND b.t = k.t;",
+        create = p.dialect.create(table),
+    )
+}
+
+/// The frame of `running`'s window aggregates.
+const UPTO: &str = "OVER (PARTITION BY k.account_id ORDER BY k.t ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)";
 
 /// The last statement of `04_usage.sql`: `cl_f_usage`, the window counts joined to the
 /// spine, with the last day of use and the features offered.
@@ -240,14 +291,16 @@ fn assemble(p: &Plan, with_sticky: bool, daily: bool) -> String {
         cols.push(format!("       {} AS {col}", present(&value)));
     }
     format!(
-        "{create}
-WITH last_use AS (
-    SELECT s.account_id, s.t, MAX(u.day) AS last_day
-    FROM cl_spine s
-    JOIN cl_usage_days u ON u.account_id = s.account_id AND u.day < s.t
-    GROUP BY s.account_id, s.t
-),
-first_use AS (
+        "{create_interval}
+SELECT u.account_id, b.t, MAX(u.day) AS last_day
+FROM cl_usage_days u
+JOIN cl_day_buckets b ON b.day = u.day
+GROUP BY u.account_id, b.t;
+
+{last_use}
+
+{create}
+WITH first_use AS (
     SELECT feature, MIN(day) AS first_day FROM cl_usage_feature_days GROUP BY feature
 ),
 offered AS (
@@ -264,8 +317,15 @@ SELECT s.account_id, s.t,
 FROM cl_spine s
 LEFT JOIN cl_w_sums w ON w.account_id = s.account_id AND w.t = s.t
 {joins}
-LEFT JOIN last_use l ON l.account_id = s.account_id AND l.t = s.t
+LEFT JOIN cl_last_use l ON l.account_id = s.account_id AND l.t = s.t
 LEFT JOIN offered o ON o.t = s.t;",
+        create_interval = d.create("cl_last_use_interval"),
+        last_use = running(
+            p,
+            "cl_last_use",
+            "cl_last_use_interval",
+            &format!("       MAX(b.last_day) {UPTO} AS last_day")
+        ),
         create = d.create("cl_f_usage"),
         cols = cols.join(",\n"),
         joins = joins.join("\n"),
@@ -276,31 +336,33 @@ LEFT JOIN offered o ON o.t = s.t;",
 
 /// `05_per_type.sql`: the per-type family for the plan's event types.
 ///
-/// The windowed counts join each spine row to its last 90 days only; the counts to date
-/// and the last day of each type are running totals over each account's timeline (its
-/// usage days and its snapshot dates, a snapshot before the same day's usage), read at
-/// the snapshot rows. Joining every spine row to all of its account's history instead
-/// held about a dozen joined rows per usage row and spilled past 55 GB at 500,000
-/// accounts in DuckDB.
+/// Written to run out of core, like stage 4: the typed rows are summed per account, day
+/// and type once, then join stage 4's calendar tables on the day. The windowed counts
+/// are sums per account and snapshot date; the counts to date and the last day of each
+/// type are sums per account and snapshot interval, run up each account's snapshots (a
+/// window function over one row per account and interval, not one per usage row).
+/// Joining each spine row to its account's history (the first version) held about a
+/// dozen joined rows per usage row; running windows over every usage row (the second)
+/// spilled 44 GB in two minutes at 1,000,000 accounts in DuckDB.
 pub fn per_type(p: &Plan) -> String {
     let d = p.dialect;
-    let ago = |n: i64| d.minus_days("s.t", n);
-    let (mut win, mut run, mut sums) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut win, mut buckets, mut run, mut sums) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut metrics = Vec::new();
-    let upto = "OVER (PARTITION BY account_id ORDER BY d, is_usage \
-                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)";
     for (k, ty) in p.usage_types.iter().enumerate() {
         let is = format!("y.feature = {}", d.string(ty));
         win.push(format!(
-            "           SUM(CASE WHEN {is} AND y.day >= {t30} THEN y.events ELSE 0 END) AS c30_{k},
-           SUM(CASE WHEN {is} THEN y.events ELSE 0 END) AS c90_{k},
-           SUM(CASE WHEN {is} AND y.day < {t30} THEN y.events ELSE 0 END) AS prior60_{k}",
-            t30 = ago(30),
+            "       SUM(CASE WHEN {is} AND w.band = 30 THEN y.events ELSE 0 END) AS c30_{k},
+       SUM(CASE WHEN {is} THEN y.events ELSE 0 END) AS c90_{k},
+       SUM(CASE WHEN {is} AND w.band <> 30 THEN y.events ELSE 0 END) AS prior60_{k}"
         ));
-        let is = format!("feature = {}", d.string(ty));
+        buckets.push(format!(
+            "       SUM(CASE WHEN {is} THEN y.events ELSE 0 END) AS total_{k},
+       MAX(CASE WHEN {is} THEN y.day END) AS last_{k}"
+        ));
         run.push(format!(
-            "           SUM(CASE WHEN {is} THEN events ELSE 0 END) {upto} AS total_{k},
-           MAX(CASE WHEN {is} THEN d END) {upto} AS last_{k}"
+            "       SUM(b.total_{k}) {UPTO} AS total_{k},
+       MAX(b.last_{k}) {UPTO} AS last_{k}"
         ));
         sums.push(format!(
             "           COALESCE(w.c30_{k}, 0) AS c30_{k}, COALESCE(w.c90_{k}, 0) AS c90_{k},
@@ -330,45 +392,28 @@ pub fn per_type(p: &Plan) -> String {
     } else {
         p.usage_types.join(", ")
     };
-    let sums = if sums.is_empty() {
-        "sums AS (
+    let (tables, sums) = if sums.is_empty() {
+        (
+            String::new(),
+            "sums AS (
     SELECT s.account_id, s.t, 0 AS none_
     FROM cl_spine s
 )"
-        .to_string()
+            .to_string(),
+        )
     } else {
-        format!(
-            "win AS (
-    SELECT s.account_id, s.t,
-{win}
-    FROM cl_spine s
-    JOIN cl_usage_typed y ON y.account_id = s.account_id AND y.day >= {t90} AND y.day < s.t
-    GROUP BY s.account_id, s.t
-),
-timeline AS (
-    SELECT account_id, day AS d, 1 AS is_usage, feature, events FROM cl_usage_typed
-    UNION ALL
-    SELECT account_id, t AS d, 0 AS is_usage, {no_feature} AS feature, {zero} AS events
-    FROM cl_spine
-),
-running AS (
-    SELECT account_id, d, is_usage,
-{run}
-    FROM timeline
-),
-sums AS (
+        (
+            typed_tables(p, &win.join(",\n"), &buckets.join(",\n"), &run.join(",\n")),
+            format!(
+                "sums AS (
     SELECT s.account_id, s.t,
 {sums}
     FROM cl_spine s
-    LEFT JOIN win w ON w.account_id = s.account_id AND w.t = s.t
-    JOIN running r ON r.account_id = s.account_id AND r.d = s.t AND r.is_usage = 0
+    LEFT JOIN cl_typed_windows w ON w.account_id = s.account_id AND w.t = s.t
+    LEFT JOIN cl_typed_running r ON r.account_id = s.account_id AND r.t = s.t
 )",
-            win = win.join(",\n"),
-            run = run.join(",\n"),
-            sums = sums.join(",\n"),
-            t90 = ago(90),
-            no_feature = d.text("NULL"),
-            zero = d.float("0"),
+                sums = sums.join(",\n"),
+            ),
         )
     };
     let metrics = if metrics.is_empty() {
@@ -387,7 +432,7 @@ SELECT account_id, day, feature, SUM(events) AS events
 FROM usage_rows
 WHERE feature IN ({in_types})
 GROUP BY account_id, day, feature;
-
+{tables}
 {create}
 WITH {sums},
 rates AS (
@@ -410,6 +455,34 @@ FROM rates s;
         } else {
             in_list(p, &p.usage_types)
         },
+    )
+}
+
+/// The sums of stage 5: windowed counts per account and snapshot date, counts per
+/// account and snapshot interval, and their running totals.
+fn typed_tables(p: &Plan, win: &str, buckets: &str, run: &str) -> String {
+    let d = p.dialect;
+    format!(
+        "
+{create_windows}
+SELECT y.account_id, w.t,
+{win}
+FROM cl_usage_typed y
+JOIN cl_day_windows w ON w.day = y.day
+GROUP BY y.account_id, w.t;
+
+{create_buckets}
+SELECT y.account_id, b.t,
+{buckets}
+FROM cl_usage_typed y
+JOIN cl_day_buckets b ON b.day = y.day
+GROUP BY y.account_id, b.t;
+
+{running}
+",
+        create_windows = d.create("cl_typed_windows"),
+        create_buckets = d.create("cl_typed_buckets"),
+        running = running(p, "cl_typed_running", "cl_typed_buckets", run),
     )
 }
 
