@@ -101,6 +101,15 @@ def one_book(binary, book, work, seed):
         if abs(a - b) > 1e-9:
             sys.exit(f"{book}: {what}: scikit-survival {a} vs churnlab {b}")
 
+    # The list's outlook (the direct 90-day model for the first three months, the hazard
+    # after them), as churnlab scored it: its metrics are churnlab's own, from the same
+    # implementation checked just above.
+    if own.get("spliced"):
+        sp = own["spliced"]
+        rows["churnlab list outlook (90-day model + hazard)"] = (
+            {"auc": sp["auc"], "mean_auc": sp["mean_auc"], "uno_c": sp["uno_c"],
+             "ibs": sp["integrated_brier"]}, churnlab_secs)
+
     from lifelines import CoxPHFitter
     start = time.time()
     frame = pd.DataFrame(xf, columns=[f"x{j}" for j in range(xf.shape[1])])

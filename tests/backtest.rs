@@ -68,4 +68,32 @@ fn backtest_matches_the_oracle_and_the_out_of_time_test() {
             "{day}: backtest {stated:.4} vs test {test:.4}"
         );
     }
+    // The quarter forecast (issue 33): every quarter that has played out by the as-of
+    // date is checked (three after the first cut, two after the second, one after the
+    // third), and the 90% interval holds what churned in at least three of four.
+    let checks: Vec<_> = b.cuts.iter().flat_map(|c| c.quarters.iter()).collect();
+    assert_eq!(
+        b.cuts.iter().map(|c| c.quarters.len()).collect::<Vec<_>>(),
+        [3, 2, 1]
+    );
+    let covered = checks.iter().filter(|q| q.covered()).count();
+    for (c, q) in b
+        .cuts
+        .iter()
+        .flat_map(|c| c.quarters.iter().map(move |q| (c.at, q)))
+    {
+        println!(
+            "{c} Q{}: forecast {:.0} ({:.0} - {:.0}), actual {:.0}",
+            q.quarter,
+            q.expected_churned_arr,
+            q.churned_arr_low,
+            q.churned_arr_high,
+            q.actual_churned_arr
+        );
+    }
+    assert!(
+        4 * covered >= 3 * checks.len(),
+        "{covered} of {} covered",
+        checks.len()
+    );
 }

@@ -152,6 +152,8 @@ fn the_workbook_reads_back_as_the_scored_accounts() {
             ("Churn probability", "churn_probability", 5e-5),
             ("ARR", "arr", 5e-3),
             ("ARR at risk", "arr_at_risk", 5e-3),
+            ("Churn within 12 months", "p_churn_12m", 5e-5),
+            ("Next renewal fails", "p_next_renewal_fails", 5e-5),
         ] {
             let csv: Option<f64> = col(c)[i].as_deref().map(|v| v.parse().unwrap());
             match (num(&row[at(h)]), csv) {
@@ -187,4 +189,84 @@ fn the_workbook_reads_back_as_the_scored_accounts() {
     for (i, row) in d.rows().skip(1).enumerate() {
         assert_eq!(text(&row[8]), dc[sentence][i], "drivers row {i}");
     }
+}
+
+/// The twelve-month outlook on the list and the quarter forecast, by the identities their
+/// construction gives: the outlook's first three months are the list's 90-day
+/// probability, so P(churn within 6 and 12 months) are never below it, the first quarter's
+/// expected churned ARR is the 90-day forecast's, and each quarter starts with the ARR
+/// expected to be left after the ones before. The model folder keeps the hazard, and
+/// `score` with that folder gives the same outlook.
+#[test]
+fn the_outlook_and_the_quarter_forecast() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (r, out) = run_small(tmp.path(), vec![Family::GradientBoosting], true);
+    let scored: Vec<_> = r
+        .list
+        .rows
+        .iter()
+        .filter(|s| s.churn_probability.is_some())
+        .collect();
+    assert!(!scored.is_empty());
+    for s in &scored {
+        let o = s
+            .outlook
+            .as_ref()
+            .expect("every scored account has an outlook");
+        let p = s.churn_probability.unwrap();
+        assert!((o.within(3) - p).abs() < 1e-12, "{}", s.account_id);
+        assert!(o.within(6) >= p - 1e-12 && o.within(12) >= o.within(6) - 1e-12);
+        assert!((0.0..=1.0).contains(&o.within(12)));
+    }
+    let f = &r.forecast;
+    let all: Vec<_> = f.quarters.iter().filter(|q| q.segment == "all").collect();
+    assert_eq!(
+        all.iter().map(|q| q.quarter).collect::<Vec<_>>(),
+        [1, 2, 3, 4]
+    );
+    let ninety = &f.rows[0];
+    assert_eq!(ninety.segment, "all");
+    let rel = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
+    assert!(rel(
+        all[0].expected_churned_arr,
+        ninety.expected_churned_arr
+    ));
+    assert!(rel(all[0].expected_arr_start, ninety.arr));
+    for k in 1..4 {
+        let left = all[k - 1].expected_arr_start - all[k - 1].expected_churned_arr;
+        assert!(rel(all[k].expected_arr_start, left), "quarter {}", k + 1);
+        assert!(all[k].grr_low <= all[k].expected_grr && all[k].expected_grr <= all[k].grr_high);
+    }
+    // Segments add up to the book.
+    for q in &all {
+        let segs: f64 = f
+            .quarters
+            .iter()
+            .filter(|x| x.quarter == q.quarter && x.segment != "all")
+            .map(|x| x.expected_churned_arr)
+            .sum();
+        assert!(rel(segs, q.expected_churned_arr));
+    }
+    let csv = std::fs::read_to_string(out.join("forecast.csv")).unwrap();
+    assert!(csv.lines().any(|l| l.starts_with("Q4,")));
+    // The saved folder scores the same outlook without retraining.
+    assert!(artifact::load(&r.model_dir).unwrap().hazard.is_some());
+    let source = workflow::score::ScoreSource::Book {
+        dir: tmp.path().join("book"),
+        as_of: None,
+    };
+    let cfg = RawConfig::default().check().unwrap();
+    let again =
+        workflow::score::score(&r.model_dir, &source, &cfg, &ListOptions::default()).unwrap();
+    let outlook = |l: &churnlab::score::ScoredList| -> Vec<(String, Vec<f64>)> {
+        let mut v: Vec<_> = l
+            .rows
+            .iter()
+            .filter_map(|s| Some((s.account_id.clone(), s.outlook.as_ref()?.within.clone())))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    assert_eq!(outlook(&again.list), outlook(&r.list));
+    assert_eq!(again.forecast.quarters, r.forecast.quarters);
 }

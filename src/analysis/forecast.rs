@@ -55,6 +55,10 @@ pub struct Forecast {
     pub draws: usize,
     pub method: String,
     pub rows: Vec<Row>,
+    /// The next four quarters, by segment, when the list has each account's twelve-month
+    /// outlook (the account-month hazard); see [`super::quarters`].
+    #[serde(default)]
+    pub quarters: Vec<super::quarters::QuarterRow>,
 }
 
 /// Simulated draws of the weighted sum (in blocks, each seeded from the block index, so
@@ -243,6 +247,7 @@ pub fn forecast(
             "churned accounts: exact Poisson-binomial of the calibrated probabilities; churned ARR: {DRAWS} seeded draws of the same independent churn events weighted by ARR; downsold ARR: the segment's trailing-12-month contraction rate, scaled to the horizon, on the ARR expected to stay"
         ),
         rows,
+        quarters: Vec::new(),
     }
 }
 
@@ -281,8 +286,35 @@ pub fn of_list(
             })
         })
         .collect();
+    // The quarters: accounts with an outlook; contraction scaled to a quarter.
+    let t = list
+        .as_of
+        .as_deref()
+        .and_then(crate::common::dates::parse_date);
+    let ahead: Vec<super::quarters::Item> = list
+        .rows
+        .iter()
+        .filter_map(|s| {
+            Some(super::quarters::Item {
+                segment: s.segment.as_deref().unwrap_or("(none)"),
+                arr: s.arr.filter(|a| a.is_finite())?,
+                outlook: s.outlook.as_ref()?,
+            })
+        })
+        .collect();
+    let quarter_rates: BTreeMap<String, f64> = rates
+        .iter()
+        .map(|(k, r)| (k.clone(), r * 365.25 / 4.0 / horizon_days.max(1) as f64))
+        .collect();
+    let quarters = match t {
+        Some(t) if !ahead.is_empty() => {
+            super::quarters::quarters(&ahead, t, &quarter_rates, seed ^ 0x9a47)
+        }
+        _ => Vec::new(),
+    };
     Forecast {
         as_of: list.as_of.clone(),
+        quarters,
         ..forecast(&items, rates, horizon_days, seed)
     }
 }

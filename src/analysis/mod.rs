@@ -10,6 +10,7 @@ pub(crate) mod effects;
 pub mod forecast;
 pub(crate) mod play_models;
 pub mod propensity;
+pub mod quarters;
 pub mod targeting;
 
 use crate::book::retention::History;

@@ -104,6 +104,10 @@ pub struct ModelConfig {
     /// Fit the final models on all labelled rows (else keep the ones fitted on the fit
     /// period for validation).
     pub refit: bool,
+    /// Fit the account-month hazard beside the models (a book's runs only): P(churn
+    /// within 6 and 12 months) and of the next renewal on the list, and the quarter
+    /// forecast.
+    pub hazard: bool,
 }
 
 /// Probability cut-offs of the risk tiers.
@@ -172,6 +176,7 @@ impl Default for ModelConfig {
             test_share: 0.2,
             folds: 5,
             refit: true,
+            hazard: true,
         }
     }
 }

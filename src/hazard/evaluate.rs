@@ -1,43 +1,27 @@
 //! Out-of-time validation of the hazard against the direct 90-day model.
 
 use chrono::{Duration, NaiveDate};
-use ndarray::{Array2, ArrayView2, s};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::{Curve, MONTHS, MonthRow, calendar, churn_month, months_at_risk};
+use super::model::{HazardModel, PARAMS, fit_rows};
+use super::{Curve, MONTHS, churn_month};
 use crate::common::dates;
 use crate::common::math::sigmoid;
-use crate::common::rng::{held_out_groups, sample_groups};
+use crate::common::rng::held_out_groups;
 use crate::error::{Error, Result};
 use crate::features::SnapshotTable;
 use crate::features::dataset::Dataset;
 use crate::model::prep::Preprocessor;
-use crate::model::tree::{Boost, BoostParams};
+use crate::model::tree::Boost;
 use crate::train::metrics;
 use crate::train::survival::{self, Surv};
-
-/// Above this many fit snapshots, the hazard is fitted on a seeded sample of whole
-/// accounts of about this size (each gives up to twelve month rows).
-pub const FIT_SNAPSHOTS: usize = 40_000;
 
 /// The horizons reported, in months.
 pub const HORIZONS: [usize; 3] = [3, 6, 12];
 
-/// The booster both models use: the grid's depth-3 candidate, early-stopped on 15% of
-/// accounts.
-const PARAMS: BoostParams = BoostParams {
-    max_trees: 600,
-    max_depth: 3,
-    learning_rate: 0.1,
-    lambda: 1.0,
-    min_leaf: 50.0,
-    subsample: 1.0,
-    colsample: 1.0,
-};
-
 /// Calibration at one horizon: the test accounts' predicted P(churn within it) against
 /// whether they did (every test account is followed the twelve months).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Calibration {
     pub months: usize,
     pub mean_predicted: f64,
@@ -47,7 +31,7 @@ pub struct Calibration {
 }
 
 /// The hazard's out-of-time figures.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct HazardEvaluation {
     /// Fit snapshots are before it and see only months that ended by it; the test rows
     /// are the accounts of its snapshot.
@@ -57,6 +41,27 @@ pub struct HazardEvaluation {
     pub trees: usize,
     pub test_accounts: usize,
     pub test_churned_12m: usize,
+    /// The hazard's curves scored on the test accounts.
+    #[serde(flatten)]
+    pub scores: Scores,
+    /// The curves the list shows (with the direct 90-day model): the direct model's
+    /// probability for the first three months, the hazard's after them
+    /// ([`super::Curve::spliced`]); when the direct model was fitted.
+    pub spliced: Option<Scores>,
+    /// ROC-AUC on the 90-day label of the test accounts: the hazard's P(churn within 3
+    /// months), and a direct 90-day booster fitted on the same snapshots (labels known
+    /// by the cut).
+    pub auc_90d_hazard: f64,
+    pub auc_90d_direct: Option<f64>,
+    /// Each test account's outcome and curve, for `hazard_test.csv` (benches/survival.py
+    /// scores other survival models on the same accounts).
+    #[serde(skip)]
+    pub test: Vec<TestAccount>,
+}
+
+/// Survival metrics of twelve-month curves on the test accounts.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Scores {
     /// Cumulative/dynamic ROC-AUC at [`HORIZONS`], and their mean.
     pub auc: Vec<f64>,
     pub mean_auc: f64,
@@ -65,86 +70,11 @@ pub struct HazardEvaluation {
     /// Integrated Brier score over months 1 to 12.
     pub integrated_brier: f64,
     pub calibration: Vec<Calibration>,
-    /// ROC-AUC on the 90-day label of the test accounts: the hazard's P(churn within 3
-    /// months), and a direct 90-day booster fitted on the same snapshots (labels known
-    /// by the cut).
-    pub auc_90d_hazard: f64,
-    pub auc_90d_direct: f64,
-    /// Each test account's outcome and curve, for `hazard_test.csv` (benches/survival.py
-    /// scores other survival models on the same accounts).
-    #[serde(skip)]
-    pub test: Vec<TestAccount>,
 }
 
-/// A test account: its churn month within twelve (`event`, at `time`) or still a
-/// customer after twelve (`time` 12.5), and its P(churn within m months), m = 1..=12.
-#[derive(Clone, Debug)]
-pub struct TestAccount {
-    pub account_id: String,
-    pub event: bool,
-    pub time: f64,
-    pub within: Vec<f64>,
-}
-
-/// Fits the hazard out of time on `t` and scores the snapshot at the cut: the latest
-/// snapshot date followed for twelve whole months before the as-of date.
-pub fn evaluate(t: &SnapshotTable, seed: u64) -> Result<HazardEvaluation> {
-    let cut = t
-        .snapshot_dates
-        .iter()
-        .copied()
-        .filter(|&d| dates::add_months(d, MONTHS as i32) < t.as_of)
-        .max()
-        .ok_or_else(|| {
-            Error::Input(format!(
-                "the hazard needs a snapshot followed for {MONTHS} months: the data ends {}",
-                t.as_of
-            ))
-        })?;
-    let ds = Dataset::from_snapshots(t);
-    let fit_all: Vec<usize> = (0..t.rows.len())
-        .filter(|&i| t.rows[i].t < cut && !months_at_risk(i, &t.rows[i], cut).is_empty())
-        .collect();
-    let groups: Vec<u32> = fit_all.iter().map(|&i| ds.group[i]).collect();
-    let fit: Vec<usize> = match sample_groups(&groups, FIT_SNAPSHOTS, seed ^ 0x4a2d) {
-        Some(pos) => pos.into_iter().map(|k| fit_all[k]).collect(),
-        None => fit_all,
-    };
-    let test: Vec<usize> = (0..t.rows.len()).filter(|&i| t.rows[i].t == cut).collect();
-    if fit.is_empty() || test.is_empty() {
-        return Err(Error::Input(format!(
-            "the hazard needs snapshots before {cut} and on it"
-        )));
-    }
-    let prep = Preprocessor::fit(&ds, &fit);
-    let x_fit = prep.transform(&ds, &fit)?;
-    let x_test = prep.transform(&ds, &test)?;
-
-    // The hazard on the months at risk of the fit snapshots.
-    let months: Vec<MonthRow> = fit
-        .iter()
-        .enumerate()
-        .flat_map(|(pos, &i)| months_at_risk(pos, &t.rows[i], cut))
-        .collect();
-    let x_months = month_design(x_fit.view(), &months, |m| {
-        calendar(&t.rows[fit[m.row]], m.k)
-    });
-    let y: Vec<f64> = months
-        .iter()
-        .map(|m| f64::from(u8::from(m.churned)))
-        .collect();
-    let stop = held_out_groups(months.iter().map(|m| ds.group[fit[m.row]]), seed);
-    let hazard = Boost::fit(x_months.view(), &y, None, PARAMS, Some(&stop), seed);
-
-    // Every test account's twelve months.
-    let curves = curves(&hazard, x_test.view(), |pos, k| {
-        calendar(&t.rows[test[pos]], k)
-    });
-    let (event, time) = test_outcomes(t, &test);
-    let truth = Surv {
-        event: &event,
-        time: &time,
-    };
+/// Scores `curves` against the test accounts' churn months (`event`, `time`).
+fn score_curves(curves: &[Curve], event: &[bool], time: &[f64]) -> Result<Scores> {
+    let truth = Surv { event, time };
     let within: Vec<Vec<f64>> = (1..=MONTHS)
         .map(|m| curves.iter().map(|c| c.within(m)).collect())
         .collect();
@@ -165,7 +95,7 @@ pub fn evaluate(t: &SnapshotTable, seed: u64) -> Result<HazardEvaluation> {
     let calibration = HORIZONS
         .iter()
         .map(|&h| {
-            let y: Vec<f64> = (0..test.len())
+            let y: Vec<f64> = (0..event.len())
                 .map(|i| f64::from(u8::from(event[i] && time[i] <= h as f64)))
                 .collect();
             let p = &within[h - 1];
@@ -178,22 +108,67 @@ pub fn evaluate(t: &SnapshotTable, seed: u64) -> Result<HazardEvaluation> {
             }
         })
         .collect();
+    Ok(Scores {
+        auc,
+        mean_auc,
+        uno_c,
+        integrated_brier,
+        calibration,
+    })
+}
 
-    // The direct 90-day model on the same snapshots, labels known by the cut.
-    let horizon = Duration::days(t.horizon_days);
-    let direct_rows: Vec<usize> = (0..fit.len())
-        .filter(|&pos| {
-            let r = &t.rows[fit[pos]];
-            r.label.is_some() && r.t + horizon < cut
-        })
-        .collect();
-    let x_direct = x_fit.select(ndarray::Axis(0), &direct_rows);
-    let y_direct: Vec<f64> = direct_rows
+/// A test account: its churn month within twelve (`event`, at `time`) or still a
+/// customer after twelve (`time` 12.5), and its P(churn within m months), m = 1..=12.
+#[derive(Clone, Debug)]
+pub struct TestAccount {
+    pub account_id: String,
+    pub event: bool,
+    pub time: f64,
+    pub within: Vec<f64>,
+}
+
+/// Fits the hazard out of time on `t` and scores the snapshot at the cut: the latest
+/// snapshot date followed for twelve whole months before the as-of date.
+///
+/// With `with_direct`, a direct 90-day booster is fitted on the same snapshots as the
+/// yardstick of the hazard's 3-month figure (`churnlab hazard`; `run` leaves it out).
+pub fn evaluate(
+    t: &SnapshotTable,
+    ds: &Dataset,
+    seed: u64,
+    with_direct: bool,
+) -> Result<HazardEvaluation> {
+    let cut = t
+        .snapshot_dates
         .iter()
-        .map(|&pos| f64::from(u8::from(t.rows[fit[pos]].label == Some(true))))
-        .collect();
-    let stop = held_out_groups(direct_rows.iter().map(|&pos| ds.group[fit[pos]]), seed);
-    let direct = Boost::fit(x_direct.view(), &y_direct, None, PARAMS, Some(&stop), seed);
+        .copied()
+        .filter(|&d| dates::add_months(d, MONTHS as i32) < t.as_of)
+        .max()
+        .ok_or_else(|| {
+            Error::Input(format!(
+                "the hazard needs a snapshot followed for {MONTHS} months: the data ends {}",
+                t.as_of
+            ))
+        })?;
+    let fit = fit_rows(
+        t,
+        ds,
+        (0..t.rows.len()).filter(|&i| t.rows[i].t < cut),
+        cut,
+        seed,
+    );
+    let test: Vec<usize> = (0..t.rows.len()).filter(|&i| t.rows[i].t == cut).collect();
+    if fit.is_empty() || test.is_empty() {
+        return Err(Error::Input(format!(
+            "the hazard needs snapshots before {cut} and on it"
+        )));
+    }
+    let hazard = HazardModel::fit(t, ds, &fit, cut, seed)?;
+
+    // Every test account's twelve months.
+    let curves = hazard.curves(t, ds, &test)?;
+    let (event, time) = test_outcomes(t, &test);
+    let scores = score_curves(&curves, &event, &time)?;
     let labelled: Vec<usize> = (0..test.len())
         .filter(|&k| t.rows[test[k]].label.is_some())
         .collect();
@@ -201,27 +176,32 @@ pub fn evaluate(t: &SnapshotTable, seed: u64) -> Result<HazardEvaluation> {
         .iter()
         .map(|&k| f64::from(u8::from(t.rows[test[k]].label == Some(true))))
         .collect();
-    let p_hazard: Vec<f64> = labelled.iter().map(|&k| curves[k].within(3)).collect();
-    let direct_raw = direct.raw(x_test.view());
-    let p_direct: Vec<f64> = labelled.iter().map(|&k| sigmoid(direct_raw[k])).collect();
     let auc90 = |p: &[f64]| {
         metrics::roc_auc(&y90, p)
             .ok_or_else(|| Error::Input(format!("no churn (or no renewal) in 90 days after {cut}")))
     };
+    let p_hazard: Vec<f64> = labelled.iter().map(|&k| curves[k].within(3)).collect();
+    let (auc_90d_direct, spliced) = if with_direct {
+        let p = direct_90_day(t, ds, &hazard.prep, (&fit, &test), cut, seed)?;
+        let spliced: Vec<Curve> = curves.iter().zip(&p).map(|(c, &p)| c.spliced(p)).collect();
+        (
+            Some(auc90(&labelled.iter().map(|&k| p[k]).collect::<Vec<_>>())?),
+            Some(score_curves(&spliced, &event, &time)?),
+        )
+    } else {
+        (None, None)
+    };
     Ok(HazardEvaluation {
         cut,
         fit_snapshots: fit.len(),
-        fit_months: months.len(),
-        trees: hazard.trees.len(),
+        fit_months: hazard.fit_months,
+        trees: hazard.booster.trees.len(),
         test_accounts: test.len(),
         test_churned_12m: event.iter().filter(|&&e| e).count(),
-        auc,
-        mean_auc,
-        uno_c,
-        integrated_brier,
-        calibration,
+        scores,
+        spliced,
         auc_90d_hazard: auc90(&p_hazard)?,
-        auc_90d_direct: auc90(&p_direct)?,
+        auc_90d_direct,
         test: test
             .iter()
             .enumerate()
@@ -235,43 +215,31 @@ pub fn evaluate(t: &SnapshotTable, seed: u64) -> Result<HazardEvaluation> {
     })
 }
 
-/// The design of months at risk: the snapshot's design row, then the month's calendar.
-fn month_design(
-    x: ArrayView2<f64>,
-    months: &[MonthRow],
-    cal: impl Fn(&MonthRow) -> [f64; 5],
-) -> Array2<f64> {
-    let p = x.ncols();
-    let mut out = Array2::zeros((months.len(), p + 5));
-    for (r, m) in months.iter().enumerate() {
-        out.slice_mut(s![r, ..p]).assign(&x.row(m.row));
-        for (j, v) in cal(m).into_iter().enumerate() {
-            out[[r, p + j]] = v;
-        }
-    }
-    out
-}
-
-/// Each row of `x`'s twelve hazards, multiplied into a [`Curve`].
-pub fn curves(
-    hazard: &Boost,
-    x: ArrayView2<f64>,
-    cal: impl Fn(usize, usize) -> [f64; 5],
-) -> Vec<Curve> {
-    let months: Vec<MonthRow> = (0..x.nrows())
-        .flat_map(|row| {
-            (1..=MONTHS).map(move |k| MonthRow {
-                row,
-                k,
-                churned: false,
-            })
-        })
+/// The direct 90-day booster fitted on the fit snapshots whose label is known by the cut,
+/// and its probabilities for the test snapshots.
+fn direct_90_day(
+    t: &SnapshotTable,
+    ds: &Dataset,
+    prep: &Preprocessor,
+    (fit, test): (&[usize], &[usize]),
+    cut: NaiveDate,
+    seed: u64,
+) -> Result<Vec<f64>> {
+    let horizon = Duration::days(t.horizon_days);
+    let rows: Vec<usize> = fit
+        .iter()
+        .copied()
+        .filter(|&i| t.rows[i].label.is_some() && t.rows[i].t + horizon < cut)
         .collect();
-    let design = month_design(x, &months, |m| cal(m.row, m.k));
-    let raw = hazard.raw(design.view());
-    raw.chunks(MONTHS)
-        .map(|c| Curve::new(c.iter().map(|&v| sigmoid(v)).collect()))
-        .collect()
+    let x = prep.transform(ds, &rows)?;
+    let y: Vec<f64> = rows
+        .iter()
+        .map(|&i| f64::from(u8::from(t.rows[i].label == Some(true))))
+        .collect();
+    let stop = held_out_groups(rows.iter().map(|&i| ds.group[i]), seed);
+    let direct = Boost::fit(x.view(), &y, None, PARAMS, Some(&stop), seed);
+    let raw = direct.raw(prep.transform(ds, test)?.view());
+    Ok(raw.into_iter().map(sigmoid).collect())
 }
 
 /// The test accounts' churn month within twelve (an event), else still a customer after

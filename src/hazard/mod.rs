@@ -25,13 +25,17 @@
 //! model fitted on the same snapshots is the yardstick for the hazard's 3-month figure.
 
 pub mod evaluate;
+pub mod model;
 
 pub use evaluate::{HazardEvaluation, evaluate};
+pub use model::HazardModel;
 
 use chrono::{Duration, NaiveDate};
 
 use crate::book::snapshot::SpineRow;
 use crate::common::dates;
+use crate::features::SnapshotTable;
+use crate::features::dataset::Dataset;
 
 /// Months ahead the hazard covers.
 pub const MONTHS: usize = 12;
@@ -152,6 +156,46 @@ impl Curve {
         self.cumulative[m.clamp(1, self.cumulative.len()) - 1]
     }
 
+    /// This curve with P(churn within 3 months) set to `p` (see [`Outlook::new`]): the
+    /// first three hazards rescaled so that they multiply into `p` with the same shape
+    /// (the same share of the three months' churn in each), the later hazards kept.
+    pub fn spliced(&self, p: f64) -> Curve {
+        let p = p.clamp(0.0, 1.0);
+        let own = self.within(3);
+        let mut cumulative = self.cumulative.clone();
+        for (m, c) in cumulative.iter_mut().enumerate() {
+            *c = if m < 3 {
+                if own > 0.0 {
+                    p * *c / own
+                } else {
+                    p * (m + 1) as f64 / 3.0
+                }
+            } else {
+                // P(churn in (3, m]) given staying the three months, from the hazard.
+                let later = if own < 1.0 {
+                    (*c - own) / (1.0 - own)
+                } else {
+                    0.0
+                };
+                p + (1.0 - p) * later
+            };
+        }
+        let mut stayed = 1.0;
+        let hazard = cumulative
+            .iter()
+            .map(|&c| {
+                let h = if stayed > 0.0 {
+                    1.0 - (1.0 - c) / stayed
+                } else {
+                    0.0
+                };
+                stayed = 1.0 - c;
+                h.clamp(0.0, 1.0)
+            })
+            .collect();
+        Curve { hazard, cumulative }
+    }
+
     /// The expected churn month among accounts that churn within the twelve months
     /// (`None` when churn within them has probability 0).
     pub fn expected_month(&self) -> Option<f64> {
@@ -174,6 +218,91 @@ impl Curve {
         let end = r.renewal_date.max(r.t);
         let k = churn_month(r.t, end);
         (k <= self.cumulative.len()).then(|| self.within(k))
+    }
+}
+
+/// The hazard of a book's run: its out-of-time figures when the data follows a snapshot
+/// for twelve months (else `None`, with the reason logged), and the model fitted on every
+/// snapshot before the as-of date with the months observed by it, which the model folder
+/// keeps.
+pub struct BookHazard {
+    pub model: HazardModel,
+    pub evaluation: Option<HazardEvaluation>,
+}
+
+/// Evaluates, then fits, the hazard of snapshot table `t` (design `ds`).
+pub fn for_book(t: &SnapshotTable, ds: &Dataset, seed: u64) -> crate::error::Result<BookHazard> {
+    log::info!("fitting the account-month hazard (out of time, then on every snapshot)");
+    let evaluation = match evaluate(t, ds, seed, false) {
+        Ok(e) => Some(e),
+        Err(e) => {
+            log::warn!("the hazard is not validated: {e}");
+            None
+        }
+    };
+    let rows = model::fit_rows(t, ds, 0..t.rows.len(), t.as_of, seed);
+    let model = HazardModel::fit(t, ds, &rows, t.as_of, seed)?;
+    Ok(BookHazard { model, evaluation })
+}
+
+/// Quarters ahead the forecast covers: months 1-3, 4-6, 7-9 and 10-12.
+pub const QUARTERS: usize = MONTHS / 3;
+
+/// An account's next twelve months as the list shows them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outlook {
+    /// P(churn within m months), m = 1..=12.
+    pub within: Vec<f64>,
+    /// The next renewal: the current term's end (past t when it is overdue).
+    pub next_renewal: NaiveDate,
+    /// P(that renewal fails); `None` when it is past the twelve months.
+    pub p_next_renewal_fails: Option<f64>,
+    /// Whether a term ends (is up for renewal) in each quarter ahead; an overdue renewal
+    /// counts in the first.
+    pub renews_in_quarter: [bool; QUARTERS],
+}
+
+impl Outlook {
+    /// The outlook of snapshot row `r` from its hazard curve. With `p_90d`, the list's
+    /// calibrated 90-day probability (a model whose horizon is about three months), the
+    /// first three months are that model's and the months after them the hazard's
+    /// conditional on staying: P(churn within m) = p + (1 - p) P_h(churn in (3, m] |
+    /// stayed 3), and within the first three months the hazard's shape scaled to p. The
+    /// list then says one thing: P(churn within 6 months) is never below the 90-day
+    /// probability beside it, and the first quarter of the forecast agrees with the
+    /// 90-day forecast.
+    pub fn new(curve: &Curve, r: &SpineRow, p_90d: Option<f64>) -> Outlook {
+        let curve = match p_90d {
+            Some(p) => curve.spliced(p),
+            None => curve.clone(),
+        };
+        let mut renews_in_quarter = [false; QUARTERS];
+        let ends = term_ends(r);
+        for (q, slot) in renews_in_quarter.iter_mut().enumerate() {
+            let start = dates::add_months(r.t, 3 * q as i32);
+            let end = dates::add_months(r.t, 3 * (q as i32 + 1));
+            *slot = ends
+                .iter()
+                .any(|&e| e < end && (e >= start || (q == 0 && e < r.t)));
+        }
+        Outlook {
+            within: curve.cumulative.clone(),
+            next_renewal: r.renewal_date,
+            p_next_renewal_fails: curve.next_renewal_fails(r),
+            renews_in_quarter,
+        }
+    }
+
+    /// P(churn within `m` months), 1 <= m <= 12.
+    pub fn within(&self, m: usize) -> f64 {
+        self.within[m.clamp(1, self.within.len()) - 1]
+    }
+
+    /// P(churn in quarter `q`, 0-based): within its last month, less within the month
+    /// before it began.
+    pub fn in_quarter(&self, q: usize) -> f64 {
+        let before = if q == 0 { 0.0 } else { self.within(3 * q) };
+        (self.within(3 * q + 3) - before).max(0.0)
     }
 }
 
@@ -247,6 +376,54 @@ mod tests {
         // Month 1: the May end is 60 days from April 1, none passed.
         assert!((cal[0][2] - 60.0 / DAYS_PER_MONTH).abs() < 1e-12);
         assert_eq!(cal[0][3], 0.0);
+    }
+
+    #[test]
+    fn the_outlook_splits_the_year_into_quarters_and_renewals() {
+        let mut h = vec![0.0; MONTHS];
+        h[1] = 0.2; // month 2
+        h[4] = 0.5; // month 5
+        let c = Curve::new(h);
+        // Quarterly terms ending 2025-05-31, 08-31, 11-30, 2026-02-28.
+        let o = Outlook::new(&c, &row("2025-04-01", "2025-05-31", 3.0, None), None);
+        assert_eq!(o.renews_in_quarter, [true, true, true, true]);
+        assert!((o.in_quarter(0) - 0.2).abs() < 1e-15);
+        // 1 - 0.8 * 0.5 = 0.6, less 0.2
+        assert!((o.in_quarter(1) - 0.4).abs() < 1e-15);
+        assert_eq!(o.in_quarter(2), 0.0);
+        assert!((o.p_next_renewal_fails.unwrap() - 0.2).abs() < 1e-15);
+        // An annual term ending 2025-12-31: up for renewal in the third quarter only.
+        let o = Outlook::new(&c, &row("2025-04-01", "2025-12-31", 12.0, None), None);
+        assert_eq!(o.renews_in_quarter, [false, false, true, false]);
+        // Overdue (lapsed, the term ended before t): the first quarter, and the end of
+        // the term a renewal would start (2026-03-15) in the fourth.
+        let o = Outlook::new(&c, &row("2025-04-01", "2025-03-15", 12.0, None), None);
+        assert_eq!(o.renews_in_quarter, [true, false, false, true]);
+        assert_eq!(o.next_renewal, d("2025-03-15"));
+    }
+
+    /// The hazard says 0.2 within 3 months (all in month 2) and 0.6 within 6 (month 5:
+    /// 0.5 of those left). Spliced to a 90-day probability of 0.4: within 2 months 0.4,
+    /// within 5 months 0.4 + 0.6 * 0.5 = 0.7.
+    #[test]
+    fn the_90_day_probability_splices_into_the_curve() {
+        let mut h = vec![0.0; MONTHS];
+        h[1] = 0.2;
+        h[4] = 0.5;
+        let c = Curve::new(h).spliced(0.4);
+        assert!((c.within(1) - 0.0).abs() < 1e-15);
+        assert!((c.within(2) - 0.4).abs() < 1e-15);
+        assert!((c.within(3) - 0.4).abs() < 1e-15);
+        assert!((c.within(5) - 0.7).abs() < 1e-15);
+        assert!((c.within(12) - 0.7).abs() < 1e-15);
+        assert!((c.hazard[4] - 0.5).abs() < 1e-15);
+        assert!((c.hazard[1] - 0.4).abs() < 1e-15);
+        // Its own 3-month figure leaves a curve as it was.
+        let own = Curve::new(vec![0.05; MONTHS]);
+        let same = own.spliced(own.within(3));
+        for m in 1..=MONTHS {
+            assert!((same.within(m) - own.within(m)).abs() < 1e-12);
+        }
     }
 
     #[test]

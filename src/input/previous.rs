@@ -23,6 +23,10 @@ pub struct Account {
     pub probability: Option<f64>,
     pub tier: String,
     pub arr_at_risk: Option<f64>,
+    /// The twelve-month outlook (when the model has the hazard): P(churn within 12
+    /// months) and P(the next renewal fails).
+    pub p_churn_12m: Option<f64>,
+    pub p_next_renewal_fails: Option<f64>,
     pub health_score: Option<f64>,
     pub health_tier: String,
     pub drivers: Vec<String>,
@@ -71,6 +75,8 @@ pub fn accounts(path: &Path) -> Result<Vec<Account>> {
     let probability = number("churn_probability");
     let tier = text("risk_tier");
     let arr_at_risk = number("arr_at_risk");
+    let p_churn_12m = number("p_churn_12m");
+    let p_next_renewal_fails = number("p_next_renewal_fails");
     let health_score = number("health_score");
     let health_tier = text("health_tier");
     let drivers = ["driver_1", "driver_2", "driver_3"].map(text);
@@ -96,6 +102,8 @@ pub fn accounts(path: &Path) -> Result<Vec<Account>> {
             probability: probability(i),
             tier: tier(i),
             arr_at_risk: arr_at_risk(i),
+            p_churn_12m: p_churn_12m(i),
+            p_next_renewal_fails: p_next_renewal_fails(i),
             health_score: health_score(i),
             health_tier: health_tier(i),
             drivers: drivers

@@ -11,14 +11,17 @@ use crate::input::table::{Column, Table};
 
 /// Writes both files into `out`, replacing the folder whole.
 pub fn write(e: &HazardEvaluation, out: &Path) -> Result<Written> {
-    super::staged(out, "hazard", |dir| {
-        super::write_json(&dir.join(names::HAZARD_JSON), e)?;
-        io::write_table(
-            &dir.join(names::HAZARD_TEST_CSV),
-            &test_table(e),
-            Format::Csv,
-        )
-    })
+    super::staged(out, "hazard", |dir| write_files(e, dir))
+}
+
+/// Writes both files into `dir` (a run's staged folder, or the hazard's own).
+pub fn write_files(e: &HazardEvaluation, dir: &Path) -> Result<()> {
+    super::write_json(&dir.join(names::HAZARD_JSON), e)?;
+    io::write_table(
+        &dir.join(names::HAZARD_TEST_CSV),
+        &test_table(e),
+        Format::Csv,
+    )
 }
 
 fn test_table(e: &HazardEvaluation) -> Table {

@@ -72,6 +72,9 @@ fn write_the_rest(r: &RunResult, out: &Path) -> Result<()> {
     }
     super::list::write(&r.list, out)?;
     super::forecast::write(&r.forecast, out)?;
+    if let Some(h) = &r.hazard {
+        super::hazard::write_files(h, out)?;
+    }
     if !r.budget.is_empty() {
         io::write_table(
             &out.join(names::PLAY_BUDGET_CSV),

@@ -141,22 +141,22 @@ pub fn hazard(e: &crate::hazard::HazardEvaluation) -> String {
     );
     let auc: Vec<String> = crate::hazard::evaluate::HORIZONS
         .iter()
-        .zip(&e.auc)
+        .zip(&e.scores.auc)
         .map(|(h, a)| format!("{h} months {a:.4}"))
         .collect();
     out!(
         o,
         "  time-dependent ROC-AUC: {} (mean {:.4})",
         auc.join(", "),
-        e.mean_auc
+        e.scores.mean_auc
     );
-    out!(o, "  Uno's concordance (12 months): {:.4}", e.uno_c);
+    out!(o, "  Uno's concordance (12 months): {:.4}", e.scores.uno_c);
     out!(
         o,
         "  integrated Brier score (months 1-12): {:.4}",
-        e.integrated_brier
+        e.scores.integrated_brier
     );
-    for c in &e.calibration {
+    for c in &e.scores.calibration {
         out!(
             o,
             "  calibration at {:>2} months: predicted {:.2}%, observed {:.2}%, ECE {:.4}",
@@ -166,17 +166,37 @@ pub fn hazard(e: &crate::hazard::HazardEvaluation) -> String {
             c.ece
         );
     }
-    let better = if e.auc_90d_hazard > e.auc_90d_direct {
-        "the hazard"
-    } else {
-        "the direct model"
-    };
-    out!(
-        o,
-        "  90-day ROC-AUC on the test accounts: hazard (3 months) {:.4}, direct 90-day model {:.4}: {better} ranks better",
-        e.auc_90d_hazard,
-        e.auc_90d_direct
-    );
+    match e.auc_90d_direct {
+        Some(direct) => {
+            let better = if e.auc_90d_hazard > direct {
+                "the hazard"
+            } else {
+                "the direct model"
+            };
+            out!(
+                o,
+                "  90-day ROC-AUC on the test accounts: hazard (3 months) {:.4}, direct 90-day model {direct:.4}: {better} ranks better",
+                e.auc_90d_hazard
+            );
+        }
+        None => out!(
+            o,
+            "  90-day ROC-AUC on the test accounts: hazard (3 months) {:.4}",
+            e.auc_90d_hazard
+        ),
+    }
+    if let Some(s) = &e.spliced {
+        let auc: Vec<String> = s.auc.iter().map(|a| format!("{a:.4}")).collect();
+        out!(
+            o,
+            "  the list's outlook (direct model for 3 months, the hazard after): ROC-AUC at 3/6/12 months {}, Uno's C {:.4}, integrated Brier {:.4}, 12-month calibration {:.2}% vs {:.2}%",
+            auc.join("/"),
+            s.uno_c,
+            s.integrated_brier,
+            100.0 * s.calibration[2].mean_predicted,
+            100.0 * s.calibration[2].observed_rate
+        );
+    }
     o
 }
 

@@ -27,7 +27,7 @@ enum Cell {
     Number(Option<f64>, u8),
 }
 
-const HEADERS: [&str; 22] = [
+const HEADERS: [&str; 26] = [
     "Rank",
     "Account ID",
     "Account",
@@ -41,6 +41,10 @@ const HEADERS: [&str; 22] = [
     "Renewal date",
     "Days to renewal",
     "Renewal state",
+    "Churn within 6 months",
+    "Churn within 12 months",
+    "Next renewal",
+    "Next renewal fails",
     "Health score",
     "Health tier",
     "Reason 1",
@@ -52,7 +56,7 @@ const HEADERS: [&str; 22] = [
     "Not scored because",
 ];
 
-fn cells(rank: usize, s: &Scored) -> [Cell; 22] {
+fn cells(rank: usize, s: &Scored) -> [Cell; 26] {
     let driver = |k: usize| {
         s.explanation
             .as_ref()
@@ -72,6 +76,10 @@ fn cells(rank: usize, s: &Scored) -> [Cell; 22] {
         Cell::Text(s.renewal_date.clone()),
         Cell::Number(s.days_to_renewal, 0),
         Cell::Text(s.renewal_state.clone()),
+        Cell::Share(s.outlook.as_ref().map(|o| o.within(6))),
+        Cell::Share(s.outlook.as_ref().map(|o| o.within(12))),
+        Cell::Text(s.outlook.as_ref().map(|o| o.next_renewal.to_string())),
+        Cell::Share(s.outlook.as_ref().and_then(|o| o.p_next_renewal_fails)),
         Cell::Number(s.health.as_ref().and_then(|h| h.score), 1),
         Cell::Text(
             s.health

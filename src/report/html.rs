@@ -131,11 +131,12 @@ pub fn render(inp: &Inputs, o: &Options) -> String {
         esc(&model),
         order
     );
-    p.push_str("<nav><a href=\"#headline\">Headline</a><a href=\"#list-section\">Ranked list</a><a href=\"#by-owner\">By CSM &amp; segment</a><a href=\"#forecast\">Renewal forecast</a><a href=\"#health\">Health score</a><a href=\"#retention\">Retention</a><a href=\"#clusters\">Clusters</a><a href=\"#plays\">Plays</a><a href=\"#model\">Model quality</a><a href=\"#retraining\">Retraining</a><a href=\"#caveats\">Data caveats</a></nav><main>");
+    p.push_str("<nav><a href=\"#headline\">Headline</a><a href=\"#list-section\">Ranked list</a><a href=\"#by-owner\">By CSM &amp; segment</a><a href=\"#forecast\">Renewal forecast</a><a href=\"#next-12-months\">Next 12 months</a><a href=\"#health\">Health score</a><a href=\"#retention\">Retention</a><a href=\"#clusters\">Clusters</a><a href=\"#plays\">Plays</a><a href=\"#model\">Model quality</a><a href=\"#retraining\">Retraining</a><a href=\"#caveats\">Data caveats</a></nav><main>");
     headline(&mut p, inp, o);
     ranked_list(&mut p, inp, o, order);
     by_owner(&mut p, inp, o);
     forecast(&mut p, inp);
+    super::outlook::section(&mut p, inp);
     health(&mut p, inp);
     retention(&mut p, inp);
     clusters(&mut p, inp);

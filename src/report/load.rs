@@ -56,6 +56,9 @@ pub struct Inputs {
     pub recommended_toml: Option<String>,
     pub metrics: Option<TrainReport>,
     pub forecast: Option<Forecast>,
+    /// The account-month hazard's out-of-time figures (`hazard.json`), when the run
+    /// fitted it.
+    pub hazard: Option<crate::hazard::HazardEvaluation>,
     pub backtest: Option<Backtest>,
     /// The previous run's list, when one was given.
     pub previous: Option<Vec<Account>>,
@@ -121,6 +124,7 @@ pub fn load(dir: &Path, previous: Option<&Path>, backtest: Option<&Path>) -> Res
         recommended_toml: text(&dir.join(names::RECOMMENDED_HEALTH_TOML))?,
         metrics: json(&dir.join(names::METRICS_JSON))?,
         forecast: json(&dir.join(names::FORECAST_JSON))?,
+        hazard: json(&dir.join(names::HAZARD_JSON))?,
         backtest: json(&bt_dir.join(names::BACKTEST_JSON))?,
         previous: match previous {
             Some(p) => Some(accounts(&p.join(names::SCORED_ACCOUNTS_CSV))?),

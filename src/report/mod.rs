@@ -5,6 +5,7 @@
 mod escape;
 pub mod html;
 pub mod load;
+pub(crate) mod outlook;
 pub(crate) mod retraining;
 pub(crate) mod svg;
 

@@ -275,20 +275,27 @@ pub fn forest(
     let ly = bottom + 32.0;
     let _ = write!(
         s,
-        "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"4\" fill=\"{}\"/><text x=\"{:.1}\" y=\"{:.1}\">{}</text><path d=\"M{:.1} {:.1}l5 5l-5 5l-5 -5z\" fill=\"white\" stroke=\"{}\" stroke-width=\"1.6\"/><text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+        "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"4\" fill=\"{}\"/><text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
         label_w,
         ly,
         COLOURS[0],
         label_w + 10.0,
         ly + 4.0,
         esc(legend.0),
-        label_w + 200.0,
-        ly - 5.0,
-        COLOURS[1],
-        label_w + 210.0,
-        ly + 4.0,
-        esc(legend.1)
     );
+    // No marker legend when the chart has no markers.
+    if !legend.1.is_empty() {
+        let _ = write!(
+            s,
+            "<path d=\"M{:.1} {:.1}l5 5l-5 5l-5 -5z\" fill=\"white\" stroke=\"{}\" stroke-width=\"1.6\"/><text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+            label_w + 200.0,
+            ly - 5.0,
+            COLOURS[1],
+            label_w + 210.0,
+            ly + 4.0,
+            esc(legend.1)
+        );
+    }
     s.push_str("</svg>");
     s
 }

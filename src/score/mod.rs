@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::explain::drivers::{Explanation, Play, Typical, explain_rows, suggested_play};
 use crate::features::SnapshotTable;
 use crate::features::dataset::Dataset;
+use crate::hazard::Outlook;
 use crate::health::{HealthConfig, HealthRow};
 use crate::input::load::AccountInfo;
 use crate::input::table::{Column, Table};
@@ -44,6 +45,8 @@ pub struct Scored {
     /// The play expected to save the most ARR, from the estimated per-account effects
     /// (set by [`ScoredList::attach_best_plays`]).
     pub best_play: Option<BestPlay>,
+    /// The next twelve months from the account-month hazard, when the model has one.
+    pub outlook: Option<Outlook>,
 }
 
 /// The next best play of an account: the play whose estimated reduction in churn
@@ -77,6 +80,7 @@ impl Scored {
             health: None,
             play: None,
             best_play: None,
+            outlook: None,
         }
     }
 
@@ -232,6 +236,17 @@ impl ScoredList {
             .with_rounded("churn_probability", n(&|x| x.churn_probability), 4)
             .with("risk_tier", s(&|x| x.risk_tier.map(str::to_string)))
             .with_rounded("arr_at_risk", n(&|x| x.arr_at_risk), 2)
+            .with_rounded("p_churn_6m", n(&|x| within(x, 6)), 4)
+            .with_rounded("p_churn_12m", n(&|x| within(x, 12)), 4)
+            .with(
+                "next_renewal_date",
+                s(&|x| x.outlook.as_ref().map(|o| o.next_renewal.to_string())),
+            )
+            .with_rounded(
+                "p_next_renewal_fails",
+                n(&|x| x.outlook.as_ref().and_then(|o| o.p_next_renewal_fails)),
+                4,
+            )
             .with_rounded(
                 "health_score",
                 n(&|x| x.health.as_ref().and_then(|h| h.score)),
@@ -335,6 +350,11 @@ impl ScoredList {
     }
 }
 
+/// P(churn within `m` months) from the account's outlook.
+fn within(s: &Scored, m: usize) -> Option<f64> {
+    s.outlook.as_ref().map(|o| o.within(m))
+}
+
 fn driver(s: &Scored, k: usize) -> Option<String> {
     s.explanation
         .as_ref()
@@ -392,6 +412,13 @@ pub fn score_snapshot(
     let p = pipe.proba(x.view());
     let typical = Typical::new(&ds, &rows);
     let explanations = explain_rows(pipe, &ds, &rows, x.view(), &typical, 3);
+    // The list's probability is the first quarter of the outlook when its horizon is
+    // about three months.
+    let three_months = (85..=95).contains(&model.manifest.horizon_days);
+    let curves = match &model.hazard {
+        Some(h) => Some(h.curves(table, &ds, &rows)?),
+        None => None,
+    };
     let mut out = Vec::new();
     let mut scored = vec![false; accounts.len()];
     for ((k, &i), e) in rows.iter().enumerate().zip(explanations) {
@@ -417,6 +444,9 @@ pub fn score_snapshot(
             explanation: Some(e),
             health: None,
             best_play: None,
+            outlook: curves
+                .as_ref()
+                .map(|c| Outlook::new(&c[k], r, three_months.then_some(prob))),
         });
     }
     for (k, a) in accounts.iter().enumerate() {

@@ -352,13 +352,13 @@ pub fn per_type(p: &Plan) -> String {
     for (k, ty) in p.usage_types.iter().enumerate() {
         let is = format!("y.feature = {}", d.string(ty));
         win.push(format!(
-            "       SUM(CASE WHEN {is} AND w.band = 30 THEN y.events ELSE 0 END) AS c30_{k},
-       SUM(CASE WHEN {is} THEN y.events ELSE 0 END) AS c90_{k},
-       SUM(CASE WHEN {is} AND w.band <> 30 THEN y.events ELSE 0 END) AS prior60_{k}"
+            "       SUM(CASE WHEN {is} THEN y.c30 ELSE 0 END) AS c30_{k},
+       SUM(CASE WHEN {is} THEN y.c90 ELSE 0 END) AS c90_{k},
+       SUM(CASE WHEN {is} THEN y.c90 - y.c30 ELSE 0 END) AS prior60_{k}"
         ));
         buckets.push(format!(
             "       SUM(CASE WHEN {is} THEN y.events ELSE 0 END) AS total_{k},
-       MAX(CASE WHEN {is} THEN y.day END) AS last_{k}"
+       MAX(CASE WHEN {is} THEN y.last_day END) AS last_{k}"
         ));
         run.push(format!(
             "       SUM(b.total_{k}) {UPTO} AS total_{k},
@@ -459,28 +459,45 @@ FROM rates s;
 }
 
 /// The sums of stage 5: windowed counts per account and snapshot date, counts per
-/// account and snapshot interval, and their running totals.
+/// account and snapshot interval, and their running totals. Each is summed per account,
+/// date and type first (a narrow table), then pivoted to a column per type: grouping
+/// the joined usage rows straight into a column per type (thirty sums per group) spilled
+/// past 45 GB at 1,000,000 accounts in DuckDB, the narrow sums took 283 s.
 fn typed_tables(p: &Plan, win: &str, buckets: &str, run: &str) -> String {
     let d = p.dialect;
     format!(
         "
-{create_windows}
-SELECT y.account_id, w.t,
-{win}
+{create_windows_long}
+SELECT y.account_id, w.t, y.feature,
+       SUM(CASE WHEN w.band = 30 THEN y.events ELSE 0 END) AS c30,
+       SUM(y.events) AS c90
 FROM cl_usage_typed y
 JOIN cl_day_windows w ON w.day = y.day
-GROUP BY y.account_id, w.t;
+GROUP BY y.account_id, w.t, y.feature;
 
-{create_buckets}
-SELECT y.account_id, b.t,
-{buckets}
+{create_windows}
+SELECT y.account_id, y.t,
+{win}
+FROM cl_typed_windows_long y
+GROUP BY y.account_id, y.t;
+
+{create_buckets_long}
+SELECT y.account_id, b.t, y.feature, SUM(y.events) AS events, MAX(y.day) AS last_day
 FROM cl_usage_typed y
 JOIN cl_day_buckets b ON b.day = y.day
-GROUP BY y.account_id, b.t;
+GROUP BY y.account_id, b.t, y.feature;
+
+{create_buckets}
+SELECT y.account_id, y.t,
+{buckets}
+FROM cl_typed_buckets_long y
+GROUP BY y.account_id, y.t;
 
 {running}
 ",
+        create_windows_long = d.create("cl_typed_windows_long"),
         create_windows = d.create("cl_typed_windows"),
+        create_buckets_long = d.create("cl_typed_buckets_long"),
         create_buckets = d.create("cl_typed_buckets"),
         running = running(p, "cl_typed_running", "cl_typed_buckets", run),
     )

@@ -6,8 +6,8 @@
 //! - `metrics.json`: the training report (every candidate, every family, the champion);
 //! - `config.toml`: the configuration used;
 //! - `coefficients.csv`, `decision_tree.txt`, `MODEL_CARD.md`: the readable documents
-//!   ([`super::card`]), and `plays.json` when the run estimated the plays' effects, passed
-//!   in by the job that saves.
+//!   ([`super::card`]), `plays.json` when the run estimated the plays' effects and
+//!   `hazard.json` when it fitted the account-month hazard, passed in by the job that saves.
 //!
 //! The folder is written under a temporary name and renamed when complete.
 
@@ -46,6 +46,9 @@ pub struct ModelDir {
     pub manifest: Manifest,
     pub pipelines: BTreeMap<Family, Pipeline>,
     pub config: Config,
+    /// The account-month hazard, when the model was trained on a book with one
+    /// (`hazard.json`).
+    pub hazard: Option<crate::hazard::HazardModel>,
 }
 
 impl ModelDir {
@@ -181,11 +184,18 @@ pub fn load(dir: &Path) -> Result<ModelDir> {
         Ok(text) => Config::from_toml(&text, &cpath.display().to_string())?,
         Err(_) => Config::default(),
     };
+    let hpath = dir.join(crate::hazard::model::FILE);
+    let hazard = if hpath.is_file() {
+        Some(read_json(&hpath)?)
+    } else {
+        None
+    };
     Ok(ModelDir {
         path: dir.to_path_buf(),
         manifest,
         pipelines,
         config,
+        hazard,
     })
 }
 

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{BookContext, OnProgress};
 use crate::analysis::forecast;
+use crate::analysis::quarters::{self, QuarterCheck};
 use crate::book::snapshot;
 use crate::common::dates;
 use crate::config::Config;
@@ -62,6 +63,10 @@ pub struct CutResult {
     pub predicted_churned_arr_interval: (f64, f64),
     #[serde(deserialize_with = "crate::common::nan::f64")]
     pub actual_churned_arr: f64,
+    /// The quarter forecast made at the cut (the account-month hazard fitted on the cut
+    /// book) against what churned, for each quarter that has played out.
+    #[serde(default)]
+    pub quarters: Vec<QuarterCheck>,
     /// Every account scored (in `backtest_scores.csv`, not in the json).
     #[serde(skip)]
     pub scores: Vec<BacktestScore>,
@@ -165,6 +170,11 @@ pub fn backtest(
                 churned,
             });
         }
+        let quarters = if cfg.models().hazard {
+            quarter_checks(&table, &ds, &rows, &p, &outcome, full.as_of, cfg)?
+        } else {
+            Vec::new()
+        };
         let at_risk: Vec<f64> = q.iter().zip(&arr).map(|(p, a)| p * a).collect();
         let champion = trained.report.champion;
         cuts.push(CutResult {
@@ -186,6 +196,7 @@ pub fn backtest(
             predicted_churned_arr: at_risk.iter().sum(),
             predicted_churned_arr_interval: forecast::churned_arr_interval(&arr, &q, cfg.seed()),
             actual_churned_arr: y.iter().zip(&arr).map(|(y, a)| y * a).sum(),
+            quarters,
             scores,
         });
     }
@@ -195,4 +206,69 @@ pub fn backtest(
         horizon_days: h,
         cuts,
     })
+}
+
+/// The quarter forecast at a cut: the hazard fitted on the cut book `table`, each scored
+/// account's outlook (its 90-day probability `p` first, as the list has it), and what
+/// churned in each quarter whose end, and the grace period after it, has passed by the
+/// full book's `as_of` (`outcome`: the full book's spine at the cut).
+fn quarter_checks(
+    table: &crate::features::SnapshotTable,
+    ds: &Dataset,
+    rows: &[usize],
+    p: &[f64],
+    outcome: &[snapshot::SpineRow],
+    as_of: NaiveDate,
+    cfg: &Config,
+) -> Result<Vec<QuarterCheck>> {
+    use crate::hazard::{HazardModel, Outlook, churn_month, model};
+    let at = table.as_of;
+    let fit = model::fit_rows(table, ds, 0..table.rows.len(), at, cfg.seed());
+    let hazard = HazardModel::fit(table, ds, &fit, at, cfg.seed())?;
+    let curves = hazard.curves(table, ds, rows)?;
+    let three_months = (85..=95).contains(&table.horizon_days);
+    let outlooks: Vec<Outlook> = rows
+        .iter()
+        .zip(&curves)
+        .zip(p)
+        .map(|((&i, c), &p)| Outlook::new(c, &table.rows[i], three_months.then_some(p)))
+        .collect();
+    let items: Vec<quarters::Item> = rows
+        .iter()
+        .zip(&outlooks)
+        .map(|(&i, o)| quarters::Item {
+            segment: "all",
+            arr: table.rows[i].arr,
+            outlook: o,
+        })
+        .collect();
+    let forecast = quarters::quarters(&items, at, &Default::default(), cfg.seed() ^ 0x9a47);
+    let churned: std::collections::HashMap<u32, usize> = outcome
+        .iter()
+        .filter_map(|r| Some((r.account, churn_month(at, r.churn_date?))))
+        .collect();
+    let grace = Duration::days(cfg.data().grace_days);
+    Ok(forecast
+        .iter()
+        .filter(|f| f.segment == "all" && f.end + grace < as_of)
+        .map(|f| QuarterCheck {
+            quarter: f.quarter,
+            start: f.start,
+            end: f.end,
+            accounts: f.accounts,
+            expected_churned_arr: f.expected_churned_arr,
+            churned_arr_low: f.churned_arr_low,
+            churned_arr_high: f.churned_arr_high,
+            actual_churned_arr: rows
+                .iter()
+                .map(|&i| &table.rows[i])
+                .filter(|r| {
+                    churned
+                        .get(&r.account)
+                        .is_some_and(|&m| (m - 1) / 3 + 1 == f.quarter)
+                })
+                .map(|r| r.arr)
+                .sum(),
+        })
+        .collect())
 }

@@ -57,5 +57,6 @@ pub fn hazard(
 ) -> Result<crate::hazard::HazardEvaluation> {
     let t = features(data, as_of, cfg)?;
     log::info!("fitting the account-month hazard out of time");
-    crate::hazard::evaluate(&t, cfg.seed())
+    let ds = crate::features::dataset::Dataset::from_snapshots(&t);
+    crate::hazard::evaluate(&t, &ds, cfg.seed(), true)
 }

@@ -52,6 +52,8 @@ pub struct Timings {
     /// From the start to the finished snapshot table.
     pub features: f64,
     pub training: f64,
+    /// The account-month hazard, evaluated and fitted (concurrently with training).
+    pub hazard: f64,
     /// Cohorts, clusters, propensity (concurrently with training).
     pub analyses: [f64; 3],
     /// Saving the model folder, loading it back, scoring and explaining the list.
@@ -62,10 +64,11 @@ pub struct Timings {
 impl Timings {
     fn log(&self) {
         log::info!(
-            "stage seconds: load {:.1}, features {:.1}, training {:.1} (cohorts {:.1}, clusters {:.1}, propensity {:.1} beside it), save and score {:.1}, total {:.1}",
+            "stage seconds: load {:.1}, features {:.1}, training {:.1} (hazard {:.1}, cohorts {:.1}, clusters {:.1}, propensity {:.1} beside it), save and score {:.1}, total {:.1}",
             self.load,
             self.features - self.load,
             self.training,
+            self.hazard,
             self.analyses[0],
             self.analyses[1],
             self.analyses[2],
@@ -101,6 +104,9 @@ pub struct RunResult {
     pub budget: Vec<targeting::BudgetRow>,
     /// Every scored account's estimated effect of every play with an effect model.
     pub play_effects: Vec<targeting::PlayEffect>,
+    /// The account-month hazard's out-of-time figures, when it was fitted and the data
+    /// follows a snapshot for twelve months.
+    pub hazard: Option<crate::hazard::HazardEvaluation>,
     pub seconds: Timings,
 }
 
@@ -140,12 +146,21 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
     };
     log::info!("training the models while the cohort, cluster and propensity analyses run");
     let t_features = t0.elapsed().as_secs_f64();
-    let ((trained, t_train), analyses) = rayon::join(
+    let (((trained, t_train), (hazard, t_hazard)), analyses) = rayon::join(
         || {
-            let t = Instant::now();
-            let scheme = super::train::scheme_for(&dataset, cfg);
-            let r = super::train::train_dataset(&dataset, scheme, cfg, progress);
-            (r, t.elapsed().as_secs_f64())
+            rayon::join(
+                || {
+                    let t = Instant::now();
+                    let scheme = super::train::scheme_for(&dataset, cfg);
+                    let r = super::train::train_dataset(&dataset, scheme, cfg, progress);
+                    (r, t.elapsed().as_secs_f64())
+                },
+                || {
+                    let t = Instant::now();
+                    let h = super::train::book_hazard(&table, &dataset, cfg);
+                    (h, t.elapsed().as_secs_f64())
+                },
+            )
         },
         || analysis::run_all(&inputs),
     );
@@ -162,10 +177,11 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
     let t_save = Instant::now();
     let base = super::train::ManifestBase::book(&opts.data, &table);
     // The next best play's models go into the model folder, for `churnlab score`.
-    let plays = match &analyses.propensity {
+    let mut extra = match &analyses.propensity {
         Ok(p) => vec![(targeting::PLAYS_FILE, p.play_models.to_json()?)],
         Err(_) => Vec::new(),
     };
+    extra.extend(super::train::hazard_file(hazard.as_ref())?);
     let (model_dir, entry) = super::train::save(
         &opts.models,
         &base,
@@ -173,7 +189,7 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
         &dataset,
         previous.model.as_ref(),
         cfg,
-        &plays,
+        &extra,
     )?;
     // Score with the model as saved, exactly as `churnlab score` would.
     let m = artifact::load(&model_dir)?;
@@ -220,6 +236,7 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
         load: t_load,
         features: t_features,
         training: t_train,
+        hazard: t_hazard,
         analyses: analyses.seconds,
         save_and_score: t_save.elapsed().as_secs_f64(),
         total: t0.elapsed().as_secs_f64(),
@@ -242,6 +259,7 @@ pub fn run(opts: &RunOptions, cfg: &Config, progress: OnProgress<'_>) -> Result<
         forecast,
         budget: scored.budget,
         play_effects: scored.play_effects,
+        hazard: hazard.and_then(|h| h.evaluation),
         seconds,
     })
 }

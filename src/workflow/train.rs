@@ -63,15 +63,18 @@ pub fn train(
     progress: OnProgress<'_>,
 ) -> Result<TrainOutcome> {
     let previous = previous.map(artifact::load).transpose()?;
-    let (ds, base) = match source {
+    let (ds, base, hazard) = match source {
         TrainSource::Book { dir, as_of } => {
             let ctx = BookContext::for_job(dir, *as_of, cfg)?;
             let t = ctx.snapshot_table(cfg.snapshots(), cfg.features())?;
-            (Dataset::from_snapshots(&t), ManifestBase::book(dir, &t))
+            let ds = Dataset::from_snapshots(&t);
+            let hazard = book_hazard(&t, &ds, cfg);
+            (ds, ManifestBase::book(dir, &t), hazard)
         }
         TrainSource::Flat(f) => (
             flat_dataset(f)?,
             ManifestBase::flat(f, cfg.snapshots().horizon_days),
+            None,
         ),
     };
     let mut trained = train_dataset(&ds, scheme_for(&ds, cfg), cfg, progress)?;
@@ -82,7 +85,7 @@ pub fn train(
         &ds,
         previous.as_ref(),
         cfg,
-        &[],
+        &hazard_file(hazard.as_ref())?,
     )?;
     Ok(TrainOutcome {
         trained,
@@ -90,6 +93,34 @@ pub fn train(
         model_dir,
         entry,
     })
+}
+
+/// The account-month hazard of a book, unless `[models] hazard = false`; a book it
+/// cannot be fitted on (no month at risk observed) gets none, with the reason logged.
+pub(crate) fn book_hazard(
+    t: &SnapshotTable,
+    ds: &Dataset,
+    cfg: &Config,
+) -> Option<crate::hazard::BookHazard> {
+    if !cfg.models().hazard {
+        return None;
+    }
+    crate::hazard::for_book(t, ds, cfg.seed())
+        .map_err(|e| log::warn!("no account-month hazard: {e}"))
+        .ok()
+}
+
+/// The hazard's file for the model folder, when there is one.
+pub(crate) fn hazard_file(
+    h: Option<&crate::hazard::BookHazard>,
+) -> Result<Vec<(&'static str, Vec<u8>)>> {
+    h.map(|h| {
+        serde_json::to_vec(&h.model)
+            .map(|b| (crate::hazard::model::FILE, b))
+            .map_err(|e| Error::Internal(format!("serialising the hazard: {e}")))
+    })
+    .into_iter()
+    .collect()
 }
 
 /// The dataset the models are fitted on: `ds` without the features `[features] exclude`
