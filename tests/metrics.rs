@@ -41,3 +41,41 @@ fn metrics_match_scikit_learn() {
         }
     }
 }
+
+/// Lowess and the integrated calibration index against statsmodels' lowess (frac 2/3, no
+/// robustness iterations, delta 0) on three fixtures: 40, 300 and 1,000 predictions, a
+/// calibrated one and two that are off by +0.05 and -0.03
+/// (tests/fixtures/ici_statsmodels.py).
+#[test]
+fn lowess_and_ici_match_statsmodels() {
+    let text = std::fs::read_to_string("tests/fixtures/ici_statsmodels.json").unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let f = |x: &serde_json::Value| -> Vec<f64> {
+        x.as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect()
+    };
+    for case in v["cases"].as_array().unwrap() {
+        let (p, y, want) = (f(&case["p"]), f(&case["y"]), f(&case["fit"]));
+        let mut order: Vec<usize> = (0..p.len()).collect();
+        order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
+        let xs: Vec<f64> = order.iter().map(|&i| p[i]).collect();
+        let ys: Vec<f64> = order.iter().map(|&i| y[i]).collect();
+        let fit = metrics::lowess(&xs, &ys, 2.0 / 3.0);
+        for (k, &i) in order.iter().enumerate() {
+            assert!(
+                (fit[k] - want[i]).abs() < 1e-10,
+                "n {}: point {i}: {} vs {}",
+                p.len(),
+                fit[k],
+                want[i]
+            );
+        }
+        let ici = metrics::ici(&y, &p).unwrap();
+        let stated = case["ici"].as_f64().unwrap();
+        assert!((ici - stated).abs() < 1e-12, "{ici} vs {stated}");
+    }
+    assert_eq!(metrics::ici(&[], &[]), None);
+}

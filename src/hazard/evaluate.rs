@@ -28,6 +28,10 @@ pub struct Calibration {
     pub observed_rate: f64,
     /// Expected calibration error over ten equal-width bins.
     pub ece: f64,
+    /// Integrated calibration index: mean |predicted - lowess-smoothed observed rate|
+    /// ([`metrics::ici`]).
+    #[serde(default)]
+    pub ici: f64,
 }
 
 /// The hazard's out-of-time figures.
@@ -105,6 +109,7 @@ fn score_curves(curves: &[Curve], event: &[bool], time: &[f64]) -> Result<Scores
                 mean_predicted: p.iter().sum::<f64>() / p.len() as f64,
                 observed_rate: y.iter().sum::<f64>() / y.len() as f64,
                 ece,
+                ici: metrics::ici(&y, p).unwrap_or(f64::NAN),
             }
         })
         .collect();

@@ -159,11 +159,12 @@ pub fn hazard(e: &crate::hazard::HazardEvaluation) -> String {
     for c in &e.scores.calibration {
         out!(
             o,
-            "  calibration at {:>2} months: predicted {:.2}%, observed {:.2}%, ECE {:.4}",
+            "  calibration at {:>2} months: predicted {:.2}%, observed {:.2}%, ECE {:.4}, ICI {:.4}",
             c.months,
             100.0 * c.mean_predicted,
             100.0 * c.observed_rate,
-            c.ece
+            c.ece,
+            c.ici
         );
     }
     match e.auc_90d_direct {

@@ -119,7 +119,7 @@ fn calibration(p: &mut String, inp: &Inputs) {
     let s = h.spliced.as_ref().unwrap_or(&h.scores);
     w!(
         p,
-        "<h3>How well the hazard is calibrated</h3><p class=\"note\">Fitted on the snapshots before {} (seeing only months that ended by then) and tested on the {} accounts of that date, each followed 12 months ({} churned).</p><table><thead><tr><th>Within</th><th class=\"n\">Predicted</th><th class=\"n\">Observed</th><th class=\"n\">Calibration error (ECE)</th><th class=\"n\">Time-dependent ROC-AUC</th></tr></thead><tbody>",
+        "<h3>How well the hazard is calibrated</h3><p class=\"note\">Fitted on the snapshots before {} (seeing only months that ended by then) and tested on the {} accounts of that date, each followed 12 months ({} churned).</p><table><thead><tr><th>Within</th><th class=\"n\">Predicted</th><th class=\"n\">Observed</th><th class=\"n\">Calibration error (ECE)</th><th class=\"n\">ICI</th><th class=\"n\">Time-dependent ROC-AUC</th></tr></thead><tbody>",
         h.cut,
         h.test_accounts,
         h.test_churned_12m
@@ -127,11 +127,12 @@ fn calibration(p: &mut String, inp: &Inputs) {
     for (c, auc) in h.scores.calibration.iter().zip(&h.scores.auc) {
         w!(
             p,
-            "<tr><td>{} months</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{:.3}</td><td class=\"n\">{auc:.3}</td></tr>",
+            "<tr><td>{} months</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{:.3}</td><td class=\"n\">{:.3}</td><td class=\"n\">{auc:.3}</td></tr>",
             c.months,
             pct(c.mean_predicted),
             pct(c.observed_rate),
-            c.ece
+            c.ece,
+            c.ici
         );
     }
     w!(

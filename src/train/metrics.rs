@@ -271,3 +271,73 @@ mod tests {
         assert_eq!(roc_auc(&[1.0, 1.0], &[0.2, 0.3]), None);
     }
 }
+
+/// Lowess (Cleveland 1979) of `y` on `x`, as statsmodels' `lowess` computes it with no
+/// robustness iterations and `delta` 0: at each point, a linear fit weighted by the
+/// tricube of the distance over its `frac · n` nearest neighbours (at least 2). `x` must
+/// be sorted ascending; tied `x` share the fit of the first of them; a point whose
+/// neighbours give fewer than two positive weights keeps its own `y`. Returns the fitted
+/// value at each point, in `x`'s order.
+pub fn lowess(x: &[f64], y: &[f64], frac: f64) -> Vec<f64> {
+    let n = x.len();
+    let mut fit = vec![0.0; n];
+    if n == 0 {
+        return fit;
+    }
+    let k = ((frac * n as f64 + 1e-10) as usize).clamp(2.min(n), n);
+    let (mut left, mut right) = (0usize, k);
+    let mut w = vec![0.0; n];
+    let mut i = 0;
+    while i < n {
+        let xv = x[i];
+        while right < n && xv > (x[left] + x[right]) / 2.0 {
+            left += 1;
+            right += 1;
+        }
+        let radius = (xv - x[left]).max(x[right - 1] - xv);
+        let mut sum = 0.0;
+        let mut positive = 0;
+        for j in left..right {
+            let d = (x[j] - xv).abs() / radius;
+            let c = 1.0 - d * d * d;
+            w[j] = c * c * c;
+            sum += w[j];
+            positive += usize::from(w[j] > 1e-12);
+        }
+        fit[i] = if positive < 2 {
+            y[i]
+        } else {
+            let mean: f64 = (left..right).map(|j| w[j] / sum * x[j]).sum();
+            let var = (left..right)
+                .map(|j| w[j] / sum * (x[j] - mean).powi(2))
+                .sum::<f64>()
+                .max(1e-12);
+            (left..right)
+                .map(|j| w[j] / sum * (1.0 + (xv - mean) * (x[j] - mean) / var) * y[j])
+                .sum()
+        };
+        let mut last = i;
+        while last + 1 < n && x[last + 1] == xv {
+            last += 1;
+            fit[last] = fit[i];
+        }
+        i = last + 1;
+    }
+    fit
+}
+
+/// The integrated calibration index (Austin and Steyerberg, 2019): the mean absolute
+/// difference between each predicted probability and the observed rate at it, the rate
+/// smoothed by [`lowess`] of the outcome on the prediction (statsmodels' default span,
+/// 2/3). 0 for a perfectly calibrated model; `None` without rows.
+pub fn ici(y: &[f64], p: &[f64]) -> Option<f64> {
+    if p.is_empty() {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..p.len()).collect();
+    order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
+    let xs: Vec<f64> = order.iter().map(|&i| p[i]).collect();
+    let ys: Vec<f64> = order.iter().map(|&i| y[i]).collect();
+    let fit = lowess(&xs, &ys, 2.0 / 3.0);
+    Some(xs.iter().zip(&fit).map(|(p, f)| (p - f).abs()).sum::<f64>() / xs.len() as f64)
+}
