@@ -63,8 +63,8 @@ pub struct Forecast {
 
 /// Simulated draws of the weighted sum (in blocks, each seeded from the block index, so
 /// the result does not depend on the thread count).
-const DRAWS: usize = 4000;
-const BLOCK: usize = 250;
+pub(super) const DRAWS: usize = 4000;
+pub(super) const BLOCK: usize = 250;
 
 /// Tail entries of the Poisson-binomial below this are dropped as the recursion goes: the
 /// mass lost is at most this times the number of trials (1e-14 for a million accounts),
@@ -124,7 +124,7 @@ pub fn pmf_quantile(offset: usize, pmf: &[f64], q: f64) -> usize {
 }
 
 /// The `q` quantile of sorted values (the lower order statistic: no interpolation).
-fn quantile(sorted: &[f64], q: f64) -> f64 {
+pub(super) fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }

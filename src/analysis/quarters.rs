@@ -18,6 +18,7 @@ use chrono::NaiveDate;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::forecast::{BLOCK, DRAWS};
 use crate::common::dates;
 use crate::common::rng::Rng;
 use crate::hazard::{Outlook, QUARTERS};
@@ -81,18 +82,17 @@ impl QuarterCheck {
     }
 }
 
-const DRAWS: usize = 4000;
-const BLOCK: usize = 250;
 /// Coverage of the intervals: the 5th to the 95th percentile.
 pub const LEVEL: f64 = 0.9;
 
-/// The `q` quantile of sorted values (the lower order statistic).
+/// The `q` quantile of sorted draws; NaN when there are none (a GRR with no ARR at the
+/// start).
 fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
-        return f64::NAN;
+        f64::NAN
+    } else {
+        super::forecast::quantile(sorted, q)
     }
-    let k = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[k - 1]
 }
 
 /// The quarter of the churn month drawn for `o` with uniform `u`; `QUARTERS` when the

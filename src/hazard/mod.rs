@@ -245,6 +245,12 @@ pub fn for_book(t: &SnapshotTable, ds: &Dataset, seed: u64) -> crate::error::Res
     Ok(BookHazard { model, evaluation })
 }
 
+/// Whether a 90-day model of this horizon (days) gives an outlook's first three months
+/// ([`Outlook::new`]): a horizon of about three months, 85 to 95 days.
+pub fn splices(horizon_days: i64) -> bool {
+    (85..=95).contains(&horizon_days)
+}
+
 /// Quarters ahead the forecast covers: months 1-3, 4-6, 7-9 and 10-12.
 pub const QUARTERS: usize = MONTHS / 3;
 

@@ -414,7 +414,7 @@ pub fn score_snapshot(
     let explanations = explain_rows(pipe, &ds, &rows, x.view(), &typical, 3);
     // The list's probability is the first quarter of the outlook when its horizon is
     // about three months.
-    let three_months = (85..=95).contains(&model.manifest.horizon_days);
+    let three_months = crate::hazard::splices(model.manifest.horizon_days);
     let curves = match &model.hazard {
         Some(h) => Some(h.curves(table, &ds, &rows)?),
         None => None,

@@ -226,7 +226,7 @@ fn quarter_checks(
     let fit = model::fit_rows(table, ds, 0..table.rows.len(), at, cfg.seed());
     let hazard = HazardModel::fit(table, ds, &fit, at, cfg.seed())?;
     let curves = hazard.curves(table, ds, rows)?;
-    let three_months = (85..=95).contains(&table.horizon_days);
+    let three_months = crate::hazard::splices(table.horizon_days);
     let outlooks: Vec<Outlook> = rows
         .iter()
         .zip(&curves)
