@@ -2,17 +2,19 @@
 
 use churnlab::train::metrics;
 
+/// A fixture's array of numbers.
+fn f(x: &serde_json::Value) -> Vec<f64> {
+    x.as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect()
+}
+
 #[test]
 fn metrics_match_scikit_learn() {
     let text = std::fs::read_to_string("tests/fixtures/metrics_sklearn.json").unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let f = |x: &serde_json::Value| -> Vec<f64> {
-        x.as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect()
-    };
     let cases = v["cases"].as_array().unwrap();
     assert_eq!(cases.len(), 3);
     for c in cases {
@@ -50,13 +52,6 @@ fn metrics_match_scikit_learn() {
 fn lowess_and_ici_match_statsmodels() {
     let text = std::fs::read_to_string("tests/fixtures/ici_statsmodels.json").unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let f = |x: &serde_json::Value| -> Vec<f64> {
-        x.as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect()
-    };
     for case in v["cases"].as_array().unwrap() {
         let (p, y, want) = (f(&case["p"]), f(&case["y"]), f(&case["fit"]));
         let mut order: Vec<usize> = (0..p.len()).collect();
